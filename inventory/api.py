@@ -1,0 +1,159 @@
+"""API: products, warehouses, stock receipts and stock query (API.md, "Catalogue and stock")."""
+
+from decimal import Decimal
+from typing import Annotated
+
+from ninja import Field, Router, Schema
+
+from oms.api import ApiError, Error, paginate, raise_api
+from oms.errors import DomainError
+
+from . import selectors, services
+from .models import Product, Warehouse
+
+router = Router(tags=["catalogue and stock"])
+
+Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")]
+Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+
+
+class ProductIn(Schema):
+    sku: Sku
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    price: Money
+    barcode: Annotated[str, Field(max_length=64)] | None = None
+
+
+class ProductOut(Schema):
+    id: int
+    sku: str
+    name: str
+    price: str
+    barcode: str | None
+
+
+class WarehouseIn(Schema):
+    code: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^\S+$")]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class WarehouseOut(Schema):
+    id: int
+    code: str
+    name: str
+
+
+class ReceiptLine(Schema):
+    sku: Sku
+    quantity: Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+class ReceiptIn(Schema):
+    warehouse: Annotated[str, Field(min_length=1, max_length=32)]
+    lines: Annotated[list[ReceiptLine], Field(min_length=1, max_length=1000)]
+
+
+class ReceiptOut(Schema):
+    warehouse: str
+    lines: list[ReceiptLine]
+
+
+class StockRow(Schema):
+    sku: str
+    warehouse: str
+    on_hand: int
+    reserved: int
+    available: int
+
+
+class ProductList(Schema):
+    results: list[ProductOut]
+    count: int
+    next: str | None
+
+
+class StockList(Schema):
+    results: list[StockRow]
+    count: int
+    next: str | None
+
+
+def product_out(product: Product) -> dict:
+    return {
+        "id": product.pk,
+        "sku": product.sku,
+        "name": product.name,
+        "price": f"{product.price:.2f}",
+        "barcode": product.barcode or None,
+    }
+
+
+@router.post("/products", response={201: ProductOut, 409: Error, 422: Error})
+def create_product(request, payload: ProductIn):
+    try:
+        product = services.create_product(
+            tenant=request.tenant,
+            sku=payload.sku,
+            name=payload.name,
+            price=payload.price,
+            barcode=payload.barcode or "",
+        )
+    except DomainError as exc:
+        raise_api(exc)
+    return 201, product_out(product)
+
+
+@router.get("/products", response={200: ProductList, 422: Error})
+def list_products(request, sku: str | None = None):
+    queryset = Product.objects.filter(tenant=request.tenant).order_by("sku", "pk")
+    if sku:
+        queryset = queryset.filter(sku=sku)
+    return paginate(request, queryset, product_out)
+
+
+@router.post("/warehouses", response={201: WarehouseOut, 409: Error, 422: Error})
+def create_warehouse(request, payload: WarehouseIn):
+    try:
+        warehouse = services.create_warehouse(tenant=request.tenant, code=payload.code, name=payload.name)
+    except DomainError as exc:
+        raise_api(exc)
+    return 201, {"id": warehouse.pk, "code": warehouse.code, "name": warehouse.name}
+
+
+@router.post("/stock/receipts", response={201: ReceiptOut, 422: Error})
+def receive_stock(request, payload: ReceiptIn):
+    warehouse = Warehouse.objects.filter(tenant=request.tenant, code=payload.warehouse).first()
+    if warehouse is None:
+        raise ApiError(
+            422, "unknown_warehouse", f"Unknown warehouse '{payload.warehouse}'.", {"warehouse": payload.warehouse}
+        )
+    skus = {line.sku for line in payload.lines}
+    products = {p.sku: p for p in Product.objects.filter(tenant=request.tenant, sku__in=skus)}
+    unknown = sorted(skus - products.keys())
+    if unknown:
+        raise ApiError(422, "unknown_sku", f"Unknown SKU: {', '.join(unknown)}.", {"skus": unknown})
+    try:
+        services.receive(
+            tenant=request.tenant,
+            warehouse=warehouse,
+            lines=[(products[line.sku], line.quantity) for line in payload.lines],
+            reason="API receipt",
+        )
+    except DomainError as exc:
+        raise_api(exc)
+    return 201, {"warehouse": warehouse.code, "lines": [line.dict() for line in payload.lines]}
+
+
+@router.get("/stock", response={200: StockList, 422: Error})
+def stock(request, sku: str | None = None):
+    return paginate(
+        request,
+        selectors.stock_levels(tenant=request.tenant, sku=sku or ""),
+        lambda lv: {
+            "sku": lv.product.sku,
+            "warehouse": lv.warehouse.code,
+            "on_hand": lv.on_hand,
+            "reserved": lv.reserved,
+            "available": lv.available,
+        },
+    )

@@ -1,0 +1,20 @@
+"""The one place stock rows are locked: always ordered by (product, warehouse) so lockers never deadlock."""
+
+from .models import StockLevel
+
+
+def lock_levels_of_products(*, tenant, product_ids, warehouse_ids=None) -> list[StockLevel]:
+    levels = StockLevel.objects.filter(tenant=tenant, product_id__in=set(product_ids))
+    if warehouse_ids is not None:
+        levels = levels.filter(warehouse_id__in=set(warehouse_ids))
+    return list(
+        levels.select_related("warehouse").order_by("product_id", "warehouse_id").select_for_update(of=("self",))
+    )
+
+
+def lock_level(*, tenant, product, warehouse) -> StockLevel:
+    """Lock (creating if needed) the stock level of one product in one warehouse."""
+    StockLevel.objects.bulk_create(
+        [StockLevel(tenant=tenant, product=product, warehouse=warehouse)], ignore_conflicts=True
+    )
+    return StockLevel.objects.select_for_update().get(tenant=tenant, product=product, warehouse=warehouse)

@@ -1,0 +1,113 @@
+"""Catalogue, warehouses, stock levels, the stock ledger and reservations."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from oms.models import TenantOwned
+
+
+class Product(TenantOwned):
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    barcode = models.CharField(max_length=64, blank=True, help_text="EAN-13 or Code128 text")
+    price = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "sku"], name="product_unique_sku"),
+            models.UniqueConstraint(
+                fields=["tenant", "barcode"], condition=~Q(barcode=""), name="product_unique_barcode"
+            ),
+            models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative"),
+        ]
+        indexes = [models.Index(fields=["tenant", "name"], name="product_tenant_name")]
+
+    def __str__(self):
+        return f"{self.sku} · {self.name}"
+
+
+class Warehouse(TenantOwned):
+    code = models.CharField(max_length=32)
+    name = models.CharField(max_length=200)
+    is_active = models.BooleanField(default=True)
+    priority = models.PositiveIntegerField(default=100, help_text="Lower is reserved from first.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "code"], name="warehouse_unique_code")]
+
+    def __str__(self):
+        return f"{self.code} · {self.name}"
+
+
+class StockLevel(TenantOwned):
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="levels")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="levels")
+    on_hand = models.IntegerField(default=0)
+    reserved = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "product", "warehouse"], name="stocklevel_unique"),
+            models.CheckConstraint(
+                condition=Q(reserved__gte=0) & Q(reserved__lte=F("on_hand")), name="stocklevel_reserved_within_on_hand"
+            ),
+        ]
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+class MoveKind(models.TextChoices):
+    RECEIPT = "receipt", "Receipt"
+    SHIPMENT = "shipment", "Shipment"
+    RETURN = "return", "Return"
+    WRITE_OFF = "write-off", "Write-off"
+    ADJUSTMENT = "adjustment", "Adjustment"
+
+
+class StockMove(TenantOwned):
+    """One change of on-hand stock. On-hand always equals the sum of `quantity` (signed) per level."""
+
+    kind = models.CharField(max_length=20, choices=MoveKind.choices)
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="moves")
+    quantity = models.IntegerField(help_text="Signed change of on-hand units.")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=255, blank=True)
+    order_line = models.ForeignKey(
+        "orders.OrderLine", null=True, blank=True, on_delete=models.SET_NULL, related_name="stock_moves"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(quantity=0), name="stockmove_not_zero"),
+            models.CheckConstraint(condition=Q(kind__in=MoveKind.values), name="stockmove_kind_valid"),
+        ]
+        indexes = [models.Index(fields=["tenant", "product", "created_at"], name="stockmove_tenant_product")]
+
+
+class Reservation(TenantOwned):
+    """Units of one warehouse held for one order line."""
+
+    line = models.ForeignKey("orders.OrderLine", on_delete=models.CASCADE, related_name="reservations")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "line", "warehouse"], name="reservation_unique_line_warehouse"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="reservation_positive"),
+        ]
+        indexes = [models.Index(fields=["tenant", "product", "warehouse"], name="reservation_tenant_product")]

@@ -1,0 +1,65 @@
+"""Tenant-scoped reads of the catalogue and stock."""
+
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Coalesce
+
+from .models import Product, StockLevel, StockMove, Warehouse
+
+
+def products(*, tenant, search: str = "", active_only: bool = False):
+    queryset = Product.objects.filter(tenant=tenant)
+    if search:
+        queryset = queryset.filter(Q(sku__icontains=search) | Q(name__icontains=search) | Q(barcode=search))
+    if active_only:
+        queryset = queryset.filter(is_active=True)
+    return queryset.annotate(
+        on_hand=Coalesce(Sum("levels__on_hand"), 0), reserved=Coalesce(Sum("levels__reserved"), 0)
+    ).order_by("sku")
+
+
+def warehouses(*, tenant):
+    return Warehouse.objects.filter(tenant=tenant).order_by("priority", "code")
+
+
+def stock_levels(*, tenant, sku: str = "", product=None):
+    queryset = StockLevel.objects.filter(tenant=tenant).select_related("product", "warehouse")
+    if sku:
+        queryset = queryset.filter(product__sku=sku)
+    if product is not None:
+        queryset = queryset.filter(product=product)
+    return queryset.annotate(available=F("on_hand") - F("reserved")).order_by(
+        "product__sku", "warehouse__priority", "warehouse__code"
+    )
+
+
+def ledger(*, tenant, product):
+    return (
+        StockMove.objects.filter(tenant=tenant, product=product)
+        .select_related("warehouse", "actor")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def product_by_code(*, tenant, code: str):
+    """A product by barcode or SKU (what a scanner or a person types)."""
+    code = code.strip()
+    if not code:
+        return None
+    return Product.objects.filter(tenant=tenant).filter(Q(barcode=code) | Q(sku=code)).order_by("-is_active").first()
+
+
+def ledger_drift(*, tenant):
+    """Stock levels whose on-hand differs from the sum of their ledger movements."""
+    sums = {
+        (row["warehouse_id"], row["product_id"]): row["total"]
+        for row in StockMove.objects.filter(tenant=tenant)
+        .values("warehouse_id", "product_id")
+        .annotate(total=Sum("quantity"))
+    }
+    drift = []
+    for level in StockLevel.objects.filter(tenant=tenant).select_related("product", "warehouse"):
+        expected = sums.pop((level.warehouse_id, level.product_id), 0)
+        if expected != level.on_hand:
+            drift.append((level.warehouse.code, level.product.sku, level.on_hand, expected))
+    drift.extend((str(w), str(p), 0, total) for (w, p), total in sums.items() if total)
+    return drift

@@ -1,0 +1,143 @@
+"""The public REST API, version 1: bearer tokens, the contract's error shape, list pagination.
+
+django-ninja: typed schemas give an accurate OpenAPI document (which the fuzzing tests rely on) with little
+code, and it runs as plain Django views.
+"""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils import timezone
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+
+from .errors import DomainError
+from .models import ApiToken, hash_token
+
+MAX_PAGE_SIZE = 200
+DEFAULT_PAGE_SIZE = 50
+TOKEN_TOUCH_SECONDS = 60
+
+
+class ApiError(Exception):
+    """A 4xx answer in the contract's shape: {"error": {"code", "message", "details"}}."""
+
+    def __init__(self, status: int, code: str, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details or {}
+
+
+class ErrorBody(Schema):
+    code: str
+    message: str
+    details: dict
+
+
+class Error(Schema):
+    error: ErrorBody
+
+
+def raise_api(exc: DomainError):
+    raise ApiError(exc.status, exc.code, exc.message, exc.details) from exc
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request, token):
+        api_token = (
+            ApiToken.objects.select_related("tenant")
+            .filter(token_hash=hash_token(token), revoked_at__isnull=True)
+            .first()
+        )
+        if api_token is None:
+            return None
+        now = timezone.now()
+        if api_token.last_used_at is None or (now - api_token.last_used_at).total_seconds() > TOKEN_TOUCH_SECONDS:
+            ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
+        request.tenant = api_token.tenant
+        request.api_token = api_token
+        return api_token
+
+
+api = NinjaAPI(
+    title="OMS API",
+    version="1",
+    urls_namespace="api",
+    auth=BearerToken(),
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+)
+
+
+def error_body(code: str, message: str, details: dict | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+@api.exception_handler(ApiError)
+def on_api_error(request, exc: ApiError):
+    return api.create_response(request, error_body(exc.code, exc.message, exc.details), status=exc.status)
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request, exc):
+    return api.create_response(request, error_body("unauthorized", "A valid bearer token is required."), status=401)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return api.create_response(request, error_body("not_found", "No such object."), status=404)
+
+
+@api.exception_handler(NinjaValidationError)
+def on_invalid(request, exc: NinjaValidationError):
+    errors = [
+        {
+            "field": ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "payload")),
+            "message": err.get("msg"),
+        }
+        for err in exc.errors
+    ]
+    return api.create_response(
+        request, error_body("invalid", "The request is not valid.", {"errors": errors}), status=422
+    )
+
+
+@api.exception_handler(DjangoValidationError)
+def on_model_invalid(request, exc: DjangoValidationError):
+    return api.create_response(
+        request, error_body("invalid", "; ".join(exc.messages), {"errors": exc.messages}), status=422
+    )
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    code = {400: "bad_request", 405: "method_not_allowed", 409: "conflict"}.get(exc.status_code, "error")
+    return api.create_response(request, error_body(code, str(exc)), status=exc.status_code)
+
+
+def page_params(request) -> tuple[int, int]:
+    try:
+        page = int(request.GET.get("page", 1))
+        page_size = int(request.GET.get("page_size", DEFAULT_PAGE_SIZE))
+    except ValueError as exc:
+        raise ApiError(422, "invalid", "page and page_size must be whole numbers.") from exc
+    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ApiError(422, "invalid", f"page must be >= 1 and page_size between 1 and {MAX_PAGE_SIZE}.")
+    return page, page_size
+
+
+def paginate(request, queryset, serialize) -> dict[str, Any]:
+    """The contract's list shape: {"results", "count", "next"}; `serialize` maps a row to a dict."""
+    page, page_size = page_params(request)
+    count = queryset.count()
+    start = (page - 1) * page_size
+    rows = list(queryset[start : start + page_size])
+    next_url = None
+    if start + page_size < count:
+        query = request.GET.copy()
+        query["page"] = page + 1
+        query["page_size"] = page_size
+        next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+    return {"results": [serialize(row) for row in rows], "count": count, "next": next_url}

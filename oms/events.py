@@ -1,0 +1,71 @@
+"""The event outbox.
+
+A change records its event in the same transaction (`record_event`); after commit a task dispatches it to
+the subscribers that higher apps registered in their `AppConfig.ready()`. Each subscriber runs at most once
+per event (an `EventHandled` row, written in the subscriber's own transaction), so re-running a dispatch —
+twice by accident, or after a worker died — never repeats work.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import Event, EventHandled
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Event], None]
+_subscribers: dict[str, list[tuple[str, Handler]]] = defaultdict(list)
+ANY_KIND = "*"
+
+
+def subscribe(kind: str, handler: Handler, *, name: str | None = None) -> None:
+    """Register `handler` for events of `kind` (or every kind with "*"). Name must be stable across deploys."""
+    name = name or f"{handler.__module__}.{handler.__qualname__}"
+    if all(existing != name for existing, _ in _subscribers[kind]):
+        _subscribers[kind].append((name, handler))
+
+
+def subscribers_for(kind: str) -> list[tuple[str, Handler]]:
+    return _subscribers.get(kind, []) + _subscribers.get(ANY_KIND, [])
+
+
+def record_event(*, tenant, kind: str, payload: dict) -> Event:
+    """Write an event in the caller's transaction; it is dispatched only if that transaction commits."""
+    event = Event.objects.create(tenant=tenant, kind=kind, payload=payload)
+    from .tasks import dispatch_event
+
+    transaction.on_commit(lambda: dispatch_event.delay(event.pk))
+    return event
+
+
+def dispatch(event_id: int) -> bool:
+    """Run every subscriber of the event that has not run yet; True when the event is fully dispatched."""
+    event = Event.objects.filter(pk=event_id, dispatched_at__isnull=True).first()
+    if event is None:
+        return True
+    failed = False
+    for name, handler in subscribers_for(event.kind):
+        try:
+            _run_once(event, name, handler)
+        except Exception as exc:  # a failing subscriber must not block the others; the sweep retries it
+            failed = True
+            logger.exception("Subscriber %s failed on event %s", name, event.pk)
+            Event.objects.filter(pk=event.pk).update(last_error=f"{name}: {exc}"[:2000])
+    Event.objects.filter(pk=event.pk).update(attempts=event.attempts + 1)
+    if not failed:
+        Event.objects.filter(pk=event.pk, dispatched_at__isnull=True).update(dispatched_at=timezone.now())
+    return not failed
+
+
+def _run_once(event: Event, name: str, handler: Handler) -> None:
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                EventHandled.objects.create(event=event, subscriber=name)
+        except IntegrityError:
+            return  # already handled by an earlier or concurrent dispatch
+        handler(event)

@@ -1,0 +1,69 @@
+"""Write use cases of the core: tenants, members, API tokens."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from .models import ApiToken, Membership, Role, Tenant, hash_token
+from .tenancy.setup import initialize_tenant
+
+
+class TenantExists(Exception):
+    pass
+
+
+@transaction.atomic
+def create_tenant(*, slug: str, name: str, owner_email: str = "", owner_password: str = "") -> Tenant:
+    """A tenant with every app's defaults (status catalogue, matrix, ...), and its owner when asked."""
+    if slugify(slug) != slug or not slug:
+        raise ValidationError(f"'{slug}' is not a valid slug: use lowercase letters, digits and hyphens.")
+    if Tenant.objects.filter(slug=slug).exists():
+        raise TenantExists(f"A tenant with the slug '{slug}' already exists.")
+    tenant = Tenant.objects.create(slug=slug, name=name)
+    initialize_tenant(tenant)
+    if owner_email:
+        user = ensure_user(username=owner_email, email=owner_email, password=owner_password)
+        add_member(tenant=tenant, user=user, role=Role.OWNER)
+    return tenant
+
+
+def ensure_user(*, username: str, email: str = "", password: str = ""):
+    User = get_user_model()
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        if password:
+            validate_password(password)
+        user = User(username=username, email=email)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save()
+    return user
+
+
+def add_member(*, tenant: Tenant, user, role: str) -> Membership:
+    membership, _ = Membership.objects.update_or_create(
+        tenant=tenant, user=user, defaults={"role": role, "is_active": True}
+    )
+    return membership
+
+
+@transaction.atomic
+def create_api_token(*, tenant: Tenant, name: str = "default", actor=None) -> tuple[ApiToken, str]:
+    """A new token; the raw secret is returned once and never stored."""
+    raw = ApiToken.generate()
+    token = ApiToken.objects.create(
+        tenant=tenant, name=name or "default", prefix=raw[:12], token_hash=hash_token(raw), created_by=actor
+    )
+    return token, raw
+
+
+def revoke_api_token(*, token: ApiToken) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token

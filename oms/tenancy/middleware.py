@@ -1,0 +1,42 @@
+from oms.models import Membership
+
+SESSION_TENANT_KEY = "tenant_id"
+
+
+class TenantMiddleware:
+    """Sets `request.tenant`, `request.role` and `request.membership` for a logged-in user.
+
+    The tenant is the one chosen in the session, or the only one the user belongs to.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.tenant = request.role = request.membership = None
+        if request.user.is_authenticated:
+            membership = active_membership(request)
+            if membership is not None:
+                request.membership = membership
+                request.tenant = membership.tenant
+                request.role = membership.role
+        return self.get_response(request)
+
+
+def user_memberships(user):
+    return (
+        Membership.objects.filter(user=user, is_active=True, tenant__isnull=False)
+        .select_related("tenant")
+        .order_by("tenant__name")
+    )
+
+
+def active_membership(request):
+    chosen = request.session.get(SESSION_TENANT_KEY)
+    memberships = user_memberships(request.user)
+    if chosen is not None:
+        membership = memberships.filter(tenant_id=chosen).first()
+        if membership is not None:
+            return membership
+    first_two = list(memberships[:2])
+    return first_two[0] if len(first_two) == 1 else None

@@ -1,0 +1,76 @@
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from . import services
+from .models import ApiToken, Membership
+from .tenancy.middleware import SESSION_TENANT_KEY, user_memberships
+from .tenancy.roles import SETTINGS, START_SCREEN, role_required
+from .tenancy.shortcuts import get_for_tenant_or_404
+
+
+@login_required
+def home(request):
+    if request.tenant is None:
+        return redirect("oms:choose_tenant")
+    return redirect(START_SCREEN[request.role])
+
+
+@login_required
+def choose_tenant(request):
+    memberships = list(user_memberships(request.user))
+    if request.method == "POST":
+        chosen = request.POST.get("tenant")
+        if any(str(m.tenant_id) == chosen for m in memberships):
+            request.session[SESSION_TENANT_KEY] = int(chosen)
+            return redirect("home")
+        messages.error(request, "Choose one of your shops.")
+    return render(request, "oms/choose_tenant.html", {"memberships": memberships})
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=100, initial="default")
+
+
+@role_required(*SETTINGS)
+def settings_home(request):
+    tokens = ApiToken.objects.for_tenant(request.tenant).order_by("-created_at")
+    members = Membership.objects.for_tenant(request.tenant).select_related("user").order_by("role", "user__username")
+    return render(
+        request,
+        "oms/settings.html",
+        {"tokens": tokens, "members": members, "token_form": ApiTokenForm(), "new_token": None},
+    )
+
+
+@require_POST
+@role_required(*SETTINGS)
+def api_token_create(request):
+    form = ApiTokenForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the token a name of at most 100 characters.")
+        return redirect("oms:settings")
+    token, raw = services.create_api_token(tenant=request.tenant, name=form.cleaned_data["name"], actor=request.user)
+    tokens = ApiToken.objects.for_tenant(request.tenant).order_by("-created_at")
+    members = Membership.objects.for_tenant(request.tenant).select_related("user")
+    messages.success(request, f"Token “{token.name}” created. Copy it now: it will not be shown again.")
+    return render(
+        request,
+        "oms/settings.html",
+        {"tokens": tokens, "members": members, "token_form": ApiTokenForm(), "new_token": raw},
+    )
+
+
+@require_POST
+@role_required(*SETTINGS)
+def api_token_revoke(request, pk):
+    token = get_for_tenant_or_404(ApiToken, request.tenant, pk=pk)
+    services.revoke_api_token(token=token)
+    messages.success(request, f"Token “{token.name}” revoked.")
+    return redirect("oms:settings")
+
+
+def permission_denied(request, exception=None):
+    return render(request, "403.html", status=403)

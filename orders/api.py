@@ -1,0 +1,262 @@
+"""API: orders (API.md, "Orders")."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from ninja import Field, Router, Schema
+
+from oms.actors import Actor
+from oms.api import ApiError, Error, paginate, raise_api
+from oms.errors import DomainError
+from oms.idempotency import run_idempotent
+from oms.tenancy.shortcuts import get_for_tenant_or_404
+
+from . import selectors
+from .models import Group, Order, OrderLine
+from .services import families, intake, reservations, statuses
+
+router = Router(tags=["orders"])
+
+Text = Annotated[str, Field(max_length=500)]
+Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+
+
+class CustomerIn(Schema):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    phone: Annotated[str, Field(max_length=40)] | None = None
+    email: Annotated[str, Field(max_length=200)] | None = None
+
+
+class DeliveryIn(Schema):
+    method: Annotated[str, Field(max_length=60)] | None = None
+    address: Annotated[str, Field(max_length=1000)] | None = None
+
+
+class PaymentIn(Schema):
+    method: Annotated[str, Field(max_length=60)] | None = None
+    status: Literal["unpaid", "paid"] | None = None
+
+
+class LineIn(Schema):
+    sku: Annotated[str, Field(min_length=1, max_length=64)]
+    quantity: Annotated[int, Field(ge=1, le=100_000)]
+    price: Money | None = None
+
+
+class OrderIn(Schema):
+    external_id: Annotated[str, Field(max_length=100)] | None = None
+    channel: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[\w.-]+$")] | None = None
+    customer: CustomerIn
+    delivery: DeliveryIn | None = None
+    payment: PaymentIn | None = None
+    lines: Annotated[list[LineIn], Field(min_length=1, max_length=500)]
+    comment: Annotated[str, Field(max_length=5000)] | None = None
+
+
+class StatusOut(Schema):
+    code: str
+    name: str
+    group: Literal["new", "approval", "assembly", "delivery", "complete", "cancel"]
+
+
+class CustomerOut(Schema):
+    id: int
+    name: str
+    phone: str
+    email: str
+
+
+class LineOut(Schema):
+    id: int
+    sku: str
+    quantity: int
+    price: str
+    reserved: int
+
+
+class PaymentOut(Schema):
+    method: str
+    status: str
+
+
+class DeliveryOut(Schema):
+    method: str
+    address: str
+
+
+class OrderOut(Schema):
+    id: int
+    number: str
+    parent_id: int | None
+    root_id: int
+    channel: str
+    external_id: str
+    status: StatusOut
+    customer: CustomerOut
+    lines: list[LineOut]
+    total: str
+    payment: PaymentOut
+    delivery: DeliveryOut
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderList(Schema):
+    results: list[OrderOut]
+    count: int
+    next: str | None
+
+
+class TransitionIn(Schema):
+    to: Annotated[str, Field(min_length=1, max_length=50)]
+
+
+class SplitIn(Schema):
+    mode: Literal["unavailable", "copy"]
+    lines: list[int] | None = None
+
+
+class HistoryEntry(Schema):
+    at: datetime
+    actor: str
+    kind: str
+    changes: dict
+
+
+class HistoryOut(Schema):
+    results: list[HistoryEntry]
+
+
+def order_out(order: Order) -> dict:
+    return {
+        "id": order.pk,
+        "number": order.number,
+        "parent_id": order.parent_id,
+        "root_id": order.root_id or order.pk,
+        "channel": order.channel,
+        "external_id": order.external_id,
+        "status": {"code": order.status.code, "name": order.status.name, "group": order.status.group},
+        "customer": {
+            "id": order.customer.pk,
+            "name": order.customer.name,
+            "phone": order.customer.phone,
+            "email": order.customer.email,
+        },
+        "lines": [
+            {
+                "id": ln.pk,
+                "sku": ln.product.sku,
+                "quantity": ln.quantity,
+                "price": f"{ln.price:.2f}",
+                "reserved": ln.reserved,
+            }
+            for ln in order.lines.all()
+        ],
+        "total": f"{order.total:.2f}",
+        "payment": {"method": order.payment_method, "status": order.payment_status},
+        "delivery": {"method": order.delivery_method, "address": order.delivery_address},
+        "created_at": order.created_at.isoformat(),
+        "updated_at": order.updated_at.isoformat(),
+    }
+
+
+def _fresh(request, order_id: int) -> dict:
+    return order_out(selectors.order_detail_queryset(tenant=request.tenant).get(pk=order_id))
+
+
+def _get(request, order_id: int) -> Order:
+    return get_for_tenant_or_404(Order, request.tenant, pk=order_id)
+
+
+def _input(payload: OrderIn) -> intake.OrderInput:
+    delivery, payment = payload.delivery or DeliveryIn(), payload.payment or PaymentIn()
+    return intake.OrderInput(
+        customer_name=payload.customer.name,
+        customer_phone=payload.customer.phone or "",
+        customer_email=payload.customer.email or "",
+        channel=payload.channel or "web",
+        external_id=payload.external_id or "",
+        delivery_method=delivery.method or "",
+        delivery_address=delivery.address or "",
+        payment_method=payment.method or "",
+        payment_status=payment.status or "unpaid",
+        comment=payload.comment or "",
+        lines=[intake.LineInput(sku=ln.sku, quantity=ln.quantity, price=ln.price) for ln in payload.lines],
+    )
+
+
+@router.post("/orders", response={201: OrderOut, 409: Error, 422: Error})
+def create_order(request, payload: OrderIn):
+    def produce():
+        order = intake.create_order(tenant=request.tenant, data=_input(payload), actor=Actor.api(request.api_token))
+        return 201, _fresh(request, order.pk)
+
+    try:
+        return run_idempotent(request=request, scope="orders.create", produce=produce)
+    except DomainError as exc:
+        raise_api(exc)
+
+
+@router.get("/orders", response={200: OrderList, 422: Error})
+def list_orders(
+    request,
+    status: str | None = None,
+    group: Group | None = None,
+    updated_since: datetime | None = None,
+    root_id: int | None = None,
+):
+    if updated_since is not None and updated_since.tzinfo is None:
+        raise ApiError(422, "invalid", "updated_since needs a time zone offset, e.g. 2026-01-31T10:00:00+00:00.")
+    filters = {"status": status, "group": group, "updated_since": updated_since, "root_id": root_id}
+    queryset = selectors.orders_for_list(tenant=request.tenant, filters=filters).prefetch_related("lines__product")
+    return paginate(request, queryset.order_by("-created_at", "-pk"), order_out)
+
+
+@router.get("/orders/{order_id}", response={200: OrderOut, 404: Error})
+def get_order(request, order_id: int):
+    return _fresh(request, _get(request, order_id).pk)
+
+
+@router.post("/orders/{order_id}/transition", response={200: OrderOut, 404: Error, 409: Error, 422: Error})
+def transition(request, order_id: int, payload: TransitionIn):
+    order = _get(request, order_id)
+    try:
+        statuses.change_status(order=order, to_code=payload.to, actor=Actor.api(request.api_token))
+    except DomainError as exc:
+        raise_api(exc)
+    return _fresh(request, order.pk)
+
+
+@router.post("/orders/{order_id}/reserve", response={200: OrderOut, 404: Error, 409: Error})
+def reserve(request, order_id: int):
+    order = _get(request, order_id)
+    reservations.reserve_order(order=order, actor=Actor.api(request.api_token))
+    return _fresh(request, order.pk)
+
+
+@router.post("/orders/{order_id}/split", response={201: OrderOut, 404: Error, 409: Error, 422: Error})
+def split(request, order_id: int, payload: SplitIn):
+    order = _get(request, order_id)
+    actor = Actor.api(request.api_token)
+    try:
+        if payload.mode == "unavailable":
+            child = families.split_unavailable(order=order, actor=actor)
+        else:
+            if payload.lines is not None and not OrderLine.objects.filter(order=order, pk__in=payload.lines).exists():
+                raise ApiError(422, "invalid", "None of the given lines belong to this order.")
+            child = families.copy_order(order=order, actor=actor, line_ids=payload.lines)
+    except DomainError as exc:
+        raise_api(exc)
+    return 201, _fresh(request, child.pk)
+
+
+@router.get("/orders/{order_id}/history", response={200: HistoryOut, 404: Error})
+def history(request, order_id: int):
+    order = _get(request, order_id)
+    return {
+        "results": [
+            {"at": entry.at.isoformat(), "actor": entry.who, "kind": entry.kind, "changes": entry.changes}
+            for entry in selectors.timeline(order=order)
+        ]
+    }

@@ -1,0 +1,87 @@
+"""The default status catalogue and transition matrix every new tenant starts with (API.md)."""
+
+from django.db import ProgrammingError, connection, transaction
+
+from .models import Group, OrderStatus, StatusTransition
+
+DEFAULT_STATUSES = [
+    # code, name, group, colour
+    ("new", "New", Group.NEW, "#2f5bea"),
+    ("confirmed", "Confirmed", Group.APPROVAL, "#7a5af8"),
+    ("awaiting-stock", "Awaiting stock", Group.APPROVAL, "#dc6803"),
+    ("assembling", "Assembling", Group.ASSEMBLY, "#0e9384"),
+    ("packed", "Packed", Group.ASSEMBLY, "#088ab2"),
+    ("handed-over", "Handed over", Group.DELIVERY, "#6172f3"),
+    ("in-transit", "In transit", Group.DELIVERY, "#4e5ba6"),
+    ("at-pickup-point", "At pickup point", Group.DELIVERY, "#9e77ed"),
+    ("delivered", "Delivered", Group.COMPLETE, "#12b76a"),
+    ("cancelled", "Cancelled", Group.CANCEL, "#98a2b3"),
+    ("refused", "Refused", Group.CANCEL, "#f04438"),
+    ("returned", "Returned", Group.CANCEL, "#b42318"),
+]
+
+DEFAULT_TRANSITIONS = [
+    ("new", "confirmed"),
+    ("confirmed", "assembling"),
+    ("confirmed", "awaiting-stock"),
+    ("awaiting-stock", "confirmed"),
+    ("assembling", "packed"),
+    ("packed", "handed-over"),
+    ("handed-over", "in-transit"),
+    ("handed-over", "delivered"),
+    ("in-transit", "at-pickup-point"),
+    ("in-transit", "delivered"),
+    ("in-transit", "refused"),
+    ("at-pickup-point", "delivered"),
+    ("at-pickup-point", "refused"),
+    ("refused", "returned"),
+] + [
+    (code, "cancelled")
+    for code, _, group, _ in DEFAULT_STATUSES
+    if group in (Group.NEW, Group.APPROVAL, Group.ASSEMBLY)
+]
+
+SPLIT_TARGET = "awaiting-stock"
+FIRST_ORDER_NUMBER = 1001
+
+
+def install_default_catalogue(*, tenant) -> None:
+    statuses = {}
+    for position, (code, name, group, color) in enumerate(DEFAULT_STATUSES):
+        statuses[code] = OrderStatus.objects.create(
+            tenant=tenant,
+            code=code,
+            name=name,
+            group=group,
+            color=color,
+            position=position,
+            is_default=code in ("new", "confirmed", "assembling", "handed-over", "delivered", "cancelled"),
+            is_split_target=code == SPLIT_TARGET,
+        )
+    StatusTransition.objects.bulk_create(
+        [
+            StatusTransition(tenant=tenant, from_status=statuses[a], to_status=statuses[b])
+            for a, b in DEFAULT_TRANSITIONS
+        ]
+    )
+    create_number_sequence(tenant_id=tenant.pk)
+
+
+def number_sequence_name(tenant_id: int) -> str:
+    return f"order_number_t{int(tenant_id)}"
+
+
+def create_number_sequence(*, tenant_id: int) -> None:
+    """Order numbers come from a per-tenant PostgreSQL sequence: no row lock serialises order intake."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {number_sequence_name(tenant_id)} START {FIRST_ORDER_NUMBER}")
+
+
+def next_order_number(*, tenant_id: int) -> int:
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT nextval(%s)", [number_sequence_name(tenant_id)])
+            return cursor.fetchone()[0]
+    except ProgrammingError:  # a tenant made before sequences existed
+        create_number_sequence(tenant_id=tenant_id)
+        return next_order_number(tenant_id=tenant_id)

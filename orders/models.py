@@ -1,0 +1,302 @@
+"""Customers, orders and lines, the per-tenant status catalogue and transition matrix."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django_fsm import FSMField, transition
+from simple_history.models import HistoricalRecords
+
+from oms.models import Role, TenantOwned
+
+
+class Group(models.TextChoices):
+    """The fixed groups every tenant status belongs to; the order's group is its django-fsm state."""
+
+    NEW = "new", "New"
+    APPROVAL = "approval", "Approval"
+    ASSEMBLY = "assembly", "Assembly"
+    DELIVERY = "delivery", "Delivery"
+    COMPLETE = "complete", "Complete"
+    CANCEL = "cancel", "Cancel"
+
+
+class PaymentStatus(models.TextChoices):
+    UNPAID = "unpaid", "Unpaid"
+    PAID = "paid", "Paid"
+
+
+class Customer(TenantOwned):
+    name = models.CharField(max_length=200)
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    address = models.TextField(blank=True)
+    tags = ArrayField(models.CharField(max_length=40), default=list, blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "name"], name="customer_tenant_name")]
+
+    def __str__(self):
+        return self.name
+
+
+class ContactKind(models.TextChoices):
+    PHONE = "phone", "Phone"
+    EMAIL = "email", "E-mail"
+
+
+class CustomerContact(TenantOwned):
+    """A phone or e-mail of a customer, normalised, by which a returning customer is recognised."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    kind = models.CharField(max_length=10, choices=ContactKind.choices)
+    value = models.CharField(max_length=200)
+    normalized = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "kind", "normalized"], name="contact_unique_per_tenant"),
+        ]
+
+
+class OrderStatus(TenantOwned):
+    code = models.SlugField(max_length=50)
+    name = models.CharField(max_length=100)
+    group = models.CharField(max_length=20, choices=Group.choices)
+    color = models.CharField(max_length=7, default="#667085")
+    position = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    is_default = models.BooleanField(default=False, help_text="Where new orders of its group start.")
+    is_split_target = models.BooleanField(default=False, help_text="Where split-off child orders start.")
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "code"], name="status_unique_code"),
+            models.CheckConstraint(condition=Q(group__in=Group.values), name="status_group_valid"),
+            models.UniqueConstraint(
+                fields=["tenant", "group"], condition=Q(is_default=True), name="status_one_default_per_group"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant"], condition=Q(is_split_target=True), name="status_one_split_target"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class StatusTransition(TenantOwned):
+    """One allowed move in the matrix. Blank channel = every channel without a matrix of its own;
+    empty `roles` = any role."""
+
+    from_status = models.ForeignKey(OrderStatus, on_delete=models.CASCADE, related_name="+")
+    to_status = models.ForeignKey(OrderStatus, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=40, blank=True, default="")
+    roles = ArrayField(models.CharField(max_length=20, choices=Role.choices), default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "channel", "from_status", "to_status"], name="transition_unique"),
+            models.CheckConstraint(condition=~Q(from_status=F("to_status")), name="transition_not_to_itself"),
+        ]
+
+
+class Order(TenantOwned):
+    number = models.CharField(max_length=40)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    root = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="family")
+    children_count = models.PositiveIntegerField(default=0, help_text="Numbers the next child: 1042-2, 1042-3 ...")
+    channel = models.CharField(max_length=40, default="web")
+    external_id = models.CharField(max_length=100, blank=True, default="")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    status = models.ForeignKey(OrderStatus, on_delete=models.PROTECT, related_name="+")
+    # Not `protected`: it would break refresh_from_db; only services/statuses.py moves the group.
+    group = FSMField(default=Group.NEW, choices=Group.choices)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    delivery_method = models.CharField(max_length=60, blank=True)
+    delivery_address = models.TextField(blank=True)
+    payment_method = models.CharField(max_length=60, blank=True)
+    payment_status = models.CharField(max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID)
+    comment = models.TextField(blank=True)
+    total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    is_overdue = models.BooleanField(default=False)
+    tags = ArrayField(models.CharField(max_length=40), default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    # Facts supplied by the shipments module; the group invariants read them.
+    packing_verified_at = models.DateTimeField(null=True, blank=True)
+    handed_over_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "number"], name="order_unique_number"),
+            models.UniqueConstraint(
+                fields=["tenant", "channel", "external_id"],
+                condition=~Q(external_id=""),
+                name="order_unique_external_id",
+            ),
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+            models.CheckConstraint(
+                condition=Q(payment_status__in=PaymentStatus.values), name="order_payment_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at", "-id"], name="order_tenant_created"),
+            models.Index(fields=["tenant", "status", "-created_at"], name="order_tenant_status"),
+            models.Index(fields=["tenant", "group", "-created_at"], name="order_tenant_group"),
+            models.Index(fields=["tenant", "root"], name="order_tenant_root"),
+            models.Index(fields=["tenant", "updated_at"], name="order_tenant_updated"),
+            models.Index(fields=["tenant", "customer", "created_at"], name="order_tenant_customer"),
+            models.Index(fields=["tenant", "manager", "-created_at"], name="order_tenant_manager"),
+        ]
+
+    def __str__(self):
+        return f"Order {self.number}"
+
+    # --- the group state machine: hard invariants no setting can switch off ----------------------------
+    def lines_unreserved(self) -> list[str]:
+        return [
+            f"Line {line.product.sku}: {line.reserved} of {line.quantity} reserved"
+            for line in self.lines.select_related("product")
+            if line.reserved < line.quantity
+        ]
+
+    def assembly_blockers(self) -> list[str]:
+        if not self.lines.exists():
+            return ["The order has no lines."]
+        return self.lines_unreserved()
+
+    def delivery_blockers(self) -> list[str]:
+        reasons = []
+        if self.packing_verified_at is None:
+            reasons.append("Packing has not been verified by scan.")
+        if self.handed_over_at is None:
+            reasons.append("Custody has not been handed over by scan.")
+        return reasons
+
+    def complete_blockers(self) -> list[str]:
+        return [] if self.delivered_at is not None else ["Delivery has not been confirmed."]
+
+    def _can_assemble(self):
+        return not self.assembly_blockers()
+
+    def _can_deliver(self):
+        return not self.delivery_blockers()
+
+    def _can_complete(self):
+        return not self.complete_blockers()
+
+    @transition(field=group, source=[Group.NEW, Group.APPROVAL, Group.ASSEMBLY], target=Group.NEW)
+    def enter_new(self):
+        pass
+
+    @transition(field=group, source=[Group.NEW, Group.APPROVAL, Group.ASSEMBLY], target=Group.APPROVAL)
+    def enter_approval(self):
+        pass
+
+    @transition(
+        field=group,
+        source=[Group.NEW, Group.APPROVAL, Group.DELIVERY],
+        target=Group.ASSEMBLY,
+        conditions=[_can_assemble],
+    )
+    def enter_assembly(self):
+        pass
+
+    @transition(field=group, source=[Group.ASSEMBLY, Group.CANCEL], target=Group.DELIVERY, conditions=[_can_deliver])
+    def enter_delivery(self):
+        pass
+
+    @transition(field=group, source=[Group.DELIVERY], target=Group.COMPLETE, conditions=[_can_complete])
+    def enter_complete(self):
+        pass
+
+    @transition(field=group, source="*", target=Group.CANCEL)
+    def enter_cancel(self):
+        pass
+
+
+class OrderLine(TenantOwned):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    reserved = models.PositiveIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="line_quantity_positive"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="line_price_not_negative"),
+            models.CheckConstraint(condition=Q(reserved__lte=F("quantity")), name="line_reserved_within_quantity"),
+        ]
+        indexes = [models.Index(fields=["tenant", "order"], name="line_tenant_order")]
+
+    @property
+    def amount(self) -> Decimal:
+        return self.price * self.quantity
+
+    @property
+    def missing(self) -> int:
+        return self.quantity - self.reserved
+
+
+class ActivityKind(models.TextChoices):
+    CREATED = "created", "Created"
+    STATUS = "status_changed", "Status changed"
+    FIELDS = "fields_changed", "Fields edited"
+    LINE_ADDED = "line_added", "Line added"
+    LINE_CHANGED = "line_changed", "Line changed"
+    LINE_REMOVED = "line_removed", "Line removed"
+    RESERVED = "reserved", "Reserved"
+    RELEASED = "released", "Released"
+    SPLIT = "split", "Split off"
+    SPLIT_FROM = "split_from", "Split from parent"
+    COPIED = "copied", "Copied"
+    NOTE = "note", "Note"
+    MESSAGE = "message", "Message sent"
+    CUSTODY = "custody", "Custody"
+
+
+class OrderActivity(TenantOwned):
+    """The order's timeline: who did what, when. Written by the services alongside every change."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="activities")
+    kind = models.CharField(max_length=30, choices=ActivityKind.choices)
+    changes = models.JSONField(default=dict)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, blank=True, help_text="Who, when not a user: 'api:token', 'system'.")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["tenant", "order", "at"], name="activity_tenant_order")]
+
+    @property
+    def who(self) -> str:
+        return self.actor.get_username() if self.actor_id else (self.actor_label or "system")
+
+
+class AssignmentCursor(TenantOwned):
+    """Round-robin position: the manager who got the last new order."""
+
+    last_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="assignment_cursor_one_per_tenant")]

@@ -1,0 +1,1 @@
+"""Every write to customers and orders, one module per use case."""

@@ -1,0 +1,25 @@
+from django.utils import timezone
+
+from oms.actors import Actor
+
+from ..models import Order, OrderActivity
+
+
+def log_activity(*, order: Order, kind: str, actor: Actor, changes: dict | None = None) -> OrderActivity:
+    return OrderActivity.objects.create(
+        tenant_id=order.tenant_id,
+        order=order,
+        kind=kind,
+        changes=changes or {},
+        actor=actor.user if actor.user_id else None,
+        actor_label=actor.name,
+    )
+
+
+def touch(order: Order, *fields: str) -> None:
+    order.updated_at = timezone.now()
+    order.save(update_fields=[*fields, "updated_at"])
+
+
+def recompute_total(order: Order) -> None:
+    order.total = sum((line.price * line.quantity for line in order.lines.all()), start=order.total.__class__("0"))

@@ -1,0 +1,161 @@
+"""Editing an order: its fields (with field-level rights) and its lines (while its group allows)."""
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from inventory import services as stock
+from inventory.errors import InvalidQuantity
+from inventory.models import Product
+from oms.actors import Actor
+from oms.events import record_event
+from oms.models import Role
+
+from .. import locks
+from ..errors import EditNotAllowed, FieldNotAllowed
+from ..models import ActivityKind, Group, Order, OrderLine, PaymentStatus
+from .activity import log_activity, recompute_total, touch
+
+EDITABLE_FIELDS = {
+    "delivery_method",
+    "delivery_address",
+    "payment_method",
+    "payment_status",
+    "comment",
+    "manager_id",
+    "tags",
+}
+# Contact data and money: never editable by warehouse or delivery staff, whatever the request says.
+PROTECTED_FIELDS = {"delivery_address", "payment_status", "payment_method"}
+FIELD_RESTRICTED_ROLES = {Role.PACKER, Role.COURIER}
+LINE_EDIT_GROUPS = (Group.NEW, Group.APPROVAL)
+
+
+def _check_field_rights(actor: Actor, fields) -> None:
+    """Packers and couriers never change order fields (addresses, payment, prices), even by a crafted POST."""
+    if actor.role in FIELD_RESTRICTED_ROLES:
+        named = sorted(set(fields) & PROTECTED_FIELDS) or sorted(fields)
+        raise FieldNotAllowed(f"Your role cannot change {', '.join(named)}.")
+
+
+@transaction.atomic
+def update_order_fields(*, order: Order, changes: dict, actor: Actor) -> Order:
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise FieldNotAllowed(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
+    _check_field_rights(actor, changes)
+    if "payment_status" in changes and changes["payment_status"] not in PaymentStatus.values:
+        raise InvalidQuantity("Payment status must be 'unpaid' or 'paid'.")
+    order = locks.lock_order(order)
+    diff = {}
+    for name, value in changes.items():
+        old = getattr(order, name)
+        if old != value:
+            diff[name] = [str(old) if old is not None else None, str(value) if value is not None else None]
+            setattr(order, name, value)
+    if not diff:
+        return order
+    touch(order, *[n for n in changes if n in diff])
+    log_activity(order=order, kind=ActivityKind.FIELDS, actor=actor, changes=diff)
+    if "payment_status" in diff:
+        record_event(
+            tenant=order.tenant,
+            kind="order.payment_changed",
+            payload={
+                "order_id": order.pk,
+                "number": order.number,
+                "from": diff["payment_status"][0],
+                "to": diff["payment_status"][1],
+            },
+        )
+    return order
+
+
+def _lock_editable(order: Order, actor: Actor) -> Order:
+    if actor.role in FIELD_RESTRICTED_ROLES:
+        raise FieldNotAllowed("Your role cannot change order lines.")
+    order = locks.lock_order(order)
+    if order.group not in LINE_EDIT_GROUPS:
+        raise EditNotAllowed(f"Lines cannot be changed once the order is in group '{order.group}'.")
+    return order
+
+
+def _validate(quantity: int, price: Decimal) -> None:
+    if quantity < 1 or quantity > 100_000:
+        raise InvalidQuantity("Quantity must be between 1 and 100,000.")
+    if price < 0:
+        raise InvalidQuantity("Price cannot be negative.")
+
+
+@transaction.atomic
+def add_line(*, order: Order, product: Product, quantity: int, price: Decimal | None, actor: Actor) -> OrderLine:
+    order = _lock_editable(order, actor)
+    price = product.price if price is None else price
+    _validate(quantity, price)
+    line = OrderLine.objects.create(
+        tenant_id=order.tenant_id, order=order, product=product, quantity=quantity, price=price
+    )
+    _lines_changed(
+        order, actor, ActivityKind.LINE_ADDED, {"sku": product.sku, "quantity": quantity, "price": str(price)}
+    )
+    return line
+
+
+@transaction.atomic
+def update_line(*, line: OrderLine, quantity: int, price: Decimal, actor: Actor) -> OrderLine:
+    order = _lock_editable(line.order, actor)
+    line = OrderLine.objects.select_for_update().select_related("product").get(pk=line.pk, order=order)
+    _validate(quantity, price)
+    if quantity < line.reserved:  # give back what the smaller line no longer needs
+        excess = line.reserved - quantity
+        stock.release(tenant=order.tenant, line_ids=[line.pk], quantity_by_line={line.pk: excess})
+        line.reserved -= excess
+    diff = {"sku": line.product.sku}
+    if line.quantity != quantity:
+        diff["quantity"] = [line.quantity, quantity]
+    if line.price != price:
+        diff["price"] = [str(line.price), str(price)]
+    line.quantity, line.price = quantity, price
+    line.save(update_fields=["quantity", "price", "reserved"])
+    if len(diff) > 1:
+        _lines_changed(order, actor, ActivityKind.LINE_CHANGED, diff)
+    return line
+
+
+@transaction.atomic
+def remove_line(*, line: OrderLine, actor: Actor) -> Order:
+    order = _lock_editable(line.order, actor)
+    if order.lines.count() == 1:
+        raise EditNotAllowed("An order keeps at least one line; cancel the order instead.")
+    stock.release(tenant=order.tenant, line_ids=[line.pk])
+    sku, quantity = line.product.sku, line.quantity
+    line.delete()
+    _lines_changed(order, actor, ActivityKind.LINE_REMOVED, {"sku": sku, "quantity": quantity})
+    return order
+
+
+def _lines_changed(order: Order, actor: Actor, kind: str, changes: dict) -> None:
+    recompute_total(order)
+    touch(order, "total")
+    log_activity(order=order, kind=kind, actor=actor, changes=changes)
+
+
+@transaction.atomic
+def add_note(*, order: Order, text: str, actor: Actor) -> Order:
+    text = text.strip()
+    if not text:
+        raise InvalidQuantity("A note cannot be empty.")
+    log_activity(order=order, kind=ActivityKind.NOTE, actor=actor, changes={"text": text[:2000]})
+    return order
+
+
+def record_shipment_fact(*, order: Order, fact: str, actor: Actor, details: dict | None = None) -> Order:
+    """Set a fact the group invariants read (packing verified, handed over, delivered). Caller's transaction."""
+    if fact not in ("packing_verified_at", "handed_over_at", "delivered_at"):
+        raise ValueError(fact)
+    from django.utils import timezone
+
+    setattr(order, fact, timezone.now())
+    touch(order, fact)
+    log_activity(order=order, kind=ActivityKind.CUSTODY, actor=actor, changes={"fact": fact, **(details or {})})
+    return order

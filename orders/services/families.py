@@ -1,0 +1,121 @@
+"""One order = one shipment: split the unavailable part into a child order, or copy an order."""
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from oms.actors import Actor
+from oms.db import retry_on_conflict
+from oms.events import record_event
+
+from .. import locks
+from ..errors import NothingToSplit
+from ..models import ActivityKind, Group, Order, OrderLine, OrderStatus
+from .activity import log_activity, recompute_total, touch
+from .intake import bump_children_counter, default_status
+
+SPLITTABLE_GROUPS = (Group.NEW, Group.APPROVAL, Group.ASSEMBLY)
+
+
+def split_status(tenant_id) -> OrderStatus:
+    status = OrderStatus.objects.filter(tenant_id=tenant_id, is_split_target=True, is_active=True).first()
+    return status or default_status(tenant_id=tenant_id, group=Group.APPROVAL)
+
+
+def _new_child(*, parent: Order, root: Order, status: OrderStatus) -> Order:
+    number = f"{root.number}-{bump_children_counter(root) + 1}"
+    return Order.objects.create(
+        tenant_id=parent.tenant_id,
+        number=number,
+        parent=parent,
+        root=root,
+        channel=parent.channel,
+        customer_id=parent.customer_id,
+        status=status,
+        group=status.group,
+        manager_id=parent.manager_id,
+        delivery_method=parent.delivery_method,
+        delivery_address=parent.delivery_address,
+        payment_method=parent.payment_method,
+        payment_status=parent.payment_status,
+        comment=parent.comment,
+        tags=list(parent.tags),
+    )
+
+
+@retry_on_conflict()
+@transaction.atomic
+def split_unavailable(*, order: Order, actor: Actor) -> Order:
+    """Move the lines, or parts of lines, that are not reserved into a new child order; return the child.
+
+    The parent keeps what is reserved. Two concurrent splits of one order split once: the family is locked.
+    """
+    root, order = locks.lock_family_root_and_order(order)
+    if order.group not in SPLITTABLE_GROUPS:
+        raise NothingToSplit(f"An order in group '{order.group}' cannot be split.")
+    lines = list(order.lines.select_related("product"))
+    missing = [ln for ln in lines if ln.missing > 0]
+    if not missing:
+        raise NothingToSplit("Every line is reserved: there is nothing to split off.")
+    if not any(ln.reserved for ln in lines):
+        raise NothingToSplit("Nothing is reserved yet: reserve first, or move the whole order to awaiting stock.")
+    child = _new_child(parent=order, root=root, status=split_status(order.tenant_id))
+    moved = []
+    for line in missing:
+        OrderLine.objects.create(
+            tenant_id=order.tenant_id, order=child, product=line.product, quantity=line.missing, price=line.price
+        )
+        moved.append([line.product.sku, line.missing])
+        if line.reserved:
+            line.quantity = line.reserved
+            line.save(update_fields=["quantity"])
+        else:
+            line.delete()
+    _finish_family_change(parent=order, child=child, actor=actor, moved=moved, kind=ActivityKind.SPLIT)
+    return child
+
+
+@transaction.atomic
+def copy_order(*, order: Order, actor: Actor, line_ids: list[int] | None = None) -> Order:
+    """A new order of the same family with all lines (or the chosen ones); the original is unchanged."""
+    root, order = locks.lock_family_root_and_order(order)
+    lines = list(order.lines.select_related("product"))
+    if line_ids is not None:
+        wanted = set(line_ids)
+        lines = [ln for ln in lines if ln.pk in wanted]
+        if not lines or len(lines) != len(wanted):
+            raise NothingToSplit("Choose one or more lines of this order to copy.")
+    child = _new_child(parent=order, root=root, status=default_status(tenant_id=order.tenant_id))
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(tenant_id=order.tenant_id, order=child, product=ln.product, quantity=ln.quantity, price=ln.price)
+            for ln in lines
+        ]
+    )
+    moved = [[ln.product.sku, ln.quantity] for ln in lines]
+    _finish_family_change(parent=order, child=child, actor=actor, moved=moved, kind=ActivityKind.COPIED)
+    return child
+
+
+def _finish_family_change(*, parent: Order, child: Order, actor: Actor, moved: list, kind: str) -> None:
+    for order in (parent, child):
+        recompute_total(order)
+        touch(order, "total")
+    log_activity(order=parent, kind=kind, actor=actor, changes={"child": child.number, "lines": moved})
+    log_activity(
+        order=child,
+        kind=ActivityKind.SPLIT_FROM if kind == ActivityKind.SPLIT else ActivityKind.COPIED,
+        actor=actor,
+        changes={"parent": parent.number, "lines": moved},
+    )
+    record_event(
+        tenant=child.tenant,
+        kind="order.created",
+        payload={
+            "order_id": child.pk,
+            "number": child.number,
+            "parent_id": parent.pk,
+            "status": child.status.code,
+            "total": str(child.total or Decimal("0")),
+        },
+    )

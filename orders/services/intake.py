@@ -1,0 +1,186 @@
+"""Order intake: from the API, the phone-order form and the demo seeder alike."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from inventory.errors import InvalidQuantity, UnknownProduct
+from inventory.models import Product
+from oms.actors import Actor
+from oms.events import record_event
+from oms.models import Membership, Role, Tenant
+
+from ..catalogue import next_order_number
+from ..errors import DuplicateExternalId, InvalidOrder
+from ..models import ActivityKind, AssignmentCursor, Group, Order, OrderLine, OrderStatus, PaymentStatus
+from .activity import log_activity
+from .customers import match_or_create_customer
+
+MAX_LINES = 500
+
+
+@dataclass
+class LineInput:
+    sku: str
+    quantity: int
+    price: Decimal | None = None
+
+
+@dataclass
+class OrderInput:
+    customer_name: str
+    lines: list[LineInput]
+    customer_phone: str = ""
+    customer_email: str = ""
+    channel: str = "web"
+    external_id: str = ""
+    delivery_method: str = ""
+    delivery_address: str = ""
+    payment_method: str = ""
+    payment_status: str = PaymentStatus.UNPAID
+    comment: str = ""
+    tags: list[str] = field(default_factory=list)
+    created_at: datetime | None = None  # for importing history; defaults to now
+
+
+def _validate_lines(tenant, lines: list[LineInput]) -> dict[str, Product]:
+    if not lines:
+        raise InvalidOrder("An order needs at least one line.", details={"field": "lines"})
+    if len(lines) > MAX_LINES:
+        raise InvalidOrder(f"An order can have at most {MAX_LINES} lines.", details={"field": "lines"})
+    for line in lines:
+        if line.quantity < 1 or line.quantity > 100_000:
+            raise InvalidQuantity("Line quantity must be between 1 and 100,000.", details={"sku": line.sku})
+        if line.price is not None and (line.price < 0 or line.price >= Decimal("10000000000")):
+            raise InvalidOrder("Line price must be zero or more.", details={"sku": line.sku})
+    skus = {line.sku for line in lines}
+    products = {p.sku: p for p in Product.objects.filter(tenant=tenant, sku__in=skus)}
+    unknown = sorted(skus - products.keys())
+    if unknown:
+        raise UnknownProduct(f"Unknown SKU: {', '.join(unknown)}.", details={"skus": unknown})
+    return products
+
+
+def next_manager_id(*, tenant) -> int | None:
+    """Round-robin over the tenant's active managers, in a stable order; the cursor row is locked."""
+    if not tenant.round_robin_assignment:
+        return None
+    manager_ids = list(
+        Membership.objects.filter(tenant=tenant, role=Role.MANAGER, is_active=True, user__is_active=True)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+    )
+    if not manager_ids:
+        return None
+    AssignmentCursor.objects.bulk_create([AssignmentCursor(tenant=tenant)], ignore_conflicts=True)
+    cursor = AssignmentCursor.objects.select_for_update().get(tenant=tenant)
+    following = [uid for uid in manager_ids if cursor.last_user_id is None or uid > cursor.last_user_id]
+    chosen = (following or manager_ids)[0]
+    cursor.last_user_id = chosen
+    cursor.save(update_fields=["last_user"])
+    return chosen
+
+
+def default_status(*, tenant_id, group: str = Group.NEW) -> OrderStatus:
+    status = (
+        OrderStatus.objects.filter(tenant_id=tenant_id, group=group, is_active=True)
+        .order_by("-is_default", "position")
+        .first()
+    )
+    if status is None:
+        raise InvalidOrder(f"The shop has no active status in group '{group}'.")
+    return status
+
+
+@transaction.atomic
+def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
+    """A new order in the tenant's default `new` status, its customer matched by phone, then e-mail."""
+    products = _validate_lines(tenant, data.lines)
+    if data.payment_status not in PaymentStatus.values:
+        raise InvalidOrder("Payment status must be 'unpaid' or 'paid'.", details={"field": "payment.status"})
+    if (
+        data.external_id
+        and Order.objects.filter(tenant=tenant, channel=data.channel, external_id=data.external_id).exists()
+    ):
+        raise DuplicateExternalId(
+            f"An order with external id '{data.external_id}' already exists in channel '{data.channel}'.",
+            details={"external_id": data.external_id, "channel": data.channel},
+        )
+    customer = match_or_create_customer(
+        tenant=tenant,
+        name=data.customer_name,
+        phone=data.customer_phone,
+        email=data.customer_email,
+        address=data.delivery_address,
+    )
+    number = str(next_order_number(tenant_id=tenant.pk))
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                tenant=tenant,
+                number=number,
+                channel=data.channel or "web",
+                external_id=data.external_id,
+                customer=customer,
+                status=default_status(tenant_id=tenant.pk),
+                group=Group.NEW,
+                manager_id=next_manager_id(tenant=tenant)
+                if actor.user_id is None or actor.role != Role.MANAGER
+                else actor.user_id,
+                delivery_method=data.delivery_method,
+                delivery_address=data.delivery_address,
+                payment_method=data.payment_method,
+                payment_status=data.payment_status,
+                comment=data.comment,
+                tags=data.tags,
+                **(
+                    {"created_at": data.created_at, "updated_at": data.created_at, "status_changed_at": data.created_at}
+                    if data.created_at
+                    else {}
+                ),
+            )
+    except IntegrityError as exc:  # a concurrent request with the same external id won
+        raise DuplicateExternalId(f"An order with external id '{data.external_id}' already exists.") from exc
+    Order.objects.filter(pk=order.pk).update(root=order)
+    order.root_id = order.pk
+    lines = OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                tenant=tenant,
+                order=order,
+                product=products[line.sku],
+                quantity=line.quantity,
+                price=products[line.sku].price if line.price is None else line.price,
+            )
+            for line in data.lines
+        ]
+    )
+    order.total = sum((line.price * line.quantity for line in lines), Decimal("0.00"))
+    Order.objects.filter(pk=order.pk).update(total=order.total)
+    log_activity(
+        order=order,
+        kind=ActivityKind.CREATED,
+        actor=actor,
+        changes={"channel": order.channel, "lines": [[ln.product.sku, ln.quantity] for ln in lines]},
+    )
+    record_event(
+        tenant=tenant,
+        kind="order.created",
+        payload={
+            "order_id": order.pk,
+            "number": order.number,
+            "channel": order.channel,
+            "status": order.status.code,
+            "total": str(order.total),
+        },
+    )
+    return order
+
+
+def bump_children_counter(root: Order) -> int:
+    Order.objects.filter(pk=root.pk).update(children_count=F("children_count") + 1)
+    root.refresh_from_db(fields=["children_count"])
+    return root.children_count

@@ -1,0 +1,104 @@
+"""The one service that changes an order's status: matrix first, then the group's hard invariants."""
+
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import TransitionNotAllowed as FsmRefused
+
+from inventory import services as stock
+from oms.actors import Actor
+from oms.events import record_event
+
+from .. import locks
+from ..errors import TransitionBlocked, TransitionNotAllowed
+from ..models import ActivityKind, Group, Order, OrderLine, OrderStatus, StatusTransition
+from .activity import log_activity
+
+ENTER_GROUP = {
+    Group.NEW: "enter_new",
+    Group.APPROVAL: "enter_approval",
+    Group.ASSEMBLY: "enter_assembly",
+    Group.DELIVERY: "enter_delivery",
+    Group.COMPLETE: "enter_complete",
+    Group.CANCEL: "enter_cancel",
+}
+
+
+def matrix_for(*, tenant, channel: str):
+    """Transitions that apply to a channel: its own matrix if it has one, else the tenant's general one."""
+    rows = StatusTransition.objects.filter(tenant=tenant)
+    own = rows.filter(channel=channel)
+    return own if channel and own.exists() else rows.filter(channel="")
+
+
+def allowed_targets(*, order: Order, role: str | None) -> list[OrderStatus]:
+    """Statuses the matrix lets this order move to, for this role (None: API or system)."""
+    transitions = matrix_for(tenant=order.tenant_id, channel=order.channel).filter(from_status_id=order.status_id)
+    target_ids = [t.to_status_id for t in transitions if role is None or not t.roles or role in t.roles]
+    return list(OrderStatus.objects.filter(tenant_id=order.tenant_id, pk__in=target_ids, is_active=True))
+
+
+def blockers(order: Order, group: str) -> list[str]:
+    reasons = {
+        Group.ASSEMBLY: order.assembly_blockers,
+        Group.DELIVERY: order.delivery_blockers,
+        Group.COMPLETE: order.complete_blockers,
+    }.get(group, lambda: [])()
+    return reasons or [f"An order in group '{order.group}' cannot move to group '{group}'."]
+
+
+@transaction.atomic
+def change_status(*, order: Order, to_code: str, actor: Actor, skip_matrix: bool = False) -> Order:
+    """Move the order to status `to_code`.
+
+    Refused with TransitionNotAllowed when the tenant's matrix (for the order's channel and the actor's role)
+    has no such move, and with TransitionBlocked (with reasons) when the target group's invariant fails.
+    `skip_matrix` is for the scan-driven flows whose own rules stand in for the matrix.
+    """
+    order = locks.lock_order(order)
+    target = OrderStatus.objects.filter(tenant_id=order.tenant_id, code=to_code, is_active=True).first()
+    if target is None:
+        raise TransitionNotAllowed(f"There is no active status '{to_code}'.", details={"to": to_code})
+    if target.pk == order.status_id:
+        raise TransitionNotAllowed(f"The order is already '{target.name}'.", details={"to": to_code})
+    if not skip_matrix and target not in allowed_targets(order=order, role=actor.role):
+        raise TransitionNotAllowed(
+            f"Moving from '{order.status.name}' to '{target.name}' is not allowed by the transition matrix.",
+            details={"from": order.status.code, "to": to_code},
+        )
+    previous_status, previous_group = order.status, order.group
+    if target.group != order.group:
+        _enter_group(order, target.group)
+    order.status = target
+    order.status_changed_at = order.updated_at = timezone.now()
+    order.is_overdue = False
+    order.save(update_fields=["status", "group", "status_changed_at", "updated_at", "is_overdue"])
+    changes = {"status": [previous_status.code, target.code], "group": [previous_group, target.group]}
+    log_activity(order=order, kind=ActivityKind.STATUS, actor=actor, changes=changes)
+    record_event(
+        tenant=order.tenant,
+        kind="order.status_changed",
+        payload={
+            "order_id": order.pk,
+            "number": order.number,
+            "from": previous_status.code,
+            "to": target.code,
+            "from_group": previous_group,
+            "to_group": target.group,
+            "actor": actor.name,
+        },
+    )
+    return order
+
+
+def _enter_group(order: Order, group: str) -> None:
+    try:
+        getattr(order, ENTER_GROUP[group])()
+    except FsmRefused as exc:
+        reasons = blockers(order, group)
+        raise TransitionBlocked(
+            f"The order cannot enter group '{group}': " + "; ".join(reasons), reasons=reasons
+        ) from exc
+    if group == Group.CANCEL:
+        line_ids = list(order.lines.values_list("pk", flat=True))
+        stock.release(tenant=order.tenant, line_ids=line_ids)
+        OrderLine.objects.filter(pk__in=line_ids).update(reserved=0)

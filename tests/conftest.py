@@ -1,0 +1,65 @@
+import pytest
+from django.test import Client
+
+from oms.celery import app as celery_app
+from oms.models import Role
+from oms.services import create_api_token
+
+from .factories import PASSWORD, make_member, make_tenant
+
+
+@pytest.fixture(autouse=True, scope="session")
+def celery_runs_inline():
+    """Tasks run in the test process; the tests of the broker path start a real worker themselves."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def tenant(db):
+    return make_tenant("shop-a", "Shop A")
+
+
+@pytest.fixture
+def other_tenant(db):
+    return make_tenant("shop-b", "Shop B")
+
+
+def login(user, tenant=None) -> Client:
+    client = Client()
+    assert client.login(username=user.username, password=PASSWORD)
+    if tenant is not None:
+        session = client.session
+        session["tenant_id"] = tenant.pk
+        session.save()
+    return client
+
+
+@pytest.fixture
+def client_for(tenant):
+    """`client_for(role)` → a logged-in test client of a new member of `tenant` with that role."""
+
+    def make(role=Role.MANAGER, on_tenant=None):
+        target = on_tenant or tenant
+        return login(make_member(target, role), target)
+
+    return make
+
+
+@pytest.fixture
+def api_client(tenant):
+    _, raw = create_api_token(tenant=tenant, name="tests")
+    return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+
+@pytest.fixture
+def other_api_client(other_tenant):
+    _, raw = create_api_token(tenant=other_tenant, name="tests")
+    return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Real hashing costs ~100 ms per login; the tests check access rules, not the hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

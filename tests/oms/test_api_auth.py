@@ -1,0 +1,46 @@
+import pytest
+from django.test import Client
+
+from oms.services import create_api_token, revoke_api_token
+from tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_missing_token_is_401_in_contract_shape(client):
+    response = client.get("/api/v1/products")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+
+
+def test_wrong_token_is_401():
+    response = Client(HTTP_AUTHORIZATION="Bearer oms_nope").get("/api/v1/products")
+    assert response.status_code == 401
+
+
+def test_revoked_token_is_401(tenant):
+    token, raw = create_api_token(tenant=tenant)
+    revoke_api_token(token=token)
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get("/api/v1/products").status_code == 401
+
+
+def test_token_acts_only_inside_its_tenant(tenant, other_tenant, api_client):
+    ours = ProductFactory(tenant=tenant, sku="OURS")
+    ProductFactory(tenant=other_tenant, sku="THEIRS")
+    body = api_client.get("/api/v1/products").json()
+    assert [p["sku"] for p in body["results"]] == ["OURS"]
+    assert body["count"] == 1
+    assert ours.pk == body["results"][0]["id"]
+
+
+def test_token_records_last_use(tenant):
+    token, raw = create_api_token(tenant=tenant)
+    Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get("/api/v1/products")
+    token.refresh_from_db()
+    assert token.last_used_at is not None
+
+
+def test_openapi_document_is_served(client):
+    document = client.get("/api/v1/openapi.json").json()
+    assert document["openapi"].startswith("3.")
+    assert "/api/v1/orders" in document["paths"]

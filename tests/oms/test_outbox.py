@@ -1,0 +1,75 @@
+import pytest
+from django.db import transaction
+
+from oms import events
+from oms.events import record_event, subscribe
+from oms.models import Event, EventHandled
+from oms.tasks import dispatch_event, sweep_outbox
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+received: list[int] = []
+
+
+def remember(event):
+    received.append(event.pk)
+
+
+@pytest.fixture(autouse=True)
+def subscriber():
+    received.clear()
+    subscribe("test.happened", remember, name="tests.remember")
+    yield
+    events._subscribers["test.happened"].clear()
+
+
+def test_event_of_a_rolled_back_transaction_is_never_dispatched(tenant):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        record_event(tenant=tenant, kind="test.happened", payload={})
+        raise RuntimeError("the change failed")
+    sweep_outbox()
+    assert Event.objects.count() == 0
+    assert received == []
+
+
+def test_committed_event_is_dispatched_exactly_once_even_when_dispatch_runs_twice(tenant):
+    with transaction.atomic():
+        event = record_event(tenant=tenant, kind="test.happened", payload={"n": 1})
+    # on_commit already dispatched it (tasks run inline in tests); run it twice more, as a retry would.
+    dispatch_event(event.pk)
+    events.dispatch(event.pk)
+    assert received == [event.pk]
+    event.refresh_from_db()
+    assert event.dispatched_at is not None
+    assert EventHandled.objects.filter(event=event).count() == 1
+
+
+def test_a_lost_dispatch_is_picked_up_by_the_sweep(tenant):
+    event = Event.objects.create(tenant=tenant, kind="test.happened", payload={})  # as if the task was lost
+    Event.objects.filter(pk=event.pk).update(created_at=event.created_at.replace(year=2020))
+    assert sweep_outbox() == 1
+    assert received == [event.pk]
+    assert sweep_outbox() == 0
+
+
+def test_a_failing_subscriber_is_retried_without_repeating_the_others(tenant):
+    calls = []
+
+    def flaky(event):
+        calls.append(event.pk)
+        if len(calls) == 1:
+            raise ValueError("downstream down")
+
+    subscribe("test.happened", flaky, name="tests.flaky")
+    try:
+        with transaction.atomic():
+            event = record_event(tenant=tenant, kind="test.happened", payload={})
+        event.refresh_from_db()
+        assert event.dispatched_at is None and "downstream down" in event.last_error
+        events.dispatch(event.pk)
+        event.refresh_from_db()
+        assert event.dispatched_at is not None
+        assert received == [event.pk] and calls == [event.pk, event.pk]
+    finally:
+        subscribed = events._subscribers["test.happened"]
+        subscribed[:] = [entry for entry in subscribed if entry[0] != "tests.flaky"]
