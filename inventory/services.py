@@ -4,10 +4,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from oms.db import retry_on_conflict
+from oms.errors import DomainError
 
 from . import locks
 from .errors import (
@@ -20,6 +21,7 @@ from .errors import (
 from .models import MoveKind, Product, Reservation, StockLevel, StockMove, Warehouse
 
 MAX_UNITS = 1_000_000
+MAX_ON_HAND = 2_000_000_000  # the column is a 32-bit integer
 
 
 def _check_quantity(quantity, *, allow_zero=False) -> int:
@@ -34,9 +36,37 @@ def _check_quantity(quantity, *, allow_zero=False) -> int:
 
 # --- catalogue ---------------------------------------------------------------------------------------------
 
+MAX_PRICE = Decimal("9999999999.99")
+
+
+def _check_product_fields(*, name: str, price) -> None:
+    if not (name or "").strip():
+        raise DomainError("A product needs a name.", details={"field": "name"})
+    if len(name.strip()) > 255:
+        raise DomainError("A product name can have at most 255 characters.", details={"field": "name"})
+    if not isinstance(price, Decimal) or not price.is_finite() or price < 0 or price > MAX_PRICE:
+        raise DomainError("Price must be an amount of zero or more.", details={"field": "price"})
+    if price != price.quantize(Decimal("0.01")):
+        raise DomainError("Price can have at most two decimal places.", details={"field": "price"})
+
+
+def _duplicate_from(exc: IntegrityError, *, sku: str, barcode: str) -> DomainError:
+    constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "") or ""
+    if constraint == "product_unique_barcode":
+        return DuplicateBarcode(
+            f"Barcode '{barcode}' is already used by another product.", details={"barcode": barcode}
+        )
+    return DuplicateSku(f"A product with SKU '{sku}' already exists.", details={"sku": sku})
+
 
 def create_product(*, tenant, sku: str, name: str, price: Decimal, barcode: str = "") -> Product:
-    sku, barcode = sku.strip(), (barcode or "").strip()
+    """A product of the tenant; SKU and (non-empty) barcode are unique per tenant."""
+    sku, barcode = (sku or "").strip(), (barcode or "").strip()
+    if not sku or len(sku) > 64 or any(ch.isspace() for ch in sku):
+        raise DomainError("SKU must be 1 to 64 characters without spaces.", details={"field": "sku"})
+    if len(barcode) > 64:
+        raise DomainError("A barcode can have at most 64 characters.", details={"field": "barcode"})
+    _check_product_fields(name=name, price=price)
     if Product.objects.filter(tenant=tenant, sku=sku).exists():
         raise DuplicateSku(f"A product with SKU '{sku}' already exists.", details={"sku": sku})
     if barcode and Product.objects.filter(tenant=tenant, barcode=barcode).exists():
@@ -45,30 +75,51 @@ def create_product(*, tenant, sku: str, name: str, price: Decimal, barcode: str 
         with transaction.atomic():
             return Product.objects.create(tenant=tenant, sku=sku, name=name.strip(), price=price, barcode=barcode)
     except IntegrityError as exc:  # a concurrent create won the race
-        raise DuplicateSku(f"A product with SKU '{sku}' already exists.", details={"sku": sku}) from exc
+        raise _duplicate_from(exc, sku=sku, barcode=barcode) from exc
 
 
 def update_product(*, product: Product, name: str, price: Decimal, barcode: str, is_active: bool) -> Product:
+    """Change what a product is called, costs and scans as; the SKU never changes (orders refer to it)."""
     barcode = (barcode or "").strip()
-    if barcode and Product.objects.filter(tenant=product.tenant, barcode=barcode).exclude(pk=product.pk).exists():
-        raise DuplicateBarcode(f"Barcode '{barcode}' is already used by another product.")
+    if len(barcode) > 64:
+        raise DomainError("A barcode can have at most 64 characters.", details={"field": "barcode"})
+    _check_product_fields(name=name, price=price)
+    if barcode and Product.objects.filter(tenant=product.tenant_id, barcode=barcode).exclude(pk=product.pk).exists():
+        raise DuplicateBarcode(f"Barcode '{barcode}' is already used by another product.", details={"barcode": barcode})
     product.name, product.price, product.barcode, product.is_active = name.strip(), price, barcode, is_active
-    product.save(update_fields=["name", "price", "barcode", "is_active"])
+    try:
+        with transaction.atomic():
+            product.save(update_fields=["name", "price", "barcode", "is_active"])
+    except IntegrityError as exc:
+        raise _duplicate_from(exc, sku=product.sku, barcode=barcode) from exc
     return product
 
 
+def _check_warehouse_fields(*, name: str, priority: int) -> None:
+    if not (name or "").strip() or len(name.strip()) > 200:
+        raise DomainError("A warehouse needs a name of at most 200 characters.", details={"field": "name"})
+    if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 1_000_000:
+        raise DomainError("Priority must be a whole number from 0 to 1,000,000.", details={"field": "priority"})
+
+
 def create_warehouse(*, tenant, code: str, name: str, priority: int = 100) -> Warehouse:
-    code = code.strip()
+    """A warehouse of the tenant; codes are unique per tenant."""
+    code = (code or "").strip()
+    if not code or len(code) > 32 or any(ch.isspace() for ch in code):
+        raise DomainError("Code must be 1 to 32 characters without spaces.", details={"field": "code"})
+    _check_warehouse_fields(name=name, priority=priority)
     if Warehouse.objects.filter(tenant=tenant, code=code).exists():
         raise DuplicateWarehouse(f"A warehouse with code '{code}' already exists.", details={"code": code})
     try:
         with transaction.atomic():
             return Warehouse.objects.create(tenant=tenant, code=code, name=name.strip(), priority=priority)
     except IntegrityError as exc:
-        raise DuplicateWarehouse(f"A warehouse with code '{code}' already exists.") from exc
+        raise DuplicateWarehouse(f"A warehouse with code '{code}' already exists.", details={"code": code}) from exc
 
 
 def update_warehouse(*, warehouse: Warehouse, name: str, priority: int, is_active: bool) -> Warehouse:
+    """Rename, reorder or switch off a warehouse; its code never changes (the API and imports use it)."""
+    _check_warehouse_fields(name=name, priority=priority)
     warehouse.name, warehouse.priority, warehouse.is_active = name.strip(), priority, is_active
     warehouse.save(update_fields=["name", "priority", "is_active"])
     return warehouse
@@ -77,7 +128,16 @@ def update_warehouse(*, warehouse: Warehouse, name: str, priority: int, is_activ
 # --- ledger ------------------------------------------------------------------------------------------------
 
 
+def _check_tenant(tenant, *objects) -> None:
+    """Guard against a caller mixing tenants: every object must belong to `tenant`."""
+    tenant_id = getattr(tenant, "pk", tenant)
+    if any(obj.tenant_id != tenant_id for obj in objects):
+        raise DomainError("That product or warehouse does not belong to this shop.")
+
+
 def _move(*, level: StockLevel, kind: str, quantity: int, actor, reason: str, order_line_id=None) -> StockMove:
+    if level.on_hand + quantity > MAX_ON_HAND:
+        raise InvalidQuantity(f"On-hand stock cannot exceed {MAX_ON_HAND:,} units.")
     StockLevel.objects.filter(pk=level.pk).update(on_hand=F("on_hand") + quantity)
     level.on_hand += quantity
     return StockMove.objects.create(
@@ -100,8 +160,9 @@ def receive(
     """Add on-hand stock: one `receipt` movement per line."""
     if not lines:
         raise InvalidQuantity("A receipt needs at least one line.")
-    for _, quantity in lines:
+    for product, quantity in lines:
         _check_quantity(quantity)
+        _check_tenant(tenant, product, warehouse)
     moves = []
     for product, quantity in sorted(lines, key=lambda pair: pair[0].pk):
         level = locks.lock_level(tenant=tenant, product=product, warehouse=warehouse)
@@ -124,6 +185,7 @@ def receive(
 def write_off(*, tenant, warehouse: Warehouse, product: Product, quantity: int, reason: str, actor=None) -> StockMove:
     """Remove damaged or lost units; reserved units cannot be written off."""
     _check_quantity(quantity)
+    _check_tenant(tenant, product, warehouse)
     level = locks.lock_level(tenant=tenant, product=product, warehouse=warehouse)
     if quantity > level.available:
         raise InsufficientStock(
@@ -142,6 +204,7 @@ def adjust(
     _check_quantity(counted, allow_zero=True)
     if not reason.strip():
         raise InvalidQuantity("An adjustment needs a reason.")
+    _check_tenant(tenant, product, warehouse)
     level = locks.lock_level(tenant=tenant, product=product, warehouse=warehouse)
     if counted < level.reserved:
         raise InsufficientStock(
@@ -166,71 +229,106 @@ class Demand:
     quantity: int
 
 
+# Lock, allocate and hold in one statement, so a hot SKU's row stays locked for one round trip (to COMMIT)
+# instead of four. Rows are locked in the order of locks.py: (product, warehouse). Allocation is greedy, like
+# filling the demands of a product one after another from its warehouses in order of preference: the units
+# demand d takes from level s are the overlap of their intervals on the running totals of need and supply.
+# FOR UPDATE in READ COMMITTED returns the latest committed row versions, and the UPDATE re-reads the row it
+# changes (EvalPlanQual), so concurrent reservations queue on the row lock and never see stale figures.
+_RESERVE_SQL = """
+WITH demand AS (
+    SELECT d.line_id, d.product_id,
+           SUM(d.quantity) OVER (PARTITION BY d.product_id ORDER BY d.ord) - d.quantity AS need_from,
+           SUM(d.quantity) OVER (PARTITION BY d.product_id ORDER BY d.ord) AS need_to
+    FROM unnest(%(lines)s::bigint[], %(products)s::bigint[], %(quantities)s::bigint[])
+         WITH ORDINALITY AS d(line_id, product_id, quantity, ord)
+),
+locked AS (
+    SELECT sl.id, sl.product_id, sl.warehouse_id, sl.on_hand - sl.reserved AS available,
+           COALESCE(array_position(%(preference)s::bigint[], sl.warehouse_id), 2147483647) AS preference,
+           w.priority
+    FROM inventory_stocklevel sl JOIN inventory_warehouse w ON w.id = sl.warehouse_id
+    WHERE sl.tenant_id = %(tenant)s AND w.tenant_id = %(tenant)s AND w.is_active
+      AND sl.product_id = ANY(%(products)s::bigint[])
+      AND (%(only)s::bigint[] IS NULL OR sl.warehouse_id = ANY(%(only)s::bigint[]))
+    ORDER BY sl.product_id, sl.warehouse_id
+    FOR UPDATE OF sl
+),
+supply AS (
+    SELECT id, product_id, warehouse_id,
+           SUM(available) OVER w - available AS have_from, SUM(available) OVER w AS have_to
+    FROM locked
+    WHERE available > 0
+    WINDOW w AS (PARTITION BY product_id ORDER BY preference, priority, warehouse_id)
+),
+taken AS (
+    SELECT s.id AS level_id, s.warehouse_id, s.product_id, d.line_id,
+           LEAST(s.have_to, d.need_to) - GREATEST(s.have_from, d.need_from) AS quantity
+    FROM supply s JOIN demand d ON d.product_id = s.product_id
+    WHERE LEAST(s.have_to, d.need_to) > GREATEST(s.have_from, d.need_from)
+),
+counted AS (
+    UPDATE inventory_stocklevel sl SET reserved = sl.reserved + t.quantity
+    FROM (SELECT level_id, SUM(quantity) AS quantity FROM taken GROUP BY level_id) t
+    WHERE sl.id = t.level_id
+),
+held AS (
+    INSERT INTO inventory_reservation (tenant_id, line_id, warehouse_id, product_id, quantity, created_at)
+    SELECT %(tenant)s, line_id, warehouse_id, product_id, SUM(quantity), now()
+    FROM taken GROUP BY line_id, warehouse_id, product_id
+    ON CONFLICT (tenant_id, line_id, warehouse_id)
+    DO UPDATE SET quantity = inventory_reservation.quantity + EXCLUDED.quantity
+)
+SELECT line_id, SUM(quantity)::bigint FROM taken GROUP BY line_id
+"""
+
+
 def reserve(*, tenant, demands: list[Demand], warehouse_ids: list[int] | None = None) -> dict[int, int]:
     """Reserve what stock allows for each demand, warehouses in order of preference; partial when short.
 
-    Must run inside the caller's transaction. Returns units newly reserved per line id.
+    Demands are served in the order given; a product's warehouses in the order of `warehouse_ids` (when given,
+    only those), then by priority. Inactive warehouses are skipped. Never reserves more than on hand minus
+    reserved, whatever the concurrency. Must run inside the caller's transaction. Returns units newly
+    reserved per line id.
     """
     demands = [d for d in demands if d.quantity > 0]
     if not demands:
         return {}
-    levels = locks.lock_levels_of_products(
-        tenant=tenant, product_ids=[d.product_id for d in demands], warehouse_ids=warehouse_ids
-    )
-    by_product = defaultdict(list)
-    for level in levels:
-        if level.warehouse.is_active:
-            by_product[level.product_id].append(level)
-    preference = warehouse_ids or []
-    reserved_now: dict[int, int] = defaultdict(int)
-    for demand in demands:
-        candidates = sorted(
-            by_product[demand.product_id],
-            key=lambda lv: (
-                preference.index(lv.warehouse_id) if lv.warehouse_id in preference else len(preference),
-                lv.warehouse.priority,
-                lv.warehouse_id,
-            ),
+    tenant_id = getattr(tenant, "pk", tenant)
+    preference = [int(pk) for pk in warehouse_ids] if warehouse_ids else None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _RESERVE_SQL,
+            {
+                "tenant": tenant_id,
+                "lines": [d.line_id for d in demands],
+                "products": [d.product_id for d in demands],
+                "quantities": [d.quantity for d in demands],
+                "preference": preference,
+                "only": preference,
+            },
         )
-        missing = demand.quantity
-        for level in candidates:
-            take = min(missing, level.available)
-            if take <= 0:
-                continue
-            _hold(level=level, line_id=demand.line_id, quantity=take)
-            reserved_now[demand.line_id] += take
-            missing -= take
-            if missing == 0:
-                break
-    return dict(reserved_now)
-
-
-def _hold(*, level: StockLevel, line_id: int, quantity: int) -> None:
-    StockLevel.objects.filter(pk=level.pk).update(reserved=F("reserved") + quantity)
-    level.reserved += quantity
-    updated = Reservation.objects.filter(
-        tenant_id=level.tenant_id, line_id=line_id, warehouse_id=level.warehouse_id
-    ).update(quantity=F("quantity") + quantity)
-    if not updated:
-        Reservation.objects.create(
-            tenant_id=level.tenant_id,
-            line_id=line_id,
-            warehouse_id=level.warehouse_id,
-            product_id=level.product_id,
-            quantity=quantity,
-        )
+        return {line_id: units for line_id, units in cursor.fetchall() if units}
 
 
 def _locked_reservations(*, tenant, line_ids) -> tuple[list[Reservation], dict[tuple[int, int], StockLevel]]:
-    reservations = list(
-        Reservation.objects.filter(tenant=tenant, line_id__in=list(line_ids)).order_by("product_id", "warehouse_id")
-    )
-    levels = locks.lock_levels_of_products(
-        tenant=tenant,
-        product_ids=[r.product_id for r in reservations],
-        warehouse_ids=[r.warehouse_id for r in reservations],
-    )
-    return reservations, {(lv.product_id, lv.warehouse_id): lv for lv in levels}
+    """The lines' reservations, read under the locks of their stock levels (whoever changes them holds those)."""
+    where = Reservation.objects.filter(tenant=tenant, line_id__in=list(line_ids))
+    pairs = set(where.values_list("product_id", "warehouse_id"))
+    while True:
+        levels = {
+            (lv.product_id, lv.warehouse_id): lv
+            for lv in locks.lock_levels_of_products(
+                tenant=tenant,
+                product_ids=[product_id for product_id, _ in pairs],
+                warehouse_ids=[warehouse_id for _, warehouse_id in pairs],
+            )
+        }
+        reservations = list(where.order_by("product_id", "warehouse_id", "line_id"))
+        seen = {(r.product_id, r.warehouse_id) for r in reservations}
+        if seen <= levels.keys():
+            return reservations, levels
+        pairs |= seen  # reserved elsewhere meanwhile: lock those levels too
 
 
 def release(*, tenant, line_ids, quantity_by_line: dict[int, int] | None = None) -> dict[int, int]:
@@ -313,6 +411,7 @@ def restock_return(
 ) -> StockMove:
     """Put returned units back on hand through the ledger. Caller's transaction."""
     _check_quantity(quantity)
+    _check_tenant(tenant, product, warehouse)
     level = locks.lock_level(tenant=tenant, product=product, warehouse=warehouse)
     return _move(
         level=level, kind=MoveKind.RETURN, quantity=quantity, actor=actor, reason=reason, order_line_id=order_line_id

@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from oms.actors import Actor
 from oms.api import ApiError, Error, paginate, raise_api
@@ -193,7 +193,8 @@ def create_order(request, payload: OrderIn):
         return 201, _fresh(request, order.pk)
 
     try:
-        return run_idempotent(request=request, scope="orders.create", produce=produce)
+        status, body = run_idempotent(request=request, scope="orders.create", produce=produce)
+        return Status(status, body)
     except DomainError as exc:
         raise_api(exc)
 
@@ -248,7 +249,7 @@ def split(request, order_id: int, payload: SplitIn):
             child = families.copy_order(order=order, actor=actor, line_ids=payload.lines)
     except DomainError as exc:
         raise_api(exc)
-    return 201, _fresh(request, child.pk)
+    return Status(201, _fresh(request, child.pk))
 
 
 @router.get("/orders/{order_id}/history", response={200: HistoryOut, 404: Error})

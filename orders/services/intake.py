@@ -165,6 +165,7 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
         kind=ActivityKind.CREATED,
         actor=actor,
         changes={"channel": order.channel, "lines": [[ln.product.sku, ln.quantity] for ln in lines]},
+        at=data.created_at,
     )
     record_event(
         tenant=tenant,

@@ -6,3 +6,10 @@ document.addEventListener("submit", (event) => {
     event.stopImmediatePropagation();
   }
 }, true);
+
+// Status colours come from the shop's settings; set them as a CSS variable (no inline style attributes).
+function paintStatusColours(root) {
+  root.querySelectorAll("[data-color]").forEach((el) => el.style.setProperty("--dot", el.dataset.color));
+}
+document.addEventListener("DOMContentLoaded", () => paintStatusColours(document));
+document.addEventListener("htmx:afterSettle", (event) => paintStatusColours(event.target));

@@ -1,0 +1,155 @@
+from django import forms
+from django.contrib.auth import get_user_model
+
+from oms.models import Role
+
+from .models import Group, OrderStatus, PaymentStatus
+
+SORTS = {
+    "-created": ("-created_at", "-pk"),
+    "created": ("created_at", "pk"),
+    "-total": ("-total", "-pk"),
+    "total": ("total", "pk"),
+    "number": ("number",),
+    "status": ("status__position", "-created_at"),
+}
+
+
+def manager_choices(tenant):
+    users = (
+        get_user_model()
+        .objects.filter(memberships__tenant=tenant, memberships__role__in=[Role.MANAGER, Role.OWNER])
+        .order_by("username")
+        .distinct()
+    )
+    return [("", "Any manager")] + [(str(u.pk), u.get_username()) for u in users]
+
+
+class OrderFilterForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        widget=forms.TextInput(attrs={"placeholder": "Number, phone, e-mail or name", "type": "search"}),
+    )
+    status = forms.ChoiceField(required=False)
+    group = forms.ChoiceField(required=False, choices=[("", "Any group"), *Group.choices])
+    channel = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": "Channel", "size": 10}))
+    manager = forms.ChoiceField(required=False)
+    payment_status = forms.ChoiceField(
+        required=False, label="Payment", choices=[("", "Any payment"), *PaymentStatus.choices]
+    )
+    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    overdue = forms.BooleanField(required=False, label="Overdue only")
+    sort = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("-created", "Newest first"),
+            ("created", "Oldest first"),
+            ("-total", "Largest total"),
+            ("total", "Smallest total"),
+            ("number", "Number"),
+            ("status", "Status"),
+        ],
+    )
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        statuses = OrderStatus.objects.filter(tenant=tenant).order_by("position")
+        self.fields["status"].choices = [("", "Any status")] + [(s.code, s.name) for s in statuses]
+        self.fields["manager"].choices = manager_choices(tenant)
+
+
+class OrderFieldsForm(forms.Form):
+    delivery_method = forms.CharField(max_length=60, required=False)
+    delivery_address = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    payment_method = forms.CharField(max_length=60, required=False)
+    payment_status = forms.ChoiceField(choices=PaymentStatus.choices)
+    manager_id = forms.TypedChoiceField(required=False, label="Manager", coerce=int, empty_value=None)
+    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["manager_id"].choices = [("", "Unassigned"), *manager_choices(tenant)[1:]]
+
+
+class LineForm(forms.Form):
+    quantity = forms.IntegerField(min_value=1, max_value=100_000)
+    price = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2)
+
+
+class AddLineForm(forms.Form):
+    code = forms.CharField(label="Product (SKU or barcode)", max_length=64)
+    quantity = forms.IntegerField(min_value=1, max_value=100_000, initial=1)
+    price = forms.DecimalField(
+        min_value=0, max_digits=12, decimal_places=2, required=False, help_text="Leave empty for the catalogue price."
+    )
+
+
+class NewOrderForm(forms.Form):
+    customer_name = forms.CharField(max_length=200, label="Customer name")
+    customer_phone = forms.CharField(max_length=40, required=False, label="Phone")
+    customer_email = forms.EmailField(required=False, label="E-mail")
+    channel = forms.CharField(max_length=40, initial="phone", required=False)
+    delivery_method = forms.CharField(max_length=60, required=False)
+    delivery_address = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    payment_method = forms.CharField(max_length=60, required=False)
+    payment_status = forms.ChoiceField(choices=PaymentStatus.choices)
+    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    lines = forms.CharField(
+        widget=forms.Textarea(
+            attrs={"rows": 4, "placeholder": "One line per product: SKU quantity [price]\nMUG-LOGO 2"}
+        ),
+        help_text="One line per product: SKU, quantity and optionally a price, separated by spaces.",
+    )
+
+    def clean_lines(self):
+        parsed = []
+        for number, raw in enumerate(self.cleaned_data["lines"].splitlines(), start=1):
+            parts = raw.split()
+            if not parts:
+                continue
+            if len(parts) not in (2, 3):
+                raise forms.ValidationError(f"Line {number}: write 'SKU quantity' or 'SKU quantity price'.")
+            try:
+                quantity = int(parts[1])
+                price = forms.DecimalField(min_value=0, decimal_places=2).clean(parts[2]) if len(parts) == 3 else None
+            except (ValueError, forms.ValidationError) as exc:
+                raise forms.ValidationError(f"Line {number}: quantity must be a whole number and price a sum.") from exc
+            if quantity < 1:
+                raise forms.ValidationError(f"Line {number}: quantity must be at least 1.")
+            parsed.append((parts[0], quantity, price))
+        if not parsed:
+            raise forms.ValidationError("Add at least one product.")
+        return parsed
+
+
+class StatusForm(forms.Form):
+    code = forms.SlugField(max_length=50)
+    name = forms.CharField(max_length=100)
+    group = forms.ChoiceField(choices=Group.choices)
+    color = forms.CharField(max_length=7, initial="#667085", widget=forms.TextInput(attrs={"type": "color"}))
+    position = forms.IntegerField(min_value=0, initial=100)
+    is_active = forms.BooleanField(required=False, initial=True, label="Active")
+
+    def clean_color(self):
+        color = self.cleaned_data["color"]
+        if len(color) != 7 or not color.startswith("#") or any(c not in "0123456789abcdefABCDEF" for c in color[1:]):
+            raise forms.ValidationError("Use a colour like #1a2b3c.")
+        return color
+
+
+class CustomerForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    phone = forms.CharField(max_length=40, required=False)
+    email = forms.EmailField(required=False)
+    address = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    tags = forms.CharField(required=False, help_text="Comma-separated, e.g. VIP, BAD")
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean_tags(self):
+        return [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]
+
+
+def member_roles():
+    return [("", "Any role"), *Role.choices]

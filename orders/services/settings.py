@@ -1,0 +1,117 @@
+"""Admin changes to the status catalogue and the transition matrix."""
+
+from django.db import IntegrityError, transaction
+
+from oms.models import Role
+
+from ..errors import InvalidOrder
+from ..models import Group, Order, OrderStatus, StatusTransition
+
+
+@transaction.atomic
+def save_status(
+    *,
+    tenant,
+    code: str,
+    name: str,
+    group: str,
+    color: str,
+    position: int,
+    is_active: bool,
+    status: OrderStatus | None = None,
+) -> OrderStatus:
+    """Create a status, or edit one. A status's group is fixed once orders use it."""
+    if group not in Group.values:
+        raise InvalidOrder(f"Unknown group '{group}'.")
+    if status is None:
+        if OrderStatus.objects.filter(tenant=tenant, code=code).exists():
+            raise InvalidOrder(f"A status with the code '{code}' already exists.")
+        try:
+            with transaction.atomic():
+                return OrderStatus.objects.create(
+                    tenant=tenant,
+                    code=code,
+                    name=name,
+                    group=group,
+                    color=color,
+                    position=position,
+                    is_active=is_active,
+                )
+        except IntegrityError as exc:
+            raise InvalidOrder(f"A status with the code '{code}' already exists.") from exc
+    if group != status.group and Order.objects.filter(tenant=tenant, status=status).exists():
+        raise InvalidOrder("Orders use this status, so its group cannot change. Create a new status instead.")
+    if not is_active and (status.is_default or status.is_split_target):
+        raise InvalidOrder("This status is where new or split-off orders start; choose another one first.")
+    status.name, status.group, status.color, status.position, status.is_active = name, group, color, position, is_active
+    status.save()
+    return status
+
+
+def _copy_general_matrix(tenant, channel: str) -> None:
+    rows = StatusTransition.objects.filter(tenant=tenant, channel="")
+    StatusTransition.objects.bulk_create(
+        [
+            StatusTransition(
+                tenant=tenant,
+                channel=channel,
+                from_status_id=r.from_status_id,
+                to_status_id=r.to_status_id,
+                roles=list(r.roles),
+            )
+            for r in rows
+        ],
+        ignore_conflicts=True,
+    )
+
+
+@transaction.atomic
+def set_transition(
+    *, tenant, from_status: OrderStatus, to_status: OrderStatus, allowed: bool, channel: str = "", role: str = ""
+) -> bool:
+    """Allow or refuse one move of the matrix, for a channel (its own matrix, made from the general one on first
+    change) and optionally for one role only. Returns whether the move is now allowed for that role."""
+    if from_status.pk == to_status.pk:
+        raise InvalidOrder("A status cannot move to itself.")
+    if role and role not in Role.values:
+        raise InvalidOrder(f"Unknown role '{role}'.")
+    if channel and not StatusTransition.objects.filter(tenant=tenant, channel=channel).exists():
+        _copy_general_matrix(tenant, channel)
+    row = (
+        StatusTransition.objects.select_for_update()
+        .filter(tenant=tenant, channel=channel, from_status=from_status, to_status=to_status)
+        .first()
+    )
+    every_role = set(Role.values)
+    if allowed:
+        if row is None:
+            StatusTransition.objects.create(
+                tenant=tenant,
+                channel=channel,
+                from_status=from_status,
+                to_status=to_status,
+                roles=[role] if role else [],
+            )
+        elif role and row.roles and role not in row.roles:
+            row.roles = sorted({*row.roles, role})
+            row.save(update_fields=["roles"])
+        elif not role and row.roles:
+            row.roles = []
+            row.save(update_fields=["roles"])
+        return True
+    if row is None:
+        return False
+    if not role:
+        row.delete()
+        return False
+    remaining = (set(row.roles) or every_role) - {role}
+    if remaining:
+        row.roles = sorted(remaining)
+        row.save(update_fields=["roles"])
+    else:
+        row.delete()
+    return False
+
+
+def transition_allowed_for(row: StatusTransition | None, role: str = "") -> bool:
+    return row is not None and (not role or not row.roles or role in row.roles)

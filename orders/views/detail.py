@@ -1,0 +1,176 @@
+"""The order page: every routine action posts with htmx and gets the refreshed order body back."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from inventory.selectors import product_by_code
+from oms.tenancy.roles import OFFICE, role_required
+from oms.tenancy.shortcuts import get_for_tenant_or_404
+
+from .. import selectors
+from ..forms import AddLineForm, LineForm, OrderFieldsForm
+from ..models import OrderLine
+from ..services import editing, families, reservations, statuses
+from ..services.editing import LINE_EDIT_GROUPS
+from .common import order_for, run_service
+
+
+def detail_context(request, order, **extra):
+    order = selectors.order_detail_queryset(tenant=request.tenant).get(pk=order.pk)
+    fields_form = extra.pop("fields_form", None) or OrderFieldsForm(
+        tenant=request.tenant,
+        initial={
+            "delivery_method": order.delivery_method,
+            "delivery_address": order.delivery_address,
+            "payment_method": order.payment_method,
+            "payment_status": order.payment_status,
+            "manager_id": order.manager_id,
+            "comment": order.comment,
+        },
+    )
+    lines = list(order.lines.all())
+    return {
+        "order": order,
+        "lines": lines,
+        "next_statuses": statuses.allowed_targets(order=order, role=request.role),
+        "timeline": selectors.timeline(order=order),
+        "family": list(selectors.family(order=order)),
+        "fields_form": fields_form,
+        "add_line_form": extra.pop("add_line_form", None) or AddLineForm(),
+        "lines_editable": order.group in LINE_EDIT_GROUPS,
+        "can_split": any(ln.missing for ln in lines),
+        "missing_units": sum(ln.missing for ln in lines),
+        **extra,
+    }
+
+
+def respond(request, order, **extra):
+    """The order body for htmx, the whole page otherwise (a plain POST redirects back to the page)."""
+    if request.method == "POST" and not request.htmx:
+        return redirect("orders:detail", pk=order.pk)
+    template = "orders/detail.html#body" if request.htmx else "orders/detail.html"
+    return render(request, template, detail_context(request, order, **extra))
+
+
+@vary_on_headers("HX-Request")
+@role_required(*OFFICE)
+def order_detail(request, pk):
+    return respond(request, order_for(request, pk))
+
+
+@require_POST
+@role_required(*OFFICE)
+def change_status(request, pk):
+    order = order_for(request, pk)
+    to_code = request.POST.get("to", "")
+    run_service(
+        request,
+        lambda actor: statuses.change_status(order=order, to_code=to_code, actor=actor),
+        success="Status changed.",
+    )
+    return respond(request, order)
+
+
+@require_POST
+@role_required(*OFFICE)
+def reserve(request, pk):
+    order = order_for(request, pk)
+    ok, _ = run_service(request, lambda actor: reservations.reserve_order(order=order, actor=actor))
+    if ok:
+        missing = sum(ln.missing for ln in order.lines.all())
+        text = "Every line is reserved." if not missing else f"Reserved what stock allows; {missing} unit(s) are short."
+        (messages.success if not missing else messages.warning)(request, text)
+    return respond(request, order)
+
+
+@require_POST
+@role_required(*OFFICE)
+def split(request, pk):
+    order = order_for(request, pk)
+    run_service(
+        request,
+        lambda actor: families.split_unavailable(order=order, actor=actor),
+        success="Unavailable lines moved to order {result.number}.",
+    )
+    return respond(request, order)
+
+
+@require_POST
+@role_required(*OFFICE)
+def copy(request, pk):
+    order = order_for(request, pk)
+    chosen = [int(i) for i in request.POST.getlist("lines") if i.isdigit()] or None
+    ok, child = run_service(
+        request,
+        lambda actor: families.copy_order(order=order, actor=actor, line_ids=chosen),
+        success="Copied as order {result.number}.",
+    )
+    if ok and not request.htmx:
+        return redirect("orders:detail", pk=child.pk)
+    return respond(request, order)
+
+
+@require_POST
+@role_required(*OFFICE)
+def edit_fields(request, pk):
+    order = order_for(request, pk)
+    form = OrderFieldsForm(request.POST, tenant=request.tenant)
+    if not form.is_valid():
+        return respond(request, order, fields_form=form, fields_open=True)
+    run_service(
+        request,
+        lambda actor: editing.update_order_fields(order=order, changes=form.cleaned_data, actor=actor),
+        success="Order saved.",
+    )
+    return respond(request, order)
+
+
+@require_POST
+@role_required(*OFFICE)
+def add_line(request, pk):
+    order = order_for(request, pk)
+    form = AddLineForm(request.POST)
+    if form.is_valid():
+        product = product_by_code(tenant=request.tenant, code=form.cleaned_data["code"])
+        if product is None:
+            form.add_error("code", "No product with this SKU or barcode.")
+        else:
+            ok, _ = run_service(
+                request,
+                lambda actor: editing.add_line(
+                    order=order,
+                    product=product,
+                    quantity=form.cleaned_data["quantity"],
+                    price=form.cleaned_data["price"],
+                    actor=actor,
+                ),
+            )
+            if ok:
+                form = None
+    return respond(request, order, add_line_form=form)
+
+
+@require_POST
+@role_required(*OFFICE)
+def edit_line(request, pk, line_pk):
+    order = order_for(request, pk)
+    line = get_for_tenant_or_404(OrderLine.objects.filter(order=order), request.tenant, pk=line_pk)
+    if request.POST.get("remove"):
+        run_service(request, lambda actor: editing.remove_line(line=line, actor=actor), success="Line removed.")
+        return respond(request, order)
+    form = LineForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Quantity must be a whole number of at least 1 and price zero or more.")
+        return respond(request, order)
+    run_service(request, lambda actor: editing.update_line(line=line, actor=actor, **form.cleaned_data))
+    return respond(request, order)
+
+
+@require_POST
+@role_required(*OFFICE)
+def add_note(request, pk):
+    order = order_for(request, pk)
+    run_service(request, lambda actor: editing.add_note(order=order, text=request.POST.get("text", ""), actor=actor))
+    return respond(request, order)

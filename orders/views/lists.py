@@ -1,0 +1,73 @@
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from oms.actors import Actor
+from oms.errors import DomainError
+from oms.tenancy.roles import OFFICE, role_required
+
+from .. import selectors
+from ..forms import SORTS, OrderFilterForm
+from ..models import Order, OrderStatus
+from ..services import statuses
+
+PAGE_SIZE = 50
+MAX_BULK = 200
+
+
+def _page_number(request) -> int:
+    try:
+        return max(1, min(int(request.GET.get("page", 1)), 10_000))
+    except ValueError:
+        return 1
+
+
+@vary_on_headers("HX-Request")
+@role_required(*OFFICE)
+def order_list(request):
+    form = OrderFilterForm(request.GET or None, tenant=request.tenant)
+    filters = form.cleaned_data if form.is_valid() else {}
+    page = _page_number(request)
+    ordering = SORTS.get(filters.get("sort") or "-created", SORTS["-created"])
+    # No COUNT(*) over a million rows: fetch one row more than a page to know whether a next page exists.
+    start = (page - 1) * PAGE_SIZE
+    rows = list(
+        selectors.orders_for_list(tenant=request.tenant, filters=filters).order_by(*ordering)[
+            start : start + PAGE_SIZE + 1
+        ]
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "orders": rows[:PAGE_SIZE],
+        "page": page,
+        "has_next": len(rows) > PAGE_SIZE,
+        "query": query.urlencode(),
+        "statuses": OrderStatus.objects.filter(tenant=request.tenant, is_active=True),
+    }
+    template = "orders/list.html#table" if request.htmx and not request.htmx.boosted else "orders/list.html"
+    return render(request, template, context)
+
+
+@require_POST
+@role_required(*OFFICE)
+def bulk_status(request):
+    """Move many orders to one status; each order succeeds or fails on its own, and says why."""
+    ids = request.POST.getlist("orders")[:MAX_BULK]
+    to_code = request.POST.get("to", "")
+    if not ids or not to_code:
+        messages.error(request, "Choose orders and a status.")
+        return redirect("orders:list")
+    orders = Order.objects.filter(tenant=request.tenant, pk__in=[i for i in ids if i.isdigit()]).order_by("pk")
+    results = []
+    for order in orders:
+        try:
+            statuses.change_status(order=order, to_code=to_code, actor=Actor.of_request(request))
+            results.append((order.number, True, "moved"))
+        except DomainError as exc:
+            results.append((order.number, False, exc.message))
+    done = sum(1 for _, ok, _ in results if ok)
+    template = "orders/bulk_results.html#results" if request.htmx else "orders/bulk_results.html"
+    return render(request, template, {"results": results, "done": done, "to": to_code})

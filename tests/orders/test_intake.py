@@ -1,0 +1,46 @@
+import pytest
+
+from oms.actors import Actor
+from oms.models import Role
+from orders.models import Order
+from tests.factories import make_member
+
+from .helpers import place_order, stocked_product
+
+pytestmark = pytest.mark.django_db
+
+
+def test_round_robin_shares_new_orders_fairly_among_active_managers(tenant):
+    tenant.round_robin_assignment = True
+    tenant.save()
+    managers = [make_member(tenant, Role.MANAGER) for _ in range(3)]
+    inactive = make_member(tenant, Role.MANAGER)
+    inactive.memberships.update(is_active=False)
+    product = stocked_product(tenant)
+    for _ in range(9):
+        place_order(tenant, [(product, 1)])
+    counts = {m.pk: Order.objects.filter(manager=m).count() for m in managers}
+    assert list(counts.values()) == [3, 3, 3]
+    assert not Order.objects.filter(manager=inactive).exists()
+    first_three = list(Order.objects.order_by("pk").values_list("manager_id", flat=True)[:3])
+    assert sorted(first_three) == sorted(counts)
+
+
+def test_round_robin_off_leaves_orders_unassigned(tenant):
+    make_member(tenant, Role.MANAGER)
+    order = place_order(tenant, [(stocked_product(tenant), 1)])
+    assert order.manager_id is None
+
+
+def test_a_manager_taking_a_phone_order_gets_it(tenant):
+    manager = make_member(tenant, Role.MANAGER)
+    order = place_order(tenant, [(stocked_product(tenant), 1)], actor=Actor(user=manager, role=Role.MANAGER))
+    assert order.manager_id == manager.pk
+
+
+def test_order_numbers_follow_a_per_tenant_sequence(tenant, other_tenant):
+    a1 = place_order(tenant, [(stocked_product(tenant), 1)])
+    a2 = place_order(tenant, [(stocked_product(tenant), 1)])
+    b1 = place_order(other_tenant, [(stocked_product(other_tenant), 1)])
+    assert int(a2.number) == int(a1.number) + 1
+    assert b1.number == "1001"

@@ -1,0 +1,286 @@
+import pytest
+from django.urls import reverse
+
+from oms.models import Role
+from orders.models import Customer, Order, StatusTransition
+
+from .helpers import SYSTEM, move, place_order, stocked_product
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def test_list_filters_and_searches(tenant, client_for):
+    product = stocked_product(tenant)
+    ann = place_order(tenant, [(product, 1)], customer_name="Ann Lee", customer_phone="+7 900 123-45-67")
+    bob = place_order(tenant, [(product, 1)], customer_name="Bob Stone", channel="marketplace")
+    move(bob, "confirmed")
+    manager = client_for()
+    page = manager.get(reverse("orders:list"), {"q": "89001234567"}).content.decode()
+    assert ann.number in page and f">{bob.number}<" not in page
+    page = manager.get(reverse("orders:list"), {"status": "confirmed"}).content.decode()
+    assert bob.number in page and f">{ann.number}<" not in page
+    page = manager.get(reverse("orders:list"), {"channel": "marketplace", "sort": "total"}).content.decode()
+    assert bob.number in page
+    partial = manager.get(reverse("orders:list"), {"q": "Ann"}, **HTMX)
+    assert b'id="order-table"' in partial.content and b"<html" not in partial.content
+
+
+def test_list_query_count_does_not_grow_with_rows(tenant, client_for, django_assert_max_num_queries):
+    product = stocked_product(tenant, on_hand=100)
+    manager = client_for()
+    for _ in range(30):
+        place_order(tenant, [(product, 1)])
+    with django_assert_max_num_queries(10):
+        response = manager.get(reverse("orders:list"))
+    assert response.content.decode().count('name="orders"') == 30
+
+
+def test_detail_query_count_is_bounded(tenant, client_for, django_assert_max_num_queries):
+    products = [stocked_product(tenant) for _ in range(8)]
+    order = place_order(tenant, [(p, 1) for p in products])
+    manager = client_for()
+    with django_assert_max_num_queries(20):
+        assert manager.get(reverse("orders:detail", args=[order.pk])).status_code == 200
+
+
+def test_status_buttons_show_only_allowed_moves(tenant, client_for):
+    order = place_order(tenant, [(stocked_product(tenant), 1)])
+    page = client_for().get(reverse("orders:detail", args=[order.pk])).content.decode()
+    assert 'data-testid="to-confirmed"' in page and 'data-testid="to-cancelled"' in page
+    assert 'data-testid="to-delivered"' not in page
+
+
+def test_htmx_status_change_answers_with_the_order_body(tenant, client_for):
+    order = place_order(tenant, [(stocked_product(tenant), 1)])
+    response = client_for().post(reverse("orders:change_status", args=[order.pk]), {"to": "confirmed"}, **HTMX)
+    assert b'id="order-body"' in response.content and b"<html" not in response.content
+    order.refresh_from_db()
+    assert order.status.code == "confirmed"
+
+
+def test_a_refused_change_explains_itself_and_changes_nothing(tenant, client_for):
+    order = place_order(tenant, [(stocked_product(tenant, on_hand=0), 1)])
+    move(order, "confirmed")
+    response = client_for().post(reverse("orders:change_status", args=[order.pk]), {"to": "assembling"}, **HTMX)
+    assert "0 of 1 reserved" in response.content.decode()
+    order.refresh_from_db()
+    assert order.status.code == "confirmed"
+
+
+def test_reserve_split_and_copy_from_the_page(tenant, client_for):
+    order = place_order(tenant, [(stocked_product(tenant, on_hand=1), 3)])
+    manager = client_for()
+    manager.post(reverse("orders:reserve", args=[order.pk]), **HTMX)
+    assert order.lines.get().reserved == 1
+    page = manager.post(reverse("orders:split", args=[order.pk]), **HTMX).content.decode()
+    child = Order.objects.get(parent=order)
+    assert child.number in page
+    response = manager.post(reverse("orders:copy", args=[order.pk]))
+    copy = Order.objects.filter(parent=order).exclude(pk=child.pk).get()
+    assert response["Location"] == reverse("orders:detail", args=[copy.pk])
+
+
+def test_line_editing_and_validation(tenant, client_for):
+    product = stocked_product(tenant, price="5.00")
+    extra = stocked_product(tenant, price="7.00")
+    order = place_order(tenant, [(product, 1)])
+    manager = client_for()
+    line = order.lines.get()
+    manager.post(reverse("orders:edit_line", args=[order.pk, line.pk]), {"quantity": 4, "price": "4.50"}, **HTMX)
+    manager.post(reverse("orders:add_line", args=[order.pk]), {"code": extra.barcode, "quantity": 2}, **HTMX)
+    order.refresh_from_db()
+    assert order.total == 4 * 4.5 + 2 * 7
+    bad = manager.post(reverse("orders:edit_line", args=[order.pk, line.pk]), {"quantity": 0, "price": "x"}, **HTMX)
+    assert "at least 1" in bad.content.decode()
+    unknown = manager.post(reverse("orders:add_line", args=[order.pk]), {"code": "NOPE", "quantity": 1}, **HTMX)
+    assert "No product with this SKU" in unknown.content.decode()
+    line.refresh_from_db()
+    assert line.quantity == 4
+
+
+def test_lines_are_locked_after_approval(tenant, client_for):
+    order = place_order(tenant, [(stocked_product(tenant), 1)])
+    move(order, "confirmed")
+    from orders.services import reservations
+
+    reservations.reserve_order(order=order, actor=SYSTEM)
+    move(order, "assembling")
+    line = order.lines.get()
+    response = client_for().post(
+        reverse("orders:edit_line", args=[order.pk, line.pk]), {"quantity": 9, "price": "1"}, **HTMX
+    )
+    assert "cannot be changed" in response.content.decode()
+    line.refresh_from_db()
+    assert line.quantity == 1
+
+
+@pytest.mark.parametrize("role", [Role.PACKER, Role.COURIER])
+def test_packers_and_couriers_cannot_change_addresses_or_prices_even_by_crafted_post(tenant, client_for, role):
+    order = place_order(tenant, [(stocked_product(tenant), 1)], delivery_address="Old street 1")
+    line = order.lines.get()
+    client = client_for(role)
+    assert (
+        client.post(
+            reverse("orders:edit_fields", args=[order.pk]), {"delivery_address": "Evil 1", "payment_status": "paid"}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(reverse("orders:edit_line", args=[order.pk, line.pk]), {"quantity": 1, "price": "0"}).status_code
+        == 403
+    )
+    assert (
+        client.post(reverse("orders:customer", args=[order.customer_id]), {"name": "X", "phone": "1"}).status_code
+        == 403
+    )
+    order.refresh_from_db()
+    line.refresh_from_db()
+    assert order.delivery_address == "Old street 1" and line.price == 10
+
+
+def test_field_rights_hold_in_the_service_too(tenant):
+    from oms.actors import Actor
+    from orders.errors import FieldNotAllowed
+    from orders.services import editing
+
+    order = place_order(tenant, [(stocked_product(tenant), 1)])
+    with pytest.raises(FieldNotAllowed):
+        editing.update_order_fields(order=order, changes={"delivery_address": "x"}, actor=Actor(role=Role.PACKER))
+    with pytest.raises(FieldNotAllowed):
+        editing.update_line(line=order.lines.get(), quantity=1, price=0, actor=Actor(role=Role.COURIER))
+
+
+def test_edit_fields_records_the_timeline(tenant, client_for):
+    order = place_order(tenant, [(stocked_product(tenant), 1)])
+    client_for().post(
+        reverse("orders:edit_fields", args=[order.pk]),
+        {
+            "delivery_address": "New 2",
+            "payment_status": "paid",
+            "delivery_method": "",
+            "payment_method": "",
+            "comment": "",
+            "manager_id": "",
+        },
+    )
+    order.refresh_from_db()
+    assert order.delivery_address == "New 2" and order.payment_status == "paid"
+    entry = order.activities.filter(kind="fields_changed").get()
+    assert entry.changes["delivery_address"][1] == "New 2" and entry.actor is not None
+
+
+def test_new_phone_order_form(tenant, client_for):
+    product = stocked_product(tenant, sku="MUG")
+    manager = client_for()
+    bad = manager.post(reverse("orders:new"), {"customer_name": "Ann", "payment_status": "unpaid", "lines": "MUG zero"})
+    assert "quantity must be a whole number" in bad.content.decode()
+    unknown = manager.post(
+        reverse("orders:new"), {"customer_name": "Ann", "payment_status": "unpaid", "lines": "NOPE 1"}
+    )
+    assert "Unknown SKU" in unknown.content.decode() and not Order.objects.exists()
+    ok = manager.post(
+        reverse("orders:new"),
+        {"customer_name": "Ann", "payment_status": "unpaid", "channel": "phone", "lines": "MUG 2\n"},
+    )
+    order = Order.objects.get()
+    assert ok["Location"] == reverse("orders:detail", args=[order.pk])
+    assert order.lines.get().product == product and order.channel == "phone"
+
+
+def test_bulk_status_change_reports_each_order(tenant, client_for):
+    product = stocked_product(tenant)
+    movable = place_order(tenant, [(product, 1)])
+    stuck = place_order(tenant, [(product, 1)])
+    move(stuck, "confirmed")
+    response = client_for().post(
+        reverse("orders:bulk_status"), {"orders": [movable.pk, stuck.pk], "to": "confirmed"}, **HTMX
+    )
+    text = response.content.decode()
+    assert "1 of 2" in text and "already" in text
+    movable.refresh_from_db()
+    assert movable.status.code == "confirmed"
+
+
+def test_bulk_ignores_foreign_orders(tenant, other_tenant, client_for):
+    foreign = place_order(other_tenant, [(stocked_product(other_tenant), 1)])
+    client_for().post(reverse("orders:bulk_status"), {"orders": [foreign.pk], "to": "confirmed"})
+    foreign.refresh_from_db()
+    assert foreign.status.code == "new"
+
+
+def test_foreign_order_pages_are_404(tenant, other_tenant, client_for):
+    foreign = place_order(other_tenant, [(stocked_product(other_tenant), 1)])
+    manager = client_for()
+    assert manager.get(reverse("orders:detail", args=[foreign.pk])).status_code == 404
+    assert manager.post(reverse("orders:change_status", args=[foreign.pk]), {"to": "confirmed"}).status_code == 404
+    assert manager.get(reverse("orders:customer", args=[foreign.customer_id])).status_code == 404
+
+
+def test_customer_card_and_merge(tenant, client_for):
+    product = stocked_product(tenant, price="10.00")
+    a = place_order(tenant, [(product, 2)], customer_name="Ann", customer_phone="+7 900 000-00-01")
+    b = place_order(tenant, [(product, 1)], customer_name="Ann L", customer_phone="+7 900 000-00-02")
+    manager = client_for()
+    page = manager.get(reverse("orders:customer", args=[a.customer_id])).content.decode()
+    assert "20.00" in page
+    manager.post(reverse("orders:customer_merge", args=[a.customer_id]), {"duplicate": b.customer_id})
+    assert Order.objects.filter(customer_id=a.customer_id).count() == 2
+    assert Customer.objects.get(pk=b.customer_id).merged_into_id == a.customer_id
+    response = manager.get(reverse("orders:customers"), {"q": "90000000002"})
+    assert "Ann" in response.content.decode()
+
+
+def test_matrix_grid_toggles_a_cell_by_htmx(tenant, client_for):
+    admin = client_for(Role.ADMIN)
+    page = admin.get(reverse("orders:matrix")).content.decode()
+    assert 'data-testid="cell-new-confirmed"' in page
+    new = tenant_status(tenant, "new")
+    delivered = tenant_status(tenant, "delivered")
+    response = admin.post(
+        reverse("orders:matrix_toggle"), {"from": new.pk, "to": delivered.pk, "allowed": "on"}, **HTMX
+    )
+    assert b"checked" in response.content
+    assert StatusTransition.objects.filter(tenant=tenant, from_status=new, to_status=delivered).exists()
+    admin.post(reverse("orders:matrix_toggle"), {"from": new.pk, "to": delivered.pk}, **HTMX)
+    assert not StatusTransition.objects.filter(tenant=tenant, from_status=new, to_status=delivered).exists()
+
+
+def test_matrix_and_statuses_are_for_admins_and_owners_only(tenant, client_for):
+    for role in (Role.MANAGER, Role.PACKER, Role.COURIER):
+        assert client_for(role).get(reverse("orders:matrix")).status_code == 403
+        assert client_for(role).get(reverse("orders:statuses")).status_code == 403
+
+
+def test_admin_adds_and_renames_statuses(tenant, client_for):
+    admin = client_for(Role.ADMIN)
+    admin.post(
+        reverse("orders:statuses"),
+        {
+            "code": "delivery-problem",
+            "name": "Delivery problem",
+            "group": "delivery",
+            "color": "#ff0000",
+            "position": 50,
+            "is_active": "on",
+        },
+    )
+    status = tenant_status(tenant, "delivery-problem")
+    assert status.group == "delivery"
+    duplicate = admin.post(
+        reverse("orders:statuses"),
+        {"code": "delivery-problem", "name": "x", "group": "new", "color": "#ff0000", "position": 1},
+    )
+    assert "already exists" in duplicate.content.decode()
+    admin.post(
+        reverse("orders:status_edit", args=[status.pk]),
+        {"name": "Problem", "group": "delivery", "color": "#00ff00", "position": 5},
+    )
+    status.refresh_from_db()
+    assert (status.name, status.color, status.is_active) == ("Problem", "#00ff00", False)
+
+
+def tenant_status(tenant, code):
+    from orders.models import OrderStatus
+
+    return OrderStatus.objects.get(tenant=tenant, code=code)
