@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.utils import timezone
 
 from oms.actors import Actor
@@ -5,7 +7,9 @@ from oms.actors import Actor
 from ..models import Order, OrderActivity
 
 
-def log_activity(*, order: Order, kind: str, actor: Actor, changes: dict | None = None) -> OrderActivity:
+def log_activity(
+    *, order: Order, kind: str, actor: Actor, changes: dict | None = None, at=None
+) -> OrderActivity:
     return OrderActivity.objects.create(
         tenant_id=order.tenant_id,
         order=order,
@@ -13,6 +17,7 @@ def log_activity(*, order: Order, kind: str, actor: Actor, changes: dict | None 
         changes=changes or {},
         actor=actor.user if actor.user_id else None,
         actor_label=actor.name,
+        at=at or timezone.now(),
     )
 
 
@@ -22,4 +27,4 @@ def touch(order: Order, *fields: str) -> None:
 
 
 def recompute_total(order: Order) -> None:
-    order.total = sum((line.price * line.quantity for line in order.lines.all()), start=order.total.__class__("0"))
+    order.total = sum((line.price * line.quantity for line in order.lines.all()), start=Decimal("0.00"))
