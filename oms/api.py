@@ -16,6 +16,7 @@ from ninja.security import HttpBearer
 
 from .errors import DomainError
 from .models import ApiToken, hash_token
+from .observability import tenant_var
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
@@ -57,6 +58,7 @@ class BearerToken(HttpBearer):
         if api_token.last_used_at is None or (now - api_token.last_used_at).total_seconds() > TOKEN_TOUCH_SECONDS:
             ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
         request.tenant = api_token.tenant
+        tenant_var.set(api_token.tenant.slug)
         request.api_token = api_token
         return api_token
 
@@ -67,7 +69,7 @@ api = NinjaAPI(
     urls_namespace="api",
     auth=BearerToken(),
     openapi_url="/openapi.json",
-    docs_url="/docs",
+    docs_url=None,  # the interactive page needs inline script and a CDN; the OpenAPI document is enough
 )
 
 

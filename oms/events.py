@@ -9,6 +9,7 @@ twice by accident, or after a worker died — never repeats work.
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from contextvars import ContextVar
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -20,6 +21,9 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[Event], None]
 _subscribers: dict[str, list[tuple[str, Handler]]] = defaultdict(list)
 ANY_KIND = "*"
+# How many event-driven reactions deep the current change is (0: a person, the API or a schedule started it).
+# Automation sets it while it acts, so the events it causes carry payload["_depth"] and chains stay bounded.
+event_depth: ContextVar[int] = ContextVar("event_depth", default=0)
 
 
 def subscribe(kind: str, handler: Handler, *, name: str | None = None) -> None:
@@ -35,6 +39,9 @@ def subscribers_for(kind: str) -> list[tuple[str, Handler]]:
 
 def record_event(*, tenant, kind: str, payload: dict) -> Event:
     """Write an event in the caller's transaction; it is dispatched only if that transaction commits."""
+    depth = event_depth.get()
+    if depth:
+        payload = {**payload, "_depth": depth}
     event = Event.objects.create(tenant=tenant, kind=kind, payload=payload)
     from .tasks import dispatch_event
 

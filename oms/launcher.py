@@ -241,11 +241,13 @@ def first_exited(children):
 def up(stack, args):
     port = int(os.environ.get("PORT", "8000"))
     if not port_is_free(port):
-        sys.exit(f"Port {port} is in use (is `make up` already running?); pick another with PORT=...")
+        log(f"Port {port} is in use (is `make up` already running?); pick another with PORT=...")
+        return 1
     env = service_env(stack, redis_db=0)
     for step in (["migrate", "--noinput"], ["seed_demo"]):
         if code := manage(env, *step):
-            sys.exit(f"manage.py {' '.join(step)} failed with exit code {code}")
+            log(f"manage.py {' '.join(step)} failed with exit code {code}; stopping")
+            return code
 
     celery = [PYTHON, "-m", "celery", "-A", "oms"]
     children = {

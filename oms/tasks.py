@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from . import events
 from .models import Event, IdempotencyKey
+from .observability import beat_heartbeat
 
 SWEEP_BATCH = 500
 
@@ -32,3 +33,9 @@ def sweep_outbox() -> int:
 def purge_idempotency_keys() -> int:
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=timezone.now() - timedelta(hours=48)).delete()
     return deleted
+
+
+@shared_task
+def heartbeat() -> None:
+    """Run by a worker on beat's schedule; /healthz reads how long ago it last ran."""
+    beat_heartbeat()

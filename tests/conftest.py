@@ -5,7 +5,7 @@ from oms.celery import app as celery_app
 from oms.models import Role
 from oms.services import create_api_token
 
-from .factories import PASSWORD, make_member, make_tenant
+from .factories import make_member, make_tenant
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -28,7 +28,7 @@ def other_tenant(db):
 
 def login(user, tenant=None) -> Client:
     client = Client()
-    assert client.login(username=user.username, password=PASSWORD)
+    client.force_login(user)  # the login form itself is tested in tests/oms/test_login.py
     if tenant is not None:
         session = client.session
         session["tenant_id"] = tenant.pk

@@ -1,4 +1,5 @@
 from oms.models import Membership
+from oms.observability import tenant_var
 
 SESSION_TENANT_KEY = "tenant_id"
 
@@ -20,6 +21,7 @@ class TenantMiddleware:
                 request.membership = membership
                 request.tenant = membership.tenant
                 request.role = membership.role
+                tenant_var.set(membership.tenant.slug)
         return self.get_response(request)
 
 
