@@ -28,6 +28,9 @@ class AnalyticsSettings(TenantOwned):
         models.CharField(max_length=20, choices=REVENUE_GROUP_CHOICES), default=default_revenue_groups
     )
     updated_at = models.DateTimeField(auto_now=True)
+    # Watermark of the purchase summary: when it was rebuilt, and the newest order change it had seen.
+    purchases_refreshed_at = models.DateTimeField(null=True, blank=True)
+    purchases_seen_change = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "analytics settings"
@@ -42,3 +45,34 @@ class AnalyticsSettings(TenantOwned):
 
     def __str__(self):
         return f"Analytics settings of tenant {self.tenant_id}"
+
+
+class Purchase(TenantOwned):
+    """Summary: one row per purchase (order family with revenue), rebuilt by `refresh_purchases`.
+
+    The cohort, lifetime-value and channel reports read this instead of aggregating a million orders per
+    page view. `first_at` and `seq` are the customer's first purchase and this purchase's number overall.
+    """
+
+    root_id = models.BigIntegerField()
+    customer_id = models.BigIntegerField()
+    channel = models.CharField(max_length=40)
+    purchased_at = models.DateTimeField()
+    revenue = models.DecimalField(max_digits=14, decimal_places=2)
+    first_at = models.DateTimeField()
+    seq = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "root_id"], name="purchase_unique_family")]
+        indexes = [
+            models.Index(
+                fields=["tenant", "first_at"],
+                include=["purchased_at", "customer_id", "revenue", "seq", "channel"],
+                name="purchase_tenant_first",
+            ),
+            models.Index(
+                fields=["tenant", "purchased_at"],
+                include=["channel", "revenue", "customer_id"],
+                name="purchase_tenant_date",
+            ),
+        ]

@@ -3,7 +3,7 @@
 from decimal import Decimal
 from typing import Annotated
 
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from oms.api import ApiError, Error, paginate, raise_api
 from oms.errors import DomainError
@@ -100,7 +100,7 @@ def create_product(request, payload: ProductIn):
         )
     except DomainError as exc:
         raise_api(exc)
-    return 201, product_out(product)
+    return Status(201, product_out(product))
 
 
 @router.get("/products", response={200: ProductList, 422: Error})
@@ -117,7 +117,7 @@ def create_warehouse(request, payload: WarehouseIn):
         warehouse = services.create_warehouse(tenant=request.tenant, code=payload.code, name=payload.name)
     except DomainError as exc:
         raise_api(exc)
-    return 201, {"id": warehouse.pk, "code": warehouse.code, "name": warehouse.name}
+    return Status(201, {"id": warehouse.pk, "code": warehouse.code, "name": warehouse.name})
 
 
 @router.post("/stock/receipts", response={201: ReceiptOut, 422: Error})
@@ -141,7 +141,7 @@ def receive_stock(request, payload: ReceiptIn):
         )
     except DomainError as exc:
         raise_api(exc)
-    return 201, {"warehouse": warehouse.code, "lines": [line.dict() for line in payload.lines]}
+    return Status(201, {"warehouse": warehouse.code, "lines": [line.model_dump() for line in payload.lines]})
 
 
 @router.get("/stock", response={200: StockList, 422: Error})

@@ -14,7 +14,7 @@ def products(*, tenant, search: str = "", active_only: bool = False):
         queryset = queryset.filter(is_active=True)
     return queryset.annotate(
         on_hand=Coalesce(Sum("levels__on_hand"), 0), reserved=Coalesce(Sum("levels__reserved"), 0)
-    ).order_by("sku")
+    ).annotate(available=F("on_hand") - F("reserved")).order_by("sku", "pk")
 
 
 def warehouses(*, tenant):
@@ -27,9 +27,8 @@ def stock_levels(*, tenant, sku: str = "", product=None):
         queryset = queryset.filter(product__sku=sku)
     if product is not None:
         queryset = queryset.filter(product=product)
-    return queryset.annotate(available=F("on_hand") - F("reserved")).order_by(
-        "product__sku", "warehouse__priority", "warehouse__code"
-    )
+    # `available` is a property of the model (on_hand - reserved); an annotation of that name cannot be set.
+    return queryset.order_by("product__sku", "warehouse__priority", "warehouse__code", "pk")
 
 
 def ledger(*, tenant, product):

@@ -1,6 +1,5 @@
 """Every write to the catalogue and stock. Stock counters change only inside row locks (see locks.py)."""
 
-import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -236,25 +235,21 @@ class Demand:
 # demand d takes from level s are the overlap of their intervals on the running totals of need and supply.
 # FOR UPDATE in READ COMMITTED returns the latest committed row versions, and the UPDATE re-reads the row it
 # changes (EvalPlanQual), so concurrent reservations queue on the row lock and never see stale figures.
-# Prepared once per connection: planning this statement costs more than running it. Prepared statements outlive
-# rollbacks; a transaction-pooling proxy (PgBouncer in transaction mode) would need its prepared-statement support.
-_prepared_on: "weakref.WeakSet" = weakref.WeakSet()
 _RESERVE_SQL = """
-PREPARE inventory_reserve (bigint, bigint[], bigint[], bigint[], bigint[]) AS
 WITH demand AS (
     SELECT d.line_id, d.product_id,
            (SUM(d.quantity) OVER w)::bigint - d.quantity AS need_from, (SUM(d.quantity) OVER w)::bigint AS need_to
-    FROM unnest($2, $3, $4) WITH ORDINALITY AS d(line_id, product_id, quantity, ord)
+    FROM unnest(%(lines)s::bigint[], %(products)s::bigint[], %(quantities)s::bigint[]) WITH ORDINALITY AS d(line_id, product_id, quantity, ord)
     WINDOW w AS (PARTITION BY d.product_id ORDER BY d.ord)
 ),
 locked AS (
     SELECT sl.id, sl.product_id, sl.warehouse_id, sl.on_hand - sl.reserved AS available,
-           COALESCE(array_position($5, sl.warehouse_id), 2147483647) AS preference,
+           COALESCE(array_position(%(warehouses)s::bigint[], sl.warehouse_id), 2147483647) AS preference,
            w.priority
     FROM inventory_stocklevel sl JOIN inventory_warehouse w ON w.id = sl.warehouse_id
-    WHERE sl.tenant_id = $1 AND w.tenant_id = $1 AND w.is_active
-      AND sl.product_id = ANY($3)
-      AND ($5 IS NULL OR sl.warehouse_id = ANY($5))
+    WHERE sl.tenant_id = %(tenant)s::bigint AND w.tenant_id = %(tenant)s::bigint AND w.is_active
+      AND sl.product_id = ANY(%(products)s::bigint[])
+      AND (%(warehouses)s::bigint[] IS NULL OR sl.warehouse_id = ANY(%(warehouses)s::bigint[]))
     ORDER BY sl.product_id, sl.warehouse_id
     FOR UPDATE OF sl
 ),
@@ -278,7 +273,7 @@ counted AS (
 ),
 held AS (
     INSERT INTO inventory_reservation (tenant_id, line_id, warehouse_id, product_id, quantity, created_at)
-    SELECT $1, line_id, warehouse_id, product_id, SUM(quantity)::bigint, now()
+    SELECT %(tenant)s::bigint, line_id, warehouse_id, product_id, SUM(quantity)::bigint, now()
     FROM taken GROUP BY line_id, warehouse_id, product_id
     ON CONFLICT (tenant_id, line_id, warehouse_id)
     DO UPDATE SET quantity = inventory_reservation.quantity + EXCLUDED.quantity
@@ -298,21 +293,15 @@ def reserve(*, tenant, demands: list[Demand], warehouse_ids: list[int] | None = 
     demands = [d for d in demands if d.quantity > 0]
     if not demands:
         return {}
-    params = [
-        getattr(tenant, "pk", tenant),
-        [d.line_id for d in demands],
-        [d.product_id for d in demands],
-        [d.quantity for d in demands],
-        None if warehouse_ids is None else [int(pk) for pk in warehouse_ids],
-    ]
+    params = {
+        "tenant": getattr(tenant, "pk", tenant),
+        "lines": [d.line_id for d in demands],
+        "products": [d.product_id for d in demands],
+        "quantities": [d.quantity for d in demands],
+        "warehouses": None if warehouse_ids is None else [int(pk) for pk in warehouse_ids],
+    }
     with connection.cursor() as cursor:
-        raw = connection.connection
-        if raw not in _prepared_on:
-            cursor.execute(_RESERVE_SQL)
-            _prepared_on.add(raw)
-        cursor.execute(
-            "EXECUTE inventory_reserve (%s::bigint, %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])", params
-        )
+        cursor.execute(_RESERVE_SQL, params)
         return {line_id: units for line_id, units in cursor.fetchall() if units}
 
 

@@ -4,4 +4,16 @@ from . import views
 
 app_name = "inventory"
 
-urlpatterns = [path("products/", views.product_list, name="products")]
+urlpatterns = [
+    path("products/", views.product_list, name="products"),
+    path("products/new/", views.product_create, name="product_create"),
+    path("products/<int:pk>/", views.product_detail, name="product"),
+    path("products/<int:pk>/edit/", views.product_update, name="product_update"),
+    path("products/<int:pk>/receive/", views.receive, name="receive"),
+    path("products/<int:pk>/write-off/", views.write_off, name="write_off"),
+    path("products/<int:pk>/adjust/", views.adjust, name="adjust"),
+    path("warehouses/", views.warehouse_list, name="warehouses"),
+    path("warehouses/<int:pk>/", views.warehouse_edit, name="warehouse_edit"),
+    path("import/", views.import_products, name="import"),
+    path("import/confirm/", views.import_confirm, name="import_confirm"),
+]

@@ -1,0 +1,278 @@
+"""Automation tables: time limits, triggers and their log, alerts, tasks, messages, webhooks, delivery windows."""
+
+import datetime
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from oms.models import TenantOwned
+
+# Event kinds a trigger or a webhook can listen to.
+EVENT_KINDS = [
+    ("order.created", "Order created"),
+    ("order.status_changed", "Order status changed"),
+    ("order.overdue", "Order overdue (time limit passed)"),
+    ("order.payment_changed", "Order payment changed"),
+    ("shipment.status_changed", "Shipment status changed"),
+    ("stock.received", "Stock received"),
+    ("route.incident", "Route incident"),
+]
+EVENT_KIND_VALUES = [kind for kind, _ in EVENT_KINDS]
+
+
+class TimeLimit(TenantOwned):
+    """The longest an order may stay in one status; past it, the order is overdue and its manager alerted."""
+
+    status = models.ForeignKey("orders.OrderStatus", on_delete=models.CASCADE, related_name="+")
+    minutes = models.PositiveIntegerField(help_text="Maximum dwell time in minutes.")
+    working_hours_only = models.BooleanField(default=False, help_text="Count only working hours (Mon–Fri).")
+    work_starts = models.TimeField(default=datetime.time(9, 0))
+    work_ends = models.TimeField(default=datetime.time(18, 0))
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "status"], name="timelimit_one_per_status"),
+            models.CheckConstraint(condition=Q(minutes__gt=0), name="timelimit_minutes_positive"),
+            models.CheckConstraint(condition=Q(work_ends__gt=F("work_starts")), name="timelimit_work_hours_order"),
+        ]
+
+    def __str__(self):
+        return f"{self.status_id}: {self.minutes} min"
+
+
+class Trigger(TenantOwned):
+    """When an event of `event_kind` happens and every condition holds, run the actions in order.
+
+    conditions: [{"field", "op", "value"}]; actions: [{"type", "value", "text", "hours"}].
+    """
+
+    name = models.CharField(max_length=120)
+    event_kind = models.CharField(max_length=40, choices=EVENT_KINDS)
+    conditions = models.JSONField(default=list, blank=True)
+    actions = models.JSONField(default=list, blank=True)
+    is_active = models.BooleanField(default=True)
+    template_code = models.CharField(max_length=60, blank=True, help_text="The ready-made template it came from.")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "event_kind", "is_active"], name="trigger_tenant_kind")]
+
+    def __str__(self):
+        return self.name
+
+
+class RunOutcome(models.TextChoices):
+    DONE = "done", "Done"
+    PARTIAL = "partial", "Some actions failed"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Conditions not met"
+    DEPTH_LIMIT = "depth_limit", "Stopped: chain too deep"
+
+
+class TriggerRun(TenantOwned):
+    """The execution log; UNIQUE (trigger, event) makes a trigger run at most once per event."""
+
+    trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="runs")
+    event = models.ForeignKey("oms.Event", on_delete=models.CASCADE, related_name="+")
+    order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    depth = models.PositiveSmallIntegerField(default=0)
+    outcome = models.CharField(max_length=20, choices=RunOutcome.choices)
+    results = models.JSONField(default=list)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["trigger", "event"], name="triggerrun_once_per_event")]
+        indexes = [models.Index(fields=["tenant", "trigger", "-at"], name="triggerrun_tenant_trigger")]
+
+
+class Alert(TenantOwned):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    url = models.CharField(max_length=300, blank=True)
+    # Makes "once per breach" a database rule: one alert per user and key.
+    dedupe_key = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "user", "dedupe_key"], condition=~Q(dedupe_key=""), name="alert_once_per_key"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "user", "-created_at"], name="alert_tenant_user"),
+            models.Index(fields=["tenant", "user"], condition=Q(read_at__isnull=True), name="alert_unread"),
+        ]
+
+
+class Task(TenantOwned):
+    """Work for a manager (or for everyone of a role), optionally about an order."""
+
+    title = models.CharField(max_length=200)
+    order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    role = models.CharField(max_length=20, blank=True, help_text="For a role when nobody in particular.")
+    due_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "assignee", "done_at", "due_at"], name="task_tenant_assignee"),
+            models.Index(fields=["tenant", "order"], name="task_tenant_order"),
+        ]
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.done_at is None and self.due_at is not None and self.due_at < timezone.now()
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    SMS = "sms", "SMS"
+
+
+class MessageTemplate(TenantOwned):
+    """A per-tenant text in the Django template language; {{ tracking_url }} links the tracking page."""
+
+    code = models.SlugField(max_length=60)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    name = models.CharField(max_length=120)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["channel", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "channel", "code"], name="messagetemplate_unique_code"),
+            models.CheckConstraint(condition=Q(channel__in=Channel.values), name="messagetemplate_channel_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.channel})"
+
+
+class MessageLog(TenantOwned):
+    order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    template_code = models.CharField(max_length=60, blank=True)
+    to = models.CharField(max_length=254)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+    ok = models.BooleanField(default=True)
+    error = models.TextField(blank=True)
+    backend = models.CharField(max_length=100, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "-at"], name="messagelog_tenant_at")]
+
+
+class DeliveryWindow(TenantOwned):
+    """The promise per delivery method: delivered within days_min–days_max after the order."""
+
+    delivery_method = models.CharField(max_length=60)
+    days_min = models.PositiveSmallIntegerField()
+    days_max = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["delivery_method"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "delivery_method"], name="deliverywindow_one_per_method"),
+            models.CheckConstraint(condition=Q(days_max__gte=F("days_min")), name="deliverywindow_min_le_max"),
+        ]
+
+
+class ShipmentTracking(TenantOwned):
+    """What the customer may see about the parcel, taken from `shipment.status_changed` events."""
+
+    order = models.OneToOneField("orders.Order", on_delete=models.CASCADE, related_name="+")
+    carrier = models.CharField(max_length=100, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    tracking_url = models.URLField(max_length=500, blank=True)
+    pickup_address = models.TextField(blank=True)
+    pickup_hours = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+
+class WebhookEndpoint(TenantOwned):
+    url = models.URLField(max_length=500)
+    events = ArrayField(models.CharField(max_length=40), default=list)
+    description = models.CharField(max_length=200, blank=True)
+    secret = models.CharField(max_length=100)
+    # After a rotation the old secret keeps signing (second signature) until it expires.
+    previous_secret = models.CharField(max_length=100, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=200, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    failing_since = models.DateTimeField(null=True, blank=True, help_text="First failure of the current run.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "is_active"], name="webhook_tenant_active")]
+
+    def __str__(self):
+        return self.url
+
+
+class WebhookMessage(TenantOwned):
+    """The one body of an event: every endpoint and every retry send exactly these bytes."""
+
+    event = models.OneToOneField("oms.Event", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=60)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Delivered"
+    FAILED = "failed", "Gave up"
+
+
+class WebhookDelivery(TenantOwned):
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    message = models.ForeignKey(WebhookMessage, on_delete=models.CASCADE, related_name="deliveries")
+    state = models.CharField(max_length=20, choices=DeliveryState.choices, default=DeliveryState.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "message"], name="webhookdelivery_once_per_endpoint")
+        ]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=Q(state="pending"), name="webhookdelivery_due"),
+            models.Index(fields=["tenant", "endpoint", "-created_at"], name="webhookdelivery_endpoint"),
+        ]
+
+
+class WebhookAttempt(TenantOwned):
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveSmallIntegerField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["tenant", "delivery", "-at"], name="webhookattempt_delivery")]

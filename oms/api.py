@@ -12,8 +12,10 @@ from django.utils import timezone
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer
 
+from . import rls
 from .errors import DomainError
 from .models import ApiToken, hash_token
 from .observability import tenant_var
@@ -47,26 +49,81 @@ def raise_api(exc: DomainError):
 
 class BearerToken(HttpBearer):
     def authenticate(self, request, token):
-        api_token = (
-            ApiToken.objects.select_related("tenant")
-            .filter(token_hash=hash_token(token), revoked_at__isnull=True)
-            .first()
-        )
+        with rls.all_tenants():  # the token says which tenant; nothing else is read in this scope
+            api_token = (
+                ApiToken.objects.select_related("tenant")
+                .filter(token_hash=hash_token(token), revoked_at__isnull=True)
+                .first()
+            )
         if api_token is None:
             return None
+        request.tenant = api_token.tenant
+        rls.set_tenant(api_token.tenant_id)  # the middleware resets it when the request ends
+        tenant_var.set(api_token.tenant.slug)
         now = timezone.now()
         if api_token.last_used_at is None or (now - api_token.last_used_at).total_seconds() > TOKEN_TOUCH_SECONDS:
             ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
-        request.tenant = api_token.tenant
-        tenant_var.set(api_token.tenant.slug)
         request.api_token = api_token
         return api_token
 
 
-api = NinjaAPI(
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+class StrictParser(Parser):
+    """PostgreSQL text cannot hold NUL characters: refuse them up front instead of failing at the database."""
+
+    def parse_body(self, request):
+        body = super().parse_body(request)
+        if _has_nul(body):
+            raise ApiError(422, "invalid", "Text must not contain NUL characters.")
+        return body
+
+    def parse_querydict(self, data, list_fields, request):
+        parsed = super().parse_querydict(data, list_fields, request)
+        if _has_nul(parsed):
+            raise ApiError(422, "invalid", "Parameters must not contain NUL characters.")
+        return parsed
+
+
+class OmsApi(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        """Answers every operation can give whatever its body: the document says so, in the error shape."""
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                if isinstance(operation, dict) and "responses" in operation:
+                    for status, description in COMMON_ERRORS.items():
+                        operation["responses"].setdefault(status, _error_response(description))
+        return schema
+
+
+COMMON_ERRORS = {
+    400: "The body is not JSON",
+    401: "Missing, invalid or revoked bearer token",
+    422: "A parameter or the body is not valid",
+}
+
+
+def _error_response(description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+api = OmsApi(
     title="OMS API",
     version="1",
     urls_namespace="api",
+    parser=StrictParser(),
     auth=BearerToken(),
     openapi_url="/openapi.json",
     docs_url=None,  # the interactive page needs inline script and a CDN; the OpenAPI document is enough

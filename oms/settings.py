@@ -95,11 +95,10 @@ TEMPLATES = [
 
 # Without DATABASE_URL the app talks to the embedded PostgreSQL that `oms.launcher` starts under var/.
 DATABASES = {
-    "default": env.db(
-        "DATABASE_URL",
-        default=f"postgres://postgres@%2F{str(BASE_DIR / 'var' / 'postgres').lstrip('/').replace('/', '%2F')}/oms",
-    )
+    "default": env.db("DATABASE_URL", default=f"postgres://postgres@:5432/{BASE_DIR / 'var' / 'postgres'}/oms")
 }
+# The non-owner, non-superuser role that row-level security binds (see oms/rls.py); empty = not enforced.
+DATABASE_APP_ROLE = env("DATABASE_APP_ROLE", default="")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -192,6 +191,9 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "oms.tasks.sweep_outbox", "schedule": 60.0},
     "expire-idempotency-keys": {"task": "oms.tasks.purge_idempotency_keys", "schedule": crontab(minute=7)},
+    "analytics-refresh-purchases": {"task": "analytics.tasks.refresh_purchase_summaries", "schedule": 300.0},
+    "shipments-route-deadlines": {"task": "shipments.tasks.check_route_deadlines", "schedule": 300.0},
+    "shipments-poll-tracking": {"task": "shipments.tasks.poll_due_shipments", "schedule": 60.0},
     "sla-sweep": {"task": "notifications.tasks.sweep_time_limits", "schedule": 60.0},
     "webhook-retries": {"task": "notifications.tasks.sweep_webhooks", "schedule": 15.0},
     "worker-heartbeat": {"task": "oms.tasks.heartbeat", "schedule": 30.0},

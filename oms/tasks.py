@@ -16,9 +16,9 @@ def dispatch_event(event_id: int) -> bool:
 
 
 @shared_task(acks_late=True)
-def sweep_outbox() -> int:
+def sweep_outbox(older_than_seconds: int = 30) -> int:
     """Re-dispatch events left behind (worker down, broker lost the message, a subscriber failed)."""
-    stale_before = timezone.now() - timedelta(seconds=30)
+    stale_before = timezone.now() - timedelta(seconds=older_than_seconds)
     ids = list(
         Event.objects.filter(dispatched_at__isnull=True, created_at__lt=stale_before)
         .order_by("created_at")

@@ -128,6 +128,19 @@ class HistoryOut(Schema):
     results: list[HistoryEntry]
 
 
+def parse_aware(value: str | None) -> datetime | None:
+    """An ISO 8601 time with its offset; anything else is refused rather than guessed."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None or "T" not in value:
+        raise ApiError(422, "invalid", "updated_since must be an ISO 8601 time with offset, e.g. 2026-01-31T10:00:00+00:00.")
+    return parsed
+
+
 def order_out(order: Order) -> dict:
     return {
         "id": order.pk,
@@ -204,12 +217,10 @@ def list_orders(
     request,
     status: str | None = None,
     group: Group | None = None,
-    updated_since: datetime | None = None,
+    updated_since: Annotated[str, Field(max_length=40, examples=["2026-01-31T10:00:00+00:00"])] | None = None,
     root_id: int | None = None,
 ):
-    if updated_since is not None and updated_since.tzinfo is None:
-        raise ApiError(422, "invalid", "updated_since needs a time zone offset, e.g. 2026-01-31T10:00:00+00:00.")
-    filters = {"status": status, "group": group, "updated_since": updated_since, "root_id": root_id}
+    filters = {"status": status, "group": group, "updated_since": parse_aware(updated_since), "root_id": root_id}
     queryset = selectors.orders_for_list(tenant=request.tenant, filters=filters).prefetch_related("lines__product")
     return paginate(request, queryset.order_by("-created_at", "-pk"), order_out)
 

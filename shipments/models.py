@@ -73,7 +73,9 @@ class CustodyTransfer(TenantOwned):
     )
     from_carrier = models.ForeignKey("Carrier", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     to_kind = models.CharField(max_length=20, choices=HolderKind.choices)
-    to_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     to_carrier = models.ForeignKey("Carrier", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     from_label = models.CharField(max_length=150)
     to_label = models.CharField(max_length=150)

@@ -1,3 +1,4 @@
+from oms import rls
 from oms.models import Membership
 from oms.observability import tenant_var
 
@@ -16,13 +17,18 @@ class TenantMiddleware:
     def __call__(self, request):
         request.tenant = request.role = request.membership = None
         if request.user.is_authenticated:
-            membership = active_membership(request)
+            with rls.all_tenants():  # which shops the user belongs to is known before any shop is chosen
+                membership = active_membership(request)
             if membership is not None:
                 request.membership = membership
                 request.tenant = membership.tenant
                 request.role = membership.role
                 tenant_var.set(membership.tenant.slug)
-        return self.get_response(request)
+                rls.set_tenant(membership.tenant_id)
+        try:
+            return self.get_response(request)
+        finally:
+            rls.set_tenant(None)
 
 
 def user_memberships(user):

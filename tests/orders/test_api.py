@@ -230,3 +230,12 @@ def test_history_shows_user_actor_for_screen_actions(tenant, client_for, api_cli
     manager.post(f"/orders/{order.pk}/status/", {"to": "confirmed"})
     entry = api_client.get(f"/api/v1/orders/{order.pk}/history").json()["results"][-1]
     assert entry["kind"] == "status_changed" and entry["actor"].startswith("user")
+
+
+def test_nul_characters_are_refused_not_crashed_on(tenant, api_client):
+    response = post(
+        api_client, "/api/v1/stock/receipts", {"warehouse": "A\u0000", "lines": [{"sku": "x", "quantity": 1}]}
+    )
+    assert response.status_code in (400, 422) and "error" in response.json()
+    query = api_client.get("/api/v1/orders?status=a%00b")
+    assert query.status_code in (400, 422) and "error" in query.json()

@@ -1,0 +1,545 @@
+"""Selectors for the owners' reports: each report is one SQL query of aggregates and window functions.
+
+Rules every report shares (see `PURCHASES`, which `services.refresh_purchases` materialises into the
+`analytics_purchase` summary that the cohort, lifetime-value and channel reports read):
+- a purchase is an order family (`root_id`): the root with its split-off children and copies counts once;
+- its date, customer and channel are the root's; its revenue is the sum of the totals of the family's orders
+  in the tenant's revenue groups (`AnalyticsSettings.revenue_groups`, default `complete`);
+- a family with no order in a revenue group is no purchase; cancelled orders never count;
+- every query filters on `tenant_id` first, and takes only parameters, never formatted values.
+
+Python only reshapes the aggregated rows (a few hundred at most), never loops over orders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .models import AnalyticsSettings, default_revenue_groups
+
+STAGES = ["new", "approval", "assembly", "delivery", "complete"]
+GROUPS = [*STAGES, "cancel"]
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    date_from: date | None = None  # inclusive, in the current time zone
+    date_to: date | None = None  # inclusive
+    channel: str = ""
+    period: str = "month"  # cohorts: "month" or "week"
+    metric: str = "customers"  # cohorts: "customers" or "revenue"
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        tz = timezone.get_current_timezone()
+        start = datetime.combine(self.date_from, time.min, tzinfo=tz) if self.date_from else None
+        end = datetime.combine(self.date_to + timedelta(days=1), time.min, tzinfo=tz) if self.date_to else None
+        return start, end
+
+    def params(self, tenant, groups: list[str]) -> dict:
+        start, end = self.bounds()
+        return {
+            "tenant": tenant.pk,
+            "groups": [g for g in groups if g != "cancel"] or default_revenue_groups(),
+            "channel": self.channel or "",
+            "period": "week" if self.period == "week" else "month",
+            "tz": timezone.get_current_timezone_name(),
+            "start": start,
+            "end": end,
+        }
+
+
+def revenue_groups(tenant) -> list[str]:
+    return summary_state(tenant)["revenue_groups"]
+
+
+def summary_state(tenant) -> dict:
+    """The revenue groups in force and when the purchase summary was last rebuilt (None: not yet)."""
+    row = AnalyticsSettings.objects.filter(tenant=tenant).values("revenue_groups", "purchases_refreshed_at").first()
+    if row is None:
+        return {"revenue_groups": default_revenue_groups(), "refreshed_at": None}
+    return {"revenue_groups": list(row["revenue_groups"]), "refreshed_at": row["purchases_refreshed_at"]}
+
+
+# Enough memory for the sorts and hashes of a million-order tenant to stay off disk; for this transaction only.
+REPORT_WORK_MEM = "96MB"
+
+
+def _fetch(sql: str, params: dict) -> list[tuple]:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [REPORT_WORK_MEM])
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+# One row per purchase (order family with revenue). `o.created_at >= start` may prune early: children are
+# always created after their root, so a family whose root is in range keeps every member.
+PURCHASES = """
+purchases AS (
+    SELECT o.root_id,
+           MIN(o.customer_id) FILTER (WHERE o.id = o.root_id) AS customer_id,
+           MIN(o.created_at) FILTER (WHERE o.id = o.root_id) AS purchased_at,
+           MIN(o.channel) FILTER (WHERE o.id = o.root_id) AS channel,
+           COALESCE(SUM(o.total) FILTER (WHERE o."group" = ANY(%(groups)s)), 0) AS revenue
+    FROM orders_order o
+    WHERE o.tenant_id = %(tenant)s
+    GROUP BY o.root_id
+    HAVING bool_or(o."group" = ANY(%(groups)s)) AND bool_or(o.id = o.root_id)
+)
+"""
+
+
+# --- cohorts and lifetime value ----------------------------------------------------------------------------
+
+
+@dataclass
+class CohortRow:
+    cohort: date
+    size: int  # customers whose first purchase fell in this period
+    revenue0: Decimal  # revenue of the first period
+    cells: list[dict] = field(default_factory=list)  # per age: customers, purchases, revenue, cumulative
+
+
+@dataclass
+class CohortReport:
+    period: str
+    rows: list[CohortRow]
+    ages: list[int]
+    customers: int
+    purchases: int
+    revenue: Decimal
+    repeaters: int
+
+    @property
+    def average_order_value(self) -> Decimal:
+        return (self.revenue / self.purchases).quantize(Decimal("0.01")) if self.purchases else Decimal("0.00")
+
+    @property
+    def purchase_frequency(self) -> Decimal:
+        return (Decimal(self.purchases) / self.customers).quantize(Decimal("0.01")) if self.customers else Decimal(0)
+
+    @property
+    def repeat_rate(self) -> Decimal:
+        return (
+            (Decimal(100 * self.repeaters) / self.customers).quantize(Decimal("0.1")) if self.customers else Decimal(0)
+        )
+
+
+COHORT_CELLS = """
+cells AS (
+    SELECT cohort::date AS cohort,
+           CASE WHEN %(period)s = 'week' THEN (bucket::date - cohort::date) / 7
+                ELSE ((EXTRACT(YEAR FROM bucket) - EXTRACT(YEAR FROM cohort)) * 12
+                      + EXTRACT(MONTH FROM bucket) - EXTRACT(MONTH FROM cohort))::int END AS age,
+           COUNT(DISTINCT customer_id) AS customers,
+           COUNT(*) AS purchases,
+           SUM(revenue) AS revenue,
+           COUNT(*) FILTER (WHERE n = 2) AS repeaters
+    FROM bucketed
+    GROUP BY 1, 2
+)
+SELECT cohort, age, customers, purchases, revenue, repeaters,
+       SUM(revenue) OVER (PARTITION BY cohort ORDER BY age) AS cumulative
+FROM cells
+ORDER BY cohort, age
+"""
+
+# All channels: the summary already holds each customer's first purchase and purchase number, and the
+# (tenant_id, first_at) index covers the range.
+COHORT_SQL = "".join(
+    [
+        """
+WITH bucketed AS (
+    SELECT customer_id, revenue, seq AS n,
+           date_trunc(%(period)s, first_at AT TIME ZONE %(tz)s) AS cohort,
+           date_trunc(%(period)s, purchased_at AT TIME ZONE %(tz)s) AS bucket
+    FROM analytics_purchase
+    WHERE tenant_id = %(tenant)s
+      AND first_at >= COALESCE(%(start)s::timestamptz, '-infinity')
+      AND first_at < COALESCE(%(end)s::timestamptz, 'infinity')
+),""",
+        COHORT_CELLS,
+    ]
+)
+
+# One channel: first purchase and purchase number among that channel's purchases (window functions).
+COHORT_CHANNEL_SQL = "".join(
+    [
+        """
+WITH ranked AS (
+    SELECT customer_id, purchased_at, revenue,
+           MIN(purchased_at) OVER w AS first_at, ROW_NUMBER() OVER w AS n
+    FROM analytics_purchase
+    WHERE tenant_id = %(tenant)s AND channel = %(channel)s
+    WINDOW w AS (PARTITION BY customer_id ORDER BY purchased_at, root_id)
+),
+bucketed AS (
+    SELECT customer_id, revenue, n,
+           date_trunc(%(period)s, first_at AT TIME ZONE %(tz)s) AS cohort,
+           date_trunc(%(period)s, purchased_at AT TIME ZONE %(tz)s) AS bucket
+    FROM ranked
+    WHERE first_at >= COALESCE(%(start)s::timestamptz, '-infinity')
+      AND first_at < COALESCE(%(end)s::timestamptz, 'infinity')
+),""",
+        COHORT_CELLS,
+    ]
+)
+
+
+def _periods_between(first: date, last: date, period: str) -> int:
+    if period == "week":
+        return (last - first).days // 7
+    return (last.year - first.year) * 12 + last.month - first.month
+
+
+def _period_start(day: date, period: str) -> date:
+    return day - timedelta(days=day.weekday()) if period == "week" else day.replace(day=1)
+
+
+def cohort_report(*, tenant, filters: ReportFilters) -> CohortReport:
+    """Customers grouped by the period of their first purchase; their purchases in each later period.
+
+    One query. The date range selects cohorts (first purchase in range); their later purchases all count.
+    """
+    params = filters.params(tenant, [])
+    rows = _fetch(COHORT_CHANNEL_SQL if params["channel"] else COHORT_SQL, params)
+    today = timezone.localdate()
+    current = _period_start(today, params["period"])
+    by_cohort: dict[date, dict[int, tuple]] = {}
+    for cohort, age, customers, purchases, revenue, repeaters, cumulative in rows:
+        by_cohort.setdefault(cohort, {})[age] = (customers, purchases, revenue or Decimal(0), repeaters, cumulative)
+    result, max_age = [], 0
+    for cohort, cells in by_cohort.items():
+        size = cells.get(0, (0,))[0]
+        observable = max(_periods_between(cohort, current, params["period"]), max(cells))
+        max_age = max(max_age, observable)
+        row = CohortRow(cohort=cohort, size=size, revenue0=cells.get(0, (0, 0, Decimal(0)))[2])
+        cumulative = Decimal(0)
+        for age in range(observable + 1):
+            customers, purchases, revenue, _, cum = cells.get(age, (0, 0, Decimal("0.00"), 0, None))
+            cumulative = cum if cum is not None else cumulative
+            row.cells.append(
+                {
+                    "age": age,
+                    "customers": customers,
+                    "purchases": purchases,
+                    "revenue": revenue,
+                    "share": (Decimal(100 * customers) / size).quantize(Decimal("0.1")) if size else Decimal(0),
+                    "revenue_share": (Decimal(100) * revenue / row.revenue0).quantize(Decimal("0.1"))
+                    if row.revenue0
+                    else Decimal(0),
+                    "ltv": (cumulative / size).quantize(Decimal("0.01")) if size else Decimal(0),
+                }
+            )
+        result.append(row)
+    return CohortReport(
+        period=params["period"],
+        rows=result,
+        ages=list(range(max_age + 1)),
+        customers=sum(r.size for r in result),
+        purchases=sum(c[1] for cells in by_cohort.values() for c in cells.values()),
+        revenue=sum((c[2] for cells in by_cohort.values() for c in cells.values()), Decimal(0)),
+        repeaters=sum(c[3] for cells in by_cohort.values() for c in cells.values()),
+    )
+
+
+# --- revenue by channel ------------------------------------------------------------------------------------
+
+CHANNEL_SQL = """
+SELECT channel, date_trunc('month', purchased_at AT TIME ZONE %(tz)s)::date AS month,
+       COUNT(*) AS purchases, SUM(revenue) AS revenue, COUNT(DISTINCT customer_id) AS customers
+FROM analytics_purchase
+WHERE tenant_id = %(tenant)s
+  AND purchased_at >= COALESCE(%(start)s::timestamptz, '-infinity')
+  AND purchased_at < COALESCE(%(end)s::timestamptz, 'infinity')
+  AND (%(channel)s = '' OR channel = %(channel)s)
+GROUP BY GROUPING SETS ((channel, month), (channel), (month), ())
+"""
+
+
+@dataclass
+class ChannelReport:
+    channels: list[dict]  # channel, purchases, revenue, customers, aov, share
+    months: list[dict]  # month, purchases, revenue
+    purchases: int
+    revenue: Decimal
+    customers: int
+
+    @property
+    def average_order_value(self) -> Decimal:
+        return (self.revenue / self.purchases).quantize(Decimal("0.01")) if self.purchases else Decimal("0.00")
+
+
+def channel_report(*, tenant, filters: ReportFilters) -> ChannelReport:
+    """Purchases and revenue by channel (and by month), for purchases made in the date range. One query."""
+    params = filters.params(tenant, [])
+    channels, months, total = [], [], (0, Decimal(0), 0)
+    for channel, month, purchases, revenue, customers in _fetch(CHANNEL_SQL, params):
+        revenue = revenue or Decimal(0)
+        if channel is not None and month is None:
+            channels.append({"channel": channel, "purchases": purchases, "revenue": revenue, "customers": customers})
+        elif channel is None and month is not None:
+            months.append({"month": month, "purchases": purchases, "revenue": revenue})
+        elif channel is None and month is None:
+            total = (purchases, revenue, customers)
+    for row in channels:
+        row["aov"] = (row["revenue"] / row["purchases"]).quantize(Decimal("0.01"))
+        row["share"] = (Decimal(100) * row["revenue"] / total[1]).quantize(Decimal("0.1")) if total[1] else Decimal(0)
+    channels.sort(key=lambda r: (-r["revenue"], r["channel"]))
+    months.sort(key=lambda r: r["month"])
+    return ChannelReport(channels=channels, months=months, purchases=total[0], revenue=total[1], customers=total[2])
+
+
+# --- time in status and group ------------------------------------------------------------------------------
+
+# A stay starts at an order's entry (its "created" activity, or the child's "split_from"/"copied") or at a
+# status change, and ends at the next status change (LEAD). The entry's status is the "from" of the next
+# change. Stays still open (no next change) are left out: they have no duration yet.
+DURATION_SQL = """
+WITH ev AS (
+    SELECT a.id, a.order_id, a.at,
+           a.changes -> 'status' ->> 0 AS status_from, a.changes -> 'status' ->> 1 AS status_to,
+           a.changes -> 'group' ->> 0 AS group_from, a.changes -> 'group' ->> 1 AS group_to
+    FROM orders_orderactivity a
+    WHERE a.tenant_id = %(tenant)s
+      AND (a.kind IN ('created', 'split_from', 'status_changed') OR (a.kind = 'copied' AND a.changes ? 'parent'))
+      AND a.at >= COALESCE(%(start)s::timestamptz, '-infinity')
+      AND (%(channel)s = '' OR a.order_id IN (
+            SELECT c.id FROM orders_order c WHERE c.tenant_id = %(tenant)s AND c.channel = %(channel)s))
+),
+stays AS (
+    SELECT order_id, at AS entered, id,
+           COALESCE(status_to, LEAD(status_from) OVER w) AS status,
+           COALESCE(group_to, LEAD(group_from) OVER w) AS grp,
+           LEAD(at) OVER w AS left_at
+    FROM ev
+    WINDOW w AS (PARTITION BY order_id ORDER BY at, id)
+),
+marked AS (
+    SELECT *, CASE WHEN grp IS DISTINCT FROM LAG(grp) OVER w THEN 1 ELSE 0 END AS group_starts
+    FROM stays
+    WINDOW w AS (PARTITION BY order_id ORDER BY entered, id)
+),
+runs AS (
+    SELECT *, SUM(group_starts) OVER (PARTITION BY order_id ORDER BY entered, id) AS run
+    FROM marked
+),
+group_stays AS (
+    SELECT grp, MIN(entered) AS entered,
+           CASE WHEN bool_and(left_at IS NOT NULL) THEN MAX(left_at) END AS left_at
+    FROM runs
+    GROUP BY order_id, run, grp
+)
+SELECT 'status' AS kind, status AS name, COUNT(*),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM left_at - entered)),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM left_at - entered))
+FROM stays
+WHERE left_at IS NOT NULL AND status IS NOT NULL
+  AND entered < COALESCE(%(end)s::timestamptz, 'infinity')
+GROUP BY status
+UNION ALL
+SELECT 'group', grp, COUNT(*),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM left_at - entered)),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM left_at - entered))
+FROM group_stays
+WHERE left_at IS NOT NULL AND grp IS NOT NULL
+  AND entered < COALESCE(%(end)s::timestamptz, 'infinity')
+GROUP BY grp
+"""
+
+
+@dataclass
+class DurationReport:
+    statuses: list[dict]  # code, name, group, stays, median (s), p90 (s)
+    groups: list[dict]
+
+
+def status_names(tenant) -> dict[str, tuple[str, str, int]]:
+    """code → (name, group, position) of the tenant's statuses, switched-off ones too."""
+    from orders.models import OrderStatus
+
+    rows = OrderStatus.objects.filter(tenant=tenant).values_list("code", "name", "group", "position", "pk")
+    return {code: (name, group, position, pk) for code, name, group, position, pk in rows}
+
+
+def duration_report(*, tenant, filters: ReportFilters, statuses: dict | None = None) -> DurationReport:
+    """Median and 90th percentile of time spent in each status and each group, for stays begun in range."""
+    params = filters.params(tenant, [])
+    statuses = statuses if statuses is not None else status_names(tenant)
+    by_status, by_group = [], []
+    for kind, name, stays, median, p90 in _fetch(DURATION_SQL, params):
+        row = {"code": name, "stays": stays, "median": float(median), "p90": float(p90)}
+        if kind == "status":
+            label, group, position, _ = statuses.get(name, (name, "", 10**6, None))
+            by_status.append({**row, "name": label, "group": group, "position": position})
+        else:
+            by_group.append({**row, "name": name.title()})
+    by_status.sort(key=lambda r: (GROUPS.index(r["group"]) if r["group"] in GROUPS else 9, r["position"], r["code"]))
+    by_group.sort(key=lambda r: GROUPS.index(r["code"]) if r["code"] in GROUPS else 9)
+    return DurationReport(statuses=by_status, groups=by_group)
+
+
+# --- funnel ------------------------------------------------------------------------------------------------
+
+# Per family (created in range): the furthest stage any of its orders reached — for a cancelled order, the
+# group it was cancelled from (its last change into `cancel`) — whether every order of it was cancelled,
+# and then which cancel status.
+FUNNEL_SQL = """
+WITH cancels AS (
+    SELECT DISTINCT ON (a.order_id) a.order_id, a.changes -> 'group' ->> 0 AS from_group
+    FROM orders_orderactivity a
+    WHERE a.tenant_id = %(tenant)s AND a.kind = 'status_changed' AND (a.changes -> 'group' ->> 1) = 'cancel'
+      AND a.at >= COALESCE(%(start)s::timestamptz, '-infinity')
+    ORDER BY a.order_id, a.at DESC, a.id DESC
+),
+families AS (
+    SELECT o.root_id,
+           MAX(CASE WHEN o."group" = 'cancel'
+                    THEN COALESCE(array_position(ARRAY['new', 'approval', 'assembly', 'delivery', 'complete'],
+                                                 c.from_group::text), 1)
+                    ELSE array_position(ARRAY['new', 'approval', 'assembly', 'delivery', 'complete'], o."group"::text)
+               END) AS reach,
+           bool_and(o."group" = 'cancel') AS cancelled,
+           MIN(o.status_id) FILTER (WHERE o."group" = 'cancel') AS cancel_status_id,
+           MIN(o.created_at) FILTER (WHERE o.id = o.root_id) AS created_at,
+           MIN(o.channel) FILTER (WHERE o.id = o.root_id) AS channel
+    FROM orders_order o
+    LEFT JOIN cancels c ON c.order_id = o.id AND o."group" = 'cancel'
+    WHERE o.tenant_id = %(tenant)s AND o.created_at >= COALESCE(%(start)s::timestamptz, '-infinity')
+    GROUP BY o.root_id
+)
+SELECT reach, cancelled, CASE WHEN cancelled THEN cancel_status_id END, COUNT(*)
+FROM families
+WHERE created_at IS NOT NULL
+  AND created_at < COALESCE(%(end)s::timestamptz, 'infinity')
+  AND (%(channel)s = '' OR channel = %(channel)s)
+GROUP BY 1, 2, 3
+"""
+
+
+@dataclass
+class FunnelReport:
+    stages: list[dict]  # stage, reached, share (of started), step (of previous), cancelled, by_status{}
+    cancel_statuses: list[str]  # column names, in catalogue order
+    started: int
+
+
+def funnel_report(*, tenant, filters: ReportFilters, statuses: dict | None = None) -> FunnelReport:
+    """Families created in range by the furthest stage reached, and where cancelled ones dropped off."""
+    params = filters.params(tenant, [])
+    statuses = statuses if statuses is not None else status_names(tenant)
+    name_by_pk = {pk: name for name, _, _, pk in statuses.values()}
+    reached = dict.fromkeys(range(1, 6), 0)
+    dropped: dict[int, dict[str, int]] = {rank: {} for rank in range(1, 6)}
+    for reach, cancelled, status_id, count in _fetch(FUNNEL_SQL, params):
+        reach = reach or 1
+        for rank in range(1, reach + 1):
+            reached[rank] += count
+        if cancelled:
+            label = name_by_pk.get(status_id, "Cancelled")
+            dropped[reach][label] = dropped[reach].get(label, 0) + count
+    cancel_columns = [v[0] for v in sorted(statuses.values(), key=lambda v: v[2]) if v[1] == "cancel"]
+    cancel_columns += sorted({label for d in dropped.values() for label in d} - set(cancel_columns))
+    started, stages, previous = reached[1], [], reached[1]
+    for rank, stage in enumerate(STAGES, start=1):
+        stages.append(
+            {
+                "stage": stage,
+                "reached": reached[rank],
+                "share": (Decimal(100 * reached[rank]) / started).quantize(Decimal("0.1")) if started else Decimal(0),
+                "step": (Decimal(100 * reached[rank]) / previous).quantize(Decimal("0.1")) if previous else Decimal(0),
+                "cancelled": sum(dropped[rank].values()),
+                "by_status": [dropped[rank].get(label, 0) for label in cancel_columns],
+            }
+        )
+        previous = reached[rank]
+    return FunnelReport(stages=stages, cancel_statuses=cancel_columns, started=started)
+
+
+# --- SLA breaches ------------------------------------------------------------------------------------------
+
+# Breaches are the `order.overdue` events the time-limit sweep records (payload: order_id, and where known
+# status, manager_id); the status and manager fall back to the order's current ones. "Overdue now" counts
+# orders flagged `is_overdue`.
+SLA_SQL = """
+WITH breaches AS (
+    SELECT e.id,
+           o.id AS order_id,
+           COALESCE(CASE WHEN (e.payload ->> 'manager_id') ~ '^[0-9]{1,18}$'
+                         THEN (e.payload ->> 'manager_id')::bigint END, o.manager_id) AS manager_id,
+           COALESCE(e.payload ->> 'status', s.code) AS status
+    FROM oms_event e
+    JOIN orders_order o ON o.tenant_id = e.tenant_id
+         AND o.id = CASE WHEN (e.payload ->> 'order_id') ~ '^[0-9]{1,18}$' THEN (e.payload ->> 'order_id')::bigint END
+    LEFT JOIN orders_orderstatus s ON s.id = o.status_id
+    WHERE e.tenant_id = %(tenant)s AND e.kind = 'order.overdue'
+      AND e.created_at >= COALESCE(%(start)s::timestamptz, '-infinity')
+      AND e.created_at < COALESCE(%(end)s::timestamptz, 'infinity')
+      AND (%(channel)s = '' OR o.channel = %(channel)s)
+),
+counted AS (
+    SELECT CASE WHEN GROUPING(manager_id) = 0 THEN 'manager' ELSE 'status' END AS kind,
+           manager_id, status, COUNT(*) AS breaches, COUNT(DISTINCT order_id) AS orders, 0 AS overdue_now
+    FROM breaches
+    GROUP BY GROUPING SETS ((manager_id), (status))
+    UNION ALL
+    SELECT 'now', o.manager_id, NULL, 0, 0, COUNT(*)
+    FROM orders_order o
+    WHERE o.tenant_id = %(tenant)s AND o.is_overdue AND (%(channel)s = '' OR o.channel = %(channel)s)
+    GROUP BY o.manager_id
+)
+SELECT c.kind, c.manager_id, u.username, c.status, c.breaches, c.orders, c.overdue_now
+FROM counted c
+LEFT JOIN auth_user u ON u.id = c.manager_id
+"""
+
+
+@dataclass
+class SlaReport:
+    managers: list[dict]  # manager, breaches, orders, overdue_now
+    statuses: list[dict]  # code, name, breaches, orders
+    breaches: int
+
+
+def sla_report(*, tenant, filters: ReportFilters, statuses: dict | None = None) -> SlaReport:
+    params = filters.params(tenant, [])
+    statuses = statuses if statuses is not None else status_names(tenant)
+    managers: dict = {}
+    by_status = []
+    for kind, manager_id, username, status, breaches, orders, overdue_now in _fetch(SLA_SQL, params):
+        if kind == "status":
+            label, _, position, _ = statuses.get(status, (status or "—", "", 10**6, None))
+            by_status.append({"code": status, "name": label, "breaches": breaches, "orders": orders, "pos": position})
+            continue
+        row = managers.setdefault(
+            manager_id, {"manager": username or "Unassigned", "breaches": 0, "orders": 0, "overdue_now": 0}
+        )
+        row["breaches"] += breaches
+        row["orders"] += orders
+        row["overdue_now"] += overdue_now
+    by_status.sort(key=lambda r: (-r["breaches"], r["pos"]))
+    manager_rows = sorted(managers.values(), key=lambda r: (-r["breaches"], -r["overdue_now"], r["manager"]))
+    return SlaReport(managers=manager_rows, statuses=by_status, breaches=sum(r["breaches"] for r in by_status))
+
+
+# --- filter choices ----------------------------------------------------------------------------------------
+
+# Distinct channels by a skip scan over the (tenant_id, channel) index: a few index probes, not a table scan.
+CHANNELS_SQL = """
+WITH RECURSIVE ch AS (
+    (SELECT channel FROM orders_order WHERE tenant_id = %(tenant)s ORDER BY channel LIMIT 1)
+    UNION ALL
+    SELECT (SELECT o.channel FROM orders_order o
+            WHERE o.tenant_id = %(tenant)s AND o.channel > ch.channel ORDER BY o.channel LIMIT 1)
+    FROM ch WHERE ch.channel IS NOT NULL
+)
+SELECT channel FROM ch WHERE channel IS NOT NULL
+"""
+
+
+def channels(tenant) -> list[str]:
+    return [row[0] for row in _fetch(CHANNELS_SQL, {"tenant": tenant.pk})]

@@ -1,0 +1,211 @@
+"""Server time per item scan at the packing station, in a tenant with 100,000 orders.
+
+    python bench/scan.py [--orders 100000] [--scans 600]
+
+Each scan is the real request a packer's scanner sends: an htmx POST to the packing station through the whole
+Django stack (middleware, session, tenant, role check, the scan service with its row lock, the re-rendered
+station partial), timed in-process, so the figure is server time without network. The orders scanned are spread
+over the tenant's 100,000 and packed to completion (the last scan also verifies packing and moves the status).
+Also printed: queries per scan, and the refused scan (wrong item) that changes nothing.
+
+The database is `BENCH_DATABASE_URL` when set, else the server of `DATABASE_URL` (or 127.0.0.1:5432) with the
+database `oms_bench_scan`, created and migrated on first use; the data (tenant `bench-scan`) is built once and reused.
+Events go to an in-memory broker: publishing them is not what this measures.
+"""
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/oms_bench_scan"
+TENANT_SLUG = "bench-scan"
+PRODUCTS = 200
+
+
+def bench_database_url() -> str:
+    if os.environ.get("BENCH_DATABASE_URL"):
+        return os.environ["BENCH_DATABASE_URL"]
+    if os.environ.get("DATABASE_URL"):
+        parts = urlsplit(os.environ["DATABASE_URL"])
+        return urlunsplit(parts._replace(path="/oms_bench_scan"))
+    return DEFAULT_URL
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+            print(f"created database {name}")
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ["CELERY_BROKER_URL"] = "memory://"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DEBUG", "1")
+    import django
+
+    django.setup()
+
+
+def build_data(order_count: int):
+    """Tenant, products, one packer and `order_count` orders in assembly with 1-3 lines of 1-3 units each."""
+    from decimal import Decimal
+
+    from django.core.management import call_command
+    from django.db import transaction
+    from django.utils import timezone
+
+    from inventory.models import Product
+    from oms.models import Membership, Role, Tenant
+    from oms.services import create_tenant, ensure_user
+    from orders.models import Customer, Group, Order, OrderLine, OrderStatus
+
+    call_command("migrate", verbosity=0)
+    tenant = Tenant.objects.filter(slug=TENANT_SLUG).first() or create_tenant(slug=TENANT_SLUG, name="Bench scan")
+    user = ensure_user(username="bench-packer", password="")
+    Membership.objects.get_or_create(tenant=tenant, user=user, defaults={"role": Role.PACKER})
+    have = Order.objects.filter(tenant=tenant).count()
+    if have >= order_count:
+        return tenant, user
+    print(f"building {order_count - have} orders (once) ...")
+    products = list(Product.objects.filter(tenant=tenant))
+    if not products:
+        products = Product.objects.bulk_create(
+            [
+                Product(
+                    tenant=tenant,
+                    sku=f"B-{i:04d}",
+                    name=f"Bench product {i}",
+                    price=Decimal("9.90"),
+                    barcode=f"29{i:011d}",
+                )
+                for i in range(PRODUCTS)
+            ]
+        )
+    status = OrderStatus.objects.get(tenant=tenant, code="assembling")
+    customer = Customer.objects.filter(tenant=tenant).first() or Customer.objects.create(tenant=tenant, name="Bench")
+    rng = random.Random(7)  # noqa: S311
+    now = timezone.now()
+    batch = 5000
+    for start in range(have, order_count, batch):
+        with transaction.atomic():
+            orders = Order.objects.bulk_create(
+                [
+                    Order(
+                        tenant=tenant,
+                        number=str(500000 + n),
+                        customer=customer,
+                        status=status,
+                        group=Group.ASSEMBLY,
+                        created_at=now - timezone.timedelta(minutes=order_count - n),
+                    )
+                    for n in range(start, min(start + batch, order_count))
+                ]
+            )
+            lines = []
+            for order in orders:
+                for product in rng.sample(products, rng.randint(1, 3)):
+                    quantity = rng.randint(1, 3)
+                    lines.append(
+                        OrderLine(
+                            tenant=tenant,
+                            order=order,
+                            product=product,
+                            quantity=quantity,
+                            price=product.price,
+                            reserved=quantity,
+                        )
+                    )
+            OrderLine.objects.bulk_create(lines)
+        print(f"  {min(start + batch, order_count)} orders")
+    return tenant, user
+
+
+def percentile(values, share):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--scans", type=int, default=600)
+    args = parser.parse_args()
+
+    url = bench_database_url()
+    ensure_database(url)
+    setup_django(url)
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from orders.models import Group, Order, OrderLine
+
+    tenant, user = build_data(args.orders)
+    print(f"tenant {tenant.slug}: {Order.objects.filter(tenant=tenant).count():,} orders")
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session["tenant_id"] = tenant.pk
+    session.save()
+
+    candidates = list(
+        Order.objects.filter(tenant=tenant, group=Group.ASSEMBLY, packing_verified_at__isnull=True)
+        .order_by("?")
+        .values_list("pk", flat=True)[: args.scans]
+    )
+    timings, cpu_times, queries, completions = [], [], [], 0
+    refused = []
+    for order_id in candidates:
+        if len(timings) >= args.scans:
+            break
+        url_scan = reverse("shipments:packing_scan", args=[order_id])
+        lines = list(OrderLine.objects.filter(order_id=order_id).select_related("product"))
+        codes = [line.product.barcode for line in lines for _ in range(line.quantity)]
+        for code in codes:
+            with CaptureQueriesContext(connection) as captured:
+                started, cpu = time.perf_counter(), time.process_time()
+                response = client.post(url_scan, {"code": code}, HTTP_HX_REQUEST="true")
+                timings.append((time.perf_counter() - started) * 1000)
+                cpu_times.append((time.process_time() - cpu) * 1000)
+            queries.append(len(captured.captured_queries))
+            assert response.status_code == 200 and "scan-error" not in response["HX-Trigger"], response.content[:300]
+        completions += "packing-complete" in response["HX-Trigger"]
+        started = time.perf_counter()
+        response = client.post(url_scan, {"code": "NO-SUCH-CODE"}, HTTP_HX_REQUEST="true")
+        refused.append((time.perf_counter() - started) * 1000)
+    print(f"{len(timings)} item scans over {completions} orders packed to completion")
+    print(
+        f"server time per scan: p50 {statistics.median(timings):.1f} ms, p95 {percentile(timings, 0.95):.1f} ms, "
+        f"p99 {percentile(timings, 0.99):.1f} ms, max {max(timings):.1f} ms"
+    )
+    cpu50, cpu95 = statistics.median(cpu_times), percentile(cpu_times, 0.95)
+    print(f"of which Python CPU in this process: p50 {cpu50:.1f} ms, p95 {cpu95:.1f} ms")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"queries per scan: median {statistics.median(queries):.0f}, max {max(queries)}")
+    print(
+        f"refused scan (a packed order): p50 {statistics.median(refused):.1f} ms, "
+        f"p95 {percentile(refused, 0.95):.1f} ms"
+    )
+    print("target: p95 under 50 ms —", "met" if percentile(timings, 0.95) < 50 else "NOT met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

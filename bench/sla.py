@@ -1,0 +1,193 @@
+"""One time-limit sweep over 1,000,000 open orders of which 1,000 are overdue (aim: under 1 s).
+
+    python bench/sla.py [--orders 1000000] [--overdue 1000] [--runs 3]
+
+The sweep (`notifications.services.sla.sweep_overdue`) reads the partial index `order_sla_due`
+(`sla_due_at` where not yet overdue), so its cost follows the overdue orders, not all orders. Each run marks
+the overdue orders, writes one alert per manager and one `order.overdue` outbox event per order, and queues
+their dispatch on the broker (Redis at REDIS_URL) after commit — all inside the timing. Between runs the
+orders are reset to "not overdue" and the alerts and events removed.
+
+The database is `BENCH_DATABASE_URL` when set, else the server of `DATABASE_URL` (or 127.0.0.1:5432) with the
+database `oms_sla_bench`, created and migrated on first use; the orders (tenant `bench-sla`) are built once
+with one INSERT … SELECT generate_series and reused.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/oms_sla_bench"
+TENANT_SLUG = "bench-sla"
+LIMIT_MINUTES = 60
+
+
+def bench_database_url() -> str:
+    if os.environ.get("BENCH_DATABASE_URL"):
+        return os.environ["BENCH_DATABASE_URL"]
+    if os.environ.get("DATABASE_URL"):
+        return urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path="/oms_sla_bench"))
+    return DEFAULT_URL
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+            print(f"created database {name}")
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("AXES_ENABLED", "0")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def build(total: int, overdue: int):
+    """The tenant, two managers, a 60-minute limit on `new`, and `total` open orders (`overdue` of them late)."""
+    from django.db import connection
+
+    from notifications.models import TimeLimit
+    from oms.models import Role, Tenant
+    from oms.services import add_member, create_tenant, ensure_user
+    from orders.models import Customer, Order, OrderStatus
+
+    tenant = Tenant.objects.filter(slug=TENANT_SLUG).first() or create_tenant(slug=TENANT_SLUG, name="SLA bench")
+    for name in ("sla-manager-1", "sla-manager-2"):
+        add_member(tenant=tenant, user=ensure_user(username=name), role=Role.MANAGER)
+    status = OrderStatus.objects.get(tenant=tenant, code="new")
+    TimeLimit.objects.update_or_create(tenant=tenant, status=status, defaults={"minutes": LIMIT_MINUTES})
+    have = Order.objects.filter(tenant=tenant).count()
+    if have >= total:
+        return tenant
+    customer = Customer.objects.filter(tenant=tenant).first() or Customer.objects.create(tenant=tenant, name="Bench")
+    started = time.perf_counter()
+    # Every column from the model, so fields other apps add later are filled with their defaults.
+    special = {
+        "tenant": "%(tenant)s",
+        "number": "'B' || g",
+        "customer": "%(customer)s",
+        "status": "%(status)s",
+        "group": "'new'",
+        # the first `overdue` rows are past their deadline; the rest are due within the next 30 days
+        "sla_due_at": "CASE WHEN g <= %(overdue)s THEN now() - (g % 59 + 1) * interval '1 minute' "
+        "ELSE now() + (g % 43200 + 1) * interval '1 minute' END",
+        "status_changed_at": "CASE WHEN g <= %(overdue)s THEN now() - (g % 59 + 1 + 60) * interval '1 minute' "
+        "ELSE now() + (g % 43200 + 1 - 60) * interval '1 minute' END",
+        "created_at": "now() - interval '1 day'",
+        "updated_at": "now()",
+        "is_overdue": "false",
+    }
+    columns, values, params = [], [], {"tenant": tenant.pk, "customer": customer.pk, "status": status.pk}
+    params["overdue"] = overdue
+    for field in Order._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(connection.ops.quote_name(field.column))
+        if field.name in special:
+            values.append(special[field.name])
+        else:
+            key = f"d_{field.column}"
+            default = field.get_default()
+            params[key] = field.get_db_prep_save(default, connection) if default is not None else None
+            values.append(f"%({key})s")
+    sql = (
+        f"INSERT INTO orders_order ({', '.join(columns)}) "
+        f"SELECT {', '.join(values)} FROM generate_series(%(start)s, %(stop)s) AS g"
+    )
+    with connection.cursor() as cursor:
+        chunk = 200_000
+        for start in range(have + 1, total + 1, chunk):
+            cursor.execute(sql, {**params, "start": start, "stop": min(total, start + chunk - 1)})
+            print(f"  inserted up to {min(total, start + chunk - 1):,}")
+        cursor.execute("ANALYZE orders_order")
+    print(f"built {total - have:,} orders in {time.perf_counter() - started:.1f} s")
+    return tenant
+
+
+def reset(tenant) -> None:
+    from notifications.models import Alert
+    from oms.models import Event
+    from orders.models import Order
+
+    Order.objects.filter(tenant=tenant, is_overdue=True).update(is_overdue=False)
+    Alert.objects.filter(tenant=tenant).delete()
+    Event.objects.filter(tenant=tenant, kind="order.overdue").delete()
+
+
+def explain() -> str:
+    from django.db import connection
+    from django.utils import timezone
+
+    from orders.models import Order
+
+    sql, params = (
+        Order.objects.filter(is_overdue=False, sla_due_at__lte=timezone.now())
+        .order_by("sla_due_at")
+        .values("pk")[:500]
+        .query.sql_with_params()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--overdue", type=int, default=1_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    url = bench_database_url()
+    ensure_database(url)
+    setup_django(url)
+
+    from oms.celery import app
+    from oms.models import Event
+    from orders.models import Order
+
+    tenant = build(args.orders, args.overdue)
+    open_orders = Order.objects.filter(tenant=tenant).count()
+    print(f"{open_orders:,} open orders; limit {LIMIT_MINUTES} min on 'new'")
+    from notifications.services import sla
+
+    timings = []
+    for run in range(1, args.runs + 1):
+        reset(tenant)
+        started = time.perf_counter()
+        marked = sla.sweep_overdue()
+        elapsed = time.perf_counter() - started
+        timings.append(elapsed)
+        events = Event.objects.filter(tenant=tenant, kind="order.overdue").count()
+        print(f"run {run}: marked {marked:,} overdue, {events:,} events, in {elapsed:.3f} s")
+        assert marked == args.overdue, marked
+    started = time.perf_counter()
+    assert sla.sweep_overdue() == 0
+    print(f"an idle sweep (nothing overdue) takes {(time.perf_counter() - started) * 1000:.1f} ms")
+    print(f"sweep: best {min(timings):.3f} s, median {statistics.median(timings):.3f} s  (aim: < 1 s)")
+    print("plan of the candidate query (after the last run, nothing left):")
+    reset(tenant)
+    print(explain())
+    app.control.purge()  # drop the queued dispatches: no worker reads this broker during the benchmark
+
+
+if __name__ == "__main__":
+    main()

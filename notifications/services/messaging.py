@@ -1,0 +1,202 @@
+"""Messages to customers: e-mail through Django's e-mail backend, SMS through the configured SMS backend.
+
+Every message links to the order's tracking page and is logged on the order's timeline.
+"""
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template import Context, Template, TemplateSyntaxError
+
+from oms.actors import Actor
+from oms.errors import DomainError
+from orders.models import ActivityKind, Order
+from orders.services.activity import log_activity
+
+from ..messaging.sms import SmsError, get_backend
+from ..models import Channel, MessageLog, MessageTemplate
+from . import tracking
+
+DEFAULT_TEMPLATES = [
+    # code, channel, name, subject, body
+    (
+        "order-accepted",
+        Channel.EMAIL,
+        "Order accepted",
+        "We have your order {{ order_number }}",
+        "Hello {{ customer_name }},\n\nthank you: we have accepted your order {{ order_number }} "
+        "({{ total }}).{% if window %} Expected delivery: {{ window }}.{% endif %}\n\n"
+        "Follow it here: {{ tracking_url }}\n\n{{ shop }}",
+    ),
+    (
+        "shipped",
+        Channel.EMAIL,
+        "Shipped",
+        "Your order {{ order_number }} is on its way",
+        "Hello {{ customer_name }},\n\nyour order {{ order_number }} has been handed to "
+        "{{ carrier|default:'our courier' }}.{% if tracking_number %} Tracking number: {{ tracking_number }}."
+        "{% endif %}\n\nFollow it here: {{ tracking_url }}\n\n{{ shop }}",
+    ),
+    (
+        "at-pickup-point",
+        Channel.EMAIL,
+        "Arrived at pickup point",
+        "Your order {{ order_number }} is waiting for you",
+        "Hello {{ customer_name }},\n\nyour order {{ order_number }} has arrived at the pickup point"
+        "{% if pickup_address %}: {{ pickup_address }}{% endif %}.{% if pickup_hours %} Opening hours: "
+        "{{ pickup_hours }}.{% endif %}\n\nDetails: {{ tracking_url }}\n\n{{ shop }}",
+    ),
+    (
+        "delivered",
+        Channel.EMAIL,
+        "Delivered",
+        "Your order {{ order_number }} has been delivered",
+        "Hello {{ customer_name }},\n\nyour order {{ order_number }} has been delivered. Thank you for "
+        "shopping with us!\n\n{{ tracking_url }}\n\n{{ shop }}",
+    ),
+    (
+        "order-accepted",
+        Channel.SMS,
+        "Order accepted",
+        "",
+        "{{ shop }}: order {{ order_number }} accepted. {{ tracking_url }}",
+    ),
+    (
+        "shipped",
+        Channel.SMS,
+        "Shipped",
+        "",
+        "{{ shop }}: order {{ order_number }} shipped{% if tracking_number %}, tracking {{ tracking_number }}"
+        "{% endif %}. {{ tracking_url }}",
+    ),
+    (
+        "at-pickup-point",
+        Channel.SMS,
+        "Arrived at pickup point",
+        "",
+        "{{ shop }}: order {{ order_number }} is at the pickup point. {{ tracking_url }}",
+    ),
+    ("delivered", Channel.SMS, "Delivered", "", "{{ shop }}: order {{ order_number }} delivered. {{ tracking_url }}"),
+]
+
+
+def install_default_templates(*, tenant) -> None:
+    MessageTemplate.objects.bulk_create(
+        [
+            MessageTemplate(tenant=tenant, code=code, channel=channel, name=name, subject=subject, body=body)
+            for code, channel, name, subject, body in DEFAULT_TEMPLATES
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def check_template_text(text: str) -> None:
+    try:
+        Template(text)
+    except TemplateSyntaxError as exc:
+        raise DomainError(f"The template has an error: {exc}") from exc
+
+
+@transaction.atomic
+def save_template(
+    *, tenant, code: str, channel: str, name: str, subject: str, body: str, is_active: bool = True, template=None
+) -> MessageTemplate:
+    if channel not in Channel.values:
+        raise DomainError("Channel must be e-mail or SMS.")
+    if not body.strip():
+        raise DomainError("The message needs a text.")
+    check_template_text(subject)
+    check_template_text(body)
+    if template is None:
+        if MessageTemplate.objects.filter(tenant=tenant, channel=channel, code=code).exists():
+            raise DomainError(f"A {channel} template '{code}' already exists.")
+        return MessageTemplate.objects.create(
+            tenant=tenant, code=code, channel=channel, name=name, subject=subject, body=body, is_active=is_active
+        )
+    template.name, template.subject, template.body, template.is_active = name, subject, body, is_active
+    template.save(update_fields=["name", "subject", "body", "is_active"])
+    return template
+
+
+def message_context(order: Order) -> dict:
+    """Plain values only: a shop's template cannot reach into models."""
+    shipment = tracking.shipment_for(order)
+    window = tracking.delivery_window(order)
+    return {
+        "shop": order.tenant.name,
+        "order_number": order.number,
+        "customer_name": order.customer.name,
+        "total": f"{order.total:.2f}",
+        "delivery_method": order.delivery_method,
+        "tracking_url": tracking.tracking_url(order),
+        "carrier": shipment.carrier if shipment else "",
+        "tracking_number": shipment.tracking_number if shipment else "",
+        "carrier_url": shipment.tracking_url if shipment else "",
+        "pickup_address": shipment.pickup_address if shipment else "",
+        "pickup_hours": shipment.pickup_hours if shipment else "",
+        "window": f"{window[0]:%d %b} – {window[1]:%d %b %Y}" if window else "",
+    }
+
+
+def render_message(template: MessageTemplate, order: Order) -> tuple[str, str]:
+    context = message_context(order)
+    ctx = Context(context, autoescape=False)
+    subject = " ".join(Template(template.subject).render(ctx).split())[:200]
+    body = Template(template.body).render(ctx).strip()
+    if context["tracking_url"] not in body:  # every message to the customer links the tracking page
+        body = (
+            f"{body}\n\n{context['tracking_url']}"
+            if template.channel == Channel.EMAIL
+            else f"{body} {context['tracking_url']}"
+        )
+    return subject, body
+
+
+def _template(order: Order, channel: str, code: str) -> MessageTemplate:
+    template = MessageTemplate.objects.filter(
+        tenant_id=order.tenant_id, channel=channel, code=code, is_active=True
+    ).first()
+    if template is None:
+        raise DomainError(f"There is no active {channel} template '{code}'.")
+    return template
+
+
+def send_customer_message(*, order: Order, channel: str, template_code: str, actor: Actor) -> MessageLog:
+    """Render the shop's template for the order, send it to the customer, log it and note it on the timeline."""
+    template = _template(order, channel, template_code)
+    customer = order.customer
+    to = customer.email if channel == Channel.EMAIL else customer.phone
+    if not to:
+        raise DomainError(f"The customer has no {'e-mail address' if channel == Channel.EMAIL else 'phone number'}.")
+    subject, body = render_message(template, order)
+    ok, error, backend = True, "", ""
+    try:
+        if channel == Channel.EMAIL:
+            backend = settings.EMAIL_BACKEND
+            EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[to]).send()
+        else:
+            sms = get_backend()
+            backend = type(sms).__name__
+            sms.send(to=to, text=body)
+    except (SmsError, OSError) as exc:
+        ok, error = False, str(exc)[:2000]
+    with transaction.atomic():
+        log = MessageLog.objects.create(
+            tenant_id=order.tenant_id,
+            order=order,
+            channel=channel,
+            template_code=template_code,
+            to=to,
+            subject=subject,
+            body=body,
+            ok=ok,
+            error=error,
+            backend=backend[:100],
+        )
+        log_activity(
+            order=order,
+            kind=ActivityKind.MESSAGE,
+            actor=actor,
+            changes={"channel": channel, "template": template_code, "to": to, "subject": subject, "sent": ok},
+        )
+    return log  # a failed send is logged (ok=False), not raised, so the record survives

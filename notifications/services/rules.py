@@ -1,0 +1,192 @@
+"""What a trigger can test (fields and operators) and do (actions). Pure definitions, no writes here."""
+
+from decimal import Decimal, InvalidOperation
+
+from oms.models import Event
+from orders.models import Order
+
+# field -> label. Values are read by `field_value` from the event and its order.
+FIELDS = {
+    "status": "Order status (code)",
+    "group": "Order status group",
+    "from_status": "Changed from (status code)",
+    "to_status": "Changed to (status code)",
+    "channel": "Channel",
+    "payment_status": "Payment status",
+    "payment_method": "Payment method",
+    "delivery_method": "Delivery method",
+    "total": "Order total",
+    "order_tags": "Order tags",
+    "customer_tags": "Customer tags",
+    "customer_orders": "Customer's number of orders",
+    "skus": "Received SKUs (stock.received)",
+}
+LIST_FIELDS = {"order_tags", "customer_tags", "skus"}
+NUMBER_FIELDS = {"total", "customer_orders"}
+
+OPERATORS = {
+    "any": "is anything",
+    "eq": "is",
+    "ne": "is not",
+    "in": "is one of (comma-separated)",
+    "not_in": "is none of (comma-separated)",
+    "contains": "contains",
+    "not_contains": "does not contain",
+    "gt": ">",
+    "gte": "≥",
+    "lt": "<",
+    "lte": "≤",
+}
+NUMERIC_OPERATORS = {"gt", "gte", "lt", "lte"}
+
+ACTIONS = {
+    "change_status": ("Change status", "status code"),
+    "create_task": ("Create a task", "assignee: manager, role:<role> or user:<name>"),
+    "alert": ("Alert users", "recipients: manager, admins, role:<role> or user:<name>"),
+    "email_customer": ("E-mail the customer", "template code"),
+    "sms_customer": ("SMS the customer", "template code"),
+    "tag_customer": ("Tag the customer", "tag"),
+    "tag_order": ("Tag the order", "tag"),
+    "webhook": ("Call a webhook", "webhook endpoint id"),
+    "reserve_stock": ("Reserve stock", "—"),
+    "split_unavailable": ("Split off unavailable lines", "—"),
+}
+ORDER_ACTIONS = set(ACTIONS) - {"alert", "webhook", "reserve_stock"}  # these also work without an order
+
+
+class RuleError(ValueError):
+    pass
+
+
+def _list_value(value: str) -> list[str]:
+    return [v.strip().lower() for v in str(value or "").split(",") if v.strip()]
+
+
+def field_value(field: str, event: Event, order: Order | None, cache: dict):
+    payload = event.payload or {}
+    if field in ("from_status", "to_status"):
+        if event.kind not in ("order.status_changed", "shipment.status_changed"):
+            return None
+        return payload.get("from" if field == "from_status" else "to")
+    if field == "skus":
+        return [str(line.get("sku", "")) for line in payload.get("lines", [])]
+    if order is None:
+        return None
+    if field == "status":
+        return order.status.code
+    if field == "order_tags":
+        return list(order.tags)
+    if field == "customer_tags":
+        return list(order.customer.tags)
+    if field == "customer_orders":
+        if "customer_orders" not in cache:
+            cache["customer_orders"] = Order.objects.filter(
+                tenant_id=order.tenant_id, customer_id=order.customer_id
+            ).count()
+        return cache["customer_orders"]
+    return getattr(order, field, None)
+
+
+def _number(value) -> Decimal:
+    try:
+        return Decimal(str(value).strip())
+    except (InvalidOperation, ValueError) as exc:
+        raise RuleError(f"'{value}' is not a number.") from exc
+
+
+def compare(op: str, actual, expected: str) -> bool:
+    """Apply one operator. Text compares without case; list fields test membership."""
+    if op == "any":
+        return True
+    if actual is None:
+        return op in ("ne", "not_in", "not_contains")
+    if op in NUMERIC_OPERATORS:
+        left, right = _number(actual), _number(expected)
+        return {"gt": left > right, "gte": left >= right, "lt": left < right, "lte": left <= right}[op]
+    if isinstance(actual, list):
+        have = {str(a).strip().lower() for a in actual}
+        wanted = _list_value(expected)
+        if op in ("eq", "contains"):
+            return bool(wanted) and all(w in have for w in wanted)
+        if op in ("ne", "not_contains"):
+            return not any(w in have for w in wanted)
+        if op == "in":
+            return bool(have & set(wanted))
+        if op == "not_in":
+            return not (have & set(wanted))
+        raise RuleError(f"Unknown operator '{op}'.")
+    text = str(actual).strip().lower()
+    wanted_text = str(expected or "").strip().lower()
+    if isinstance(actual, int | Decimal) and op in ("eq", "ne"):
+        equal = _number(actual) == _number(expected)
+        return equal if op == "eq" else not equal
+    if op == "eq":
+        return text == wanted_text
+    if op == "ne":
+        return text != wanted_text
+    if op == "in":
+        return text in _list_value(expected)
+    if op == "not_in":
+        return text not in _list_value(expected)
+    if op == "contains":
+        return wanted_text in text
+    if op == "not_contains":
+        return wanted_text not in text
+    raise RuleError(f"Unknown operator '{op}'.")
+
+
+def conditions_hold(conditions: list[dict], event: Event, order: Order | None) -> tuple[bool, list[str]]:
+    """All must hold. Returns (verdict, one line per condition for the dry run and the log)."""
+    cache: dict = {}
+    notes, verdict = [], True
+    for cond in conditions:
+        field, op, expected = cond.get("field"), cond.get("op"), cond.get("value", "")
+        actual = field_value(field, event, order, cache)
+        try:
+            ok = compare(op, actual, expected)
+        except RuleError as exc:
+            ok = False
+            notes.append(f"✗ {FIELDS.get(field, field)}: {exc}")
+            verdict = False
+            continue
+        shown = ", ".join(map(str, actual)) if isinstance(actual, list) else actual
+        notes.append(
+            f"{'✓' if ok else '✗'} {FIELDS.get(field, field)} {OPERATORS.get(op, op)} {expected} (is: {shown})"
+        )
+        verdict = verdict and ok
+    return verdict, notes
+
+
+def validate(conditions: list[dict], actions: list[dict]) -> list[str]:
+    """Problems an admin must fix before saving; empty when the trigger is well-formed."""
+    problems = []
+    for i, cond in enumerate(conditions, 1):
+        if cond.get("field") not in FIELDS:
+            problems.append(f"Condition {i}: choose a field.")
+        if cond.get("op") not in OPERATORS:
+            problems.append(f"Condition {i}: choose an operator.")
+        elif cond.get("op") in NUMERIC_OPERATORS:
+            try:
+                _number(cond.get("value"))
+            except RuleError:
+                problems.append(f"Condition {i}: '{cond.get('value')}' is not a number.")
+        elif cond.get("op") != "any" and not str(cond.get("value", "")).strip():
+            problems.append(f"Condition {i}: give a value.")
+    if not actions:
+        problems.append("Add at least one action.")
+    for i, action in enumerate(actions, 1):
+        kind = action.get("type")
+        if kind not in ACTIONS:
+            problems.append(f"Action {i}: choose what to do.")
+            continue
+        needs_value = kind not in ("reserve_stock", "split_unavailable", "create_task", "alert")
+        if needs_value and not str(action.get("value", "")).strip():
+            problems.append(f"Action {i} ({ACTIONS[kind][0]}): give the {ACTIONS[kind][1]}.")
+        if kind in ("create_task", "alert") and not str(action.get("text", "")).strip():
+            problems.append(f"Action {i} ({ACTIONS[kind][0]}): write the text.")
+        if kind == "webhook" and not str(action.get("value", "")).strip().isdigit():
+            problems.append(f"Action {i}: choose a webhook endpoint.")
+        hours = str(action.get("hours", "") or "").strip()
+        if hours and not (hours.isdigit() and int(hours) <= 24 * 365):
+            problems.append(f"Action {i}: due in hours must be a whole number.")
+    return problems

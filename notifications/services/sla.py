@@ -1,0 +1,215 @@
+"""Time limits: each order carries the deadline of its current status (`Order.sla_due_at`); a sweep over the
+partial index `order_sla_due` finds the orders past it, so its cost grows with the overdue orders only."""
+
+import datetime
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import DateTimeField, ExpressionWrapper, F
+from django.utils import timezone
+
+from oms.events import event_depth
+from oms.models import Event, Membership, Role
+from orders.models import Order, OrderStatus
+
+from ..models import Alert, TimeLimit
+
+SWEEP_BATCH = 500
+WEEKDAYS = range(0, 5)  # Monday to Friday
+
+
+def add_working_minutes(
+    start: datetime.datetime, minutes: int, *, starts: datetime.time, ends: datetime.time
+) -> datetime.datetime:
+    """`start` plus `minutes` counted only between `starts` and `ends` on weekdays, in the shop's time zone."""
+    tz = timezone.get_current_timezone()
+    current = timezone.localtime(start, tz)
+    remaining = timedelta(minutes=minutes)
+    for _ in range(366 * 20):
+        day = current.date()
+        if day.weekday() in WEEKDAYS:
+            open_at = datetime.datetime.combine(day, starts, tzinfo=tz)
+            close_at = datetime.datetime.combine(day, ends, tzinfo=tz)
+            begin = max(current, open_at)
+            if begin < close_at:
+                if remaining <= close_at - begin:
+                    return begin + remaining
+                remaining -= close_at - begin
+        current = datetime.datetime.combine(day + timedelta(days=1), datetime.time(0), tzinfo=tz)
+    raise ValueError("Time limit too long to place in working hours.")
+
+
+def deadline(limit: TimeLimit | None, started_at: datetime.datetime) -> datetime.datetime | None:
+    if limit is None or not limit.is_active:
+        return None
+    if limit.working_hours_only:
+        return add_working_minutes(started_at, limit.minutes, starts=limit.work_starts, ends=limit.work_ends)
+    return started_at + timedelta(minutes=limit.minutes)
+
+
+def sync_deadline(*, order_id: int, tenant_id: int) -> datetime.datetime | None:
+    """Set the order's deadline from its current status's limit (idempotent: reads the order, not the event)."""
+    order = (
+        Order.objects.filter(tenant_id=tenant_id, pk=order_id)
+        .only("pk", "status_id", "status_changed_at", "sla_due_at", "is_overdue")
+        .first()
+    )
+    if order is None:
+        return None
+    limit = TimeLimit.objects.filter(tenant_id=tenant_id, status_id=order.status_id, is_active=True).first()
+    due = deadline(limit, order.status_changed_at)
+    if due != order.sla_due_at:
+        # Guarded by status and start: a later status change is never overwritten by this older computation.
+        Order.objects.filter(pk=order.pk, status_id=order.status_id, status_changed_at=order.status_changed_at).update(
+            sla_due_at=due
+        )
+    return due
+
+
+@transaction.atomic
+def save_time_limit(
+    *,
+    tenant,
+    status: OrderStatus,
+    minutes: int,
+    working_hours_only: bool = False,
+    work_starts: datetime.time = datetime.time(9, 0),
+    work_ends: datetime.time = datetime.time(18, 0),
+    is_active: bool = True,
+) -> TimeLimit:
+    """Create or change the limit of a status and re-plan the deadlines of the orders now in it."""
+    from oms.errors import DomainError
+
+    if status.tenant_id != tenant.pk:
+        raise DomainError("That status does not belong to this shop.")
+    if not 0 < minutes <= 60 * 24 * 365:
+        raise DomainError("The limit must be between 1 minute and 365 days.")
+    if work_ends <= work_starts:
+        raise DomainError("Working hours must end after they start.")
+    limit, _ = TimeLimit.objects.update_or_create(
+        tenant=tenant,
+        status=status,
+        defaults={
+            "minutes": minutes,
+            "working_hours_only": working_hours_only,
+            "work_starts": work_starts,
+            "work_ends": work_ends,
+            "is_active": is_active,
+        },
+    )
+    replan_status(tenant=tenant, status_id=status.pk)
+    return limit
+
+
+@transaction.atomic
+def delete_time_limit(*, limit: TimeLimit) -> None:
+    tenant, status_id = limit.tenant, limit.status_id
+    limit.delete()
+    replan_status(tenant=tenant, status_id=status_id)
+
+
+def replan_status(*, tenant, status_id: int) -> int:
+    """Recompute the deadline of every order in a status (after its limit changed)."""
+    limit = TimeLimit.objects.filter(tenant=tenant, status_id=status_id, is_active=True).first()
+    orders = Order.objects.filter(tenant=tenant, status_id=status_id)
+    if limit is None:
+        return orders.exclude(sla_due_at=None).update(sla_due_at=None)
+    if not limit.working_hours_only:
+        return orders.update(
+            sla_due_at=ExpressionWrapper(
+                F("status_changed_at") + timedelta(minutes=limit.minutes), output_field=DateTimeField()
+            )
+        )
+    changed = 0
+    for pk, started in orders.values_list("pk", "status_changed_at").iterator(chunk_size=2000):
+        changed += Order.objects.filter(pk=pk).update(sla_due_at=deadline(limit, started))
+    return changed
+
+
+def _manager_ids(tenant_id: int, cache: dict) -> list[int]:
+    if tenant_id not in cache:
+        cache[tenant_id] = list(
+            Membership.objects.filter(tenant_id=tenant_id, role=Role.MANAGER, is_active=True).values_list(
+                "user_id", flat=True
+            )
+        )
+    return cache[tenant_id]
+
+
+def sweep_overdue(*, now: datetime.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
+    """Mark orders past their deadline overdue, alert their manager (or every manager) once, emit `order.overdue`."""
+    now = now or timezone.now()
+    total = 0
+    while True:
+        marked, seen = _sweep_batch(now, batch)
+        total += marked
+        if seen < batch:
+            return total
+
+
+@transaction.atomic
+def _sweep_batch(now, batch) -> tuple[int, int]:
+    candidates = list(
+        Order.objects.filter(is_overdue=False, sla_due_at__lte=now)
+        .order_by("sla_due_at")
+        .select_for_update(skip_locked=True, of=("self",))
+        .only("pk", "tenant_id", "number", "status_id", "status_changed_at", "manager_id", "sla_due_at")[:batch]
+    )
+    if not candidates:
+        return 0, 0
+    limits = {
+        limit.status_id: limit
+        for limit in TimeLimit.objects.filter(status_id__in={o.status_id for o in candidates}, is_active=True)
+    }
+    overdue = []
+    for order in candidates:
+        due = deadline(limits.get(order.status_id), order.status_changed_at)
+        if due is not None and due <= now:
+            overdue.append(order)
+        else:  # stale deadline: the status or its limit changed since it was computed
+            Order.objects.filter(pk=order.pk).update(sla_due_at=due)
+    if not overdue:
+        return 0, len(candidates)
+    Order.objects.filter(pk__in=[o.pk for o in overdue]).update(is_overdue=True)
+    codes = dict(OrderStatus.objects.filter(pk__in={o.status_id for o in overdue}).values_list("pk", "code"))
+    managers: dict[int, list[int]] = {}
+    alerts = []
+    for order in overdue:
+        users = [order.manager_id] if order.manager_id else _manager_ids(order.tenant_id, managers)
+        for user_id in users:
+            alerts.append(
+                Alert(
+                    tenant_id=order.tenant_id,
+                    user_id=user_id,
+                    order_id=order.pk,
+                    title=f"Order {order.number} is overdue",
+                    body=f"It has been in '{codes.get(order.status_id, '')}' longer than its time limit.",
+                    url=f"/orders/{order.pk}/",
+                    dedupe_key=f"overdue:{order.pk}:{int(order.status_changed_at.timestamp())}",
+                    created_at=now,
+                )
+            )
+    Alert.objects.bulk_create(alerts, ignore_conflicts=True, batch_size=1000)
+    depth = event_depth.get()
+    events = Event.objects.bulk_create(
+        [
+            Event(
+                tenant_id=order.tenant_id,
+                kind="order.overdue",
+                payload={
+                    "order_id": order.pk,
+                    "number": order.number,
+                    "status": codes.get(order.status_id, ""),
+                    "due_at": order.sla_due_at.isoformat(),
+                    **({"_depth": depth} if depth else {}),
+                },
+            )
+            for order in overdue
+        ],
+        batch_size=1000,
+    )
+    from oms.tasks import dispatch_event
+
+    event_ids = [e.pk for e in events]
+    transaction.on_commit(lambda: [dispatch_event.delay(pk) for pk in event_ids])
+    return len(overdue), len(candidates)

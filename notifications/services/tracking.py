@@ -1,0 +1,127 @@
+"""The customer's tracking page: a signed link per order, and what the customer may see on it."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from oms.errors import DomainError
+from orders.models import ActivityKind, Group, Order, OrderActivity
+
+from ..models import DeliveryWindow, ShipmentTracking
+
+SALT = "notifications.tracking"
+
+
+def tracking_token(order: Order) -> str:
+    return signing.Signer(salt=SALT).sign_object({"t": order.tenant_id, "o": order.pk}, compress=False)
+
+
+def tracking_path(order: Order) -> str:
+    return reverse("notifications:track", args=[tracking_token(order)])
+
+
+def tracking_url(order: Order) -> str:
+    return getattr(settings, "SITE_URL", "http://localhost:8000").rstrip("/") + tracking_path(order)
+
+
+def order_for_token(token: str) -> Order | None:
+    """The order a link names, or None for anything altered, forged or unknown (the view answers 404)."""
+    try:
+        data = signing.Signer(salt=SALT).unsign_object(token)
+        tenant_id, order_id = int(data["t"]), int(data["o"])
+    except (signing.BadSignature, ValueError, KeyError, TypeError):
+        return None
+    return (
+        Order.objects.filter(tenant_id=tenant_id, pk=order_id)
+        .select_related("tenant", "customer")
+        .prefetch_related("lines__product")
+        .first()
+    )
+
+
+@dataclass
+class Step:
+    key: str
+    label: str
+    at: datetime | None
+
+    @property
+    def done(self) -> bool:
+        return self.at is not None
+
+
+def customer_timeline(order: Order) -> list[Step]:
+    """Customer-facing steps only: never an internal status name, comment or note."""
+    reached: dict[str, datetime] = {}
+    for activity in OrderActivity.objects.filter(tenant_id=order.tenant_id, order=order, kind=ActivityKind.STATUS).only(
+        "changes", "at"
+    ):
+        to_code = (activity.changes.get("status") or [None, None])[1]
+        to_group = (activity.changes.get("group") or [None, None])[1]
+        if to_code == "packed":
+            reached.setdefault("packed", activity.at)
+        if to_code == "at-pickup-point":
+            reached.setdefault("pickup", activity.at)
+        if to_group == Group.CANCEL:
+            reached["cancelled"] = activity.at
+    steps = [
+        Step("accepted", "Order accepted", order.created_at),
+        Step("packed", "Packed", order.packing_verified_at or reached.get("packed")),
+        Step("handed", "Handed to the courier or carrier", order.handed_over_at),
+    ]
+    if order.delivery_method and "pickup" in order.delivery_method.lower() or "pickup" in reached:
+        steps.append(Step("pickup", "Arrived at the pickup point", reached.get("pickup")))
+    steps.append(Step("delivered", "Delivered", order.delivered_at))
+    if order.group == Group.CANCEL:
+        steps.append(Step("cancelled", "Cancelled", reached.get("cancelled") or order.status_changed_at))
+    return steps
+
+
+def delivery_window(order: Order) -> tuple[date, date] | None:
+    window = DeliveryWindow.objects.filter(tenant_id=order.tenant_id, delivery_method=order.delivery_method).first()
+    if window is None:
+        return None
+    start = timezone.localdate(order.created_at)
+    return start + timedelta(days=window.days_min), start + timedelta(days=window.days_max)
+
+
+def shipment_for(order: Order) -> ShipmentTracking | None:
+    return ShipmentTracking.objects.filter(tenant_id=order.tenant_id, order=order).first()
+
+
+TRACKING_FIELDS = ("carrier", "tracking_number", "tracking_url", "pickup_address", "pickup_hours")
+
+
+def record_shipment_info(*, tenant_id: int, order_id: int, info: dict) -> ShipmentTracking | None:
+    """Keep what a `shipment.status_changed` event says about the parcel (only customer-facing fields)."""
+    values = {k: str(info[k])[:500] for k in TRACKING_FIELDS if info.get(k)}
+    if values.get("tracking_url") and not values["tracking_url"].startswith(("https://", "http://")):
+        values.pop("tracking_url")
+    if not values or not Order.objects.filter(tenant_id=tenant_id, pk=order_id).exists():
+        return None
+    tracking, _ = ShipmentTracking.objects.update_or_create(
+        tenant_id=tenant_id, order_id=order_id, defaults={**values, "updated_at": timezone.now()}
+    )
+    return tracking
+
+
+@transaction.atomic
+def save_delivery_window(*, tenant, delivery_method: str, days_min: int, days_max: int) -> DeliveryWindow:
+    method = (delivery_method or "").strip()
+    if not method or len(method) > 60:
+        raise DomainError("Name the delivery method (at most 60 characters).")
+    if not 0 <= days_min <= days_max <= 365:
+        raise DomainError("Days must satisfy 0 ≤ min ≤ max ≤ 365.")
+    window, _ = DeliveryWindow.objects.update_or_create(
+        tenant=tenant, delivery_method=method, defaults={"days_min": days_min, "days_max": days_max}
+    )
+    return window
+
+
+def delete_delivery_window(*, window: DeliveryWindow) -> None:
+    window.delete()

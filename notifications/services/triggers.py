@@ -1,0 +1,382 @@
+"""Triggers: run from the outbox (after commit, in a worker), at most once per event, in bounded chains.
+
+Actions that change orders go through the orders services, which record new events; the engine sets
+`oms.events.event_depth` while acting, so those events carry `_depth` and a chain stops at MAX_DEPTH.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from inventory.models import Product
+from oms.actors import Actor
+from oms.errors import DomainError
+from oms.events import event_depth
+from oms.models import Event
+from orders.models import Group, Order, OrderStatus
+from orders.services import customers as customer_services
+from orders.services import editing, families, reservations, statuses
+from orders.services import settings as order_settings
+
+from ..models import Channel, RunOutcome, Trigger, TriggerRun, WebhookEndpoint
+from . import inbox, messaging, rules, webhooks
+
+logger = logging.getLogger(__name__)
+
+MAX_DEPTH = 5  # events caused by triggers, caused by triggers... stop here
+RESERVE_ON_ARRIVAL_LIMIT = 200
+
+
+def actor_for(trigger: Trigger) -> Actor:
+    return Actor.system(f"trigger:{trigger.name}"[:150])
+
+
+def order_of(event: Event) -> Order | None:
+    order_id = (event.payload or {}).get("order_id")
+    if not isinstance(order_id, int):
+        return None
+    return Order.objects.filter(tenant_id=event.tenant_id, pk=order_id).select_related("status", "customer").first()
+
+
+def handle_event(event: Event) -> list[TriggerRun]:
+    """The outbox subscriber: run the tenant's active triggers for this kind of event."""
+    triggers = list(
+        Trigger.objects.filter(tenant_id=event.tenant_id, event_kind=event.kind, is_active=True).order_by("pk")
+    )
+    if not triggers:
+        return []
+    order = order_of(event)
+    runs = []
+    for trigger in triggers:
+        run = run_trigger(trigger=trigger, event=event, order=order)
+        if run is not None:
+            runs.append(run)
+    return runs
+
+
+def run_trigger(*, trigger: Trigger, event: Event, order: Order | None) -> TriggerRun | None:
+    depth = int((event.payload or {}).get("_depth") or 0)
+    if order is not None:
+        order.refresh_from_db()  # an earlier trigger may have changed it
+    matched, _ = rules.conditions_hold(trigger.conditions, event, order)
+    if not matched:
+        return None
+    if depth >= MAX_DEPTH:  # caused by a chain of triggers this long: stop here, and say so in the log
+        return _log_once(trigger, event, order, depth, RunOutcome.DEPTH_LIMIT, [f"Chain depth {depth}: not run."])
+    run = _log_once(trigger, event, order, depth, RunOutcome.DONE, [])
+    if run is None:
+        return None  # this trigger already ran for this event
+    results, failures = [], 0
+    token = event_depth.set(depth + 1)
+    try:
+        for action in trigger.actions:
+            try:
+                with transaction.atomic():
+                    results.append(
+                        {"action": action.get("type"), "ok": True, "note": perform(trigger, action, event, order)}
+                    )
+            except DomainError as exc:
+                failures += 1
+                results.append({"action": action.get("type"), "ok": False, "note": exc.message})
+            except Exception as exc:  # one broken action must not stop the others
+                logger.exception("Trigger %s action %s failed", trigger.pk, action.get("type"))
+                failures += 1
+                results.append({"action": action.get("type"), "ok": False, "note": f"{type(exc).__name__}: {exc}"})
+            if order is not None:
+                order.refresh_from_db()
+    finally:
+        event_depth.reset(token)
+    run.results = results
+    run.outcome = (
+        RunOutcome.DONE if not failures else RunOutcome.FAILED if failures == len(results) else RunOutcome.PARTIAL
+    )
+    run.save(update_fields=["results", "outcome"])
+    return run
+
+
+def _log_once(trigger, event, order, depth, outcome, results) -> TriggerRun | None:
+    try:
+        with transaction.atomic():
+            return TriggerRun.objects.create(
+                tenant_id=event.tenant_id,
+                trigger=trigger,
+                event=event,
+                order=order,
+                depth=depth,
+                outcome=outcome,
+                results=[{"action": "", "ok": outcome == RunOutcome.DONE, "note": r} for r in results],
+            )
+    except IntegrityError:
+        return None
+
+
+def _need_order(order: Order | None, kind: str) -> Order:
+    if order is None:
+        raise DomainError(f"'{rules.ACTIONS[kind][0]}' needs an order, and this event has none.")
+    return order
+
+
+def _due(action: dict):
+    hours = str(action.get("hours") or "").strip()
+    return timezone.now() + timedelta(hours=int(hours)) if hours.isdigit() else None
+
+
+def perform(trigger: Trigger, action: dict, event: Event, order: Order | None) -> str:
+    """Do one action; returns a line for the execution log. Raises DomainError when it cannot."""
+    kind, value, text = action.get("type"), str(action.get("value") or "").strip(), str(action.get("text") or "")
+    actor, tenant = actor_for(trigger), trigger.tenant
+    if kind == "change_status":
+        order = _need_order(order, kind)
+        # The admin who wrote the trigger chose this move; the group invariants still apply.
+        statuses.change_status(order=order, to_code=value, actor=actor, skip_matrix=True)
+        return f"Status changed to {value}."
+    if kind == "create_task":
+        task = inbox.task_for_spec(
+            tenant=tenant, spec=value or "manager", order=order, title=text, due_at=_due(action), actor=actor
+        )
+        return f"Task “{task.title}” created for {task.assignee or task.role}."
+    if kind == "alert":
+        users = inbox.resolve_recipients(tenant=tenant, spec=value or "manager", order=order)
+        inbox.create_alerts(tenant=tenant, user_ids=users, title=text, order=order)
+        return f"Alerted {len(users)} user(s)."
+    if kind in ("email_customer", "sms_customer"):
+        order = _need_order(order, kind)
+        channel = Channel.EMAIL if kind == "email_customer" else Channel.SMS
+        log = messaging.send_customer_message(order=order, channel=channel, template_code=value, actor=actor)
+        if not log.ok:
+            raise DomainError(f"Sending failed: {log.error}")
+        return f"{log.get_channel_display()} “{value}” sent to {log.to}."
+    if kind == "tag_customer":
+        order = _need_order(order, kind)
+        customer_services.tag_customer(customer=order.customer, tag=value)
+        return f"Customer tagged {value.upper()}."
+    if kind == "tag_order":
+        order = _need_order(order, kind)
+        tag = value.strip()
+        if tag not in order.tags:
+            editing.update_order_fields(order=order, changes={"tags": [*order.tags, tag]}, actor=actor)
+        return f"Order tagged {tag}."
+    if kind == "webhook":
+        endpoint = WebhookEndpoint.objects.filter(tenant=tenant, pk=int(value) if value.isdigit() else 0).first()
+        if endpoint is None or not endpoint.is_active:
+            raise DomainError("The webhook endpoint does not exist or is disabled.")
+        made = webhooks.enqueue(event=event, endpoints=[endpoint])
+        return f"Webhook to {endpoint.url} queued." if made else "Webhook already queued for this event."
+    if kind == "reserve_stock":
+        if order is not None:
+            reservations.reserve_order(order=order, actor=actor)
+            return "Reserved what stock allows."
+        reserved = reserve_waiting_orders(event=event, actor=actor)
+        return f"Reserved stock for {len(reserved)} waiting order(s)."
+    if kind == "split_unavailable":
+        order = _need_order(order, kind)
+        child = families.split_unavailable(order=order, actor=actor)
+        return f"Split off {child.number}."
+    raise DomainError(f"Unknown action '{kind}'.")
+
+
+def reserve_waiting_orders(*, event: Event, actor: Actor) -> list[Order]:
+    """When stock arrives: reserve the orders waiting in the split-off status that need these products, oldest first."""
+    product_ids = [line.get("product_id") for line in event.payload.get("lines", []) if line.get("product_id")]
+    product_ids = list(
+        Product.objects.filter(tenant_id=event.tenant_id, pk__in=product_ids).values_list("pk", flat=True)
+    )
+    waiting = (
+        Order.objects.filter(
+            tenant_id=event.tenant_id,
+            status__is_split_target=True,
+            lines__product_id__in=product_ids,
+        )
+        .distinct()
+        .order_by("created_at", "pk")[:RESERVE_ON_ARRIVAL_LIMIT]
+    )
+    done = []
+    for order in waiting:
+        if any(line.reserved < line.quantity for line in order.lines.all()):
+            done.append(reservations.reserve_order(order=order, actor=actor))
+    return done
+
+
+# --- dry run ---------------------------------------------------------------------------------------------
+
+
+def sample_event(trigger: Trigger, order: Order) -> Event:
+    """An unsaved event as the trigger would see it for this order (a status change is taken as *to* its status)."""
+    payload = {"order_id": order.pk, "number": order.number}
+    if trigger.event_kind in ("order.status_changed", "shipment.status_changed"):
+        payload.update({"from": None, "to": order.status.code, "to_group": order.group})
+    if trigger.event_kind == "order.payment_changed":
+        payload.update({"from": None, "to": order.payment_status})
+    if trigger.event_kind == "stock.received":
+        payload["lines"] = [{"sku": ln.product.sku, "product_id": ln.product_id} for ln in order.lines.all()]
+    return Event(tenant_id=order.tenant_id, kind=trigger.event_kind, payload=payload, created_at=timezone.now())
+
+
+def describe(action: dict, order: Order | None) -> str:
+    kind, value, text = action.get("type"), str(action.get("value") or ""), str(action.get("text") or "")
+    label = rules.ACTIONS.get(kind, (kind,))[0]
+    if kind == "change_status" and order is not None:
+        target = OrderStatus.objects.filter(tenant_id=order.tenant_id, code=value, is_active=True).first()
+        if target is None:
+            return f"{label}: there is no active status '{value}' — this would fail."
+        blockers = statuses.blockers(order, target.group) if target.group != order.group else []
+        allowed = target.group == order.group or _fsm_allows(order, target.group)
+        return f"{label} to '{target.name}'" + ("" if allowed else " — blocked: " + "; ".join(blockers))
+    if kind == "create_task":
+        due = f", due in {action.get('hours')} h" if action.get("hours") else ""
+        return f"{label} “{text}” for {value or 'manager'}{due}"
+    if kind == "alert":
+        return f"{label} ({value or 'manager'}): “{text}”"
+    if kind in ("email_customer", "sms_customer") and order is not None:
+        channel = Channel.EMAIL if kind == "email_customer" else Channel.SMS
+        template = messaging.MessageTemplate.objects.filter(
+            tenant_id=order.tenant_id, channel=channel, code=value
+        ).first()
+        if template is None:
+            return f"{label}: there is no {channel} template '{value}' — this would fail."
+        subject, body = messaging.render_message(template, order)
+        to = order.customer.email if channel == Channel.EMAIL else order.customer.phone
+        return f"{label} ({to or 'no address — would fail'}): {subject or body[:120]}"
+    if kind in ("tag_customer", "tag_order"):
+        return f"{label} {value.upper() if kind == 'tag_customer' else value}"
+    if kind == "split_unavailable" and order is not None:
+        missing = [ln for ln in order.lines.all() if ln.reserved < ln.quantity]
+        return f"{label}: {len(missing)} line(s) not fully reserved"
+    return f"{label} {value}".strip()
+
+
+def _fsm_allows(order: Order, group: str) -> bool:
+    sources = {
+        Group.NEW: (Group.NEW, Group.APPROVAL, Group.ASSEMBLY),
+        Group.APPROVAL: (Group.NEW, Group.APPROVAL, Group.ASSEMBLY),
+        Group.ASSEMBLY: (Group.NEW, Group.APPROVAL, Group.DELIVERY),
+        Group.DELIVERY: (Group.ASSEMBLY, Group.CANCEL),
+        Group.COMPLETE: (Group.DELIVERY,),
+    }.get(group)
+    if sources is not None and order.group not in sources:
+        return False
+    checks = {Group.ASSEMBLY: order.assembly_blockers, Group.DELIVERY: order.delivery_blockers}
+    return not checks.get(group, lambda: [])()
+
+
+def dry_run(*, trigger: Trigger, order: Order) -> dict:
+    """What would happen for this order — nothing is written."""
+    event = sample_event(trigger, order)
+    matched, notes = rules.conditions_hold(trigger.conditions, event, order)
+    return {
+        "matched": matched,
+        "conditions": notes or ["(no conditions: fires on every such event)"],
+        "actions": [describe(action, order) for action in trigger.actions] if matched else [],
+    }
+
+
+# --- admin writes ----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def save_trigger(
+    *, tenant, name: str, event_kind: str, conditions: list[dict], actions: list[dict], is_active: bool, trigger=None
+) -> Trigger:
+    from ..models import EVENT_KIND_VALUES
+
+    name = (name or "").strip()
+    problems = ([] if name else ["Give the trigger a name."]) + (
+        [] if event_kind in EVENT_KIND_VALUES else ["Choose an event."]
+    )
+    problems += rules.validate(conditions, actions)
+    if problems:
+        raise DomainError(" ".join(problems), details={"problems": problems})
+    trigger = trigger or Trigger(tenant=tenant)
+    trigger.name, trigger.event_kind = name[:120], event_kind
+    trigger.conditions, trigger.actions, trigger.is_active = conditions, actions, is_active
+    trigger.updated_at = timezone.now()
+    trigger.save()
+    return trigger
+
+
+def set_trigger_active(*, trigger: Trigger, active: bool) -> Trigger:
+    trigger.is_active = active
+    trigger.save(update_fields=["is_active"])
+    return trigger
+
+
+def delete_trigger(*, trigger: Trigger) -> None:
+    trigger.delete()
+
+
+# Ready-made templates: code -> (name, event, conditions, actions, description)
+TEMPLATES = {
+    "delivery-problem-task": (
+        "Task for the manager when delivery has a problem",
+        "order.status_changed",
+        [{"field": "to_status", "op": "eq", "value": "delivery-problem"}],
+        [{"type": "create_task", "value": "manager", "text": "Call the customer: delivery problem", "hours": "4"}],
+        "When an order moves to “Delivery problem”, its manager gets a task due in 4 hours.",
+    ),
+    "paid-to-assembly": (
+        "Paid orders go to assembly",
+        "order.payment_changed",
+        [
+            {"field": "payment_status", "op": "eq", "value": "paid"},
+            {"field": "group", "op": "in", "value": "new, approval"},
+        ],
+        [{"type": "reserve_stock"}, {"type": "change_status", "value": "assembling"}],
+        "When an order is paid, reserve its stock and move it to Assembling.",
+    ),
+    "refused-tags-bad": (
+        "Refused order tags the customer BAD",
+        "order.status_changed",
+        [{"field": "to_status", "op": "eq", "value": "refused"}],
+        [{"type": "tag_customer", "value": "BAD"}],
+        "When an order is refused (from any status), the customer gets the tag BAD.",
+    ),
+    "reserve-on-arrival": (
+        "Reserve waiting split-off orders when stock arrives",
+        "stock.received",
+        [],
+        [{"type": "reserve_stock"}],
+        "When stock is received, orders waiting in the split-off status are reserved, oldest first.",
+    ),
+}
+
+
+@transaction.atomic
+def create_from_template(*, tenant, code: str) -> Trigger:
+    if code not in TEMPLATES:
+        raise DomainError("Unknown template.")
+    name, kind, conditions, actions, _ = TEMPLATES[code]
+    if code == "delivery-problem-task":
+        _ensure_delivery_problem_status(tenant)
+    trigger = save_trigger(
+        tenant=tenant, name=name, event_kind=kind, conditions=conditions, actions=actions, is_active=True
+    )
+    trigger.template_code = code
+    trigger.save(update_fields=["template_code"])
+    return trigger
+
+
+def _ensure_delivery_problem_status(tenant) -> None:
+    """The template needs a 'delivery-problem' status reachable from the delivery statuses."""
+    status = OrderStatus.objects.filter(tenant=tenant, code="delivery-problem").first()
+    if status is None:
+        status = order_settings.save_status(
+            tenant=tenant,
+            code="delivery-problem",
+            name="Delivery problem",
+            group=Group.DELIVERY,
+            color="#d92d20",
+            position=75,
+            is_active=True,
+        )
+        by_code = {s.code: s for s in OrderStatus.objects.filter(tenant=tenant)}
+        for a, b in [
+            ("handed-over", "delivery-problem"),
+            ("in-transit", "delivery-problem"),
+            ("at-pickup-point", "delivery-problem"),
+            ("delivery-problem", "in-transit"),
+            ("delivery-problem", "refused"),
+        ]:
+            if a in by_code and b in by_code:
+                order_settings.set_transition(tenant=tenant, from_status=by_code[a], to_status=by_code[b], allowed=True)

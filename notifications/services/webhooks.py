@@ -1,0 +1,335 @@
+"""Outgoing webhooks, signed per the Standard Webhooks specification.
+
+An event becomes one `WebhookMessage` (its body is fixed once, so an event id never goes out as two different
+bodies) and one `WebhookDelivery` per subscribed endpoint. Deliveries are claimed by a short lease, sent, and
+retried with growing delays on a schedule held in the database, so a restarted worker loses nothing.
+"""
+
+import base64
+import ipaddress
+import json
+import logging
+import secrets
+import socket
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from oms.errors import DomainError
+from oms.models import Event
+
+from ..models import (
+    EVENT_KIND_VALUES,
+    DeliveryState,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookMessage,
+)
+from . import inbox
+
+logger = logging.getLogger(__name__)
+
+TIMEOUT_SECONDS = 10
+# Delay before attempt 2, 3, ... 8 (Standard Webhooks' suggested schedule): 8 attempts over about 27.6 hours.
+RETRY_DELAYS = [
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=10),
+]
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+CLAIM_LEASE = timedelta(seconds=60)
+# A "long run of failures": this many failed attempts in a row, over at least this long, with no success between.
+DISABLE_AFTER_FAILURES = 20
+DISABLE_AFTER_FAILING_FOR = timedelta(days=2)
+ROTATION_GRACE = timedelta(hours=24)
+SWEEP_BATCH = 200
+
+
+class InvalidUrl(DomainError):
+    code = "invalid_url"
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _address_is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved)
+
+
+def check_url(url: str) -> str:
+    """Refuse non-http(s) URLs and hosts that resolve to loopback, private or link-local addresses (SSRF)."""
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 500:
+        raise InvalidUrl("The URL must be an http:// or https:// address.", details={"url": url})
+    if getattr(settings, "WEBHOOKS_ALLOW_PRIVATE_URLS", False):
+        return url
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    except (socket.gaierror, UnicodeError, ValueError) as exc:
+        raise InvalidUrl("The URL's host does not resolve.", details={"url": url}) from exc
+    if not infos or not all(_address_is_public(info[4][0]) for info in infos):
+        raise InvalidUrl("The URL points to a private, loopback or link-local address.", details={"url": url})
+    return url
+
+
+def _check_events(events: list[str]) -> list[str]:
+    events = list(dict.fromkeys(e.strip() for e in events or [] if e and e.strip()))
+    unknown = [e for e in events if e not in EVENT_KIND_VALUES]
+    if not events or unknown:
+        raise DomainError(
+            "Choose one or more events: " + ", ".join(EVENT_KIND_VALUES) + ".",
+            details={"unknown": unknown, "field": "events"},
+        )
+    return events
+
+
+@transaction.atomic
+def create_endpoint(*, tenant, url: str, events: list[str], description: str = "") -> tuple[WebhookEndpoint, str]:
+    """A new endpoint; its secret is returned here once (the only time it is shown)."""
+    url = check_url(url)
+    events = _check_events(events)
+    secret = new_secret()
+    endpoint = WebhookEndpoint.objects.create(
+        tenant=tenant, url=url, events=events, description=(description or "")[:200], secret=secret
+    )
+    return endpoint, secret
+
+
+@transaction.atomic
+def update_endpoint(
+    *, endpoint: WebhookEndpoint, url: str, events: list[str], description: str = ""
+) -> WebhookEndpoint:
+    endpoint.url = check_url(url)
+    endpoint.events = _check_events(events)
+    endpoint.description = (description or "")[:200]
+    endpoint.save(update_fields=["url", "events", "description"])
+    return endpoint
+
+
+@transaction.atomic
+def rotate_secret(*, endpoint: WebhookEndpoint) -> str:
+    """A new secret; the old one keeps signing alongside it for 24 hours so receivers can switch over."""
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = timezone.now() + ROTATION_GRACE
+    endpoint.secret = new_secret()
+    endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
+    return endpoint.secret
+
+
+def set_endpoint_active(*, endpoint: WebhookEndpoint, active: bool) -> WebhookEndpoint:
+    endpoint.is_active = active
+    if active:
+        endpoint.disabled_reason, endpoint.consecutive_failures, endpoint.failing_since = "", 0, None
+    endpoint.save(update_fields=["is_active", "disabled_reason", "consecutive_failures", "failing_since"])
+    return endpoint
+
+
+def delete_endpoint(*, endpoint: WebhookEndpoint) -> None:
+    endpoint.delete()
+
+
+def message_body(event: Event) -> str:
+    data = {k: v for k, v in event.payload.items() if not k.startswith("_")}
+    return json.dumps(
+        {"type": event.kind, "timestamp": event.created_at.isoformat(), "data": data},
+        separators=(",", ":"),
+        sort_keys=True,
+        default=str,
+    )
+
+
+def message_for(event: Event) -> WebhookMessage:
+    """The event's one body, made on first need and never changed."""
+    message = WebhookMessage.objects.filter(event=event).first()
+    if message is not None:
+        return message
+    try:
+        with transaction.atomic():
+            return WebhookMessage.objects.create(
+                tenant_id=event.tenant_id, event=event, kind=event.kind, body=message_body(event)
+            )
+    except IntegrityError:
+        return WebhookMessage.objects.get(event=event)
+
+
+def enqueue(*, event: Event, endpoints) -> list[WebhookDelivery]:
+    """One delivery per endpoint for the event (never two), sent after commit."""
+    endpoints = list(endpoints)
+    if not endpoints:
+        return []
+    message = message_for(event)
+    now = timezone.now()
+    created = []
+    for endpoint in endpoints:
+        delivery, made = WebhookDelivery.objects.get_or_create(
+            endpoint=endpoint, message=message, defaults={"tenant_id": event.tenant_id, "next_attempt_at": now}
+        )
+        if made:
+            created.append(delivery)
+    ids = [d.pk for d in created]
+    if ids:
+        from ..tasks import deliver_webhook
+
+        transaction.on_commit(lambda: [deliver_webhook.delay(pk) for pk in ids])
+    return created
+
+
+def enqueue_for_subscribers(event: Event) -> list[WebhookDelivery]:
+    endpoints = WebhookEndpoint.objects.filter(tenant_id=event.tenant_id, is_active=True, events__contains=[event.kind])
+    return enqueue(event=event, endpoints=endpoints)
+
+
+def signature_header(endpoint: WebhookEndpoint, msg_id: str, at: datetime, body: str, now: datetime) -> str:
+    secrets_in_use = [endpoint.secret]
+    if endpoint.previous_secret and endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now:
+        secrets_in_use.append(endpoint.previous_secret)
+    return " ".join(Webhook(s).sign(msg_id=msg_id, timestamp=at, data=body) for s in secrets_in_use)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # a 3xx is an answer (not 2xx: retried), never followed to a new host
+
+
+def post(url: str, body: str, headers: dict) -> int:
+    """POST and return the status code; raises OSError on network failure or timeout."""
+    check_url(url)  # again at send time: the host may resolve elsewhere now
+    request = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")  # noqa: S310
+    opener = urllib.request.build_opener(_NoRedirects)
+    try:
+        with opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+            response.read(1024)
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _claim(delivery_id: int, now: datetime) -> bool:
+    return bool(
+        WebhookDelivery.objects.filter(
+            pk=delivery_id, state=DeliveryState.PENDING, next_attempt_at__lte=now, endpoint__is_active=True
+        ).update(next_attempt_at=now + CLAIM_LEASE)
+    )
+
+
+def deliver(delivery_id: int) -> WebhookAttempt | None:
+    """Make the delivery's next attempt if it is due and nobody else holds it; record the outcome."""
+    now = timezone.now()
+    if not _claim(delivery_id, now):
+        return None
+    delivery = WebhookDelivery.objects.select_related("endpoint", "message").get(pk=delivery_id)
+    endpoint, message = delivery.endpoint, delivery.message
+    at = datetime.fromtimestamp(int(time.time()), tz=UTC)
+    msg_id = str(message.event_id)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "OMS-Webhooks/1",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": signature_header(endpoint, msg_id, at, message.body, now),
+    }
+    started = time.monotonic()
+    status_code, error = None, ""
+    try:
+        status_code = post(endpoint.url, message.body, headers)
+    except InvalidUrl as exc:
+        error = exc.message
+    except (OSError, ValueError) as exc:  # connection refused, timeout, TLS, bad URL
+        error = f"{type(exc).__name__}: {exc}"[:500]
+    duration_ms = int((time.monotonic() - started) * 1000)
+    return _record(delivery, status_code, error, duration_ms)
+
+
+@transaction.atomic
+def _record(delivery: WebhookDelivery, status_code, error: str, duration_ms: int) -> WebhookAttempt:
+    now = timezone.now()
+    number = delivery.attempts + 1
+    attempt = WebhookAttempt.objects.create(
+        tenant_id=delivery.tenant_id,
+        delivery=delivery,
+        number=number,
+        status_code=status_code,
+        error=error,
+        duration_ms=duration_ms,
+        at=now,
+    )
+    ok = status_code is not None and 200 <= status_code < 300
+    delivery.attempts = number
+    delivery.last_status_code = status_code
+    if ok:
+        delivery.state, delivery.next_attempt_at = DeliveryState.SUCCEEDED, None
+    elif number >= MAX_ATTEMPTS:
+        delivery.state, delivery.next_attempt_at = DeliveryState.FAILED, None
+    else:
+        delivery.next_attempt_at = now + RETRY_DELAYS[number - 1]
+    delivery.save(update_fields=["attempts", "last_status_code", "state", "next_attempt_at"])
+    endpoints = WebhookEndpoint.objects.filter(pk=delivery.endpoint_id)
+    if ok:
+        endpoints.exclude(consecutive_failures=0).update(consecutive_failures=0, failing_since=None)
+    else:
+        endpoints.update(consecutive_failures=F("consecutive_failures") + 1)
+        endpoints.filter(failing_since__isnull=True).update(failing_since=now)
+        _disable_if_failing(delivery.endpoint_id, now)
+    return attempt
+
+
+def _disable_if_failing(endpoint_id: int, now: datetime) -> None:
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
+    if not endpoint.is_active or endpoint.consecutive_failures < DISABLE_AFTER_FAILURES:
+        return
+    if endpoint.failing_since is None or now - endpoint.failing_since < DISABLE_AFTER_FAILING_FOR:
+        return  # a burst of failures (a backlog meeting a short outage) is not yet a long run
+    endpoint.is_active = False
+    endpoint.disabled_reason = (
+        f"Disabled automatically after {endpoint.consecutive_failures} failed attempts in a row "
+        f"since {endpoint.failing_since:%Y-%m-%d %H:%M}."
+    )
+    endpoint.save(update_fields=["is_active", "disabled_reason"])
+    inbox.create_alerts(
+        tenant=endpoint.tenant,
+        user_ids=inbox.resolve_recipients(tenant=endpoint.tenant, spec="admins"),
+        title=f"Webhook to {endpoint.url[:120]} was disabled",
+        body=endpoint.disabled_reason,
+        url=f"/alerts/settings/webhooks/{endpoint.pk}/",
+        dedupe_key=f"webhook-disabled:{endpoint.pk}:{int(timezone.now().timestamp())}",
+    )
+
+
+@transaction.atomic
+def send_again(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Queue one more attempt now, with the same body and id (the admin's "send again")."""
+    delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+    delivery.state, delivery.next_attempt_at = DeliveryState.PENDING, timezone.now()
+    delivery.save(update_fields=["state", "next_attempt_at"])
+    from ..tasks import deliver_webhook
+
+    transaction.on_commit(lambda: deliver_webhook.delay(delivery.pk))
+    return delivery
+
+
+def due_delivery_ids(*, now=None, limit: int = SWEEP_BATCH) -> list[int]:
+    now = now or timezone.now()
+    return list(
+        WebhookDelivery.objects.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now, endpoint__is_active=True)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )

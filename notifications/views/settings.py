@@ -1,0 +1,207 @@
+"""Admin screens: time limits, message templates, delivery windows, webhook endpoints and their deliveries."""
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from oms.errors import DomainError
+from oms.tenancy.roles import SETTINGS, role_required
+from oms.tenancy.shortcuts import get_for_tenant_or_404
+from orders.models import OrderStatus
+
+from .. import selectors
+from ..models import EVENT_KINDS, Channel, DeliveryWindow, MessageTemplate, TimeLimit, WebhookDelivery, WebhookEndpoint
+from ..services import messaging, sla, tracking, webhooks
+
+
+@role_required(*SETTINGS)
+def automation_home(request):
+    return render(request, "notifications/settings_home.html")
+
+
+class TimeLimitForm(forms.Form):
+    status = forms.ModelChoiceField(queryset=OrderStatus.objects.none())
+    amount = forms.IntegerField(min_value=1, max_value=100_000, label="Limit")
+    unit = forms.ChoiceField(choices=[("hours", "hours"), ("minutes", "minutes")])
+    working_hours_only = forms.BooleanField(required=False, label="Working hours only")
+    work_starts = forms.TimeField(initial="09:00", widget=forms.TimeInput(attrs={"type": "time"}), label="From")
+    work_ends = forms.TimeField(initial="18:00", widget=forms.TimeInput(attrs={"type": "time"}), label="To")
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].queryset = OrderStatus.objects.filter(tenant=tenant, is_active=True).order_by("position")
+
+
+@role_required(*SETTINGS)
+def time_limits(request):
+    form = TimeLimitForm(request.POST or None, tenant=request.tenant)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        minutes = data["amount"] * (60 if data["unit"] == "hours" else 1)
+        try:
+            sla.save_time_limit(
+                tenant=request.tenant,
+                status=data["status"],
+                minutes=minutes,
+                working_hours_only=data["working_hours_only"],
+                work_starts=data["work_starts"],
+                work_ends=data["work_ends"],
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Time limit for “{data['status'].name}” saved.")
+            return redirect("notifications:time_limits")
+    limits = TimeLimit.objects.filter(tenant=request.tenant).select_related("status").order_by("status__position")
+    return render(request, "notifications/time_limits.html", {"form": form, "limits": limits})
+
+
+@require_POST
+@role_required(*SETTINGS)
+def time_limit_delete(request, pk):
+    limit = get_for_tenant_or_404(TimeLimit.objects.select_related("status"), request.tenant, pk=pk)
+    sla.delete_time_limit(limit=limit)
+    messages.success(request, f"Time limit for “{limit.status.name}” removed.")
+    return redirect("notifications:time_limits")
+
+
+class TemplateForm(forms.Form):
+    code = forms.SlugField(max_length=60)
+    channel = forms.ChoiceField(choices=Channel.choices)
+    name = forms.CharField(max_length=120)
+    subject = forms.CharField(max_length=200, required=False)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}))
+    is_active = forms.BooleanField(required=False, initial=True, label="Active")
+
+
+@role_required(*SETTINGS)
+def message_templates(request, pk=None):
+    template = get_for_tenant_or_404(MessageTemplate, request.tenant, pk=pk) if pk else None
+    initial = (
+        {k: getattr(template, k) for k in ("code", "channel", "name", "subject", "body", "is_active")}
+        if template
+        else {"is_active": True}
+    )
+    form = TemplateForm(request.POST or None, initial=initial)
+    if template is not None:
+        form.fields["code"].disabled = form.fields["channel"].disabled = True
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = messaging.save_template(tenant=request.tenant, template=template, **form.cleaned_data)
+        except DomainError as exc:
+            form.add_error("body", exc.message)
+        else:
+            messages.success(request, f"Template “{saved.name}” saved.")
+            return redirect("notifications:templates")
+    rows = MessageTemplate.objects.filter(tenant=request.tenant)
+    return render(request, "notifications/templates.html", {"form": form, "rows": rows, "editing": template})
+
+
+@require_POST
+@role_required(*SETTINGS)
+def install_templates(request):
+    messaging.install_default_templates(tenant=request.tenant)
+    messages.success(request, "Missing default templates added.")
+    return redirect("notifications:templates")
+
+
+class WindowForm(forms.Form):
+    delivery_method = forms.CharField(max_length=60)
+    days_min = forms.IntegerField(min_value=0, max_value=365, label="Days from")
+    days_max = forms.IntegerField(min_value=0, max_value=365, label="Days to")
+
+
+@role_required(*SETTINGS)
+def delivery_windows(request):
+    form = WindowForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            tracking.save_delivery_window(tenant=request.tenant, **form.cleaned_data)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Delivery window saved.")
+            return redirect("notifications:windows")
+    windows = DeliveryWindow.objects.filter(tenant=request.tenant)
+    return render(request, "notifications/windows.html", {"form": form, "windows": windows})
+
+
+@require_POST
+@role_required(*SETTINGS)
+def delivery_window_delete(request, pk):
+    window = get_for_tenant_or_404(DeliveryWindow, request.tenant, pk=pk)
+    tracking.delete_delivery_window(window=window)
+    messages.success(request, f"Window for “{window.delivery_method}” removed.")
+    return redirect("notifications:windows")
+
+
+class EndpointForm(forms.Form):
+    url = forms.CharField(max_length=500, label="URL")
+    description = forms.CharField(max_length=200, required=False)
+    events = forms.MultipleChoiceField(choices=EVENT_KINDS, widget=forms.CheckboxSelectMultiple)
+
+
+@role_required(*SETTINGS)
+def webhook_list(request):
+    form = EndpointForm(request.POST or None)
+    new_secret = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            endpoint, new_secret = webhooks.create_endpoint(tenant=request.tenant, **form.cleaned_data)
+        except DomainError as exc:
+            form.add_error("url" if exc.code == "invalid_url" else "events", exc.message)
+        else:
+            messages.success(request, f"Endpoint {endpoint.url} added. Copy its secret now: it is shown only once.")
+            form = EndpointForm()
+    context = {"form": form, "endpoints": selectors.endpoints(tenant=request.tenant), "new_secret": new_secret}
+    return render(request, "notifications/webhooks.html", context)
+
+
+@role_required(*SETTINGS)
+def webhook_detail(request, pk):
+    endpoint = get_for_tenant_or_404(WebhookEndpoint, request.tenant, pk=pk)
+    page = Paginator(selectors.deliveries(tenant=request.tenant, endpoint=endpoint), 25)
+    context = {
+        "endpoint": endpoint,
+        "page": page.get_page(request.GET.get("page")),
+        "event_labels": dict(EVENT_KINDS),
+        "new_secret": None,
+    }
+    return render(request, "notifications/webhook_detail.html", context)
+
+
+@require_POST
+@role_required(*SETTINGS)
+def webhook_action(request, pk):
+    endpoint = get_for_tenant_or_404(WebhookEndpoint, request.tenant, pk=pk)
+    action = request.POST.get("action")
+    if action == "delete":
+        webhooks.delete_endpoint(endpoint=endpoint)
+        messages.success(request, f"Endpoint {endpoint.url} deleted.")
+        return redirect("notifications:webhooks")
+    if action in ("enable", "disable"):
+        webhooks.set_endpoint_active(endpoint=endpoint, active=action == "enable")
+        messages.success(request, f"Endpoint {'enabled' if endpoint.is_active else 'disabled'}.")
+    elif action == "rotate":
+        secret = webhooks.rotate_secret(endpoint=endpoint)
+        messages.success(request, "New secret made; the old one stays valid for 24 hours. Copy it now.")
+        page = Paginator(selectors.deliveries(tenant=request.tenant, endpoint=endpoint), 25)
+        context = {
+            "endpoint": endpoint,
+            "page": page.get_page(1),
+            "event_labels": dict(EVENT_KINDS),
+            "new_secret": secret,
+        }
+        return render(request, "notifications/webhook_detail.html", context)
+    return redirect("notifications:webhook_detail", endpoint.pk)
+
+
+@require_POST
+@role_required(*SETTINGS)
+def delivery_resend(request, pk):
+    delivery = get_for_tenant_or_404(WebhookDelivery, request.tenant, pk=pk)
+    webhooks.send_again(delivery=delivery)
+    messages.success(request, "Queued to send again, with the same id and body.")
+    return redirect("notifications:webhook_detail", delivery.endpoint_id)

@@ -1,0 +1,180 @@
+"""Admin screens for triggers: list with ready-made templates, the htmx builder, dry run, execution log."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from oms.errors import DomainError
+from oms.tenancy.roles import SETTINGS, role_required
+from oms.tenancy.shortcuts import get_for_tenant_or_404
+from orders.models import Order, OrderStatus
+
+from .. import selectors
+from ..models import EVENT_KINDS, Trigger, WebhookEndpoint
+from ..services import rules, triggers
+
+MAX_ROWS = 20
+
+
+@role_required(*SETTINGS)
+def trigger_list(request):
+    context = {
+        "triggers": selectors.triggers(tenant=request.tenant),
+        "templates": [(code, t[0], t[4]) for code, t in triggers.TEMPLATES.items()],
+        "event_labels": dict(EVENT_KINDS),
+    }
+    return render(request, "notifications/triggers.html", context)
+
+
+@require_POST
+@role_required(*SETTINGS)
+def trigger_from_template(request, code):
+    try:
+        trigger = triggers.create_from_template(tenant=request.tenant, code=code)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("notifications:triggers")
+    messages.success(request, f"Trigger “{trigger.name}” created and switched on.")
+    return redirect("notifications:trigger_edit", trigger.pk)
+
+
+@require_POST
+@role_required(*SETTINGS)
+def trigger_toggle(request, pk):
+    trigger = get_for_tenant_or_404(Trigger, request.tenant, pk=pk)
+    triggers.set_trigger_active(trigger=trigger, active=request.POST.get("active") == "1")
+    messages.success(request, f"Trigger “{trigger.name}” {'switched on' if trigger.is_active else 'switched off'}.")
+    return redirect("notifications:triggers")
+
+
+@require_POST
+@role_required(*SETTINGS)
+def trigger_delete(request, pk):
+    trigger = get_for_tenant_or_404(Trigger, request.tenant, pk=pk)
+    triggers.delete_trigger(trigger=trigger)
+    messages.success(request, f"Trigger “{trigger.name}” deleted.")
+    return redirect("notifications:triggers")
+
+
+def _rows(post, prefix: str, names: list[str]) -> list[dict]:
+    columns = [post.getlist(f"{prefix}_{name}") for name in names]
+    count = min(max((len(c) for c in columns), default=0), MAX_ROWS)
+    return [
+        {name: (columns[i][row] if row < len(columns[i]) else "").strip()[:200] for i, name in enumerate(names)}
+        for row in range(count)
+    ]
+
+
+def _clean_actions(actions: list[dict]) -> list[dict]:
+    return [{k: v for k, v in a.items() if v or k == "type"} for a in actions]
+
+
+@vary_on_headers("HX-Request")
+@role_required(*SETTINGS)
+def trigger_edit(request, pk=None):
+    trigger = get_for_tenant_or_404(Trigger, request.tenant, pk=pk) if pk else None
+    problems = []
+    if request.method == "POST":
+        op = request.POST.get("op", "save")
+        state = {
+            "name": request.POST.get("name", "").strip()[:120],
+            "event_kind": request.POST.get("event_kind", ""),
+            "is_active": request.POST.get("is_active") == "on",
+            "conditions": _rows(request.POST, "cond", ["field", "op", "value"]),
+            "actions": _rows(request.POST, "act", ["type", "value", "text", "hours"]),
+        }
+        if op == "add_condition" and len(state["conditions"]) < MAX_ROWS:
+            state["conditions"].append({"field": "to_status", "op": "eq", "value": ""})
+        elif op == "add_action" and len(state["actions"]) < MAX_ROWS:
+            state["actions"].append({"type": "create_task", "value": "", "text": "", "hours": ""})
+        elif op.startswith("remove_condition:") or op.startswith("remove_action:"):
+            what, _, index = op.partition(":")
+            rows = state["conditions" if what == "remove_condition" else "actions"]
+            if index.isdigit() and int(index) < len(rows):
+                rows.pop(int(index))
+        elif op == "save":
+            try:
+                trigger = triggers.save_trigger(
+                    tenant=request.tenant,
+                    name=state["name"],
+                    event_kind=state["event_kind"],
+                    conditions=state["conditions"],
+                    actions=_clean_actions(state["actions"]),
+                    is_active=state["is_active"],
+                    trigger=trigger,
+                )
+            except DomainError as exc:
+                problems = exc.details.get("problems") or [exc.message]
+            else:
+                messages.success(request, f"Trigger “{trigger.name}” saved.")
+                url = reverse("notifications:trigger_edit", args=[trigger.pk])
+                if request.htmx:
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = url
+                    return response
+                return redirect(url)
+    elif trigger is not None:
+        state = {
+            "name": trigger.name,
+            "event_kind": trigger.event_kind,
+            "is_active": trigger.is_active,
+            "conditions": trigger.conditions,
+            "actions": trigger.actions,
+        }
+    else:
+        state = {
+            "name": "",
+            "event_kind": "order.status_changed",
+            "is_active": True,
+            "conditions": [{"field": "to_status", "op": "eq", "value": ""}],
+            "actions": [{"type": "create_task", "value": "manager", "text": "", "hours": "24"}],
+        }
+    context = {
+        "trigger": trigger,
+        "state": state,
+        "problems": problems,
+        "event_kinds": EVENT_KINDS,
+        "fields": rules.FIELDS.items(),
+        "operators": rules.OPERATORS.items(),
+        "actions": [(k, v[0], v[1]) for k, v in rules.ACTIONS.items()],
+        "statuses": OrderStatus.objects.filter(tenant=request.tenant, is_active=True).order_by("position"),
+        "endpoints": WebhookEndpoint.objects.filter(tenant=request.tenant, is_active=True).order_by("pk"),
+        "recent_runs": selectors.trigger_runs(tenant=request.tenant, trigger=trigger)[:5] if trigger else [],
+    }
+    template = "notifications/trigger_form.html#builder" if request.htmx else "notifications/trigger_form.html"
+    return render(request, template, context)
+
+
+@vary_on_headers("HX-Request")
+@role_required(*SETTINGS)
+def trigger_dry_run(request, pk):
+    trigger = get_for_tenant_or_404(Trigger, request.tenant, pk=pk)
+    number = (request.GET.get("order") or "").strip()
+    result, error = None, ""
+    if number:
+        order = (
+            Order.objects.filter(tenant=request.tenant, number=number)
+            .select_related("status", "customer", "tenant")
+            .first()
+        )
+        if order is None:
+            error = f"No order {number} in this shop."
+        else:
+            result = triggers.dry_run(trigger=trigger, order=order)
+            result["order"] = order
+    context = {"trigger": trigger, "result": result, "error": error, "number": number}
+    template = "notifications/dry_run.html#result" if request.htmx else "notifications/dry_run.html"
+    return render(request, template, context)
+
+
+@role_required(*SETTINGS)
+def trigger_log(request, pk=None):
+    trigger = get_for_tenant_or_404(Trigger, request.tenant, pk=pk) if pk else None
+    runs = Paginator(selectors.trigger_runs(tenant=request.tenant, trigger=trigger), 50)
+    return render(
+        request, "notifications/trigger_log.html", {"trigger": trigger, "page": runs.get_page(request.GET.get("page"))}
+    )

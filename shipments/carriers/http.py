@@ -1,0 +1,97 @@
+"""A generic HTTP/JSON carrier configured per tenant: base URL, bearer token and a status mapping.
+
+    POST {base_url}/shipments           {"reference", "recipient", "phone", "address", "cod"} -> {"tracking_number"}
+    GET  {base_url}/shipments/{number}/events -> {"events": [{"id", "status", "at", "reason"?}]}
+
+`status_mapping` maps the carrier's status words to ours ("IN_TRANSIT" -> "in_transit"); unmapped words are kept
+as events of state "error" so nobody loses sight of them.
+"""
+
+import datetime
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from django.utils.dateparse import parse_datetime
+
+from ..errors import CarrierError
+from .base import CarrierAdapter, CreatedShipment, RemoteEvent
+
+TIMEOUT_SECONDS = 10
+KNOWN_STATES = {"created", "in_transit", "at_pickup_point", "delivered", "returning", "returned", "error"}
+
+
+class HttpJsonAdapter(CarrierAdapter):
+    def _url(self, path: str) -> str:
+        base = (self.carrier.base_url or "").rstrip("/")
+        if not base.startswith(("http://", "https://")):
+            raise CarrierError("The carrier has no valid base URL.")
+        return base + path
+
+    def _call(self, method: str, path: str, body: dict | None = None) -> dict:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self._url(path), data=data, method=method)  # noqa: S310 - http(s) only
+        request.add_header("Accept", "application/json")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if self.carrier.token:
+            request.add_header("Authorization", f"Bearer {self.carrier.token}")
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+                payload = response.read(1_000_000)
+        except urllib.error.HTTPError as exc:
+            raise CarrierError(f"Carrier answered HTTP {exc.code}.") from exc
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise CarrierError(f"Carrier unreachable: {getattr(exc, 'reason', exc)}.") from exc
+        try:
+            parsed = json.loads(payload or b"{}")
+        except ValueError as exc:
+            raise CarrierError("Carrier answered with something that is not JSON.") from exc
+        if not isinstance(parsed, dict):
+            raise CarrierError("Carrier answered with unexpected JSON.")
+        return parsed
+
+    def create_shipment(self, request):
+        answer = self._call(
+            "POST",
+            "/shipments",
+            {
+                "reference": request.reference,
+                "recipient": request.recipient,
+                "phone": request.phone,
+                "address": request.address,
+                "cod": request.amount_to_collect,
+            },
+        )
+        number = str(answer.get("tracking_number") or "").strip()
+        if not number or len(number) > 100:
+            raise CarrierError("Carrier did not return a tracking number.")
+        return CreatedShipment(tracking_number=number)
+
+    def fetch_events(self, *, tracking_number, created_at):
+        answer = self._call("GET", f"/shipments/{urllib.parse.quote(tracking_number, safe='')}/events")
+        raw_events = answer.get("events")
+        if not isinstance(raw_events, list):
+            raise CarrierError("Carrier answered without an event list.")
+        mapping = {str(k).lower(): v for k, v in (self.carrier.status_mapping or {}).items()}
+        events = []
+        for raw in raw_events:
+            if not isinstance(raw, dict) or not raw.get("id") or not raw.get("status"):
+                continue
+            at = parse_datetime(str(raw.get("at") or ""))
+            if at is None:
+                continue
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=datetime.UTC)
+            status = str(raw["status"])
+            state = mapping.get(status.lower()) or (status.lower() if status.lower() in KNOWN_STATES else "error")
+            if state not in KNOWN_STATES:
+                state = "error"
+            reason = str(raw.get("reason") or ("" if state != "error" else f"Unknown carrier status '{status}'"))
+            events.append(
+                RemoteEvent(
+                    external_id=str(raw["id"])[:100], state=state, at=at, raw_status=status[:100], reason=reason[:255]
+                )
+            )
+        return events

@@ -1,0 +1,19 @@
+from oms.errors import Conflict, DomainError
+
+
+class ScanRefused(DomainError):
+    """A scan that changes nothing: wrong item, item of another order, one unit too many, unknown code."""
+
+    code = "scan_refused"
+
+
+class HandoverRefused(Conflict):
+    code = "handover_refused"
+
+
+class RouteRuleBroken(Conflict):
+    code = "route_rule"
+
+
+class CarrierError(Exception):
+    """A carrier could not be reached or answered nonsense; polls back off, nothing else changes."""

@@ -1,0 +1,1 @@
+"""Write use cases of the shipments module, one module per area."""

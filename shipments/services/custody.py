@@ -1,0 +1,183 @@
+"""Custody by scan: a parcel passes from the warehouse to a courier or carrier only at a handover scan.
+
+Handing over is the one path that records `handed_over_at`, which the orders module requires before an order may
+enter the delivery group; so nothing else can move an order into delivery.
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from inventory import services as stock
+from oms.actors import Actor
+from oms.db import retry_on_conflict
+from oms.events import record_event
+from orders.models import Group, Order, OrderStatus
+from orders.services.editing import record_shipment_fact
+from orders.services.statuses import change_status
+
+from .. import locks
+from ..carriers import ShipmentRequest, adapter_for
+from ..errors import CarrierError, HandoverRefused
+from ..models import Carrier, CarrierKind, HolderKind, Route, RouteStop, Shipment
+from .common import Holder, current_holder, delivery_status, local_datetime, record_transfer, settings_for, user_label
+
+
+@dataclass
+class Handover:
+    order: Order
+    stop: RouteStop | None = None
+    shipment: Shipment | None = None
+
+
+def _check_handover(order: Order) -> None:
+    if order.packing_verified_at is None:
+        raise HandoverRefused(f"Order {order.number} has not been packed by scan yet.")
+    if order.group not in (Group.ASSEMBLY, Group.DELIVERY):
+        raise HandoverRefused(f"Order {order.number} is '{order.status.name}'; it cannot be handed over.")
+    holder = current_holder(order)
+    if holder.kind != HolderKind.WAREHOUSE:
+        raise HandoverRefused(f"Order {order.number} is already with {holder.label}; it must be scanned back first.")
+
+
+def amount_to_collect(order: Order):
+    from decimal import Decimal
+
+    return order.total if order.payment_status == "unpaid" else Decimal("0.00")
+
+
+def route_for(*, tenant, courier, date=None) -> Route:
+    """The courier's route of the day (made on the first handover), with the tenant's departure deadline."""
+    date = date or timezone.localdate()
+    route = Route.objects.filter(tenant=tenant, courier=courier, date=date).first()
+    if route is not None:
+        return route
+    deadline = local_datetime(date, settings_for(tenant).departure_deadline)
+    Route.objects.bulk_create(
+        [Route(tenant=tenant, courier=courier, date=date, deadline=deadline)], ignore_conflicts=True
+    )
+    return Route.objects.get(tenant=tenant, courier=courier, date=date)
+
+
+@retry_on_conflict()
+def hand_over(*, order: Order, actor: Actor, courier=None, carrier: Carrier | None = None) -> Handover:
+    """Record a handover scan: custody passes from the warehouse to `courier` (own couriers: the order joins the
+    courier's route of the day) or to `carrier` (a shipment is created with it), and the order enters delivery."""
+    if (courier is None) == (carrier is None):
+        raise HandoverRefused("Choose one courier or one carrier to hand over to.")
+    if carrier is not None and (carrier.tenant_id != order.tenant_id or not carrier.is_active):
+        raise HandoverRefused("That carrier is not available.")
+    _check_handover(order)
+    created = None
+    if carrier is not None and carrier.kind != CarrierKind.OWN:
+        # The carrier's API is called before the lock is taken, so a slow carrier never holds the order row.
+        try:
+            created = adapter_for(carrier).create_shipment(
+                ShipmentRequest(
+                    reference=order.number,
+                    recipient=order.customer.name,
+                    phone=order.customer.phone,
+                    address=order.delivery_address or order.customer.address,
+                    amount_to_collect=str(amount_to_collect(order)),
+                )
+            )
+        except CarrierError as exc:
+            raise HandoverRefused(f"{carrier.name} refused the shipment: {exc}") from exc
+    with transaction.atomic():
+        return _hand_over_locked(order=order, actor=actor, courier=courier, carrier=carrier, created=created)
+
+
+def _hand_over_locked(*, order, actor, courier, carrier, created) -> Handover:
+    order = locks.lock_order(order)
+    _check_handover(order)
+    result = Handover(order=order)
+    if courier is not None:
+        route = locks.lock_route(route_for(tenant=order.tenant, courier=courier))
+        if route.closed_at is not None:
+            raise HandoverRefused(f"{user_label(courier)}'s route of today is already closed.")
+        stop = RouteStop.objects.filter(tenant_id=order.tenant_id, route=route, order=order).first()
+        if stop is None:
+            position = RouteStop.objects.filter(tenant_id=order.tenant_id, route=route).count() + 1
+            stop = RouteStop.objects.create(tenant_id=order.tenant_id, route=route, order=order, position=position)
+        else:  # a failed parcel handed to the same courier again today
+            stop.result, stop.reason, stop.resolved_at, stop.returned_at = "", "", None, None
+            stop.save(update_fields=["result", "reason", "resolved_at", "returned_at"])
+        to = Holder(kind=HolderKind.COURIER, user=courier, label=user_label(courier))
+        result.stop = stop
+    else:
+        to = Holder(kind=HolderKind.CARRIER, carrier=carrier, label=carrier.name)
+        if created is not None:
+            result.shipment = _create_shipment(order=order, carrier=carrier, created=created)
+    record_transfer(order=order, to=to, actor=actor, note="handover scan")
+    order = record_shipment_fact(order=order, fact="handed_over_at", actor=actor, details={"to": to.label})
+    if order.group == Group.ASSEMBLY:
+        target = delivery_status(order)
+        if target is None:
+            raise HandoverRefused("The shop has no active delivery status.")
+        order = change_status(order=order, to_code=target.code, actor=actor, skip_matrix=True)
+    result.order = order
+    return result
+
+
+def _create_shipment(*, order, carrier, created) -> Shipment:
+    now = timezone.now()
+    existing = Shipment.objects.filter(tenant_id=order.tenant_id, order=order).first()
+    if existing is not None:  # a parcel that came back and goes out again: a fresh shipment record
+        existing.delete()
+    shipment = Shipment.objects.create(
+        tenant_id=order.tenant_id,
+        order=order,
+        carrier=carrier,
+        tracking_number=created.tracking_number,
+        label_pdf=created.label_pdf,
+        next_poll_at=now + _first_poll_delay(carrier, order.pk),
+    )
+    record_event(
+        tenant=order.tenant,
+        kind="shipment.status_changed",
+        payload={"order_id": order.pk, "number": order.number, "shipment_id": shipment.pk, "state": shipment.state},
+    )
+    return shipment
+
+
+def _first_poll_delay(carrier, seed: int):
+    import datetime
+
+    interval = carrier.poll_interval_seconds
+    return datetime.timedelta(seconds=interval + (seed * 7919) % max(interval // 2, 1))
+
+
+@retry_on_conflict()
+@transaction.atomic
+def return_to_warehouse(*, order: Order, actor: Actor) -> RouteStop:
+    """Scan a parcel whose delivery failed back into the warehouse: the courier's custody ends here."""
+    order = locks.lock_order(order)
+    holder = current_holder(order)
+    if holder.kind != HolderKind.COURIER:
+        raise HandoverRefused(f"Order {order.number} is not with a courier (it is with {holder.label}).")
+    stop = (
+        RouteStop.objects.select_for_update(of=("self",))
+        .filter(tenant_id=order.tenant_id, order=order, route__courier=holder.user)
+        .order_by("-route__date", "-pk")
+        .first()
+    )
+    if stop is None or stop.result != "failed":
+        raise HandoverRefused(f"Order {order.number} has no failed delivery to take back; mark it failed first.")
+    record_transfer(order=order, to=Holder.warehouse(), actor=actor, frm=holder, note="failed delivery returned")
+    stop.returned_at = timezone.now()
+    stop.save(update_fields=["returned_at"])
+    return stop
+
+
+def confirm_delivery(*, order: Order, actor: Actor, note: str = "") -> Order:
+    """Delivery confirmed (by the courier or the carrier): record the fact, ship the reserved stock out through
+    the ledger and move the order to the tenant's delivered status. Caller's transaction, order locked."""
+    order = record_shipment_fact(order=order, fact="delivered_at", actor=actor, details={"note": note} if note else {})
+    line_ids = list(order.lines.values_list("pk", flat=True))
+    stock.consume(tenant=order.tenant, line_ids=line_ids, actor=actor.user if actor.user_id else None)
+    target = OrderStatus.objects.filter(tenant_id=order.tenant_id, group=Group.COMPLETE, is_active=True)
+    status = target.filter(code="delivered").first() or target.filter(is_default=True).first()
+    if status is not None and status.pk != order.status_id:
+        order = change_status(order=order, to_code=status.code, actor=actor, skip_matrix=True)
+    return order

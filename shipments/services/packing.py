@@ -1,0 +1,149 @@
+"""The packing station: every unit is scanned against the order's lines before the order counts as packed."""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from inventory.selectors import product_by_code
+from oms.actors import Actor
+from oms.db import retry_on_conflict
+from orders.models import Group, Order, OrderLine
+from orders.services.editing import record_shipment_fact
+from orders.services.statuses import change_status
+
+from .. import locks
+from ..errors import ScanRefused
+from ..models import PackScan
+from .common import packed_status
+
+
+@dataclass
+class PackLine:
+    line: OrderLine
+    scanned: int
+
+    @property
+    def expected(self) -> int:
+        return self.line.quantity
+
+    @property
+    def done(self) -> bool:
+        return self.scanned >= self.line.quantity
+
+
+@dataclass
+class ScanResult:
+    order: Order
+    line: OrderLine | None
+    complete: bool
+    message: str
+    lines: list[PackLine]
+
+
+def _lines_with_counts(order: Order):
+    """The order's lines with their live (not undone) scan counts, in one query."""
+    live = PackScan.objects.filter(tenant_id=order.tenant_id, line_id=OuterRef("pk"), undone_at__isnull=True)
+    count = live.order_by().values("line_id").annotate(n=Count("id")).values("n")
+    return (
+        OrderLine.objects.filter(tenant_id=order.tenant_id, order_id=order.pk)
+        .select_related("product")
+        .annotate(scanned=Coalesce(Subquery(count), 0))
+        .order_by("pk")
+    )
+
+
+def pack_lines(order: Order) -> list[PackLine]:
+    return [PackLine(line=line, scanned=line.scanned) for line in _lines_with_counts(order)]
+
+
+def check_packable(order: Order) -> None:
+    if order.group != Group.ASSEMBLY:
+        raise ScanRefused(
+            f"Order {order.number} is not in assembly (it is '{order.status.name}'); it cannot be packed."
+        )
+    if order.packing_verified_at is not None:
+        raise ScanRefused(f"Order {order.number} is already packed.")
+
+
+@retry_on_conflict()
+@transaction.atomic
+def scan_item(*, order: Order, code: str, actor: Actor) -> ScanResult:
+    """Count one scanned unit against the order. A wrong item, an item of another order or one unit too many is
+    refused (ScanRefused) and writes nothing. The last unit verifies packing and moves the order to packed."""
+    code = (code or "").strip()
+    if not code:
+        raise ScanRefused("Nothing was scanned.")
+    order = locks.lock_order(order)  # two scans of one order queue here, so counts cannot over-run
+    check_packable(order)
+    code = code[:64]
+    lines = list(_lines_with_counts(order))
+    # The lines carry their products: a right item is recognised without another query.
+    matching = [line for line in lines if line.product.barcode == code] or [
+        line for line in lines if line.product.sku == code
+    ]
+    if not matching:
+        product = product_by_code(tenant=order.tenant_id, code=code)
+        if product is None:
+            raise ScanRefused(f"Unknown code '{code}': no product has this barcode or SKU.")
+        raise ScanRefused(f"Wrong item: {product.sku} ({product.name}) is not in order {order.number}.")
+    product = matching[0].product
+    counts = {line.pk: line.scanned for line in lines}
+    target = next((line for line in matching if counts.get(line.pk, 0) < line.quantity), None)
+    if target is None:
+        expected = sum(line.quantity for line in matching)
+        raise ScanRefused(f"One too many: order {order.number} needs only {expected} × {product.sku}.")
+    PackScan.objects.create(
+        tenant_id=order.tenant_id,
+        order=order,
+        line=target,
+        product=product,
+        code=code[:64],
+        scanned_by=actor.user if actor.user_id else None,
+    )
+    counts[target.pk] = counts.get(target.pk, 0) + 1
+    complete = all(counts.get(line.pk, 0) >= line.quantity for line in lines)
+    pack = [PackLine(line=line, scanned=counts.get(line.pk, 0)) for line in lines]
+    if complete:
+        order = _verify_packing(order, actor)
+        return ScanResult(
+            order=order, line=target, complete=True, message=f"Order {order.number} is packed.", lines=pack
+        )
+    return ScanResult(
+        order=order,
+        line=target,
+        complete=False,
+        message=f"{product.sku}: {counts[target.pk]} of {target.quantity}.",
+        lines=pack,
+    )
+
+
+def _verify_packing(order: Order, actor: Actor) -> Order:
+    order = record_shipment_fact(
+        order=order, fact="packing_verified_at", actor=actor, details={"verified": "every unit scanned"}
+    )
+    target = packed_status(order)
+    if target is not None and target.pk != order.status_id:
+        order = change_status(order=order, to_code=target.code, actor=actor, skip_matrix=True)
+    return order
+
+
+@retry_on_conflict()
+@transaction.atomic
+def undo_last_scan(*, order: Order, actor: Actor) -> PackScan:
+    """Take back the most recent scan of an order that is still being packed."""
+    order = locks.lock_order(order)
+    check_packable(order)
+    last = (
+        PackScan.objects.filter(tenant_id=order.tenant_id, order_id=order.pk, undone_at__isnull=True)
+        .select_related("product")
+        .order_by("-scanned_at", "-pk")
+        .first()
+    )
+    if last is None:
+        raise ScanRefused("There is no scan to undo.")
+    last.undone_at = timezone.now()
+    last.save(update_fields=["undone_at"])
+    return last

@@ -1,0 +1,77 @@
+"""A returned parcel scanned in at the warehouse: its units go back on hand through the ledger; the order is
+`returned`."""
+
+from collections import defaultdict
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from inventory import services as stock
+from inventory.models import MoveKind, StockMove
+from oms.actors import Actor
+from oms.db import retry_on_conflict
+from orders.models import Order, OrderLine
+
+from .. import locks
+from ..errors import HandoverRefused
+from ..models import HolderKind, RouteStop, Shipment, ShipmentState
+from .common import Holder, active_status_code, current_holder, record_transfer
+
+RETURNED = "returned"
+
+
+@retry_on_conflict()
+@transaction.atomic
+def receive_return(*, order: Order, actor: Actor) -> Order:
+    """Units that left with the parcel come back on hand (a `return` movement per line and warehouse), custody
+    returns to the warehouse and the order moves to `returned`."""
+    order = locks.lock_order(order)
+    if order.handed_over_at is None:
+        raise HandoverRefused(f"Order {order.number} never left the warehouse; there is nothing to receive.")
+    if order.status.code == RETURNED:
+        raise HandoverRefused(f"Order {order.number} has already been received back.")
+    if active_status_code(order.tenant_id, RETURNED) is None:
+        raise HandoverRefused("The shop has no active 'returned' status.")
+    lines = list(OrderLine.objects.filter(tenant_id=order.tenant_id, order=order).select_related("product"))
+    user = actor.user if actor.user_id else None
+    # Reserved units never confirmed as delivered left with the parcel too: ship them out first, then back in.
+    stock.consume(tenant=order.tenant, line_ids=[line.pk for line in lines], actor=user)
+    out = defaultdict(int)
+    for row in (
+        StockMove.objects.filter(
+            tenant_id=order.tenant_id, order_line__in=lines, kind__in=[MoveKind.SHIPMENT, MoveKind.RETURN]
+        )
+        .values("order_line_id", "warehouse_id")
+        .annotate(net=Sum("quantity"))
+    ):
+        out[(row["order_line_id"], row["warehouse_id"])] -= row["net"]
+    by_id = {line.pk: line for line in lines}
+    warehouses = {}
+    for (line_id, warehouse_id), units in sorted(out.items()):
+        if units <= 0:
+            continue
+        from inventory.models import Warehouse
+
+        warehouse = warehouses.setdefault(warehouse_id, Warehouse.objects.get(pk=warehouse_id))
+        stock.restock_return(
+            tenant=order.tenant,
+            warehouse=warehouse,
+            product=by_id[line_id].product,
+            quantity=units,
+            actor=user,
+            order_line_id=line_id,
+            reason=f"returned parcel {order.number}",
+        )
+    holder = current_holder(order)
+    if holder.kind != HolderKind.WAREHOUSE:
+        record_transfer(order=order, to=Holder.warehouse(), frm=holder, actor=actor, note="returned parcel received")
+    RouteStop.objects.filter(tenant_id=order.tenant_id, order=order, result="failed", returned_at__isnull=True).update(
+        returned_at=timezone.now()
+    )
+    Shipment.objects.filter(tenant_id=order.tenant_id, order=order).update(
+        state=ShipmentState.RETURNED, next_poll_at=None
+    )
+    from orders.services.statuses import change_status
+
+    return change_status(order=order, to_code=RETURNED, actor=actor, skip_matrix=True)

@@ -1,0 +1,26 @@
+"""Screens of the shipments module: packing station, handover, returns, courier route, custody, documents."""
+
+from .custody import handover, order_custody, returns
+from .documents import document_pdf
+from .incidents import incident_list, incident_resolve
+from .packing import packing, packing_open, packing_scan, packing_station, packing_undo
+from .routes import route, route_close, route_depart, stop_deliver, stop_fail
+
+__all__ = [
+    "document_pdf",
+    "handover",
+    "incident_list",
+    "incident_resolve",
+    "order_custody",
+    "packing",
+    "packing_open",
+    "packing_scan",
+    "packing_station",
+    "packing_undo",
+    "returns",
+    "route",
+    "route_close",
+    "route_depart",
+    "stop_deliver",
+    "stop_fail",
+]

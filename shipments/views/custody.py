@@ -1,0 +1,127 @@
+"""Handover and returns by scan, and the custody chain of one order."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from oms.tenancy.roles import MANAGER, OWNER, PACKER, role_required
+from oms.tenancy.shortcuts import get_for_tenant_or_404
+from orders.models import Order
+
+from .. import selectors
+from ..services import custody
+from ..services import returns as returns_service
+from ..services.common import user_label
+from .common import WAREHOUSE_STAFF, attempt, trigger
+
+
+def _holder_choice(request, value: str):
+    """'courier:<user id>' or 'carrier:<id>' → (courier, carrier), only of this tenant; (None, None) otherwise."""
+    kind, _, raw_id = (value or "").partition(":")
+    if not raw_id.isdigit():
+        return None, None
+    if kind == "courier":
+        return selectors.courier_of_tenant(tenant=request.tenant, user_id=int(raw_id)), None
+    if kind == "carrier":
+        return None, selectors.carriers(tenant=request.tenant).filter(pk=int(raw_id)).first()
+    return None, None
+
+
+def _scan_answer(request, template, context, ok, message):
+    context.update({"ok": ok, "message": message})
+    if request.htmx:
+        response = render(request, template, context)
+        return trigger(response, "scan-ok" if ok else "scan-error", {"message": message})
+    (messages.success if ok else messages.error)(request, message)
+    return None
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*WAREHOUSE_STAFF)
+def handover(request):
+    """Handover mode: pick a courier or carrier, then scan orders; each scan passes custody to them."""
+    to = request.POST.get("to") or request.GET.get("to", "")
+    courier, carrier = _holder_choice(request, to)
+    context = {
+        "courier_options": [(f"courier:{u.pk}", user_label(u)) for u in selectors.couriers(tenant=request.tenant)],
+        "carrier_options": [(f"carrier:{c.pk}", c.name) for c in selectors.carriers(tenant=request.tenant)],
+        "to": to if (courier or carrier) else "",
+        "holder": courier or carrier,
+        "holder_label": (user_label(courier) if courier else carrier.name) if (courier or carrier) else "",
+        "waiting": list(selectors.packed_waiting(tenant=request.tenant)[:30]),
+    }
+    if request.method == "POST":
+        code = request.POST.get("code", "")
+        order = selectors.order_by_number(tenant=request.tenant, number=code)
+        if not (courier or carrier):
+            ok, message = False, "Choose who receives the parcels first."
+        elif order is None:
+            ok, message = False, f"No order '{code.strip()[:40]}'."
+        else:
+            ok, result = attempt(
+                request, lambda actor: custody.hand_over(order=order, actor=actor, courier=courier, carrier=carrier)
+            )
+            message = f"Order {order.number} handed to {context['holder_label']}." if ok else result
+            if ok and result.shipment is not None:
+                message += f" Tracking {result.shipment.tracking_number}."
+        context["log"] = list(selectors.recent_handovers(tenant=request.tenant, user=request.user))
+        context["waiting"] = list(selectors.packed_waiting(tenant=request.tenant)[:30])
+        answer = _scan_answer(request, "shipments/handover.html#scan-area", context, ok, message)
+        if answer is not None:
+            return answer
+        return redirect(f"{request.path}?to={to}")
+    context["log"] = list(selectors.recent_handovers(tenant=request.tenant, user=request.user))
+    return render(request, "shipments/handover.html", context)
+
+
+RETURN_MODES = {
+    "failed": ("Failed delivery back from a courier", custody.return_to_warehouse),
+    "parcel": ("Returned parcel: restock and mark returned", returns_service.receive_return),
+}
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*WAREHOUSE_STAFF)
+def returns(request):
+    """Scan parcels back in: a failed delivery ends the courier's custody; a returned parcel is restocked."""
+    mode = request.POST.get("mode") or request.GET.get("mode") or "failed"
+    if mode not in RETURN_MODES:
+        mode = "failed"
+    context = {"mode": mode, "modes": [(key, label) for key, (label, _) in RETURN_MODES.items()]}
+    if request.method == "POST":
+        code = request.POST.get("code", "")
+        order = selectors.order_by_number(tenant=request.tenant, number=code)
+        if order is None:
+            ok, message = False, f"No order '{code.strip()[:40]}'."
+        else:
+            action = RETURN_MODES[mode][1]
+            ok, result = attempt(request, lambda actor: action(order=order, actor=actor))
+            done = "is back in the warehouse" if mode == "failed" else "is restocked and marked returned"
+            message = f"Order {order.number} {done}." if ok else result
+        context["log"] = list(selectors.recent_handovers(tenant=request.tenant, user=request.user))
+        answer = _scan_answer(request, "shipments/returns.html#scan-area", context, ok, message)
+        if answer is not None:
+            return answer
+        return redirect(f"{request.path}?mode={mode}")
+    context["log"] = list(selectors.recent_handovers(tenant=request.tenant, user=request.user))
+    return render(request, "shipments/returns.html", context)
+
+
+@role_required(OWNER, MANAGER, PACKER)
+def order_custody(request, pk):
+    """The order's custody chain, courier stops and carrier tracking."""
+    order = get_for_tenant_or_404(Order.objects.select_related("status", "customer"), request.tenant, pk=pk)
+    return render(
+        request,
+        "shipments/custody.html",
+        {
+            "order": order,
+            "chain": list(selectors.custody_chain(order=order)),
+            "holder": custody.current_holder(order),
+            "stops": list(selectors.stops_of_order(order=order)),
+            "shipment": selectors.shipment_of(order=order),
+        },
+    )
+
+
+__all__ = ["handover", "order_custody", "returns"]

@@ -1,0 +1,135 @@
+"""The packing station: scan an order, then scan every unit; one htmx request per scan."""
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from oms.tenancy.roles import role_required
+from oms.tenancy.shortcuts import get_for_tenant_or_404
+from orders.models import Order
+
+from .. import selectors
+from ..services import packing as service
+from .common import WAREHOUSE_STAFF, attempt, trigger
+
+
+@role_required(*WAREHOUSE_STAFF)
+def packing(request):
+    """Start screen of packers: scan an order number; the queue of orders waiting, oldest first."""
+    queue = selectors.packing_queue(tenant=request.tenant)
+    return render(
+        request,
+        "shipments/packing.html",
+        {
+            "queue": list(queue[: selectors.QUEUE_SIZE]),
+            "queue_count": queue.count(),
+            "packed": list(selectors.packed_waiting(tenant=request.tenant)[:20]),
+        },
+    )
+
+
+def _station_url(order):
+    return reverse("shipments:packing_station", args=[order.pk])
+
+
+@require_POST
+@role_required(*WAREHOUSE_STAFF)
+def packing_open(request):
+    """Open the station for a scanned order number (refused loudly when it cannot be packed)."""
+    code = request.POST.get("order", "")
+    order = selectors.order_by_number(tenant=request.tenant, number=code)
+    error = None
+    if order is None:
+        error = f"No order '{code.strip()[:40]}'."
+    else:
+        try:
+            service.check_packable(order)
+        except service.ScanRefused as exc:
+            error = exc.message
+    if error is None:
+        if request.htmx:
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = _station_url(order)
+            return response
+        return redirect(_station_url(order))
+    if request.htmx:
+        response = render(request, "shipments/packing.html#open-result", {"error": error})
+        return trigger(response, "scan-error", {"message": error})
+    messages.error(request, error)
+    return redirect("shipments:packing")
+
+
+def station_context(order, lines=None, **extra):
+    lines = service.pack_lines(order) if lines is None else lines
+    return {
+        "order": order,
+        "lines": lines,
+        "units_expected": sum(pl.expected for pl in lines),
+        "units_scanned": sum(pl.scanned for pl in lines),
+        "complete": order.packing_verified_at is not None,
+        "documents_query": f"?orders={order.pk}",
+        **extra,
+    }
+
+
+def _order(request, pk) -> Order:
+    return get_for_tenant_or_404(Order.objects.select_related("status", "customer"), request.tenant, pk=pk)
+
+
+@vary_on_headers("HX-Request")
+@role_required(*WAREHOUSE_STAFF)
+def packing_station(request, pk):
+    order = _order(request, pk)
+    refused = None
+    if order.packing_verified_at is None:
+        try:
+            service.check_packable(order)
+        except service.ScanRefused as exc:
+            refused = exc.message
+    template = "shipments/station.html#station" if request.htmx else "shipments/station.html"
+    return render(request, template, station_context(order, refused=refused))
+
+
+def _answer(request, order, *, ok: bool, message: str, event: str, complete=False, lines=None):
+    if not request.htmx:
+        (messages.success if ok else messages.error)(request, message)
+        return redirect(_station_url(order))
+    if complete or lines is None:
+        order = _order(request, order.pk)  # its status moved, or the page needs fresh counts
+    context = station_context(order, lines=lines, message=message, ok=ok, just_completed=complete)
+    response = render(request, "shipments/station.html#station", context)
+    return trigger(response, event, {"message": message})
+
+
+@require_POST
+@role_required(*WAREHOUSE_STAFF)
+def packing_scan(request, pk):
+    order = _order(request, pk)
+    code = request.POST.get("code", "")
+    if order.packing_verified_at is not None:
+        # A finished order: the next scan is the next order's number.
+        next_order = selectors.order_by_number(tenant=request.tenant, number=code)
+        if next_order is not None and next_order.pk != order.pk:
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = _station_url(next_order)
+            return response if request.htmx else redirect(_station_url(next_order))
+    ok, result = attempt(request, lambda actor: service.scan_item(order=order, code=code, actor=actor))
+    if not ok:
+        return _answer(request, order, ok=False, message=result, event="scan-error")
+    if result.complete:
+        return _answer(
+            request, order, ok=True, message=result.message, event="packing-complete", complete=True, lines=result.lines
+        )
+    return _answer(request, result.order, ok=True, message=result.message, event="scan-ok", lines=result.lines)
+
+
+@require_POST
+@role_required(*WAREHOUSE_STAFF)
+def packing_undo(request, pk):
+    order = _order(request, pk)
+    ok, result = attempt(request, lambda actor: service.undo_last_scan(order=order, actor=actor))
+    message = f"Took back one {result.product.sku}." if ok else result
+    return _answer(request, order, ok=ok, message=message, event="scan-ok" if ok else "scan-error")

@@ -1,0 +1,99 @@
+"""A courier's route on the phone: depart, delivered / failed per order, close."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from oms.tenancy.roles import COURIER, role_required
+from oms.tenancy.shortcuts import get_for_tenant_or_404
+
+from .. import selectors
+from ..models import Route, RouteStop
+from ..services import routes as service
+from ..services.custody import amount_to_collect
+from .common import attempt
+
+FAIL_REASONS = ["Nobody at the address", "Customer refused", "Wrong address", "Customer asked to reschedule"]
+
+
+def route_context(request, route):
+    stops = list(selectors.route_stops(route=route)) if route else []
+    for stop in stops:
+        stop.due = amount_to_collect(stop.order)
+    return {
+        "route": route,
+        "stops": stops,
+        "open_count": sum(1 for s in stops if not s.result),
+        "fail_reasons": FAIL_REASONS,
+    }
+
+
+def respond(request, route):
+    if request.method == "POST" and not request.htmx:
+        return redirect("shipments:route")
+    template = "shipments/route.html#route" if request.htmx else "shipments/route.html"
+    return render(request, template, route_context(request, route))
+
+
+@vary_on_headers("HX-Request")
+@role_required(COURIER)
+def route(request):
+    return respond(request, selectors.todays_route(tenant=request.tenant, courier=request.user))
+
+
+def _own_route(request, pk) -> Route:
+    return get_for_tenant_or_404(Route.objects.filter(courier=request.user), request.tenant, pk=pk)
+
+
+def _own_stop(request, pk) -> RouteStop:
+    return get_for_tenant_or_404(
+        RouteStop.objects.filter(route__courier=request.user).select_related("route", "order"), request.tenant, pk=pk
+    )
+
+
+def _run(request, action, success):
+    ok, result = attempt(request, action)
+    (messages.success if ok else messages.error)(request, success if ok else result)
+
+
+@require_POST
+@role_required(COURIER)
+def route_depart(request, pk):
+    route = _own_route(request, pk)
+    _run(request, lambda actor: service.depart(route=route, actor=actor), "Departure recorded. Safe trip!")
+    return respond(request, route)
+
+
+@require_POST
+@role_required(COURIER)
+def route_close(request, pk):
+    route = _own_route(request, pk)
+    _run(request, lambda actor: service.close(route=route, actor=actor), "Route closed.")
+    return respond(request, route)
+
+
+@require_POST
+@role_required(COURIER)
+def stop_deliver(request, pk):
+    stop = _own_stop(request, pk)
+    amount = request.POST.get("amount_collected", "")
+    _run(
+        request,
+        lambda actor: service.deliver(stop=stop, actor=actor, amount_collected=amount),
+        f"Order {stop.order.number} delivered.",
+    )
+    return respond(request, stop.route)
+
+
+@require_POST
+@role_required(COURIER)
+def stop_fail(request, pk):
+    stop = _own_stop(request, pk)
+    reason = request.POST.get("reason_other", "").strip() or request.POST.get("reason", "")
+    _run(
+        request,
+        lambda actor: service.fail(stop=stop, actor=actor, reason=reason),
+        f"Order {stop.order.number} marked failed.",
+    )
+    return respond(request, stop.route)

@@ -1,0 +1,139 @@
+"""The report screens: owners only, tenant-scoped, CSV per table, a bounded number of queries."""
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from analytics.models import AnalyticsSettings
+from oms.models import Role
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ["analytics:home", "analytics:cohorts", "analytics:ltv", "analytics:flow", "analytics:sla"]
+YEAR = {"date_from": "2025-01-01", "date_to": "2025-12-31"}
+
+
+def read_csv(response):
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+@pytest.mark.parametrize("name", [*PAGES, "analytics:settings"])
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.MANAGER, Role.PACKER, Role.COURIER])
+def test_only_owners_see_analytics(client_for, name, role):
+    assert client_for(role).get(reverse(name)).status_code == 403
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_anonymous_users_are_sent_to_log_in(client, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_owner_pages_render_with_a_bounded_number_of_queries(client_for, history, name, django_assert_max_num_queries):
+    owner = client_for(Role.OWNER)
+    with django_assert_max_num_queries(12):
+        response = owner.get(reverse(name), YEAR)
+    assert response.status_code == 200
+    assert b'id="report"' in response.content
+    assert b"style=" not in response.content and b"<script>" not in response.content  # CSP-friendly
+
+
+def test_htmx_filter_change_returns_only_the_report(client_for, history):
+    response = client_for(Role.OWNER).get(
+        reverse("analytics:cohorts"), {**YEAR, "metric": "revenue"}, HTTP_HX_REQUEST="true"
+    )
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="report"') and "<html" not in body
+    assert "Revenue retention" in body
+
+
+def test_cohort_page_shows_the_matrix(client_for, history):
+    body = client_for(Role.OWNER).get(reverse("analytics:cohorts"), YEAR).content.decode()
+    assert 'data-testid="cohort-matrix"' in body
+    assert "2025-01" in body and "33.3%" in body
+    assert "heat-" in body
+
+
+def test_cohort_csv(client_for, history):
+    response = client_for(Role.OWNER).get(reverse("analytics:cohorts"), {**YEAR, "format": "csv", "table": "matrix"})
+    assert response["Content-Type"].startswith("text/csv")
+    assert response["Content-Disposition"].startswith('attachment; filename="cohorts-matrix-')
+    rows = read_csv(response)
+    assert rows[0][:5] == ["cohort", "cohort_size", "month_0", "month_1", "month_2"]
+    assert rows[1][:5] == ["2025-01", "3", "100.0", "0.0", "33.3"]
+    assert rows[2][:4] == ["2025-02", "1", "100.0", "0.0"]
+
+
+def test_revenue_cohort_and_ltv_csv(client_for, history):
+    owner = client_for(Role.OWNER)
+    revenue = read_csv(owner.get(reverse("analytics:cohorts"), {**YEAR, "metric": "revenue", "format": "csv"}))
+    assert revenue[1][:5] == ["2025-01", "3", "380.00", "0.00", "100.00"]
+    curves = read_csv(owner.get(reverse("analytics:ltv"), {**YEAR, "format": "csv", "table": "curves"}))
+    assert curves[1][:5] == ["2025-01", "3", "126.67", "126.67", "160.00"]
+    metrics = read_csv(owner.get(reverse("analytics:ltv"), {**YEAR, "format": "csv", "table": "metrics"}))
+    assert metrics == [
+        ["customers", "purchases", "revenue", "average_order_value", "purchase_frequency", "repeat_purchase_rate"],
+        ["4", "5", "540.00", "108.00", "1.25", "25.0"],
+    ]
+
+
+def test_overview_flow_and_sla_csv(client_for, history):
+    owner = client_for(Role.OWNER)
+    channels = read_csv(owner.get(reverse("analytics:home"), {**YEAR, "format": "csv", "table": "channels"}))
+    assert channels[1][:4] == ["web", "3", "3", "410.00"]
+    funnel = read_csv(owner.get(reverse("analytics:flow"), {**YEAR, "format": "csv", "table": "funnel"}))
+    assert [row[:2] for row in funnel[1:]] == [
+        ["new", "7"],
+        ["approval", "7"],
+        ["assembly", "6"],
+        ["delivery", "6"],
+        ["complete", "5"],
+    ]
+    groups = read_csv(owner.get(reverse("analytics:flow"), {**YEAR, "format": "csv", "table": "groups"}))
+    assert groups[1] == ["new", "2", "7200", "10080"]
+    managers = read_csv(owner.get(reverse("analytics:sla"), {**YEAR, "format": "csv", "table": "managers"}))
+    assert managers[1] == [history.managers["m2"].username, "2", "1", "1"]
+
+
+def test_unknown_csv_table_is_404(client_for, history):
+    assert client_for(Role.OWNER).get(reverse("analytics:sla"), {"format": "csv", "table": "nope"}).status_code == 404
+
+
+def test_bad_filters_fall_back_to_defaults_with_a_message(client_for, history):
+    response = client_for(Role.OWNER).get(
+        reverse("analytics:cohorts"), {"date_from": "2025-05-01", "date_to": "2025-01-01", "period": "decade"}
+    )
+    assert response.status_code == 200
+    assert "The start date is after the end date." in response.content.decode()
+
+
+def test_pages_show_only_the_owners_tenant(client_for, history, foreign_history):
+    owner = client_for(Role.OWNER)
+    home = owner.get(reverse("analytics:home"), YEAR).content.decode()
+    assert "shop-b-only" not in home and "12000" not in home
+    sla = owner.get(reverse("analytics:sla"), YEAR).content.decode()
+    assert "zoe-b" not in sla
+
+
+def test_owner_changes_revenue_groups(client_for, history, tenant):
+    owner = client_for(Role.OWNER)
+    response = owner.post(reverse("analytics:settings"), {"revenue_groups": ["delivery", "complete"]})
+    assert response.status_code == 302
+    assert AnalyticsSettings.objects.get(tenant=tenant).revenue_groups == ["delivery", "complete"]
+    metrics = read_csv(owner.get(reverse("analytics:ltv"), {**YEAR, "format": "csv", "table": "metrics"}))
+    assert metrics[1][:3] == ["4", "6", "580.00"]
+
+
+def test_settings_refuse_an_empty_choice(client_for, tenant):
+    response = client_for(Role.OWNER).post(reverse("analytics:settings"), {"revenue_groups": []})
+    assert response.status_code == 200 and "Choose at least one group." in response.content.decode()
+    assert AnalyticsSettings.objects.get(tenant=tenant).revenue_groups == ["complete"]
+
+
+def test_managers_cannot_change_settings(client_for, tenant):
+    response = client_for(Role.MANAGER).post(reverse("analytics:settings"), {"revenue_groups": ["new"]})
+    assert response.status_code == 403
+    assert AnalyticsSettings.objects.get(tenant=tenant).revenue_groups == ["complete"]

@@ -1,0 +1,71 @@
+"""An admin builds a trigger with the htmx builder, dry-runs it, and sees it fire when a manager acts."""
+
+import pytest
+
+from notifications.models import Trigger
+from oms.models import Role
+from tests.factories import PASSWORD, make_member
+from tests.orders.helpers import place_order, stocked_product
+
+from .conftest import DESKTOP, log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_admin_builds_a_trigger_and_sees_it_fire(tenant, live_server, page, browser):
+    admin = make_member(tenant, Role.ADMIN)
+    manager = make_member(tenant, Role.MANAGER)
+    order = place_order(tenant, [(stocked_product(tenant, on_hand=5, sku="MUG"), 1)], customer_name="Ann Lee")
+    order.manager = manager
+    order.save(update_fields=["manager"])
+
+    log_in(page, live_server.url, admin.username, PASSWORD)
+    page.goto(f"{live_server.url}/alerts/settings/triggers/")
+    page.click("text=New trigger")
+    page.fill("input[name=name]", "Confirmed: call the customer")
+    page.select_option("select[name=event_kind]", "order.status_changed")
+    page.select_option("select[name=cond_field]", "to_status")
+    page.select_option("select[name=cond_op]", "eq")
+    page.fill("input[name=cond_value]", "confirmed")
+    marker = page.evaluate("() => (window.__noReload = 7)")
+    page.click("button[value=add_action]")
+    page.wait_for_function("() => document.querySelectorAll('select[name=act_type]').length === 2")
+    page.click("button[value=add_condition]")
+    page.wait_for_function("() => document.querySelectorAll('select[name=cond_field]').length === 2")
+    page.click("button[value='remove_condition:1']")
+    page.wait_for_function("() => document.querySelectorAll('select[name=cond_field]').length === 1")
+    assert page.input_value("input[name=cond_value]") == "confirmed"  # typed values survive the swaps
+    actions = page.locator("select[name=act_type]")
+    actions.nth(0).select_option("alert")
+    page.locator("input[name=act_value]").nth(0).fill("manager")
+    page.locator("input[name=act_text]").nth(0).fill("Order confirmed: call the customer")
+    actions.nth(1).select_option("tag_order")
+    page.locator("input[name=act_value]").nth(1).fill("called")
+    assert page.evaluate("() => window.__noReload") == marker  # the builder never reloaded the page
+    page.click("button[value=save]")
+    page.wait_for_selector("text=Dry run")
+    trigger = Trigger.objects.get()
+    assert [a["type"] for a in trigger.actions] == ["alert", "tag_order"]
+
+    page.fill("form[hx-get] input[name=order]", order.number)
+    page.click("form[hx-get] button")
+    page.wait_for_selector("[data-testid=dry-run] .badge")
+    assert "would not fire" in page.inner_text("[data-testid=dry-run]")  # the order is still new
+
+    context = browser.new_context(viewport=DESKTOP)
+    manager_page = context.new_page()
+    manager_page.set_default_timeout(10_000)
+    log_in(manager_page, live_server.url, manager.username, PASSWORD)
+    manager_page.goto(f"{live_server.url}/orders/{order.pk}/")
+    manager_page.click("[data-testid=to-confirmed]")
+    manager_page.wait_for_selector(".status-pill:text('Confirmed')")
+    manager_page.goto(f"{live_server.url}/alerts/")
+    assert manager_page.inner_text("[data-testid=alert-count]") == "1"
+    assert "Order confirmed: call the customer" in manager_page.inner_text("#alerts")
+    context.close()
+
+    page.goto(f"{live_server.url}/alerts/settings/triggers/{trigger.pk}/log/")
+    log = page.inner_text(".runs")
+    assert "Done" in log and "Order tagged called" in log and order.number in log
+    order.refresh_from_db()
+    assert order.tags == ["called"]

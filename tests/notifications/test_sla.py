@@ -1,0 +1,140 @@
+"""Time limits: deadlines follow status changes, the sweep finds overdue orders by index, alerts once per breach."""
+
+import datetime
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.utils import timezone
+
+from notifications.models import Alert
+from notifications.services import sla
+from notifications.tasks import sweep_time_limits
+from oms.models import Event, Role
+from orders.models import Order, OrderStatus
+from tests.factories import make_member
+
+from .helpers import drain, move, place_order, stocked_product
+
+pytestmark = pytest.mark.django_db
+
+MONDAY_10 = datetime.datetime(2026, 3, 2, 10, 0, tzinfo=datetime.UTC)
+
+
+def limit(tenant, code, minutes, **kw):
+    return sla.save_time_limit(
+        tenant=tenant, status=OrderStatus.objects.get(tenant=tenant, code=code), minutes=minutes, **kw
+    )
+
+
+def new_order(tenant, **fields):
+    order = place_order(tenant, [(stocked_product(tenant), 1)], **fields)
+    drain()
+    order.refresh_from_db()
+    return order
+
+
+def test_sweep_with_frozen_time_marks_overdue_once_and_alerts_the_manager(tenant):
+    manager = make_member(tenant, Role.MANAGER)
+    limit(tenant, "new", 120)
+    with time_machine.travel(MONDAY_10, tick=False):
+        order = new_order(tenant)
+        Order.objects.filter(pk=order.pk).update(manager=manager)
+        assert order.sla_due_at == MONDAY_10 + timedelta(hours=2)
+    with time_machine.travel(MONDAY_10 + timedelta(hours=1, minutes=59), tick=False):
+        assert sweep_time_limits() == 0
+    with time_machine.travel(MONDAY_10 + timedelta(hours=2), tick=False):
+        assert sweep_time_limits() == 1
+        assert sweep_time_limits() == 0  # once per breach
+    order.refresh_from_db()
+    assert order.is_overdue
+    alert = Alert.objects.get()
+    assert alert.user == manager and alert.order == order
+    overdue = Event.objects.get(kind="order.overdue")
+    assert overdue.payload["order_id"] == order.pk
+
+
+def test_unassigned_overdue_order_alerts_every_manager(tenant):
+    managers = {make_member(tenant, Role.MANAGER).pk, make_member(tenant, Role.MANAGER).pk}
+    make_member(tenant, Role.PACKER)
+    limit(tenant, "new", 30)
+    with time_machine.travel(MONDAY_10, tick=False):
+        new_order(tenant)
+    with time_machine.travel(MONDAY_10 + timedelta(hours=1), tick=False):
+        assert sla.sweep_overdue() == 1
+    assert set(Alert.objects.values_list("user_id", flat=True)) == managers
+
+
+def test_a_status_change_starts_a_new_deadline_and_a_new_breach(tenant):
+    make_member(tenant, Role.MANAGER)
+    limit(tenant, "new", 60)
+    limit(tenant, "confirmed", 60)
+    with time_machine.travel(MONDAY_10, tick=False):
+        order = new_order(tenant)
+    with time_machine.travel(MONDAY_10 + timedelta(hours=2), tick=False):
+        assert sla.sweep_overdue() == 1
+        order = move(order, "confirmed")
+        drain()
+        order.refresh_from_db()
+        assert not order.is_overdue and order.sla_due_at == MONDAY_10 + timedelta(hours=3)
+    with time_machine.travel(MONDAY_10 + timedelta(hours=3, minutes=1), tick=False):
+        assert sla.sweep_overdue() == 1
+    assert Alert.objects.count() == 2
+
+
+def test_a_status_without_a_limit_clears_the_deadline(tenant):
+    limit(tenant, "new", 60)
+    order = new_order(tenant)
+    assert order.sla_due_at is not None
+    move(order, "confirmed")
+    drain()
+    order.refresh_from_db()
+    assert order.sla_due_at is None
+
+
+def test_a_stale_deadline_is_corrected_not_reported(tenant):
+    limit(tenant, "new", 60)
+    with time_machine.travel(MONDAY_10, tick=False):
+        order = new_order(tenant)
+    limit(tenant, "new", 600)  # the admin relaxed the limit; re-planned...
+    Order.objects.filter(pk=order.pk).update(sla_due_at=MONDAY_10 + timedelta(hours=1))  # ...but say it was missed
+    with time_machine.travel(MONDAY_10 + timedelta(hours=2), tick=False):
+        assert sla.sweep_overdue() == 0
+    order.refresh_from_db()
+    assert order.sla_due_at == MONDAY_10 + timedelta(hours=10) and not order.is_overdue
+
+
+def test_working_hours_only_skips_nights_and_weekends():
+    friday_17 = datetime.datetime(2026, 3, 6, 17, 0, tzinfo=datetime.UTC)
+    due = sla.add_working_minutes(friday_17, 120, starts=datetime.time(9), ends=datetime.time(18))
+    assert due == datetime.datetime(2026, 3, 9, 10, 0, tzinfo=datetime.UTC)  # Monday 10:00
+    saturday = datetime.datetime(2026, 3, 7, 12, 0, tzinfo=datetime.UTC)
+    assert sla.add_working_minutes(saturday, 30, starts=datetime.time(9), ends=datetime.time(18)) == datetime.datetime(
+        2026, 3, 9, 9, 30, tzinfo=datetime.UTC
+    )
+
+
+def test_changing_a_limit_replans_orders_already_in_the_status(tenant):
+    with time_machine.travel(MONDAY_10, tick=False):
+        order = new_order(tenant)
+        assert order.sla_due_at is None
+        limit(tenant, "new", 90)
+    order.refresh_from_db()
+    assert order.sla_due_at == MONDAY_10 + timedelta(minutes=90)
+    limit(tenant, "new", 60, working_hours_only=True)
+    order.refresh_from_db()
+    assert order.sla_due_at == MONDAY_10 + timedelta(minutes=60)
+
+
+def test_the_sweep_query_can_use_the_partial_index(tenant):
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        sql, params = (
+            Order.objects.filter(is_overdue=False, sla_due_at__lte=timezone.now())
+            .order_by("sla_due_at")
+            .query.sql_with_params()
+        )
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "order_sla_due" in plan

@@ -1,0 +1,227 @@
+import io
+
+import pytest
+from django.urls import reverse
+from pypdf import PdfReader
+
+from oms.models import Role
+from shipments.models import Incident, IncidentKind, PackScan
+from shipments.services import routes
+
+from .helpers import courier_of, handed_to_courier, order_to_pack, packed_order
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+ALL_ROLES = [Role.OWNER, Role.ADMIN, Role.MANAGER, Role.PACKER, Role.COURIER]
+
+
+def pdf_text(response) -> str:
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+
+
+# --- who may open what -----------------------------------------------------------------------------------------
+
+
+def screens(tenant):
+    order = order_to_pack(tenant)
+    return order, {
+        "packing": (reverse("shipments:packing"), {Role.OWNER, Role.MANAGER, Role.PACKER}),
+        "station": (reverse("shipments:packing_station", args=[order.pk]), {Role.OWNER, Role.MANAGER, Role.PACKER}),
+        "handover": (reverse("shipments:handover"), {Role.OWNER, Role.MANAGER, Role.PACKER}),
+        "returns": (reverse("shipments:returns"), {Role.OWNER, Role.MANAGER, Role.PACKER}),
+        "custody": (reverse("shipments:order_custody", args=[order.pk]), {Role.OWNER, Role.MANAGER, Role.PACKER}),
+        "incidents": (reverse("shipments:incidents"), {Role.OWNER, Role.MANAGER}),
+        "route": (reverse("shipments:route"), {Role.COURIER}),
+        "slip": (
+            reverse("shipments:document", args=["slip"]) + f"?orders={order.pk}",
+            {Role.OWNER, Role.ADMIN, Role.MANAGER, Role.PACKER},
+        ),
+    }
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_every_screen_and_pdf_checks_the_role(tenant, client_for, role):
+    _, urls = screens(tenant)
+    client = client_for(role)
+    for name, (url, allowed) in urls.items():
+        status = client.get(url).status_code
+        assert status == (200 if role in allowed else 403), (name, role, status)
+
+
+def test_anonymous_users_go_to_login(tenant, client):
+    _, urls = screens(tenant)
+    for url, _ in urls.values():
+        response = client.get(url)
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_other_tenants_orders_answer_404(tenant, other_tenant, client_for):
+    foreign = order_to_pack(other_tenant)
+    mine = order_to_pack(tenant)
+    packer = client_for(Role.PACKER)
+    assert packer.get(reverse("shipments:packing_station", args=[foreign.pk])).status_code == 404
+    assert packer.post(reverse("shipments:packing_scan", args=[foreign.pk]), {"code": "x"}).status_code == 404
+    assert packer.post(reverse("shipments:packing_undo", args=[foreign.pk])).status_code == 404
+    assert packer.get(reverse("shipments:order_custody", args=[foreign.pk])).status_code == 404
+    for kind in ["invoice", "slip", "label"]:
+        url = reverse("shipments:document", args=[kind])
+        assert packer.get(url + f"?orders={foreign.pk}").status_code == 404
+        assert packer.get(url + f"?orders={mine.pk},{foreign.pk}").status_code == 404
+    assert packer.get(reverse("shipments:document", args=["slip"]) + "?orders=abc").status_code == 404
+    assert packer.get(reverse("shipments:document", args=["nope"]) + f"?orders={mine.pk}").status_code == 404
+
+
+def test_other_tenants_order_numbers_are_unknown_at_the_station(tenant, other_tenant, client_for):
+    foreign = order_to_pack(other_tenant)
+    response = client_for(Role.PACKER).post(reverse("shipments:packing_open"), {"order": foreign.number}, **HTMX)
+    assert "scan-error" in response["HX-Trigger"]
+
+
+def test_courier_sees_and_acts_only_on_their_own_route(tenant, client_for):
+    _, stop, _ = handed_to_courier(tenant)
+    other = client_for(Role.COURIER)
+    page = other.get(reverse("shipments:route")).content.decode()
+    assert stop.order.number not in page and stop.order.customer.name not in page
+    assert other.post(reverse("shipments:route_depart", args=[stop.route.pk])).status_code == 404
+    assert other.post(reverse("shipments:stop_deliver", args=[stop.pk])).status_code == 404
+    assert other.post(reverse("shipments:stop_fail", args=[stop.pk]), {"reason": "x"}).status_code == 404
+
+
+def test_handover_refuses_a_courier_of_another_tenant(tenant, other_tenant, client_for):
+    order = packed_order(tenant)
+    stranger = courier_of(other_tenant)
+    response = client_for(Role.PACKER).post(
+        reverse("shipments:handover"), {"to": f"courier:{stranger.pk}", "code": order.number}, **HTMX
+    )
+    assert "scan-error" in response["HX-Trigger"]
+    order.refresh_from_db()
+    assert order.handed_over_at is None
+
+
+# --- the packing station over htmx -----------------------------------------------------------------------------
+
+
+def test_scan_at_the_station_updates_counts_and_refuses_loudly(tenant, client_for):
+    order = order_to_pack(tenant)
+    product = order.lines.order_by("pk").first().product
+    packer = client_for(Role.PACKER)
+    url = reverse("shipments:packing_scan", args=[order.pk])
+    ok = packer.post(url, {"code": product.barcode}, **HTMX)
+    assert ok.status_code == 200 and b"<html" not in ok.content and "scan-ok" in ok["HX-Trigger"]
+    assert f'data-testid="scanned-{product.sku}">1<' in ok.content.decode()
+    bad = packer.post(url, {"code": "NOT-A-THING"}, **HTMX)
+    assert "scan-error" in bad["HX-Trigger"] and b"Refused" in bad.content
+    assert PackScan.objects.filter(order=order).count() == 1
+    undo = packer.post(reverse("shipments:packing_undo", args=[order.pk]), **HTMX)
+    assert f'data-testid="scanned-{product.sku}">0<' in undo.content.decode()
+
+
+def test_completing_the_order_offers_the_documents(tenant, client_for):
+    order = order_to_pack(tenant)
+    packer = client_for(Role.PACKER)
+    url = reverse("shipments:packing_scan", args=[order.pk])
+    for line in order.lines.all():
+        for _ in range(line.quantity):
+            response = packer.post(url, {"code": line.product.sku}, **HTMX)
+    assert "packing-complete" in response["HX-Trigger"]
+    assert "data-open-documents" in response.content.decode()
+    order.refresh_from_db()
+    assert order.status.code == "packed"
+
+
+def test_station_page_query_count_is_bounded(tenant, client_for, django_assert_max_num_queries):
+    from tests.orders.helpers import stocked_product
+
+    order = order_to_pack(tenant, lines=[(stocked_product(tenant), 1) for _ in range(8)])
+    packer = client_for(Role.PACKER)
+    with django_assert_max_num_queries(12):
+        assert packer.get(reverse("shipments:packing_station", args=[order.pk])).status_code == 200
+
+
+def test_packing_queue_lists_oldest_first(tenant, client_for, django_assert_max_num_queries):
+    first, second = order_to_pack(tenant), order_to_pack(tenant)
+    packer = client_for(Role.PACKER)
+    with django_assert_max_num_queries(12):
+        page = packer.get(reverse("shipments:packing")).content.decode()
+    assert page.index(f'data-queue-order="{first.number}"') < page.index(f'data-queue-order="{second.number}"')
+
+
+def test_plain_post_scan_works_without_htmx(tenant, client_for):
+    order = order_to_pack(tenant)
+    product = order.lines.first().product
+    response = client_for(Role.PACKER).post(reverse("shipments:packing_scan", args=[order.pk]), {"code": product.sku})
+    assert response.status_code == 302
+    assert PackScan.objects.filter(order=order).count() == 1
+
+
+# --- documents ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["invoice", "slip", "label"])
+def test_pdf_is_valid_and_names_the_order(tenant, client_for, kind):
+    order = packed_order(tenant)
+    response = client_for(Role.PACKER).get(reverse("shipments:document", args=[kind]) + f"?orders={order.pk}")
+    assert order.number in pdf_text(response)
+
+
+def test_batch_pdf_has_a_page_per_order(tenant, client_for):
+    orders = [packed_order(tenant) for _ in range(3)]
+    ids = ",".join(str(o.pk) for o in orders)
+    response = client_for(Role.MANAGER).get(reverse("shipments:document", args=["label"]) + f"?orders={ids}")
+    text = pdf_text(response)
+    assert len(PdfReader(io.BytesIO(response.content)).pages) == 3
+    assert all(o.number in text for o in orders)
+
+
+def test_invoice_carries_company_details(tenant, client_for):
+    tenant.legal_name, tenant.tax_id = "Acme Trading Ltd", "TX-998877"
+    tenant.save()
+    order = packed_order(tenant)
+    text = pdf_text(client_for(Role.OWNER).get(reverse("shipments:document", args=["invoice"]) + f"?orders={order.pk}"))
+    assert "Acme Trading Ltd" in text and "TX-998877" in text
+
+
+# --- route, handover and custody screens -------------------------------------------------------------------------
+
+
+def test_handover_screen_hands_a_scanned_order_to_a_courier(tenant, client_for):
+    order = packed_order(tenant)
+    courier = courier_of(tenant)
+    response = client_for(Role.PACKER).post(
+        reverse("shipments:handover"), {"to": f"courier:{courier.pk}", "code": order.number}, **HTMX
+    )
+    assert "scan-ok" in response["HX-Trigger"]
+    order.refresh_from_db()
+    assert order.group == "delivery"
+
+
+def test_courier_route_screen_delivers_and_closes(tenant, client_for):
+    from tests.conftest import login
+
+    order, stop, courier = handed_to_courier(tenant, payment_status="paid")
+    client = login(courier, tenant)
+    page = client.get(reverse("shipments:route")).content.decode()
+    assert order.number in page and "5 Dock Road" in page
+    client.post(reverse("shipments:route_depart", args=[stop.route.pk]), **HTMX)
+    response = client.post(reverse("shipments:stop_deliver", args=[stop.pk]), **HTMX)
+    assert b"Delivered" in response.content
+    client.post(reverse("shipments:route_close", args=[stop.route.pk]), **HTMX)
+    stop.route.refresh_from_db()
+    assert stop.route.closed_at is not None
+
+
+def test_custody_page_shows_the_chain(tenant, client_for):
+    order, _, courier = handed_to_courier(tenant)
+    page = client_for(Role.MANAGER).get(reverse("shipments:order_custody", args=[order.pk])).content.decode()
+    assert page.count('data-testid="custody-row"') == 1 and courier.username in page
+
+
+def test_incidents_list_and_resolve(tenant, client_for):
+    _, stop, _ = handed_to_courier(tenant)
+    incident = routes.raise_incident(route=stop.route, kind=IncidentKind.MISSED_DEPARTURE, message="late")
+    manager = client_for(Role.MANAGER)
+    assert b"late" in manager.get(reverse("shipments:incidents")).content
+    manager.post(reverse("shipments:incident_resolve", args=[incident.pk]))
+    assert Incident.objects.get(pk=incident.pk).resolved_at is not None
