@@ -13,6 +13,7 @@ Python only reshapes the aggregated rows (a few hundred at most), never loops ov
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -69,9 +70,19 @@ def summary_state(tenant) -> dict:
 REPORT_WORK_MEM = "96MB"
 
 
-def _fetch(sql: str, params: dict) -> list[tuple]:
+@contextmanager
+def report_transaction():
+    """One read transaction for a page's reports, with `work_mem` raised for that transaction only."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT set_config('work_mem', %s, true)", [REPORT_WORK_MEM])
+        yield
+
+
+def _fetch(sql: str, params: dict) -> list[tuple]:
+    if not connection.in_atomic_block:
+        with report_transaction():
+            return _fetch(sql, params)
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 

@@ -58,7 +58,8 @@ def _render_report(
     """The shared shape of a report page: parse filters, build once, answer as page, htmx partial or CSV."""
     form = ReportFilterForm(request.GET or None, channels=reports.channels(request.tenant), default_days=default_days)
     filters = form.filters()
-    context = {"form": form, "filters": filters, "tabs": TABS, "page": page, **build(request, filters)}
+    with reports.report_transaction():
+        context = {"form": form, "filters": filters, "tabs": TABS, "page": page, **build(request, filters)}
     if request.GET.get("format") == "csv":
         table = request.GET.get("table") or next(iter(tables))
         if table not in tables:

@@ -2,6 +2,9 @@
 
     python bench/analytics.py [--orders 1000000] [--customers 200000] [--skip-seed] [--repeat 3]
 
+The cohort, lifetime-value and channel reports read the `analytics_purchase` summary; its full rebuild (what
+the beat task runs every 5 minutes when orders changed) is timed separately.
+
 The database is `BENCH_DATABASE_URL` when set, else the server of `DATABASE_URL` (or 127.0.0.1:5432) with the
 database `oms_analytics_bench`, created and migrated on first use. The history comes from
 `manage.py seed_bulk` (tenant `bulk`); as seed_bulk writes no timeline and no events, this script then adds,
@@ -141,6 +144,13 @@ def add_timelines(tenant) -> None:
             cursor.execute("VACUUM (ANALYZE) orders_orderactivity, oms_event, orders_order")
 
 
+def run_in_report_transaction(fn, filters):
+    from analytics import reports
+
+    with reports.report_transaction():  # as the pages run them
+        return fn(filters=filters)
+
+
 def timed(fn, repeat: int) -> tuple[float, float]:
     began = time.perf_counter()
     fn()
@@ -181,6 +191,12 @@ def main() -> None:
     tenant = Tenant.objects.get(slug=args.tenant)
     add_timelines(tenant)
 
+    from analytics.services import refresh_purchases
+
+    began = time.monotonic()
+    purchases = refresh_purchases(tenant=tenant, force=True)
+    print(f"purchase summary rebuilt: {purchases} purchases in {time.monotonic() - began:.1f} s (beat task, 5 min)")
+
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*), count(DISTINCT customer_id) FROM orders_order WHERE tenant_id = %s", [tenant.pk]
@@ -219,7 +235,7 @@ def main() -> None:
     print(f"\n{'report':<52} {'cold s':>8} {'best s':>8}  (target < {TARGET_SECONDS:.0f} s; {timezone.now():%Y-%m-%d})")
     worst = 0.0
     for label, fn, filters in cases:
-        cold, best = timed(lambda fn=fn, filters=filters: fn(filters=filters), args.repeat)
+        cold, best = timed(lambda fn=fn, filters=filters: run_in_report_transaction(fn, filters), args.repeat)
         worst = max(worst, best)
         flag = "" if best < TARGET_SECONDS else "  SLOW"
         print(f"{label:<52} {cold:8.3f} {best:8.3f}{flag}", flush=True)

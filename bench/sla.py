@@ -88,10 +88,10 @@ def build(total: int, overdue: int):
         "status": "%(status)s",
         "group": "'new'",
         # the first `overdue` rows are past their deadline; the rest are due within the next 30 days
-        "sla_due_at": "CASE WHEN g <= %(overdue)s THEN now() - (g % 59 + 1) * interval '1 minute' "
-        "ELSE now() + (g % 43200 + 1) * interval '1 minute' END",
-        "status_changed_at": "CASE WHEN g <= %(overdue)s THEN now() - (g % 59 + 1 + 60) * interval '1 minute' "
-        "ELSE now() + (g % 43200 + 1 - 60) * interval '1 minute' END",
+        "sla_due_at": "CASE WHEN g <= %(overdue)s THEN now() - (g %% 59 + 1) * interval '1 minute' "
+        "ELSE now() + (g %% 43200 + 1) * interval '1 minute' END",
+        "status_changed_at": "CASE WHEN g <= %(overdue)s THEN now() - (g %% 59 + 1 + 60) * interval '1 minute' "
+        "ELSE now() + (g %% 43200 + 1 - 60) * interval '1 minute' END",
         "created_at": "now() - interval '1 day'",
         "updated_at": "now()",
         "is_overdue": "false",

@@ -1,13 +1,18 @@
+import tempfile
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import FileResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from . import services
+from .lifecycle import export_tenant
 from .models import ApiToken, Membership
 from .tenancy.middleware import SESSION_TENANT_KEY, user_memberships
-from .tenancy.roles import SETTINGS, START_SCREEN, role_required
+from .tenancy.roles import OWNER, SETTINGS, START_SCREEN, role_required
 from .tenancy.shortcuts import get_for_tenant_or_404
 
 
@@ -74,3 +79,13 @@ def api_token_revoke(request, pk):
 
 def permission_denied(request, exception=None):
     return render(request, "403.html", status=403)
+
+
+@role_required(OWNER)
+def export_data(request):
+    """The owner's copy of everything the shop keeps here: one CSV per table in a ZIP."""
+    archive = tempfile.TemporaryFile()
+    export_tenant(request.tenant, archive)
+    archive.seek(0)
+    filename = f"{request.tenant.slug}-export-{timezone.now():%Y%m%d-%H%M}.zip"
+    return FileResponse(archive, as_attachment=True, filename=filename, content_type="application/zip")

@@ -20,5 +20,6 @@ urlpatterns = [
     path("orders/<int:pk>/custody/", views.order_custody, name="order_custody"),
     path("documents/<slug:kind>.pdf", views.document_pdf, name="document"),
     path("incidents/", views.incident_list, name="incidents"),
+    path("settings/", views.shipment_settings, name="settings"),
     path("incidents/<int:pk>/resolve/", views.incident_resolve, name="incident_resolve"),
 ]

@@ -8,11 +8,14 @@ as events of state "error" so nobody loses sight of them.
 """
 
 import datetime
+import ipaddress
 import json
+import socket
 import urllib.error
 import urllib.parse
 import urllib.request
 
+from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
 from ..errors import CarrierError
@@ -22,11 +25,28 @@ TIMEOUT_SECONDS = 10
 KNOWN_STATES = {"created", "in_transit", "at_pickup_point", "delivered", "returning", "returned", "error"}
 
 
+def check_public(url: str) -> None:
+    """A tenant's admin types the base URL: refuse loopback, private and link-local targets (SSRF), unless the
+    deployment allows private URLs (WEBHOOKS_ALLOW_PRIVATE_URLS, as for webhooks: tests, on-premise carriers)."""
+    if getattr(settings, "WEBHOOKS_ALLOW_PRIVATE_URLS", False):
+        return
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (socket.gaierror, UnicodeError) as exc:
+        raise CarrierError(f"Cannot resolve the carrier's host '{host}'.") from exc
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global:
+            raise CarrierError(f"The carrier's host '{host}' is not a public address.")
+
+
 class HttpJsonAdapter(CarrierAdapter):
     def _url(self, path: str) -> str:
         base = (self.carrier.base_url or "").rstrip("/")
         if not base.startswith(("http://", "https://")):
             raise CarrierError("The carrier has no valid base URL.")
+        check_public(base)
         return base + path
 
     def _call(self, method: str, path: str, body: dict | None = None) -> dict:

@@ -1,5 +1,6 @@
 """Screens of the shipments module: packing station, handover, returns, courier route, custody, documents."""
 
+from .config import shipment_settings
 from .custody import handover, order_custody, returns
 from .documents import document_pdf
 from .incidents import incident_list, incident_resolve
@@ -22,5 +23,6 @@ __all__ = [
     "route_close",
     "route_depart",
     "stop_deliver",
+    "shipment_settings",
     "stop_fail",
 ]

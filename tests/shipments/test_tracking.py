@@ -20,7 +20,8 @@ MAPPING = {"ACCEPTED": "in_transit", "AT_POINT": "at_pickup_point", "HANDED": "d
 
 
 @pytest.fixture
-def fake():
+def fake(settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE_URLS = True  # the fake carrier listens on 127.0.0.1
     with FakeCarrier() as server:
         yield server
 
@@ -143,6 +144,15 @@ def test_polls_are_spread_over_time(tenant, fake):
         result = custody.hand_over(order=packed_order(tenant), actor=PACKER_ACTOR, carrier=carrier)
         shipments.append(result.shipment)
     assert len({s.next_poll_at for s in shipments}) == 3
+
+
+def test_private_carrier_addresses_are_refused_by_default(tenant, fake, settings):
+    carrier = http_carrier(tenant, fake)
+    settings.WEBHOOKS_ALLOW_PRIVATE_URLS = False
+    order = packed_order(tenant)
+    with pytest.raises(HandoverRefused, match="not a public address"):
+        custody.hand_over(order=order, actor=PACKER_ACTOR, carrier=carrier)
+    assert fake.requests == []
 
 
 def test_sandbox_carrier_advances_over_time(tenant):

@@ -225,3 +225,60 @@ def test_incidents_list_and_resolve(tenant, client_for):
     assert b"late" in manager.get(reverse("shipments:incidents")).content
     manager.post(reverse("shipments:incident_resolve", args=[incident.pk]))
     assert Incident.objects.get(pk=incident.pk).resolved_at is not None
+
+
+def test_admin_adds_a_carrier_and_changes_settings(tenant, client_for):
+    from shipments.models import Carrier, ShipmentSettings
+
+    admin = client_for(Role.ADMIN)
+    url = reverse("shipments:settings")
+    assert admin.get(url).status_code == 200
+    assert client_for(Role.PACKER).get(url).status_code == 403
+    response = admin.post(
+        url,
+        {
+            "form": "carrier",
+            "kind": "http",
+            "name": "FastParcel",
+            "base_url": "https://api.fastparcel.example",
+            "token": "t0k",
+            "status_mapping": '{"DONE": "delivered"}',
+            "poll_interval_seconds": 600,
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302
+    carrier = Carrier.objects.get(tenant=tenant, name="FastParcel")
+    assert carrier.token == "t0k" and carrier.status_mapping == {"DONE": "delivered"}
+    bad = admin.post(
+        url,
+        {
+            "form": "carrier",
+            "kind": "http",
+            "name": "X",
+            "status_mapping": '{"A": "flying"}',
+            "poll_interval_seconds": 600,
+        },
+    )
+    assert bad.status_code == 200 and b"Unknown states" in bad.content
+    response = admin.post(
+        url,
+        {
+            "form": "settings",
+            "departure_deadline": "10:30",
+            "end_of_day": "20:00",
+            "tracking_status_map": '{"in_transit": "in-transit", "delivered": "delivered"}',
+        },
+    )
+    assert response.status_code == 302
+    assert str(ShipmentSettings.objects.get(tenant=tenant).departure_deadline) == "10:30:00"
+    bad = admin.post(
+        url,
+        {
+            "form": "settings",
+            "departure_deadline": "10:30",
+            "end_of_day": "20:00",
+            "tracking_status_map": '{"in_transit": "no-such-status"}',
+        },
+    )
+    assert b"No such order status" in bad.content

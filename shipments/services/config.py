@@ -1,0 +1,40 @@
+"""Per-tenant configuration: carriers and the shipments settings (deadlines, logo, tracking mapping)."""
+
+from django.db import IntegrityError, transaction
+
+from oms.errors import DomainError
+from orders.models import OrderStatus
+
+from ..models import Carrier, ShipmentSettings
+from .common import settings_for
+
+
+@transaction.atomic
+def save_carrier(*, tenant, carrier: Carrier | None = None, token: str = "", **fields) -> Carrier:
+    """Create or change a carrier; a blank token keeps the stored one (it is never shown again)."""
+    carrier = carrier or Carrier(tenant=tenant)
+    for name, value in fields.items():
+        setattr(carrier, name, value)
+    if token:
+        carrier.token = token
+    try:
+        with transaction.atomic():
+            carrier.save()
+    except IntegrityError as exc:
+        raise DomainError(f"A carrier named '{carrier.name}' already exists.") from exc
+    return carrier
+
+
+@transaction.atomic
+def update_settings(*, tenant, departure_deadline, end_of_day, tracking_status_map, logo=None) -> ShipmentSettings:
+    codes = set(OrderStatus.objects.filter(tenant=tenant).values_list("code", flat=True))
+    unknown = sorted(code for code in tracking_status_map.values() if code and code not in codes)
+    if unknown:
+        raise DomainError(f"No such order status: {', '.join(unknown)}.")
+    settings = ShipmentSettings.objects.select_for_update().get(pk=settings_for(tenant).pk)
+    settings.departure_deadline, settings.end_of_day = departure_deadline, end_of_day
+    settings.tracking_status_map = tracking_status_map
+    if logo:
+        settings.logo.save(f"tenant-{tenant.pk}-{logo.name}"[-90:], logo, save=False)
+    settings.save()
+    return settings

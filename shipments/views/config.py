@@ -1,0 +1,68 @@
+"""Admin screen: carriers of the shop and the shipments settings."""
+
+import json
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from oms.errors import DomainError
+from oms.tenancy.roles import SETTINGS, role_required
+from oms.tenancy.shortcuts import get_for_tenant_or_404
+
+from ..forms import CarrierForm, ShipmentSettingsForm
+from ..models import Carrier
+from ..services import config
+from ..services.common import settings_for
+
+
+def _settings_form(tenant, data=None, files=None):
+    current = settings_for(tenant)
+    initial = {
+        "departure_deadline": current.departure_deadline,
+        "end_of_day": current.end_of_day,
+        "tracking_status_map": json.dumps(current.tracking_status_map, indent=1),
+    }
+    return ShipmentSettingsForm(data, files, initial=initial), current
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*SETTINGS)
+def shipment_settings(request):
+    carrier_form = CarrierForm(initial={"kind": "http", "poll_interval_seconds": 900, "is_active": True})
+    settings_form, current = _settings_form(request.tenant)
+    if request.method == "POST" and request.POST.get("form") == "settings":
+        settings_form, current = _settings_form(request.tenant, request.POST, request.FILES)
+        if settings_form.is_valid():
+            try:
+                config.update_settings(tenant=request.tenant, **settings_form.cleaned_data)
+            except DomainError as exc:
+                settings_form.add_error("tracking_status_map", exc.message)
+            else:
+                messages.success(request, "Shipment settings saved.")
+                return redirect("shipments:settings")
+    elif request.method == "POST":
+        carrier = None
+        if request.POST.get("carrier"):
+            carrier = get_for_tenant_or_404(Carrier, request.tenant, pk=request.POST["carrier"])
+        carrier_form = CarrierForm(request.POST)
+        if carrier_form.is_valid():
+            data = dict(carrier_form.cleaned_data)
+            try:
+                config.save_carrier(tenant=request.tenant, carrier=carrier, **data)
+            except DomainError as exc:
+                carrier_form.add_error("name", exc.message)
+            else:
+                messages.success(request, "Carrier saved.")
+                return redirect("shipments:settings")
+    carriers = Carrier.objects.filter(tenant=request.tenant).order_by("name")
+    return render(
+        request,
+        "shipments/settings.html",
+        {
+            "carriers": carriers,
+            "carrier_form": carrier_form,
+            "settings_form": settings_form,
+            "current": current,
+        },
+    )
