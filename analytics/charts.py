@@ -81,7 +81,11 @@ def line_chart(series: list[dict], x_labels: list[str], *, max_x_labels: int = 1
         "bottom": TOP + plot_h,
         "lines": lines,
         "y_ticks": _y_ticks(top, plot_h),
-        "x_ticks": [{"x": x_at(i), "label": label} for i, label in enumerate(x_labels) if i % every == 0],
+        "x_ticks": [
+            {"x": x_at(i), "label": label, "anchor": "end" if i == len(x_labels) - 1 and i else "middle"}
+            for i, label in enumerate(x_labels)
+            if i % every == 0
+        ],
         "label_y": HEIGHT - 12,
     }
 
@@ -97,9 +101,12 @@ def bar_chart(bars: list[dict]) -> dict:
         value = float(bar["value"] or Decimal(0))
         height = plot_h * value / top
         x = LEFT + slot * index + (slot - width) / 2
+        label = str(bar["label"])
+        room = max(3, int(slot / 6.5))  # characters that fit under a bar at 11 px
         drawn.append(
             {
-                "label": bar["label"],
+                "label": label,
+                "short": label if len(label) <= room else label[: room - 1] + "…",
                 "value": bar["value"],
                 "css": f"series-{index % SERIES_COLOURS}",
                 "x": round(x, 1),

@@ -75,4 +75,5 @@ class Purchase(TenantOwned):
                 include=["channel", "revenue", "customer_id"],
                 name="purchase_tenant_date",
             ),
+            models.Index(fields=["tenant", "customer_id"], name="purchase_tenant_customer"),
         ]

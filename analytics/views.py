@@ -59,7 +59,7 @@ def _render_report(
     form = ReportFilterForm(request.GET or None, channels=reports.channels(request.tenant), default_days=default_days)
     filters = form.filters()
     with reports.report_transaction():
-        context = {"form": form, "filters": filters, "tabs": TABS, "page": page, **build(request, filters)}
+        context = {"filter_form": form, "filters": filters, "tabs": TABS, "page": page, **build(request, filters)}
     if request.GET.get("format") == "csv":
         table = request.GET.get("table") or next(iter(tables))
         if table not in tables:

@@ -147,7 +147,9 @@ def _parse_row(row: Row, cells: dict[str, str]) -> None:
         if not price.is_finite():
             raise InvalidOperation
     except InvalidOperation:
-        row.errors.append(f"Price “{cells['price']}” is not an amount like 19.90." if cells["price"] else "Price is missing.")
+        row.errors.append(
+            f"Price “{cells['price']}” is not an amount like 19.90." if cells["price"] else "Price is missing."
+        )
     else:
         if price < 0:
             row.errors.append("Price cannot be negative.")
@@ -176,9 +178,7 @@ def _check_against_shop(tenant, rows: list[Row]) -> None:
     skus = {row.sku for row in rows if row.sku}
     existing = {p.sku: p for p in Product.objects.filter(tenant=tenant, sku__in=skus)}
     barcodes = {row.barcode for row in rows if row.barcode}
-    barcode_owner = dict(
-        Product.objects.filter(tenant=tenant, barcode__in=barcodes).values_list("barcode", "sku")
-    )
+    barcode_owner = dict(Product.objects.filter(tenant=tenant, barcode__in=barcodes).values_list("barcode", "sku"))
     warehouses = {w.code: w for w in Warehouse.objects.filter(tenant=tenant)}
 
     first_of_sku: dict[str, Row] = {}

@@ -12,9 +12,11 @@ def products(*, tenant, search: str = "", active_only: bool = False):
         queryset = queryset.filter(Q(sku__icontains=search) | Q(name__icontains=search) | Q(barcode=search))
     if active_only:
         queryset = queryset.filter(is_active=True)
-    return queryset.annotate(
-        on_hand=Coalesce(Sum("levels__on_hand"), 0), reserved=Coalesce(Sum("levels__reserved"), 0)
-    ).annotate(available=F("on_hand") - F("reserved")).order_by("sku", "pk")
+    return (
+        queryset.annotate(on_hand=Coalesce(Sum("levels__on_hand"), 0), reserved=Coalesce(Sum("levels__reserved"), 0))
+        .annotate(available=F("on_hand") - F("reserved"))
+        .order_by("sku", "pk")
+    )
 
 
 def warehouses(*, tenant):

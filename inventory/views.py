@@ -150,9 +150,7 @@ def receive(request, pk):
         )
         return f"Received {data['quantity']} × {product.sku} into {data['warehouse'].code}."
 
-    return _stock_action(
-        request, pk, form_class=ReceiptForm, prefix="receipt", context_name="receipt_form", act=act
-    )
+    return _stock_action(request, pk, form_class=ReceiptForm, prefix="receipt", context_name="receipt_form", act=act)
 
 
 @role_required(*STOCK_ROLES)

@@ -1,10 +1,10 @@
-import notifications.api
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 import analytics.urls
 import inventory.api
 import inventory.urls
+import notifications.api
 import notifications.urls
 import orders.api
 import orders.urls

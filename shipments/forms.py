@@ -10,7 +10,9 @@ MAX_LOGO_BYTES = 1_000_000
 class CarrierForm(forms.Form):
     kind = forms.ChoiceField(choices=CarrierKind.choices)
     name = forms.CharField(max_length=100)
-    base_url = forms.URLField(required=False, assume_scheme="https", help_text="HTTP/JSON carriers only.")
+    base_url = forms.URLField(
+        label="Base URL", required=False, assume_scheme="https", help_text="HTTP/JSON carriers only."
+    )
     token = forms.CharField(
         max_length=255, required=False, widget=forms.PasswordInput(render_value=False), help_text="Blank keeps it."
     )

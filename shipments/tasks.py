@@ -1,6 +1,9 @@
-"""Beat-driven work of the shipments module. Tasks take ids, reload, and are safe to run twice."""
+"""Beat-driven work of the shipments module. Tasks take ids, reload, set the tenant context, and are safe to run
+twice. The sweeps list work across tenants in the explicit system scope; each piece runs inside its tenant."""
 
 from celery import shared_task
+
+from oms import rls
 
 from .services import routes, tracking
 
@@ -10,20 +13,28 @@ POLL_SPREAD_SECONDS = 50  # a minute's batch of polls is spread over the minute,
 @shared_task(acks_late=True)
 def check_route_deadlines() -> int:
     """Incidents for routes past their departure deadline or left open after the end of the day."""
-    return len(routes.find_incidents())
+    with rls.all_tenants():
+        tenant_ids = routes.tenants_with_open_routes()
+    created = 0
+    for tenant_id in tenant_ids:
+        with rls.tenant_context(tenant_id):
+            created += len(routes.find_incidents(tenant_id=tenant_id))
+    return created
 
 
 @shared_task(acks_late=True)
 def poll_due_shipments() -> int:
     """Enqueue a poll for each shipment due, spread over the next minute."""
-    ids = tracking.due_shipment_ids()
-    for index, shipment_id in enumerate(ids):
-        countdown = (index * POLL_SPREAD_SECONDS) // max(len(ids), 1)
-        poll_shipment.apply_async(args=[shipment_id], countdown=countdown)
-    return len(ids)
+    with rls.all_tenants():
+        due = tracking.due_shipments()
+    for index, (shipment_id, tenant_id) in enumerate(due):
+        countdown = (index * POLL_SPREAD_SECONDS) // max(len(due), 1)
+        poll_shipment.apply_async(args=[shipment_id, tenant_id], countdown=countdown)
+    return len(due)
 
 
 @shared_task(acks_late=True)
-def poll_shipment(shipment_id: int) -> str | None:
-    shipment = tracking.poll_shipment(shipment_id=shipment_id)
+def poll_shipment(shipment_id: int, tenant_id: int) -> str | None:
+    with rls.tenant_context(tenant_id):
+        shipment = tracking.poll_shipment(shipment_id=shipment_id)
     return shipment.state if shipment else None

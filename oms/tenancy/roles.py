@@ -29,7 +29,7 @@ NAVIGATION = [
     ("Products", "inventory:products", (OWNER, MANAGER, ADMIN)),
     ("Packing", "shipments:packing", (OWNER, MANAGER, PACKER)),
     ("My route", "shipments:route", (COURIER,)),
-    ("Alerts", "notifications:inbox", OFFICE),
+    ("Alerts", "notifications:inbox", (*OFFICE, ADMIN)),
     ("Analytics", "analytics:home", (OWNER,)),
     ("Settings", "oms:settings", SETTINGS),
 ]

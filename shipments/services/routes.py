@@ -139,12 +139,22 @@ def raise_incident(*, route: Route, kind: str, message: str) -> Incident | None:
         return None
 
 
-def find_incidents(*, now: datetime.datetime | None = None, limit: int = 500) -> list[Incident]:
+def tenants_with_open_routes(*, now: datetime.datetime | None = None) -> list[int]:
+    today = timezone.localdate(now or timezone.now())
+    return list(
+        Route.objects.filter(closed_at__isnull=True, date__lte=today)
+        .order_by()
+        .values_list("tenant_id", flat=True)
+        .distinct()
+    )
+
+
+def find_incidents(*, tenant_id: int, now: datetime.datetime | None = None, limit: int = 500) -> list[Incident]:
     """Routes past their departure deadline without departure, and routes still open after the end of the day."""
     now = now or timezone.now()
     created = []
     missed = (
-        Route.objects.filter(closed_at__isnull=True, departed_at__isnull=True, deadline__lte=now)
+        Route.objects.filter(tenant_id=tenant_id, closed_at__isnull=True, departed_at__isnull=True, deadline__lte=now)
         .exclude(incidents__kind=IncidentKind.MISSED_DEPARTURE)
         .filter(stops__isnull=False)
         .select_related("tenant", "courier")
@@ -161,7 +171,7 @@ def find_incidents(*, now: datetime.datetime | None = None, limit: int = 500) ->
             created.append(incident)
     today = timezone.localdate(now)
     candidates = (
-        Route.objects.filter(closed_at__isnull=True, date__lte=today)
+        Route.objects.filter(tenant_id=tenant_id, closed_at__isnull=True, date__lte=today)
         .filter(stops__isnull=False)
         .exclude(incidents__kind=IncidentKind.LEFT_OPEN)
         .select_related("tenant", "courier")

@@ -41,6 +41,8 @@ def poll_shipment(*, shipment_id: int) -> Shipment | None:
     shipment = Shipment.objects.select_related("carrier").filter(pk=shipment_id).first()
     if shipment is None or shipment.state in FINAL_STATES or shipment.next_poll_at is None:
         return shipment
+    if shipment.next_poll_at > timezone.now():
+        return shipment  # polled meanwhile (a duplicate task): not due again yet
     try:
         events = adapter_for(shipment.carrier).fetch_events(
             tracking_number=shipment.tracking_number, created_at=shipment.created_at
@@ -128,10 +130,11 @@ def _move_order(shipment: Shipment, previous: str) -> None:
         Shipment.objects.filter(pk=shipment.pk).update(last_error=f"Order not moved: {exc.message}"[:2000])
 
 
-def due_shipment_ids(*, now: datetime.datetime | None = None, limit: int = 200) -> list[int]:
+def due_shipments(*, now: datetime.datetime | None = None, limit: int = 200) -> list[tuple[int, int]]:
+    """(shipment id, tenant id) of shipments due for a poll, most overdue first (partial index on next_poll_at)."""
     now = now or timezone.now()
     return list(
         Shipment.objects.filter(next_poll_at__isnull=False, next_poll_at__lte=now)
         .order_by("next_poll_at")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "tenant_id")[:limit]
     )

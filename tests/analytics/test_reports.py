@@ -64,8 +64,10 @@ def test_lifetime_value_and_summary_metrics(history):
     assert report.repeat_rate == Decimal("25.0")  # only Ann bought twice; Bob's second order was cancelled
 
 
-def test_revenue_groups_setting_changes_what_counts(history):
-    services.update_settings(tenant=history.tenant, revenue_groups=["delivery", "complete"])
+def test_revenue_groups_setting_changes_what_counts(history, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.update_settings(tenant=history.tenant, revenue_groups=["delivery", "complete"])
+    assert len(callbacks) == 1  # the summary rebuild is queued after commit
     report = reports.cohort_report(tenant=history.tenant, filters=YEAR_2025)
     feb = cohort_rows(report)[date(2025, 2, 1)]
     assert (feb.cells[1]["customers"], feb.cells[1]["revenue"]) == (1, Decimal("40"))  # Cat's C2 now counts
@@ -224,3 +226,22 @@ def test_summary_rebuild_is_skipped_until_an_order_changes(history):
     assert refresh_purchase_summaries() >= 1  # the beat task rebuilds the changed tenant
     report = reports.cohort_report(tenant=history.tenant, filters=YEAR_2025)
     assert cohort_rows(report)[date(2025, 2, 1)].cells[1]["revenue"] == Decimal("40")
+
+
+def test_incremental_rebuild_renumbers_the_customers_purchases(history):
+    from django.utils import timezone
+
+    from analytics.models import Purchase
+    from tests.analytics.conftest import at, make_order
+
+    early = make_order(history.tenant, history.customers["Bob"], "delivered", "70", at(1, 2))
+    Order = type(early)
+    Order.objects.filter(pk=early.pk).update(updated_at=timezone.now())
+    assert services.refresh_purchases(tenant=history.tenant) == 6  # incremental: only Bob's new family
+    bob = Purchase.objects.filter(tenant=history.tenant, customer_id=history.customers["Bob"].pk).order_by("seq")
+    assert [(p.root_id, p.seq, p.first_at) for p in bob] == [
+        (early.pk, 1, at(1, 2)),
+        (history.orders["B1"].pk, 2, at(1, 2)),
+    ]
+    report = reports.cohort_report(tenant=history.tenant, filters=YEAR_2025)
+    assert report.repeat_rate == Decimal("50.0")  # Ann and now Bob

@@ -118,9 +118,10 @@ def test_pages_show_only_the_owners_tenant(client_for, history, foreign_history)
     assert "zoe-b" not in sla
 
 
-def test_owner_changes_revenue_groups(client_for, history, tenant):
+def test_owner_changes_revenue_groups(client_for, history, tenant, django_capture_on_commit_callbacks):
     owner = client_for(Role.OWNER)
-    response = owner.post(reverse("analytics:settings"), {"revenue_groups": ["delivery", "complete"]})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner.post(reverse("analytics:settings"), {"revenue_groups": ["delivery", "complete"]})
     assert response.status_code == 302
     assert AnalyticsSettings.objects.get(tenant=tenant).revenue_groups == ["delivery", "complete"]
     metrics = read_csv(owner.get(reverse("analytics:ltv"), {**YEAR, "format": "csv", "table": "metrics"}))
@@ -137,3 +138,16 @@ def test_managers_cannot_change_settings(client_for, tenant):
     response = client_for(Role.MANAGER).post(reverse("analytics:settings"), {"revenue_groups": ["new"]})
     assert response.status_code == 403
     assert AnalyticsSettings.objects.get(tenant=tenant).revenue_groups == ["complete"]
+
+
+def test_owner_rebuilds_the_summary_now(client_for, history, tenant):
+    from orders.models import Order
+
+    Order.objects.filter(pk=history.orders["C2"].pk).update(group="complete")
+    response = client_for(Role.OWNER).post(reverse("analytics:refresh"))
+    assert response.status_code == 302
+    metrics = read_csv(
+        client_for(Role.OWNER).get(reverse("analytics:ltv"), {**YEAR, "format": "csv", "table": "metrics"})
+    )
+    assert metrics[1][:3] == ["4", "6", "580.00"]
+    assert client_for(Role.MANAGER).post(reverse("analytics:refresh")).status_code == 403

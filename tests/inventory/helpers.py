@@ -34,7 +34,9 @@ def stocked(tenant, units=10, *, where=None, **fields):
 
 def order_for(tenant, item, quantity=1, name="Ann"):
     return create_order(
-        tenant=tenant, data=OrderInput(customer_name=name, lines=[LineInput(sku=item.sku, quantity=quantity)]), actor=SYSTEM
+        tenant=tenant,
+        data=OrderInput(customer_name=name, lines=[LineInput(sku=item.sku, quantity=quantity)]),
+        actor=SYSTEM,
     )
 
 

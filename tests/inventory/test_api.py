@@ -43,7 +43,9 @@ def test_duplicate_sku_is_409_duplicate_sku(tenant, api_client):
 
 def test_duplicate_barcode_is_409_and_writes_nothing(tenant, api_client):
     product(tenant, sku="TEE-1", barcode="4006381333931")
-    response = post(api_client, "/api/v1/products", {"sku": "TEE-2", "name": "x", "price": "1", "barcode": "4006381333931"})
+    response = post(
+        api_client, "/api/v1/products", {"sku": "TEE-2", "name": "x", "price": "1", "barcode": "4006381333931"}
+    )
     assert response.status_code == 409
     assert error_code(response) == "duplicate_barcode"
     assert not Product.objects.filter(sku="TEE-2").exists()
@@ -116,7 +118,9 @@ def test_duplicate_warehouse_code_is_409(tenant, api_client):
     assert response.status_code == 409 and error_code(response) == "duplicate_warehouse"
 
 
-@pytest.mark.parametrize("body", [{"code": "", "name": "x"}, {"code": "A B", "name": "x"}, {"name": "x"}, {"code": "A"}])
+@pytest.mark.parametrize(
+    "body", [{"code": "", "name": "x"}, {"code": "A B", "name": "x"}, {"name": "x"}, {"code": "A"}]
+)
 def test_bad_warehouse_is_422(tenant, api_client, body):
     response = post(api_client, "/api/v1/warehouses", body)
     assert response.status_code == 422 and error_code(response) == "invalid"
@@ -162,7 +166,9 @@ def test_receipt_into_an_unknown_warehouse_is_422_unknown_warehouse(tenant, api_
     product(tenant, sku="TEE-1")
     warehouse(tenant, "MAIN")
     before = snapshot()
-    response = post(api_client, "/api/v1/stock/receipts", {"warehouse": "NOPE", "lines": [{"sku": "TEE-1", "quantity": 1}]})
+    response = post(
+        api_client, "/api/v1/stock/receipts", {"warehouse": "NOPE", "lines": [{"sku": "TEE-1", "quantity": 1}]}
+    )
     assert response.status_code == 422
     assert error_code(response) == "unknown_warehouse"
     assert snapshot() == before
@@ -209,7 +215,9 @@ def test_stock_query_returns_levels_per_warehouse(tenant, api_client):
 # --- tenant isolation --------------------------------------------------------------------------------------------
 
 
-def test_a_token_never_sees_or_touches_another_tenants_catalogue_and_stock(tenant, other_tenant, api_client, other_api_client):
+def test_a_token_never_sees_or_touches_another_tenants_catalogue_and_stock(
+    tenant, other_tenant, api_client, other_api_client
+):
     stocked(tenant, 5, sku="OURS-1")
     warehouse(other_tenant, "MAIN")
     assert other_api_client.get("/api/v1/products").json()["count"] == 0
@@ -222,12 +230,16 @@ def test_a_token_never_sees_or_touches_another_tenants_catalogue_and_stock(tenan
     assert response.status_code == 422 and error_code(response) == "unknown_sku"
     assert snapshot() == before
     # The same SKU may exist in the other tenant without a clash.
-    assert post(other_api_client, "/api/v1/products", {"sku": "OURS-1", "name": "Theirs", "price": "1"}).status_code == 201
+    assert (
+        post(other_api_client, "/api/v1/products", {"sku": "OURS-1", "name": "Theirs", "price": "1"}).status_code == 201
+    )
     assert api_client.get("/api/v1/products", {"sku": "OURS-1"}).json()["results"][0]["name"] != "Theirs"
 
 
 def test_a_tenants_own_warehouse_code_is_required_for_receipts(tenant, other_tenant, api_client):
     product(tenant, sku="TEE-1")
     warehouse(other_tenant, "THEIRS")
-    response = post(api_client, "/api/v1/stock/receipts", {"warehouse": "THEIRS", "lines": [{"sku": "TEE-1", "quantity": 1}]})
+    response = post(
+        api_client, "/api/v1/stock/receipts", {"warehouse": "THEIRS", "lines": [{"sku": "TEE-1", "quantity": 1}]}
+    )
     assert response.status_code == 422 and error_code(response) == "unknown_warehouse"

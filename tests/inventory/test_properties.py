@@ -5,16 +5,16 @@ from collections import defaultdict
 
 import pytest
 from django.db import transaction
+from django.db.models import OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inventory import services as stock
 from inventory.errors import InsufficientStock
-from django.db.models import OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce
-
 from inventory.models import Reservation, StockLevel, StockMove
 from inventory.selectors import ledger_drift
+
 from .helpers import lines_for, product, reserved_sum, warehouse
 
 pytestmark = pytest.mark.django_db
@@ -98,32 +98,27 @@ def test_on_hand_always_equals_the_sum_of_the_ledger(tenant, operations):
                     tenant=tenant, warehouse=warehouses[target[0]], product=products[target[1]], quantity=quantity
                 )
             on_hand[target] += quantity
-        elif kind == "write_off":
+        elif kind in ("write_off", "adjust"):
             have, reserved = units(*target)
-            if quantity > have - reserved:
-                with pytest.raises(InsufficientStock):
-                    stock.write_off(
-                        tenant=tenant, warehouse=warehouses[target[0]], product=products[target[1]],
-                        quantity=quantity, reason="broken",
-                    )
-            else:
-                stock.write_off(
-                    tenant=tenant, warehouse=warehouses[target[0]], product=products[target[1]],
-                    quantity=quantity, reason="broken",
+            where, what = warehouses[target[0]], products[target[1]]
+            if kind == "write_off":
+                refused = quantity > have - reserved
+                change = lambda: stock.write_off(  # noqa: E731
+                    tenant=tenant, warehouse=where, product=what, quantity=quantity, reason="broken"
                 )
-                on_hand[target] -= quantity
-        elif kind == "adjust":
-            have, reserved = units(*target)
-            call = dict(
-                tenant=tenant, warehouse=warehouses[target[0]], product=products[target[1]], counted=quantity,
-                reason="stock-take",
-            )
-            if quantity < reserved:
-                with pytest.raises(InsufficientStock):
-                    stock.adjust(**call)
+                after = have - quantity
             else:
-                stock.adjust(**call)
-                on_hand[target] = quantity
+                refused = quantity < reserved
+                change = lambda: stock.adjust(  # noqa: E731
+                    tenant=tenant, warehouse=where, product=what, counted=quantity, reason="stock-take"
+                )
+                after = quantity
+            if refused:
+                with pytest.raises(InsufficientStock):
+                    change()
+            else:
+                change()
+                on_hand[target] = after
         assert_stock_invariants(tenant, products)
 
     for w, p in itertools.product(range(WAREHOUSES), range(PRODUCTS)):
@@ -166,13 +161,17 @@ level_spec = st.tuples(st.integers(0, 6), st.integers(0, 6))  # on hand, reserve
     warehouse_specs=st.lists(st.tuples(st.sampled_from([10, 20, 20]), st.booleans()), min_size=1, max_size=3),
     stock_specs=st.lists(level_spec, min_size=6, max_size=6),
     demand_specs=st.lists(st.tuples(st.integers(0, 3), st.integers(1, 8)), min_size=1, max_size=5),
-    preference=st.one_of(st.none(), st.permutations(range(3)).flatmap(lambda p: st.integers(0, 3).map(lambda n: p[:n]))),
+    preference=st.one_of(
+        st.none(), st.permutations(range(3)).flatmap(lambda p: st.integers(0, 3).map(lambda n: p[:n]))
+    ),
 )
 def test_reservation_matches_the_greedy_rule(tenant, warehouse_specs, stock_specs, demand_specs, preference):
     warehouses = [new_warehouse(tenant, priority=priority, is_active=active) for priority, active in warehouse_specs]
     products = [product(tenant) for _ in range(2)]
     levels = []
-    for (w, p), (on_hand, reserved) in zip(itertools.product(range(len(warehouses)), range(2)), stock_specs, strict=False):
+    for (w, p), (on_hand, reserved) in zip(
+        itertools.product(range(len(warehouses)), range(2)), stock_specs, strict=False
+    ):
         if not on_hand:
             continue
         stock.receive(tenant=tenant, warehouse=warehouses[w], lines=[(products[p], on_hand)])
@@ -195,9 +194,7 @@ def test_reservation_matches_the_greedy_rule(tenant, warehouse_specs, stock_spec
     expected, left = greedy(levels, demands, warehouse_ids)
     before = {lv.pk: lv.reserved for lv in StockLevel.objects.filter(product__in=products)}
     with transaction.atomic():
-        result = stock.reserve(
-            tenant=tenant, demands=[stock.Demand(*d) for d in demands], warehouse_ids=warehouse_ids
-        )
+        result = stock.reserve(tenant=tenant, demands=[stock.Demand(*d) for d in demands], warehouse_ids=warehouse_ids)
 
     assert result == expected
     for lv in StockLevel.objects.filter(product__in=products):

@@ -73,7 +73,10 @@ def test_managers_cannot_change_warehouses_by_crafted_posts(tenant, client_for):
     item, where = stocked(tenant, 3)
     client = client_for(Role.MANAGER)
     assert client.post(reverse("inventory:warehouses"), {"code": "X", "name": "X", "priority": 1}).status_code == 403
-    assert client.post(reverse("inventory:warehouse_edit", args=[where.pk]), {"name": "X", "priority": 1}).status_code == 403
+    assert (
+        client.post(reverse("inventory:warehouse_edit", args=[where.pk]), {"name": "X", "priority": 1}).status_code
+        == 403
+    )
 
 
 def test_anonymous_visitors_are_sent_to_login(tenant, client):

@@ -390,7 +390,9 @@ def test_warehouse_code_is_unique_per_tenant(tenant, other_tenant, client_for):
     client = client_for(Role.ADMIN)
     response = client.post(reverse("inventory:warehouses"), {"code": "MAIN", "name": "Again", "priority": 1})
     assert "already exists" in response.context["form"].errors["code"][0]
-    assert client.post(reverse("inventory:warehouses"), {"code": "EAST", "name": "Ours", "priority": 1}).status_code == 302
+    assert (
+        client.post(reverse("inventory:warehouses"), {"code": "EAST", "name": "Ours", "priority": 1}).status_code == 302
+    )
 
 
 def test_warehouse_edit_changes_name_priority_and_active(tenant, client_for):
@@ -407,7 +409,10 @@ def test_warehouse_edit_of_a_foreign_warehouse_is_404(other_tenant, client_for):
     theirs = warehouse(other_tenant, "THEIRS")
     client = client_for(Role.ADMIN)
     assert client.get(reverse("inventory:warehouse_edit", args=[theirs.pk])).status_code == 404
-    assert client.post(reverse("inventory:warehouse_edit", args=[theirs.pk]), {"name": "x", "priority": 1}).status_code == 404
+    assert (
+        client.post(reverse("inventory:warehouse_edit", args=[theirs.pk]), {"name": "x", "priority": 1}).status_code
+        == 404
+    )
 
 
 def test_managers_cannot_open_warehouse_settings(client_for):

@@ -14,7 +14,7 @@ SCREENS = {
     "inventory:products": {Role.OWNER, Role.MANAGER, Role.ADMIN},
     "shipments:packing": {Role.OWNER, Role.MANAGER, Role.PACKER},
     "shipments:route": {Role.COURIER},
-    "notifications:inbox": {Role.OWNER, Role.MANAGER},
+    "notifications:inbox": {Role.OWNER, Role.MANAGER, Role.ADMIN},
     "analytics:home": {Role.OWNER},
 }
 

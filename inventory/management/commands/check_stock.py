@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from inventory.selectors import ledger_drift
 from inventory.models import StockLevel
+from inventory.selectors import ledger_drift
 from oms.models import Tenant
 
 
@@ -30,6 +30,4 @@ class Command(BaseCommand):
         if drifting:
             raise CommandError(f"{drifting} stock level(s) differ from their ledger.")
         count = tenants.count()
-        self.stdout.write(
-            self.style.SUCCESS(f"OK: {levels} stock level(s) in {count} tenant(s) match their ledger.")
-        )
+        self.stdout.write(self.style.SUCCESS(f"OK: {levels} stock level(s) in {count} tenant(s) match their ledger."))

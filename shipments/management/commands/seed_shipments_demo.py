@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from oms import rls
 from oms.actors import Actor
 from oms.models import Tenant
 from orders.models import Group, Order
@@ -30,6 +31,10 @@ class Command(BaseCommand):
         shop = Tenant.objects.filter(slug=tenant).first()
         if shop is None:
             raise CommandError(f"No tenant '{tenant}'; run seed_demo first.")
+        with rls.tenant_context(shop.pk):
+            self.seed(shop)
+
+    def seed(self, shop):
         actor = Actor.system("demo")
         sandbox, _ = Carrier.objects.get_or_create(
             tenant=shop,
