@@ -141,20 +141,27 @@ class CohortReport:
         )
 
 
+# Two hash aggregations instead of a sort for COUNT(DISTINCT): per (cohort, age, customer), then per cell.
 COHORT_CELLS = """
-cells AS (
+per_customer AS (
     SELECT cohort::date AS cohort,
            CASE WHEN %(period)s = 'week' THEN (bucket::date - cohort::date) / 7
                 ELSE ((EXTRACT(YEAR FROM bucket) - EXTRACT(YEAR FROM cohort)) * 12
                       + EXTRACT(MONTH FROM bucket) - EXTRACT(MONTH FROM cohort))::int END AS age,
-           COUNT(DISTINCT customer_id) AS customers,
+           customer_id,
            COUNT(*) AS purchases,
            SUM(revenue) AS revenue,
            COUNT(*) FILTER (WHERE n = 2) AS repeaters
     FROM bucketed
+    GROUP BY 1, 2, 3
+),
+cells AS (
+    SELECT cohort, age, COUNT(*) AS customers, SUM(purchases) AS purchases, SUM(revenue) AS revenue,
+           SUM(repeaters) AS repeaters
+    FROM per_customer
     GROUP BY 1, 2
 )
-SELECT cohort, age, customers, purchases, revenue, repeaters,
+SELECT cohort, age, customers, purchases::bigint, revenue, repeaters::bigint,
        SUM(revenue) OVER (PARTITION BY cohort ORDER BY age) AS cumulative
 FROM cells
 ORDER BY cohort, age
@@ -261,15 +268,26 @@ def cohort_report(*, tenant, filters: ReportFilters) -> CohortReport:
 
 # --- revenue by channel ------------------------------------------------------------------------------------
 
+# Hash aggregations throughout: the month cells, then distinct customers per channel and overall.
 CHANNEL_SQL = """
-SELECT channel, date_trunc('month', purchased_at AT TIME ZONE %(tz)s)::date AS month,
-       COUNT(*) AS purchases, SUM(revenue) AS revenue, COUNT(DISTINCT customer_id) AS customers
-FROM analytics_purchase
-WHERE tenant_id = %(tenant)s
-  AND purchased_at >= COALESCE(%(start)s::timestamptz, '-infinity')
-  AND purchased_at < COALESCE(%(end)s::timestamptz, 'infinity')
-  AND (%(channel)s = '' OR channel = %(channel)s)
+WITH base AS MATERIALIZED (
+    SELECT channel, date_trunc('month', purchased_at AT TIME ZONE %(tz)s)::date AS month, customer_id, revenue
+    FROM analytics_purchase
+    WHERE tenant_id = %(tenant)s
+      AND purchased_at >= COALESCE(%(start)s::timestamptz, '-infinity')
+      AND purchased_at < COALESCE(%(end)s::timestamptz, 'infinity')
+      AND (%(channel)s = '' OR channel = %(channel)s)
+),
+buyers AS (
+    SELECT channel, customer_id FROM base GROUP BY channel, customer_id
+)
+SELECT channel, month, COUNT(*), SUM(revenue), NULL::bigint
+FROM base
 GROUP BY GROUPING SETS ((channel, month), (channel), (month), ())
+UNION ALL
+SELECT channel, NULL, NULL, NULL, COUNT(*) FROM buyers GROUP BY channel
+UNION ALL
+SELECT NULL, NULL, NULL, NULL, COUNT(*) FROM (SELECT customer_id FROM buyers GROUP BY customer_id) everyone
 """
 
 
@@ -289,15 +307,19 @@ class ChannelReport:
 def channel_report(*, tenant, filters: ReportFilters) -> ChannelReport:
     """Purchases and revenue by channel (and by month), for purchases made in the date range. One query."""
     params = filters.params(tenant, [])
-    channels, months, total = [], [], (0, Decimal(0), 0)
+    by_channel, months, total = {}, [], {"purchases": 0, "revenue": Decimal(0), "customers": 0}
     for channel, month, purchases, revenue, customers in _fetch(CHANNEL_SQL, params):
-        revenue = revenue or Decimal(0)
-        if channel is not None and month is None:
-            channels.append({"channel": channel, "purchases": purchases, "revenue": revenue, "customers": customers})
-        elif channel is None and month is not None:
-            months.append({"month": month, "purchases": purchases, "revenue": revenue})
-        elif channel is None and month is None:
-            total = (purchases, revenue, customers)
+        if month is not None:
+            if channel is None:
+                months.append({"month": month, "purchases": purchases, "revenue": revenue or Decimal(0)})
+            continue
+        row = total if channel is None else by_channel.setdefault(channel, {"channel": channel})
+        if customers is None:
+            row.update(purchases=purchases, revenue=revenue or Decimal(0))
+        else:
+            row["customers"] = customers
+    channels = [row for row in by_channel.values() if "purchases" in row]
+    total = (total["purchases"], total["revenue"], total["customers"])
     for row in channels:
         row["aov"] = (row["revenue"] / row["purchases"]).quantize(Decimal("0.01"))
         row["share"] = (Decimal(100) * row["revenue"] / total[1]).quantize(Decimal("0.1")) if total[1] else Decimal(0)

@@ -12,6 +12,7 @@ from oms.tenancy.shortcuts import get_for_tenant_or_404
 from .. import selectors
 from ..forms import AddLineForm, LineForm, OrderFieldsForm
 from ..models import OrderLine
+from ..panels import panels_for
 from ..services import editing, families, reservations, statuses
 from ..services.editing import LINE_EDIT_GROUPS
 from .common import order_for, run_service
@@ -42,6 +43,7 @@ def detail_context(request, order, **extra):
         "lines_editable": order.group in LINE_EDIT_GROUPS,
         "can_split": any(ln.missing for ln in lines),
         "missing_units": sum(ln.missing for ln in lines),
+        "panels": panels_for(order=order, role=request.role),
         **extra,
     }
 

@@ -34,6 +34,7 @@ def screens(tenant):
         "custody": (reverse("shipments:order_custody", args=[order.pk]), {Role.OWNER, Role.MANAGER, Role.PACKER}),
         "incidents": (reverse("shipments:incidents"), {Role.OWNER, Role.MANAGER}),
         "route": (reverse("shipments:route"), {Role.COURIER}),
+        "settings": (reverse("shipments:settings"), {Role.OWNER, Role.ADMIN}),
         "slip": (
             reverse("shipments:document", args=["slip"]) + f"?orders={order.pk}",
             {Role.OWNER, Role.ADMIN, Role.MANAGER, Role.PACKER},

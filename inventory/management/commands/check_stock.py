@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from inventory.models import StockLevel
 from inventory.selectors import ledger_drift
+from oms import rls
 from oms.models import Tenant
 
 
@@ -21,8 +22,10 @@ class Command(BaseCommand):
                 raise CommandError(f"No tenant with the slug '{tenant}'.")
         drifting = levels = 0
         for shop in tenants:
-            levels += StockLevel.objects.filter(tenant=shop).count()
-            for warehouse, sku, on_hand, ledger in ledger_drift(tenant=shop):
+            with rls.tenant_context(shop.pk):  # row-level security shows a connection one tenant at a time
+                levels += StockLevel.objects.filter(tenant=shop).count()
+                drift = ledger_drift(tenant=shop)
+            for warehouse, sku, on_hand, ledger in drift:
                 drifting += 1
                 self.stdout.write(
                     f"DRIFT {shop.slug} {warehouse} {sku}: on hand {on_hand}, ledger {ledger} ({on_hand - ledger:+d})"

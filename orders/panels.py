@@ -1,0 +1,28 @@
+"""Panels that higher apps add to the order page (custody chain, tasks, tracking link) without orders importing them.
+
+A panel is a URL taking the order's pk that answers an HTML fragment; the order page loads it with htmx.
+"""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+
+@dataclass(frozen=True)
+class OrderPanel:
+    title: str
+    url_name: str
+    roles: tuple[str, ...]
+
+
+_panels: list[OrderPanel] = []
+
+
+def register_order_panel(*, title: str, url_name: str, roles) -> None:
+    panel = OrderPanel(title=title, url_name=url_name, roles=tuple(roles))
+    if panel not in _panels:
+        _panels.append(panel)
+
+
+def panels_for(*, order, role) -> list[dict]:
+    return [{"title": p.title, "url": reverse(p.url_name, args=[order.pk])} for p in _panels if role in p.roles]
