@@ -283,3 +283,46 @@ def test_admin_adds_a_carrier_and_changes_settings(tenant, client_for):
         },
     )
     assert b"No such order status" in bad.content
+
+
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.COURIER])
+def test_warehouse_actions_refuse_other_roles(tenant, client_for, role):
+    order = order_to_pack(tenant)
+    client = client_for(role)
+    posts = [
+        (reverse("shipments:packing_open"), {"order": order.number}),
+        (reverse("shipments:packing_scan", args=[order.pk]), {"code": order.lines.first().product.sku}),
+        (reverse("shipments:packing_undo", args=[order.pk]), {}),
+        (reverse("shipments:handover"), {"to": "courier:1", "code": order.number}),
+        (reverse("shipments:returns"), {"mode": "parcel", "code": order.number}),
+    ]
+    for url, data in posts:
+        assert client.post(url, data).status_code == 403, url
+    assert not PackScan.objects.filter(order=order).exists()
+
+
+@pytest.mark.parametrize("role", [Role.PACKER, Role.MANAGER, Role.OWNER])
+def test_route_actions_are_for_couriers_only(tenant, client_for, role):
+    _, stop, _ = handed_to_courier(tenant)
+    client = client_for(role)
+    for url in [
+        reverse("shipments:route_depart", args=[stop.route.pk]),
+        reverse("shipments:route_close", args=[stop.route.pk]),
+        reverse("shipments:stop_deliver", args=[stop.pk]),
+        reverse("shipments:stop_fail", args=[stop.pk]),
+    ]:
+        assert client.post(url, {"reason": "x"}).status_code == 403, url
+    stop.route.refresh_from_db()
+    assert stop.route.departed_at is None
+
+
+def test_route_page_query_count_does_not_grow_with_stops(tenant, client_for, django_assert_max_num_queries):
+    from tests.conftest import login
+
+    courier = courier_of(tenant)
+    for _ in range(6):
+        handed_to_courier(tenant, courier=courier)
+    client = login(courier, tenant)
+    with django_assert_max_num_queries(10):
+        page = client.get(reverse("shipments:route")).content.decode()
+    assert page.count('class="card stop') == 6
