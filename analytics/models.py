@@ -31,6 +31,8 @@ class AnalyticsSettings(TenantOwned):
     # Watermark of the purchase summary: when it was rebuilt, and the newest order change it had seen.
     purchases_refreshed_at = models.DateTimeField(null=True, blank=True)
     purchases_seen_change = models.DateTimeField(null=True, blank=True)
+    # Watermark of the stay summary: the newest timeline entry it has read.
+    stays_seen_activity = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "analytics settings"
@@ -48,10 +50,13 @@ class AnalyticsSettings(TenantOwned):
 
 
 class Purchase(TenantOwned):
-    """Summary: one row per purchase (order family with revenue), rebuilt by `refresh_purchases`.
+    """Summary: one row per purchase (order family with revenue), kept by `services.refresh_purchases`.
 
     The cohort, lifetime-value and channel reports read this instead of aggregating a million orders per
-    page view. `first_at` and `seq` are the customer's first purchase and this purchase's number overall.
+    page view. Derived per customer: `first_at` and `seq` (first purchase, purchase number); the calendar
+    buckets in the site's time zone (month/week of the purchase and of the first purchase, the age in
+    periods) and whether this is the customer's first purchase in its month/week (to count customers
+    without COUNT(DISTINCT)).
     """
 
     root_id = models.BigIntegerField()
@@ -61,19 +66,61 @@ class Purchase(TenantOwned):
     revenue = models.DecimalField(max_digits=14, decimal_places=2)
     first_at = models.DateTimeField()
     seq = models.PositiveIntegerField()
+    month = models.DateField()
+    first_month = models.DateField()
+    month_age = models.IntegerField()
+    month_first = models.BooleanField()
+    week = models.DateField()
+    first_week = models.DateField()
+    week_age = models.IntegerField()
+    week_first = models.BooleanField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "root_id"], name="purchase_unique_family")]
         indexes = [
             models.Index(
                 fields=["tenant", "first_at"],
-                include=["purchased_at", "customer_id", "revenue", "seq", "channel"],
+                include=[
+                    "revenue",
+                    "seq",
+                    "first_month",
+                    "month_age",
+                    "month_first",
+                    "first_week",
+                    "week_age",
+                    "week_first",
+                ],
                 name="purchase_tenant_first",
-            ),
+            ),  # fmt: skip
             models.Index(
                 fields=["tenant", "purchased_at"],
-                include=["channel", "revenue", "customer_id"],
+                include=["channel", "month", "revenue", "customer_id"],
                 name="purchase_tenant_date",
             ),
             models.Index(fields=["tenant", "customer_id"], name="purchase_tenant_customer"),
+        ]
+
+
+class Stay(TenantOwned):
+    """Summary: one finished stay of an order in a status or a group, kept by `services.refresh_stays`.
+
+    Built from the order timeline with LEAD over each order's status changes; the time-in-status report
+    takes medians and 90th percentiles over it instead of windowing millions of timeline rows per view.
+    """
+
+    order_id = models.BigIntegerField()
+    kind = models.CharField(max_length=6)  # "status" or "group"
+    name = models.CharField(max_length=50)  # the status code or the group
+    channel = models.CharField(max_length=40)
+    entered_at = models.DateTimeField()
+    seconds = models.FloatField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["tenant", "entered_at"],
+                include=["kind", "name", "seconds", "channel"],
+                name="stay_tenant_entered",
+            ),
+            models.Index(fields=["tenant", "order_id"], name="stay_tenant_order"),
         ]

@@ -167,23 +167,32 @@ FROM cells
 ORDER BY cohort, age
 """
 
-# All channels: the summary already holds each customer's first purchase and purchase number, and the
-# (tenant_id, first_at) index covers the range.
-COHORT_SQL = "".join(
-    [
-        """
-WITH bucketed AS (
-    SELECT customer_id, revenue, seq AS n,
-           date_trunc(%(period)s, first_at AT TIME ZONE %(tz)s) AS cohort,
-           date_trunc(%(period)s, purchased_at AT TIME ZONE %(tz)s) AS bucket
-    FROM analytics_purchase
-    WHERE tenant_id = %(tenant)s
-      AND first_at >= COALESCE(%(start)s::timestamptz, '-infinity')
-      AND first_at < COALESCE(%(end)s::timestamptz, 'infinity')
-),""",
-        COHORT_CELLS,
-    ]
-)
+# All channels: the summary holds each purchase's cohort, age and whether it is its customer's first in that
+# period, so a cell is one hash aggregate over a covering index: no sort, no COUNT(DISTINCT).
+COHORT_MONTH_SQL = """
+SELECT first_month AS cohort, month_age AS age,
+       COUNT(*) FILTER (WHERE month_first) AS customers, COUNT(*) AS purchases, SUM(revenue) AS revenue,
+       COUNT(*) FILTER (WHERE seq = 2) AS repeaters,
+       SUM(SUM(revenue)) OVER (PARTITION BY first_month ORDER BY month_age) AS cumulative
+FROM analytics_purchase
+WHERE tenant_id = %(tenant)s
+  AND first_at >= COALESCE(%(start)s::timestamptz, '-infinity')
+  AND first_at < COALESCE(%(end)s::timestamptz, 'infinity')
+GROUP BY first_month, month_age
+ORDER BY first_month, month_age
+"""
+COHORT_WEEK_SQL = """
+SELECT first_week AS cohort, week_age AS age,
+       COUNT(*) FILTER (WHERE week_first) AS customers, COUNT(*) AS purchases, SUM(revenue) AS revenue,
+       COUNT(*) FILTER (WHERE seq = 2) AS repeaters,
+       SUM(SUM(revenue)) OVER (PARTITION BY first_week ORDER BY week_age) AS cumulative
+FROM analytics_purchase
+WHERE tenant_id = %(tenant)s
+  AND first_at >= COALESCE(%(start)s::timestamptz, '-infinity')
+  AND first_at < COALESCE(%(end)s::timestamptz, 'infinity')
+GROUP BY first_week, week_age
+ORDER BY first_week, week_age
+"""
 
 # One channel: first purchase and purchase number among that channel's purchases (window functions).
 COHORT_CHANNEL_SQL = "".join(
@@ -225,7 +234,11 @@ def cohort_report(*, tenant, filters: ReportFilters) -> CohortReport:
     One query. The date range selects cohorts (first purchase in range); their later purchases all count.
     """
     params = filters.params(tenant, [])
-    rows = _fetch(COHORT_CHANNEL_SQL if params["channel"] else COHORT_SQL, params)
+    if params["channel"]:
+        sql = COHORT_CHANNEL_SQL
+    else:
+        sql = COHORT_WEEK_SQL if params["period"] == "week" else COHORT_MONTH_SQL
+    rows = _fetch(sql, params)
     today = timezone.localdate()
     current = _period_start(today, params["period"])
     by_cohort: dict[date, dict[int, tuple]] = {}
@@ -268,36 +281,26 @@ def cohort_report(*, tenant, filters: ReportFilters) -> CohortReport:
 
 # --- revenue by channel ------------------------------------------------------------------------------------
 
-# Hash aggregations throughout: the month cells, then distinct customers per channel and overall.
+# One pass over the covering (tenant_id, purchased_at) index; hashed grouping sets. "New customers" are the
+# purchases that were their customer's first (seq = 1), which needs no COUNT(DISTINCT).
 CHANNEL_SQL = """
-WITH base AS MATERIALIZED (
-    SELECT channel, date_trunc('month', purchased_at AT TIME ZONE %(tz)s)::date AS month, customer_id, revenue
-    FROM analytics_purchase
-    WHERE tenant_id = %(tenant)s
-      AND purchased_at >= COALESCE(%(start)s::timestamptz, '-infinity')
-      AND purchased_at < COALESCE(%(end)s::timestamptz, 'infinity')
-      AND (%(channel)s = '' OR channel = %(channel)s)
-),
-buyers AS (
-    SELECT channel, customer_id FROM base GROUP BY channel, customer_id
-)
-SELECT channel, month, COUNT(*), SUM(revenue), NULL::bigint
-FROM base
+SELECT channel, month, COUNT(*) AS purchases, SUM(revenue) AS revenue, COUNT(*) FILTER (WHERE seq = 1) AS new
+FROM analytics_purchase
+WHERE tenant_id = %(tenant)s
+  AND purchased_at >= COALESCE(%(start)s::timestamptz, '-infinity')
+  AND purchased_at < COALESCE(%(end)s::timestamptz, 'infinity')
+  AND (%(channel)s = '' OR channel = %(channel)s)
 GROUP BY GROUPING SETS ((channel, month), (channel), (month), ())
-UNION ALL
-SELECT channel, NULL, NULL, NULL, COUNT(*) FROM buyers GROUP BY channel
-UNION ALL
-SELECT NULL, NULL, NULL, NULL, COUNT(*) FROM (SELECT customer_id FROM buyers GROUP BY customer_id) everyone
 """
 
 
 @dataclass
 class ChannelReport:
-    channels: list[dict]  # channel, purchases, revenue, customers, aov, share
+    channels: list[dict]  # channel, purchases, revenue, customers (new: first purchases), aov, share
     months: list[dict]  # month, purchases, revenue
     purchases: int
     revenue: Decimal
-    customers: int
+    customers: int  # new customers: first purchases in the range
 
     @property
     def average_order_value(self) -> Decimal:
@@ -307,19 +310,15 @@ class ChannelReport:
 def channel_report(*, tenant, filters: ReportFilters) -> ChannelReport:
     """Purchases and revenue by channel (and by month), for purchases made in the date range. One query."""
     params = filters.params(tenant, [])
-    by_channel, months, total = {}, [], {"purchases": 0, "revenue": Decimal(0), "customers": 0}
-    for channel, month, purchases, revenue, customers in _fetch(CHANNEL_SQL, params):
-        if month is not None:
-            if channel is None:
-                months.append({"month": month, "purchases": purchases, "revenue": revenue or Decimal(0)})
-            continue
-        row = total if channel is None else by_channel.setdefault(channel, {"channel": channel})
-        if customers is None:
-            row.update(purchases=purchases, revenue=revenue or Decimal(0))
-        else:
-            row["customers"] = customers
-    channels = [row for row in by_channel.values() if "purchases" in row]
-    total = (total["purchases"], total["revenue"], total["customers"])
+    channels, months, total = [], [], (0, Decimal(0), 0)
+    for channel, month, purchases, revenue, new in _fetch(CHANNEL_SQL, params):
+        revenue = revenue or Decimal(0)
+        if channel is not None and month is None:
+            channels.append({"channel": channel, "purchases": purchases, "revenue": revenue, "customers": new})
+        elif channel is None and month is not None:
+            months.append({"month": month, "purchases": purchases, "revenue": revenue})
+        elif channel is None and month is None:
+            total = (purchases, revenue, new)
     for row in channels:
         row["aov"] = (row["revenue"] / row["purchases"]).quantize(Decimal("0.01"))
         row["share"] = (Decimal(100) * row["revenue"] / total[1]).quantize(Decimal("0.1")) if total[1] else Decimal(0)
@@ -332,8 +331,10 @@ def channel_report(*, tenant, filters: ReportFilters) -> ChannelReport:
 
 # A stay starts at an order's entry (its "created" activity, or the child's "split_from"/"copied") or at a
 # status change, and ends at the next status change (LEAD). The entry's status is the "from" of the next
-# change. Stays still open (no next change) are left out: they have no duration yet.
-DURATION_SQL = """
+# change; a group stay is a run of consecutive stays in one group. Stays still open (no next change) are
+# left out: they have no duration yet. `services.refresh_stays` materialises these into `analytics_stay`;
+# /*orders*/ is where it narrows the timeline to the orders changed since its last run.
+STAYS_SQL = """
 WITH ev AS (
     SELECT a.id, a.order_id, a.at,
            a.changes -> 'status' ->> 0 AS status_from, a.changes -> 'status' ->> 1 AS status_to,
@@ -341,9 +342,7 @@ WITH ev AS (
     FROM orders_orderactivity a
     WHERE a.tenant_id = %(tenant)s
       AND (a.kind IN ('created', 'split_from', 'status_changed') OR (a.kind = 'copied' AND a.changes ? 'parent'))
-      AND a.at >= COALESCE(%(start)s::timestamptz, '-infinity')
-      AND (%(channel)s = '' OR a.order_id IN (
-            SELECT c.id FROM orders_order c WHERE c.tenant_id = %(tenant)s AND c.channel = %(channel)s))
+      /*orders*/
 ),
 stays AS (
     SELECT order_id, at AS entered, id,
@@ -363,26 +362,31 @@ runs AS (
     FROM marked
 ),
 group_stays AS (
-    SELECT grp, MIN(entered) AS entered,
+    SELECT order_id, grp, MIN(entered) AS entered,
            CASE WHEN bool_and(left_at IS NOT NULL) THEN MAX(left_at) END AS left_at
     FROM runs
     GROUP BY order_id, run, grp
 )
-SELECT 'status' AS kind, status AS name, COUNT(*),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM left_at - entered)),
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM left_at - entered))
-FROM stays
-WHERE left_at IS NOT NULL AND status IS NOT NULL
-  AND entered < COALESCE(%(end)s::timestamptz, 'infinity')
-GROUP BY status
+INSERT INTO analytics_stay (tenant_id, order_id, kind, name, channel, entered_at, seconds)
+SELECT %(tenant)s, s.order_id, 'status', s.status, o.channel, s.entered, EXTRACT(EPOCH FROM s.left_at - s.entered)
+FROM stays s JOIN orders_order o ON o.id = s.order_id
+WHERE s.left_at IS NOT NULL AND s.status IS NOT NULL
 UNION ALL
-SELECT 'group', grp, COUNT(*),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM left_at - entered)),
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM left_at - entered))
-FROM group_stays
-WHERE left_at IS NOT NULL AND grp IS NOT NULL
-  AND entered < COALESCE(%(end)s::timestamptz, 'infinity')
-GROUP BY grp
+SELECT %(tenant)s, g.order_id, 'group', g.grp, o.channel, g.entered, EXTRACT(EPOCH FROM g.left_at - g.entered)
+FROM group_stays g JOIN orders_order o ON o.id = g.order_id
+WHERE g.left_at IS NOT NULL AND g.grp IS NOT NULL
+"""
+
+DURATION_SQL = """
+SELECT kind, name, COUNT(*),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds)
+FROM analytics_stay
+WHERE tenant_id = %(tenant)s
+  AND entered_at >= COALESCE(%(start)s::timestamptz, '-infinity')
+  AND entered_at < COALESCE(%(end)s::timestamptz, 'infinity')
+  AND (%(channel)s = '' OR channel = %(channel)s)
+GROUP BY kind, name
 """
 
 

@@ -10,28 +10,58 @@ from oms.errors import DomainError
 from orders.models import Order
 
 from .models import REVENUE_GROUP_CHOICES, AnalyticsSettings, default_revenue_groups
-from .reports import PURCHASES, REPORT_WORK_MEM
+from .reports import PURCHASES, REPORT_WORK_MEM, STAYS_SQL
 
 VALID_GROUPS = [value for value, _ in REVENUE_GROUP_CHOICES]
+
+# Per customer, from rows (root_id, customer_id, channel, purchased_at, revenue) in `src`: first purchase,
+# purchase number, calendar buckets in the site's time zone, and first-in-its-month/week flags.
+DERIVED = """
+numbered AS (
+    SELECT root_id, customer_id, channel, purchased_at, revenue,
+           MIN(purchased_at) OVER w AS first_at, ROW_NUMBER() OVER w AS seq,
+           date_trunc('month', purchased_at AT TIME ZONE %(tz)s)::date AS month,
+           date_trunc('week', purchased_at AT TIME ZONE %(tz)s)::date AS week
+    FROM src
+    WINDOW w AS (PARTITION BY customer_id ORDER BY purchased_at, root_id)
+),
+derived AS (
+    SELECT n.*,
+           date_trunc('month', first_at AT TIME ZONE %(tz)s)::date AS first_month,
+           date_trunc('week', first_at AT TIME ZONE %(tz)s)::date AS first_week,
+           ROW_NUMBER() OVER (PARTITION BY customer_id, month ORDER BY purchased_at, root_id) = 1 AS month_first,
+           ROW_NUMBER() OVER (PARTITION BY customer_id, week ORDER BY purchased_at, root_id) = 1 AS week_first
+    FROM numbered n
+),
+final AS (
+    SELECT d.*,
+           ((EXTRACT(YEAR FROM month) - EXTRACT(YEAR FROM first_month)) * 12
+            + EXTRACT(MONTH FROM month) - EXTRACT(MONTH FROM first_month))::int AS month_age,
+           (week - first_week) / 7 AS week_age
+    FROM derived d
+)
+"""
+COLUMNS = (
+    "root_id, customer_id, channel, purchased_at, revenue, first_at, seq, month, first_month, month_age, "
+    "month_first, week, first_week, week_age, week_first"
+)
 
 REBUILD_SQL = "".join(
     [
         "WITH ",
         PURCHASES,
-        """
-INSERT INTO analytics_purchase (tenant_id, root_id, customer_id, channel, purchased_at, revenue, first_at, seq)
-SELECT %(tenant)s, root_id, customer_id, channel, purchased_at, revenue,
-       MIN(purchased_at) OVER w, ROW_NUMBER() OVER w
-FROM purchases
-WHERE customer_id IS NOT NULL
-WINDOW w AS (PARTITION BY customer_id ORDER BY purchased_at, root_id)
-""",
+        ", src AS (SELECT * FROM purchases WHERE customer_id IS NOT NULL),",
+        DERIVED,
+        "INSERT INTO analytics_purchase (tenant_id, ",
+        COLUMNS,
+        ") SELECT %(tenant)s, ",
+        COLUMNS,
+        " FROM final",
     ]
 )
 
-
-# Incremental rebuild: the families with an order changed since the watermark are recomputed, then the first
-# purchase and purchase numbers of their customers. The overlap absorbs transactions that committed late.
+# Incremental rebuild: the families with an order changed since the watermark are recomputed, then every
+# derived column of their customers' purchases. The overlap absorbs transactions that committed late.
 OVERLAP = timedelta(minutes=5)
 CHANGED_FAMILIES_SQL = """
 CREATE TEMP TABLE analytics_changed ON COMMIT DROP AS
@@ -51,23 +81,38 @@ REINSERT_SQL = "".join(
             "WHERE o.tenant_id = %(tenant)s AND o.root_id IN (SELECT root_id FROM analytics_changed)",
         ),
         """
-INSERT INTO analytics_purchase (tenant_id, root_id, customer_id, channel, purchased_at, revenue, first_at, seq)
-SELECT %(tenant)s, root_id, customer_id, channel, purchased_at, revenue, purchased_at, 0
+INSERT INTO analytics_purchase (tenant_id, root_id, customer_id, channel, purchased_at, revenue, first_at, seq,
+                                month, first_month, month_age, month_first, week, first_week, week_age, week_first)
+SELECT %(tenant)s, root_id, customer_id, channel, purchased_at, revenue, purchased_at, 0,
+       '1970-01-01', '1970-01-01', 0, false, '1970-01-01', '1970-01-01', 0, false
 FROM purchases
 WHERE customer_id IS NOT NULL
 """,
     ]
 )
-RENUMBER_SQL = """
-UPDATE analytics_purchase p SET first_at = x.first_at, seq = x.seq
-FROM (
-    SELECT root_id, MIN(purchased_at) OVER w AS first_at, ROW_NUMBER() OVER w AS seq
-    FROM analytics_purchase
+RENUMBER_SQL = "".join(
+    [
+        """
+WITH src AS (
+    SELECT root_id, customer_id, channel, purchased_at, revenue FROM analytics_purchase
     WHERE tenant_id = %(tenant)s AND customer_id IN (SELECT customer_id FROM analytics_customers)
-    WINDOW w AS (PARTITION BY customer_id ORDER BY purchased_at, root_id)
-) x
-WHERE p.tenant_id = %(tenant)s AND p.root_id = x.root_id AND (p.first_at <> x.first_at OR p.seq <> x.seq)
-"""
+),""",
+        DERIVED,
+        """
+UPDATE analytics_purchase p
+SET first_at = f.first_at, seq = f.seq, month = f.month, first_month = f.first_month, month_age = f.month_age,
+    month_first = f.month_first, week = f.week, first_week = f.first_week, week_age = f.week_age,
+    week_first = f.week_first
+FROM final f
+WHERE p.tenant_id = %(tenant)s AND p.root_id = f.root_id
+""",
+    ]
+)
+
+
+STAYS_OVERLAP_IDS = 10_000  # re-read the last timeline ids too: a slow transaction may commit a lower id late
+STAYS_FULL_SQL = STAYS_SQL.replace("/*orders*/", "")
+STAYS_CHANGED_SQL = STAYS_SQL.replace("/*orders*/", "AND a.order_id IN (SELECT order_id FROM analytics_changed_orders)")
 
 
 def create_default_settings(*, tenant) -> AnalyticsSettings:
@@ -115,7 +160,7 @@ def refresh_purchases(*, tenant, force: bool = False) -> int | None:
     if not force and settings.purchases_refreshed_at and (latest is None or (seen and latest <= seen)):
         return None
     groups = [g for g in settings.revenue_groups if g != "cancel"] or default_revenue_groups()
-    params = {"tenant": tenant.pk, "groups": groups}
+    params = {"tenant": tenant.pk, "groups": groups, "tz": timezone.get_current_timezone_name()}
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('work_mem', %s, true)", [REPORT_WORK_MEM])
         if force or not settings.purchases_refreshed_at or seen is None:
@@ -145,3 +190,53 @@ def _rebuild_changed(cursor, params: dict) -> None:
     cursor.execute(REINSERT_SQL, params)
     cursor.execute(AFFECTED_CUSTOMERS_SQL, params)  # ... and as they are now
     cursor.execute(RENUMBER_SQL, params)
+
+
+@transaction.atomic
+def refresh_stays(*, tenant, force: bool = False) -> int | None:
+    """Bring the tenant's stay summary up to date from the order timeline; None when nothing new.
+
+    `force` (and the first run) rebuilds everything; otherwise the stays of the orders with timeline entries
+    after the last one read. Returns how many stays were written.
+    """
+    settings, _ = AnalyticsSettings.objects.select_for_update().get_or_create(
+        tenant=tenant, defaults={"revenue_groups": default_revenue_groups()}
+    )
+    params = {"tenant": tenant.pk}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(id) FROM orders_orderactivity WHERE tenant_id = %(tenant)s", params)
+        latest = cursor.fetchone()[0]
+        seen = settings.stays_seen_activity
+        if not force and seen is not None and (latest is None or latest <= seen):
+            return None
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [REPORT_WORK_MEM])
+        if force or seen is None:
+            cursor.execute("DELETE FROM analytics_stay WHERE tenant_id = %(tenant)s", params)
+            cursor.execute(STAYS_FULL_SQL, params)
+            written = cursor.rowcount
+            cursor.execute("ANALYZE analytics_stay")
+        else:
+            cursor.execute("DROP TABLE IF EXISTS pg_temp.analytics_changed_orders")
+            cursor.execute(
+                "CREATE TEMP TABLE analytics_changed_orders ON COMMIT DROP AS SELECT DISTINCT order_id "
+                "FROM orders_orderactivity WHERE tenant_id = %(tenant)s AND id > %(since)s",
+                {**params, "since": seen - STAYS_OVERLAP_IDS},
+            )
+            cursor.execute(
+                "DELETE FROM analytics_stay WHERE tenant_id = %(tenant)s "
+                "AND order_id IN (SELECT order_id FROM analytics_changed_orders)",
+                params,
+            )
+            cursor.execute(STAYS_CHANGED_SQL, params)
+            written = cursor.rowcount
+    settings.stays_seen_activity = latest
+    settings.save(update_fields=["stays_seen_activity"])
+    return written
+
+
+def refresh_summaries(*, tenant, force: bool = False) -> dict:
+    """Both summaries, each in its own transaction; what the beat task and "Rebuild now" run."""
+    return {
+        "purchases": refresh_purchases(tenant=tenant, force=force),
+        "stays": refresh_stays(tenant=tenant, force=force),
+    }

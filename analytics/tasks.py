@@ -7,11 +7,18 @@ from . import services
 
 @shared_task(acks_late=True)
 def refresh_purchase_summaries() -> int:
-    """Beat: rebuild the purchase summary of every tenant whose orders changed since its last rebuild."""
+    """Beat: bring the purchase and stay summaries of every tenant up to date (unchanged ones are skipped)."""
     rebuilt = 0
     for tenant_id in Tenant.objects.order_by("pk").values_list("pk", flat=True):
-        rebuilt += refresh_tenant_purchases(tenant_id) is not None
+        done = refresh_tenant_summaries(tenant_id)
+        rebuilt += any(value is not None for value in done.values())
     return rebuilt
+
+
+@shared_task(acks_late=True)
+def refresh_tenant_summaries(tenant_id: int, force: bool = False) -> dict:
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    return {} if tenant is None else services.refresh_summaries(tenant=tenant, force=force)
 
 
 @shared_task(acks_late=True)

@@ -95,7 +95,7 @@ def _overview(request, filters):
 
 OVERVIEW_TABLES = {
     "channels": lambda c: (
-        ["channel", "purchases", "customers", "revenue", "average_order_value", "revenue_share_percent"],
+        ["channel", "purchases", "new_customers", "revenue", "average_order_value", "revenue_share_percent"],
         [
             [r["channel"], r["purchases"], r["customers"], r["revenue"], r["aov"], r["share"]]
             for r in c["report"].channels
@@ -284,6 +284,6 @@ def settings_view(request):
 @role_required(OWNER)
 def refresh_view(request):
     """Rebuild the purchase summary now instead of waiting for the next scheduled rebuild."""
-    purchases = services.refresh_purchases(tenant=request.tenant, force=True)
-    messages.success(request, f"Purchases rebuilt: {purchases} purchases.")
+    done = services.refresh_summaries(tenant=request.tenant, force=True)
+    messages.success(request, f"Summaries rebuilt: {done['purchases']} purchases, {done['stays']} stays.")
     return redirect("analytics:settings")

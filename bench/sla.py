@@ -152,7 +152,7 @@ def explain() -> str:
     sql, params = (
         Order.objects.filter(is_overdue=False, sla_due_at__lte=timezone.now())
         .order_by("sla_due_at")
-        .values("pk")[:500]
+        .values("pk")[:1000]
         .query.sql_with_params()
     )
     with connection.cursor() as cursor:

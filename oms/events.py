@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from . import rls
 from .models import Event, EventHandled
 
 logger = logging.getLogger(__name__)
@@ -51,9 +52,15 @@ def record_event(*, tenant, kind: str, payload: dict) -> Event:
 
 def dispatch(event_id: int) -> bool:
     """Run every subscriber of the event that has not run yet; True when the event is fully dispatched."""
-    event = Event.objects.filter(pk=event_id, dispatched_at__isnull=True).first()
+    with rls.all_tenants():  # the event says which tenant; its subscribers then run bound to that tenant
+        event = Event.objects.filter(pk=event_id, dispatched_at__isnull=True).first()
     if event is None:
         return True
+    with rls.tenant_context(event.tenant_id):
+        return _dispatch_bound(event)
+
+
+def _dispatch_bound(event: Event) -> bool:
     failed = False
     for name, handler in subscribers_for(event.kind):
         try:

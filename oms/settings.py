@@ -201,6 +201,11 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 WEBHOOKS_ALLOW_PRIVATE_URLS = env.bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=False)
+# Absolute links in messages to customers (tracking pages) need the public address of the site.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+SMS_BACKEND = env("SMS_BACKEND", default="notifications.messaging.sms.LoggingSmsBackend")
+SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_TOKEN = env("SMS_GATEWAY_TOKEN", default="")
 
 # JSON lines with the request id and tenant in production; readable text while developing.
 LOG_FORMAT = env("LOG_FORMAT", default="text" if DEBUG else "json")

@@ -3,7 +3,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from . import events
+from . import events, rls
 from .models import Event, IdempotencyKey
 from .observability import beat_heartbeat
 
@@ -19,11 +19,12 @@ def dispatch_event(event_id: int) -> bool:
 def sweep_outbox(older_than_seconds: int = 30) -> int:
     """Re-dispatch events left behind (worker down, broker lost the message, a subscriber failed)."""
     stale_before = timezone.now() - timedelta(seconds=older_than_seconds)
-    ids = list(
-        Event.objects.filter(dispatched_at__isnull=True, created_at__lt=stale_before)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:SWEEP_BATCH]
-    )
+    with rls.all_tenants():
+        ids = list(
+            Event.objects.filter(dispatched_at__isnull=True, created_at__lt=stale_before)
+            .order_by("created_at")
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
     for event_id in ids:
         events.dispatch(event_id)
     return len(ids)
@@ -31,7 +32,8 @@ def sweep_outbox(older_than_seconds: int = 30) -> int:
 
 @shared_task
 def purge_idempotency_keys() -> int:
-    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=timezone.now() - timedelta(hours=48)).delete()
+    with rls.all_tenants():
+        deleted, _ = IdempotencyKey.objects.filter(created_at__lt=timezone.now() - timedelta(hours=48)).delete()
     return deleted
 
 

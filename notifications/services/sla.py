@@ -179,20 +179,21 @@ def _sweep_batch(now, batch) -> tuple[int, int]:
     alerts = []
     for order in overdue:
         users = [order.manager_id] if order.manager_id else _manager_ids(order.tenant_id, managers)
+        status = codes.get(order.status_id, "")
         for user_id in users:
             alerts.append(
-                Alert(
-                    tenant_id=order.tenant_id,
-                    user_id=user_id,
-                    order_id=order.pk,
-                    title=f"Order {order.number} is overdue",
-                    body=f"It has been in '{codes.get(order.status_id, '')}' longer than its time limit.",
-                    url=f"/orders/{order.pk}/",
-                    dedupe_key=f"overdue:{order.pk}:{int(order.status_changed_at.timestamp())}",
-                    created_at=now,
+                (
+                    order.tenant_id,
+                    user_id,
+                    order.pk,
+                    f"Order {order.number} is overdue",
+                    f"It has been in '{status}' longer than its time limit.",
+                    f"/orders/{order.pk}/",
+                    f"overdue:{order.pk}:{int(order.status_changed_at.timestamp())}",
+                    now,
                 )
             )
-    Alert.objects.bulk_create(alerts, ignore_conflicts=True, batch_size=1000)
+    _insert_alerts(alerts)
     depth = event_depth.get()
     events = Event.objects.bulk_create(
         [
@@ -217,3 +218,17 @@ def _sweep_batch(now, batch) -> tuple[int, int]:
     event_ids = [e.pk for e in events]
     transaction.on_commit(lambda: dispatch_events.delay(event_ids))
     return len(overdue), len(candidates)
+
+
+def _insert_alerts(rows: list[tuple]) -> None:
+    """One INSERT … SELECT unnest(...) for the whole batch; the unique dedupe key keeps it once per breach."""
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Alert._meta.db_table} "  # noqa: S608 - our own table name, values are parameters
+            "(tenant_id, user_id, order_id, title, body, url, dedupe_key, created_at) "
+            "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::text[], "
+            "%s::text[], %s::timestamptz[]) ON CONFLICT DO NOTHING",
+            [list(column) for column in zip(*rows, strict=True)],
+        )

@@ -30,6 +30,7 @@ NAVIGATION = [
     ("Packing", "shipments:packing", (OWNER, MANAGER, PACKER)),
     ("My route", "shipments:route", (COURIER,)),
     ("Alerts", "notifications:inbox", (*OFFICE, ADMIN)),
+    ("My tasks", "notifications:tasks", OFFICE),
     ("Analytics", "analytics:home", (OWNER,)),
     ("Settings", "oms:settings", SETTINGS),
 ]

@@ -97,8 +97,6 @@ def _answer(request, order, *, ok: bool, message: str, event: str, complete=Fals
     if not request.htmx:
         (messages.success if ok else messages.error)(request, message)
         return redirect(_station_url(order))
-    if complete or lines is None:
-        order = _order(request, order.pk)  # its status moved, or the page needs fresh counts
     context = station_context(order, lines=lines, message=message, ok=ok, just_completed=complete)
     response = render(request, "shipments/station.html#station", context)
     return trigger(response, event, {"message": message})
@@ -121,7 +119,13 @@ def packing_scan(request, pk):
         return _answer(request, order, ok=False, message=result, event="scan-error")
     if result.complete:
         return _answer(
-            request, order, ok=True, message=result.message, event="packing-complete", complete=True, lines=result.lines
+            request,
+            result.order,
+            ok=True,
+            message=result.message,
+            event="packing-complete",
+            complete=True,
+            lines=result.lines,
         )
     return _answer(request, result.order, ok=True, message=result.message, event="scan-ok", lines=result.lines)
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import pytest
 
-from analytics.services import refresh_purchases
+from analytics.services import refresh_summaries
 from oms.models import Event, Role
 from orders.models import ActivityKind, Customer, Order, OrderActivity, OrderStatus
 from tests.factories import make_member
@@ -121,7 +121,7 @@ def build_history(tenant) -> History:
         tenant=tenant, kind="order.overdue", created_at=at(3, 3), payload={"order_id": o["C2"].pk, "status": "packed"}
     )
     Event.objects.create(tenant=tenant, kind="order.status_changed", created_at=at(3, 3), payload={"order_id": 1})
-    refresh_purchases(tenant=tenant, force=True)
+    refresh_summaries(tenant=tenant, force=True)
     return History(tenant=tenant, orders=o, customers=c, managers={"m1": m1, "m2": m2})
 
 
@@ -143,5 +143,5 @@ def foreign_history(other_tenant):
     Event.objects.create(
         tenant=other_tenant, kind="order.overdue", created_at=at(1, 20), payload={"order_id": big.pk, "status": "new"}
     )
-    refresh_purchases(tenant=other_tenant, force=True)
+    refresh_summaries(tenant=other_tenant, force=True)
     return big

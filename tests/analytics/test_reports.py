@@ -205,7 +205,7 @@ def test_reports_read_the_timeline_the_order_services_write(tenant):
         move(order, "confirmed")
         traveller.shift(3600 * 2)
         move(order, "cancelled")
-    services.refresh_purchases(tenant=tenant)
+    services.refresh_summaries(tenant=tenant)
     durations = reports.duration_report(tenant=tenant, filters=YEAR_2025)
     assert {r["code"]: r["median"] for r in durations.statuses} == {"new": 5 * 3600, "confirmed": 2 * 3600}
     funnel = reports.funnel_report(tenant=tenant, filters=YEAR_2025)
@@ -245,3 +245,21 @@ def test_incremental_rebuild_renumbers_the_customers_purchases(history):
     ]
     report = reports.cohort_report(tenant=history.tenant, filters=YEAR_2025)
     assert report.repeat_rate == Decimal("50.0")  # Ann and now Bob
+
+
+def test_stay_summary_catches_up_with_new_status_changes(history):
+    from tests.analytics.conftest import at, change
+
+    assert services.refresh_stays(tenant=history.tenant) is None  # nothing new since the fixture
+    change(history.orders["B2"], [(at(2, 4), "cancelled", "new")])  # B2 taken back a day after its cancel
+    # The orders with recent timeline entries are re-read (here all): their stays replaced, never doubled.
+    assert services.refresh_stays(tenant=history.tenant) == 15
+    from analytics.models import Stay
+
+    assert (
+        Stay.objects.filter(tenant=history.tenant).count() == 15
+    )  # 13 before, plus B2's stay in cancelled and in cancel
+    statuses = {
+        r["code"]: r["stays"] for r in reports.duration_report(tenant=history.tenant, filters=YEAR_2025).statuses
+    }
+    assert statuses["cancelled"] == 1

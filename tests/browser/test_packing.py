@@ -30,9 +30,10 @@ def test_packer_scans_an_order_to_completion_and_hands_it_to_a_courier(tenant, l
 
     log_in(page, live_server.url, packer.username, PASSWORD)
     assert page.url.endswith("/shipments/packing/")
-    assert page.evaluate("document.activeElement.name") == "order"
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'order'")
     scan(page, order.number)
     page.wait_for_selector("#station")
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'code'")
     page.evaluate("() => (window.__noReload = 1)")
 
     scan(page, mug.barcode)
@@ -52,7 +53,9 @@ def test_packer_scans_an_order_to_completion_and_hands_it_to_a_courier(tenant, l
     with page.context.expect_page() as popup_info:  # the documents open for printing
         scan(page, cap.barcode)
         page.wait_for_selector("[data-testid=packing-complete]")
-    popup_info.value.wait_for_url(f"**/shipments/documents/slip.pdf?orders={order.pk}", wait_until="commit")
+    popup_info.value.wait_for_url(
+        f"**/shipments/documents/slip.pdf?orders={order.pk}", wait_until="commit", timeout=30_000
+    )
     assert page.evaluate("window.__noReload") == 1
     order.refresh_from_db()
     assert order.status.code == "packed" and order.packing_verified_at is not None
@@ -61,6 +64,7 @@ def test_packer_scans_an_order_to_completion_and_hands_it_to_a_courier(tenant, l
     page.click("text=Handover")
     page.select_option("[data-testid=holder]", f"courier:{courier.pk}")
     page.click("text=Start scanning")
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'code'")
     assert page.evaluate("document.activeElement.name") == "code"
     scan(page, order.number)
     page.wait_for_selector(".scan-result.accepted:has-text('handed to courier-kim')")

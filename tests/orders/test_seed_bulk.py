@@ -10,6 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from inventory.models import Reservation, StockLevel, StockMove
+from oms import rls
 from oms.models import Membership, Role, Tenant
 from oms.services import create_api_token
 from orders import selectors
@@ -196,3 +197,30 @@ def test_same_seed_same_data_and_the_index_rebuild_restores_every_index():
     other = seed("bulk-three", seed=2)
     assert _shape(other) != _shape(first)
     assert not Order.objects.filter(Q(tenant=first) | Q(tenant=second)).filter(root__isnull=True).exists()
+
+
+def test_works_when_connections_run_as_the_row_level_security_role(settings):
+    """Production drops to a role the policies bind; the seeder works as the owner, then hands the role back."""
+    app_role = "oms_app_seed_test"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [app_role])
+        if cursor.fetchone() is None:
+            cursor.execute(f"CREATE ROLE {app_role} NOLOGIN NOSUPERUSER NOBYPASSRLS")
+        for statement in rls.grant_sql(app_role):
+            cursor.execute(statement)
+    settings.DATABASE_APP_ROLE = app_role
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET ROLE {app_role}")
+    try:
+        with rls.all_tenants():
+            tenant = seed("bulk-rls", orders=40, customers=10)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_user")
+            assert cursor.fetchone()[0] == app_role
+        rls.set_tenant(tenant.pk)
+        assert Order.objects.count() == 40  # no filter written: the policy admits this tenant's rows
+        rls.set_tenant(None)
+        assert Order.objects.count() == 0
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
