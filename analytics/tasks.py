@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from oms import rls
 from oms.models import Tenant
 
 from . import services
@@ -18,10 +19,16 @@ def refresh_purchase_summaries() -> int:
 @shared_task(acks_late=True)
 def refresh_tenant_summaries(tenant_id: int, force: bool = False) -> dict:
     tenant = Tenant.objects.filter(pk=tenant_id).first()
-    return {} if tenant is None else services.refresh_summaries(tenant=tenant, force=force)
+    if tenant is None:
+        return {}
+    with rls.tenant_context(tenant.pk):  # the summaries read and write this tenant's rows only
+        return services.refresh_summaries(tenant=tenant, force=force)
 
 
 @shared_task(acks_late=True)
 def refresh_tenant_purchases(tenant_id: int, force: bool = False) -> int | None:
     tenant = Tenant.objects.filter(pk=tenant_id).first()
-    return None if tenant is None else services.refresh_purchases(tenant=tenant, force=force)
+    if tenant is None:
+        return None
+    with rls.tenant_context(tenant.pk):
+        return services.refresh_purchases(tenant=tenant, force=force)

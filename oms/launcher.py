@@ -244,7 +244,7 @@ def up(stack, args):
         log(f"Port {port} is in use (is `make up` already running?); pick another with PORT=...")
         return 1
     env = service_env(stack, redis_db=0)
-    for step in (["migrate", "--noinput"], ["seed_demo"]):
+    for step in (["migrate", "--noinput"], ["seed_demo"], ["seed_shipments_demo"]):
         if code := manage(env, *step):
             log(f"manage.py {' '.join(step)} failed with exit code {code}; stopping")
             return code

@@ -31,6 +31,7 @@ NAVIGATION = [
     ("My route", "shipments:route", (COURIER,)),
     ("Alerts", "notifications:inbox", (*OFFICE, ADMIN)),
     ("My tasks", "notifications:tasks", OFFICE),
+    ("Incidents", "shipments:incidents", OFFICE),
     ("Analytics", "analytics:home", (OWNER,)),
     ("Settings", "oms:settings", SETTINGS),
 ]

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
 
 from oms.tenancy.roles import MANAGER, OWNER, PACKER, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
@@ -107,13 +108,15 @@ def returns(request):
     return render(request, "shipments/returns.html", context)
 
 
+@vary_on_headers("HX-Request")
 @role_required(OWNER, MANAGER, PACKER)
 def order_custody(request, pk):
-    """The order's custody chain, courier stops and carrier tracking."""
+    """The order's custody chain, courier stops and carrier tracking; for htmx (the order page's panel) the
+    compact fragment."""
     order = get_for_tenant_or_404(Order.objects.select_related("status", "customer"), request.tenant, pk=pk)
     return render(
         request,
-        "shipments/custody.html",
+        "shipments/custody.html#panel" if request.htmx else "shipments/custody.html",
         {
             "order": order,
             "chain": list(selectors.custody_chain(order=order)),

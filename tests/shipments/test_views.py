@@ -326,3 +326,12 @@ def test_route_page_query_count_does_not_grow_with_stops(tenant, client_for, dja
     with django_assert_max_num_queries(10):
         page = client.get(reverse("shipments:route")).content.decode()
     assert page.count('class="card stop') == 6
+
+
+def test_order_page_shows_the_custody_panel(tenant, client_for):
+    order, _, courier = handed_to_courier(tenant)
+    manager = client_for(Role.MANAGER)
+    page = manager.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    assert reverse("shipments:order_custody", args=[order.pk]) in page
+    panel = manager.get(reverse("shipments:order_custody", args=[order.pk]), **HTMX).content.decode()
+    assert 'data-testid="custody-panel"' in panel and "<html" not in panel and courier.username in panel

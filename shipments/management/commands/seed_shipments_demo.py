@@ -36,7 +36,7 @@ class Command(BaseCommand):
 
     def seed(self, shop):
         actor = Actor.system("demo")
-        sandbox, _ = Carrier.objects.get_or_create(
+        sandbox, created = Carrier.objects.get_or_create(
             tenant=shop,
             name="Sandbox Express",
             defaults={
@@ -45,6 +45,9 @@ class Command(BaseCommand):
                 "status_mapping": {"minutes_per_step": 1},
             },
         )
+        if not created:
+            self.stdout.write("Shipment demo data already exists; leaving it as it is.")
+            return
         courier = get_user_model().objects.filter(username="courier", memberships__tenant=shop).first()
         waiting = list(
             Order.objects.filter(tenant=shop, group=Group.ASSEMBLY, handed_over_at__isnull=True)
