@@ -509,7 +509,7 @@ WITH breaches AS (
            o.id AS order_id,
            COALESCE(CASE WHEN (e.payload ->> 'manager_id') ~ '^[0-9]{1,18}$'
                          THEN (e.payload ->> 'manager_id')::bigint END, o.manager_id) AS manager_id,
-           COALESCE(e.payload ->> 'status', s.code) AS status
+           COALESCE(NULLIF(e.payload ->> 'status', ''), s.code) AS status
     FROM oms_event e
     JOIN orders_order o ON o.tenant_id = e.tenant_id
          AND o.id = CASE WHEN (e.payload ->> 'order_id') ~ '^[0-9]{1,18}$' THEN (e.payload ->> 'order_id')::bigint END
