@@ -224,7 +224,7 @@ def adjust(
 
 @dataclass(frozen=True)
 class Demand:
-    """Units of a product an order line still needs."""
+    """Units of a product an order line still needs (`product_id` is the line's product)."""
 
     line_id: int
     product_id: int
