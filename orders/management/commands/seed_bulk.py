@@ -2,12 +2,13 @@
 
     python manage.py seed_bulk --orders 1000000 --customers 200000 [--tenant bulk] [--months 24] [--seed 1]
 
-Small things (tenant, managers, products, warehouses, opening stock) go through the normal services. The bulk
-(customers, contacts, orders, lines, reservations) is planned in temporary tables with `INSERT ... SELECT
-generate_series` and every random choice is a hash of (row key, salt, seed), so one seed always gives the same
-data whatever plan PostgreSQL picks. It bypasses the services, so there are no history rows, activities or
-events; every database constraint holds (checked by PostgreSQL as the rows go in). Running it again on the
-same tenant adds more of the same, numbered after what is there.
+The tenant (through `create_tenant`, default catalogue), 5 managers, products and 2 warehouses with opening
+stock come first. The bulk (customers, contacts, orders, lines, reservations) is planned in temporary tables
+with `INSERT ... SELECT generate_series`, every random choice a hash of (row key, salt, seed): one seed gives
+the same data whatever plan PostgreSQL picks. It bypasses the services: no history rows, activities or events.
+Every constraint holds: unique and CHECK constraints as rows go in; foreign keys by one join per key after the
+load when the connection may skip the per-row triggers (superuser), else by those triggers. Running it again on
+a tenant adds more, numbered after what is there; the tenant's number sequence ends past the last number used.
 """
 
 import random
