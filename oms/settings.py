@@ -100,7 +100,9 @@ DATABASES = {
 }
 # The non-owner, non-superuser role that row-level security binds (see oms/rls.py); empty = not enforced.
 DATABASE_APP_ROLE = env("DATABASE_APP_ROLE", default="")
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# Persistent connections nearly double API throughput (bench/orders.py); health checks drop dead ones.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEBUG else 60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -4,8 +4,10 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django_fsm import FSMField, transition
 from simple_history.models import HistoricalRecords
@@ -41,7 +43,11 @@ class Customer(TenantOwned):
     history = HistoricalRecords()
 
     class Meta:
-        indexes = [models.Index(fields=["tenant", "name"], name="customer_tenant_name")]
+        indexes = [
+            models.Index(fields=["tenant", "name"], name="customer_tenant_name"),
+            # Order search finds customers by any part of the name (`icontains` compares UPPER(name)).
+            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="customer_name_upper_trgm"),
+        ]
 
     def __str__(self):
         return self.name

@@ -1,8 +1,8 @@
 """Tenant-scoped reads of orders and customers, with the joins each page needs."""
 
-from django.db.models import Count, Max, Min, Prefetch, Q, Sum
+from django.db.models import Count, Max, Min, Prefetch, Q, Subquery, Sum
 
-from .models import Customer, Group, Order, OrderActivity, OrderLine, OrderStatus
+from .models import ContactKind, Customer, CustomerContact, Group, Order, OrderActivity, OrderLine, OrderStatus
 from .services.customers import normalize_phone
 
 REVENUE_EXCLUDED = (Group.CANCEL,)
@@ -21,7 +21,8 @@ def orders_for_list(*, tenant, filters: dict | None = None):
     filters = filters or {}
     queryset = Order.objects.filter(tenant=tenant).select_related("status", "customer", "manager")
     if filters.get("status"):
-        queryset = queryset.filter(status__code=filters["status"])
+        status_id = OrderStatus.objects.filter(tenant=tenant, code=filters["status"]).values_list("pk", flat=True)
+        queryset = queryset.filter(status_id__in=list(status_id))
     if filters.get("group"):
         queryset = queryset.filter(group=filters["group"])
     if filters.get("channel"):
@@ -42,17 +43,44 @@ def orders_for_list(*, tenant, filters: dict | None = None):
         queryset = queryset.filter(updated_at__gte=filters["updated_since"])
     query = (filters.get("q") or "").strip()
     if query:
-        queryset = queryset.filter(search_condition(query))
+        queryset = queryset.filter(search_condition(tenant, query))
     return queryset
 
 
-def search_condition(query: str) -> Q:
-    condition = Q(number=query) | Q(number__startswith=f"{query}-") | Q(customer__name__icontains=query)
-    if "@" in query:
-        condition |= Q(customer__email__iexact=query.strip().lower())
+NAME_MATCH_LIMIT = 1000
+
+
+def search_condition(tenant, query: str) -> Q:
+    """Number, family, phone, e-mail or name — each resolved on an index first, so a search never walks
+    every order of the tenant (customer names through a trigram index)."""
+    condition = Q(number=query)
+    if query.replace("-", "").isdigit():
+        root = Order.objects.filter(tenant=tenant, number=query.split("-")[0], parent__isnull=True).values("pk")
+        condition |= Q(root_id__in=Subquery(root))
+    customer_ids = set()
     digits = normalize_phone(query)
     if len(digits) >= 5:
-        condition |= Q(customer__contacts__normalized=digits)
+        customer_ids |= set(
+            CustomerContact.objects.filter(tenant=tenant, kind=ContactKind.PHONE, normalized=digits)
+            .values_list("customer_id", flat=True)[:NAME_MATCH_LIMIT]
+        )
+    if "@" in query:
+        customer_ids |= set(
+            CustomerContact.objects.filter(tenant=tenant, kind=ContactKind.EMAIL, normalized=query.strip().lower())
+            .values_list("customer_id", flat=True)[:NAME_MATCH_LIMIT]
+        )
+    if len(query) >= 2 and not query.replace("-", "").replace("+", "").replace(" ", "").isdigit():
+        named = list(
+            Customer.objects.filter(tenant=tenant, name__icontains=query).values_list("pk", flat=True)[
+                : NAME_MATCH_LIMIT + 1
+            ]
+        )
+        if len(named) > NAME_MATCH_LIMIT:  # a common word: newest orders of those customers come quickly anyway
+            condition |= Q(customer__name__icontains=query)
+        else:
+            customer_ids |= set(named)
+    if customer_ids:
+        condition |= Q(customer_id__in=sorted(customer_ids))
     return condition
 
 
