@@ -30,14 +30,15 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 # This file's folder comes first on sys.path when run as a script; drop it, or `import orders` finds this file.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/oms_bench_orders"
+from bench.common import bench_database_url, ensure_database  # noqa: E402
+
 TENANT_SLUG = "bulk"
 LIST_AIM_MS = 150
 EXPLAIN_MS = 50  # a list request over the aim gets its slowest query explained when that query took this long
@@ -54,25 +55,6 @@ BENCH_ENV = {  # production-like settings for a plain-HTTP loopback run
     "CELERY_TASK_ALWAYS_EAGER": "1",
     "LOG_LEVEL": "WARNING",
 }
-
-
-def bench_database_url() -> str:
-    if os.environ.get("BENCH_DATABASE_URL"):
-        return os.environ["BENCH_DATABASE_URL"]
-    if os.environ.get("DATABASE_URL"):
-        return urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path="/oms_bench_orders"))
-    return DEFAULT_URL
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-            print(f"created database {name}")
 
 
 def setup_django(url: str) -> None:
@@ -467,7 +449,7 @@ def main() -> int:
     )
     options = parser.parse_args()
 
-    url = bench_database_url()
+    url = bench_database_url("oms_bench_orders")
     ensure_database(url)
     setup_django(url)
     print(f"database {urlsplit(url).path.lstrip('/')}, load average {load_average()} on {os.cpu_count()} cores")

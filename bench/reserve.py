@@ -21,37 +21,16 @@ import sys
 import time
 from multiprocessing import get_context
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/oms_bench"
+from bench.common import bench_database_url, ensure_database  # noqa: E402
+
 TENANT_SLUG = "bench"
 ON_HAND = 1_000_000
 RAW_SQL = "UPDATE inventory_stocklevel SET reserved = reserved + 1 WHERE id = %s AND reserved < on_hand"
-
-
-def bench_database_url() -> str:
-    if os.environ.get("BENCH_DATABASE_URL"):
-        return os.environ["BENCH_DATABASE_URL"]
-    if os.environ.get("DATABASE_URL"):
-        # Same server as the app, never its database: the benchmark leaves junk reservations behind.
-        parts = urlsplit(os.environ["DATABASE_URL"])
-        return urlunsplit(parts._replace(path="/oms_bench"))
-    return DEFAULT_URL
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-            print(f"created database {name}")
 
 
 def setup_django(url: str) -> None:
@@ -206,7 +185,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="each phase runs this many times, alternating")
     options = parser.parse_args()
 
-    url = bench_database_url()
+    url = bench_database_url("oms_bench")
     ensure_database(url)
     setup_django(url)
     from django.db import connections

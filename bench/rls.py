@@ -14,29 +14,14 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import bench_database_url, ensure_database  # noqa: E402
+
 APP_ROLE = "oms_app_bench"
 TENANT = "bulk"
-
-
-def database_url() -> str:
-    if os.environ.get("BENCH_DATABASE_URL"):
-        return os.environ["BENCH_DATABASE_URL"]
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    return urlunsplit(urlsplit(base)._replace(path="/oms_rls_bench"))
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        name = parts.path.lstrip("/")
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def timed(client, path: str, count: int) -> list[float]:
@@ -62,7 +47,7 @@ def main() -> None:
     parser.add_argument("--skip-seed", action="store_true")
     args = parser.parse_args()
 
-    url = database_url()
+    url = bench_database_url("oms_rls_bench")
     ensure_database(url)
     os.environ.update(DATABASE_URL=url, DJANGO_SETTINGS_MODULE="oms.settings", LOG_LEVEL="WARNING", AXES_ENABLED="0")
     import django

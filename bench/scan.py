@@ -20,34 +20,14 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/oms_bench_scan"
+from bench.common import bench_database_url, ensure_database  # noqa: E402
+
 TENANT_SLUG = "bench-scan"
 PRODUCTS = 200
-
-
-def bench_database_url() -> str:
-    if os.environ.get("BENCH_DATABASE_URL"):
-        return os.environ["BENCH_DATABASE_URL"]
-    if os.environ.get("DATABASE_URL"):
-        parts = urlsplit(os.environ["DATABASE_URL"])
-        return urlunsplit(parts._replace(path="/oms_bench_scan"))
-    return DEFAULT_URL
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-            print(f"created database {name}")
 
 
 def setup_django(url: str) -> None:
@@ -148,7 +128,7 @@ def main() -> int:
     parser.add_argument("--scans", type=int, default=600)
     args = parser.parse_args()
 
-    url = bench_database_url()
+    url = bench_database_url("oms_bench_scan")
     ensure_database(url)
     setup_django(url)
 

@@ -19,33 +19,14 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/oms_sla_bench"
+from bench.common import bench_database_url, ensure_database  # noqa: E402
+
 TENANT_SLUG = "bench-sla"
 LIMIT_MINUTES = 60
-
-
-def bench_database_url() -> str:
-    if os.environ.get("BENCH_DATABASE_URL"):
-        return os.environ["BENCH_DATABASE_URL"]
-    if os.environ.get("DATABASE_URL"):
-        return urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path="/oms_sla_bench"))
-    return DEFAULT_URL
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-            print(f"created database {name}")
 
 
 def setup_django(url: str) -> None:
@@ -166,7 +147,7 @@ def main() -> None:
     parser.add_argument("--overdue", type=int, default=1_000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    url = bench_database_url()
+    url = bench_database_url("oms_sla_bench")
     ensure_database(url)
     setup_django(url)
 
