@@ -63,3 +63,27 @@ def other_api_client(other_tenant):
 def fast_password_hashing(settings):
     # Real hashing costs ~100 ms per login; the tests check access rules, not the hasher.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+APP_ROLE = "oms_app_test"
+
+
+@pytest.fixture
+def app_role(settings):
+    """The rest of the test runs as a role that is neither owner nor superuser, as production does."""
+    from django.db import connection
+
+    from oms import rls
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE])
+        if cursor.fetchone() is None:
+            cursor.execute(f"CREATE ROLE {APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS")
+        for statement in rls.grant_sql(APP_ROLE):
+            cursor.execute(statement)
+    settings.DATABASE_APP_ROLE = APP_ROLE
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET ROLE {APP_ROLE}")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")

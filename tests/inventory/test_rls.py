@@ -2,7 +2,7 @@
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection, transaction
+from django.db import transaction
 from django.urls import reverse
 
 from inventory import services as stock
@@ -13,24 +13,6 @@ from oms.models import Role
 from .helpers import lines_for, stocked
 
 pytestmark = pytest.mark.django_db
-APP_ROLE = "oms_app_test"
-
-
-@pytest.fixture
-def app_role(settings):
-    """The rest of the test runs as a role that is neither owner nor superuser, as production does."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE])
-        if cursor.fetchone() is None:
-            cursor.execute(f"CREATE ROLE {APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS")
-        for statement in rls.grant_sql(APP_ROLE):
-            cursor.execute(statement)
-    settings.DATABASE_APP_ROLE = APP_ROLE
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET ROLE {APP_ROLE}")
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("RESET ROLE")
 
 
 def test_check_stock_looks_into_every_tenant(tenant, other_tenant, app_role, capsys):

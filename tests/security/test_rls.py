@@ -12,24 +12,6 @@ from tests.factories import ProductFactory, make_member
 from tests.orders.helpers import place_order, stocked_product
 
 pytestmark = pytest.mark.django_db
-APP_ROLE = "oms_app_test"
-
-
-@pytest.fixture
-def app_role(settings):
-    """Run the rest of the test as a role that is neither owner nor superuser, as production does."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE])
-        if cursor.fetchone() is None:
-            cursor.execute(f"CREATE ROLE {APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS")
-        for statement in rls.grant_sql(APP_ROLE):
-            cursor.execute(statement)
-    settings.DATABASE_APP_ROLE = APP_ROLE
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET ROLE {APP_ROLE}")
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("RESET ROLE")
 
 
 def test_every_tenant_table_has_forced_rls_and_a_policy():
