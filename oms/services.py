@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from . import rls
 from .models import ApiToken, Membership, Role, Tenant, hash_token
 from .tenancy.setup import initialize_tenant
 
@@ -23,10 +24,18 @@ def create_tenant(*, slug: str, name: str, owner_email: str = "", owner_password
     if Tenant.objects.filter(slug=slug).exists():
         raise TenantExists(f"A tenant with the slug '{slug}' already exists.")
     tenant = Tenant.objects.create(slug=slug, name=name)
-    initialize_tenant(tenant)
-    if owner_email:
-        user = ensure_user(username=owner_email, email=owner_email, password=owner_password)
-        add_member(tenant=tenant, user=user, role=Role.OWNER)
+    with rls.tenant_context(tenant.pk):  # the new tenant's rows pass its own policy
+        initialize_tenant(tenant)
+        if owner_email:
+            user = ensure_user(username=owner_email, email=owner_email, password=owner_password)
+            add_member(tenant=tenant, user=user, role=Role.OWNER)
+    return tenant
+
+
+@transaction.atomic
+def set_round_robin(*, tenant: Tenant, enabled: bool) -> Tenant:
+    tenant.round_robin_assignment = enabled
+    tenant.save(update_fields=["round_robin_assignment"])
     return tenant
 
 

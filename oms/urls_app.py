@@ -10,4 +10,5 @@ urlpatterns = [
     path("settings/tokens/", views.api_token_create, name="api_token_create"),
     path("settings/tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("settings/export/", views.export_data, name="export"),
+    path("settings/round-robin/", views.round_robin, name="round_robin"),
 ]

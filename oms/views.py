@@ -89,3 +89,13 @@ def export_data(request):
     archive.seek(0)
     filename = f"{request.tenant.slug}-export-{timezone.now():%Y%m%d-%H%M}.zip"
     return FileResponse(archive, as_attachment=True, filename=filename, content_type="application/zip")
+
+
+@require_POST
+@role_required(*SETTINGS)
+def round_robin(request):
+    enabled = request.POST.get("enabled") == "on"
+    services.set_round_robin(tenant=request.tenant, enabled=enabled)
+    messages.success(request, "New orders are now shared among managers in turn." if enabled
+                     else "New orders are no longer assigned automatically.")
+    return redirect("oms:settings")

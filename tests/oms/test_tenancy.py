@@ -72,3 +72,14 @@ def test_api_token_is_stored_hashed_and_shown_once(tenant, client_for):
     token = ApiToken.objects.get(tenant=tenant, name="shop-sync")
     assert raw.startswith("oms_") and raw not in token.token_hash
     assert raw not in admin.get(reverse("oms:settings")).content.decode()
+
+
+def test_admin_switches_round_robin_assignment(tenant, client_for):
+    admin = client_for(Role.ADMIN)
+    admin.post(reverse("oms:round_robin"), {"enabled": "on"})
+    tenant.refresh_from_db()
+    assert tenant.round_robin_assignment
+    admin.post(reverse("oms:round_robin"), {})
+    tenant.refresh_from_db()
+    assert not tenant.round_robin_assignment
+    assert client_for(Role.MANAGER).post(reverse("oms:round_robin"), {"enabled": "on"}).status_code == 403

@@ -43,6 +43,7 @@ ACCESS = {
     "oms:api_token_create": SETTINGS,
     "oms:api_token_revoke": SETTINGS,
     "oms:export": frozenset({OWNER}),
+    "oms:round_robin": SETTINGS,
     "inventory:products": STOCK,
     "inventory:product_create": STOCK,
     "inventory:product": STOCK,

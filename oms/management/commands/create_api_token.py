@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from oms.models import Tenant
+from oms.rls import tenant_context
 from oms.services import create_api_token
 
 
@@ -15,6 +16,7 @@ class Command(BaseCommand):
         tenant = Tenant.objects.filter(slug=slug).first()
         if tenant is None:
             raise CommandError(f"No tenant with the slug '{slug}'.")
-        token, raw = create_api_token(tenant=tenant, name=name)
+        with tenant_context(tenant.pk):
+            token, raw = create_api_token(tenant=tenant, name=name)
         self.stdout.write(f"Token '{token.name}' for tenant '{tenant.slug}' (shown once, store it safely):")
         self.stdout.write(raw)

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from inventory import services as stock
 from inventory.models import Product, Warehouse
+from oms import rls
 from oms.actors import Actor
 from oms.models import Role, Tenant
 from oms.services import add_member, create_tenant, ensure_user
@@ -80,12 +81,18 @@ class Command(BaseCommand):
             tenant = self.create_demo(orders)
         else:
             self.stdout.write("The demo shop already exists; leaving it as it is.")
-        self.print_logins(tenant)
+        with rls.tenant_context(tenant.pk):
+            self.print_logins(tenant)
 
     @transaction.atomic
     def create_demo(self, order_count: int) -> Tenant:
         rng = random.Random(42)  # noqa: S311 - demo data
         tenant = create_tenant(slug=DEMO_SLUG, name="Demo Shop")
+        with rls.tenant_context(tenant.pk):
+            self.fill_demo(tenant, rng, order_count)
+        return tenant
+
+    def fill_demo(self, tenant, rng, order_count: int) -> None:
         tenant.round_robin_assignment = True
         tenant.legal_name, tenant.address = "Demo Shop Ltd", "1 Market Street, Springfield"
         tenant.save()
@@ -106,7 +113,6 @@ class Command(BaseCommand):
         for index in range(order_count):
             self.create_order(tenant, products, rng, index, order_count)
         self.make_split_families(tenant, products, rng)
-        return tenant
 
     def create_order(self, tenant, products, rng, index, total):
         system = Actor.system("demo")
