@@ -243,7 +243,7 @@ def up(stack, args):
     if not port_is_free(port):
         log(f"Port {port} is in use (is `make up` already running?); pick another with PORT=...")
         return 1
-    env = service_env(stack, redis_db=0)
+    env = app_env(service_env(stack, redis_db=0))
     for step in (["migrate", "--noinput"], ["seed_demo"], ["seed_shipments_demo"]):
         if code := manage(env, *step):
             log(f"manage.py {' '.join(step)} failed with exit code {code}; stopping")
@@ -274,7 +274,13 @@ def test(stack, args):
 
 
 def manage_command(stack, args):
-    return manage(service_env(stack, redis_db=0), *args)
+    return manage(app_env(service_env(stack, redis_db=0)), *args)
+
+
+def app_env(env):
+    """The app runs as a role that row-level security binds (migrate still runs as the owner).
+    Tests keep the owner: they create their own database, and the RLS tests switch roles themselves."""
+    return {"DATABASE_APP_ROLE": "oms_app", **env}
 
 
 COMMANDS = {"up": up, "test": test, "manage": manage_command}
