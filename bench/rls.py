@@ -21,11 +21,13 @@ sys.path.insert(0, str(ROOT))
 from bench.common import bench_database_url, ensure_database  # noqa: E402
 
 APP_ROLE = "oms_app_bench"
+OWNER, RLS = "owner, no RLS", "app role, RLS"
 TENANT = "bulk"
 
 
-def timed(client, path: str, count: int) -> list[float]:
-    client.get(path)  # warm caches and the plan
+def timed(client, path: str, count: int, warm: bool = True) -> list[float]:
+    if warm:
+        client.get(path)  # warm caches and the plan
     samples = []
     for _ in range(count):
         start = time.perf_counter()
@@ -71,7 +73,7 @@ def main() -> None:
         call_command("seed_bulk", orders=args.orders, customers=args.customers, tenant=TENANT)
     tenant = Tenant.objects.get(slug=TENANT)
     orders = Order.objects.filter(tenant=tenant).count()
-    user = UserFactory()
+    user = UserFactory(username=f"rls-bench-{time.time_ns()}")
     Membership.objects.create(tenant=tenant, user=user, role=Role.MANAGER)
     sample_order = Order.objects.filter(tenant=tenant).order_by("-pk").values_list("pk", flat=True).first()
     pages = {
@@ -83,24 +85,34 @@ def main() -> None:
     client = Client()
     client.force_login(user)
 
-    results = {}
-    for mode in ("owner, no RLS", "app role, RLS"):
-        if mode.startswith("app role"):
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE])
-                if cursor.fetchone() is None:
-                    cursor.execute(f"CREATE ROLE {APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS")
-                for statement in rls.grant_sql(APP_ROLE):
-                    cursor.execute(statement)
-                cursor.execute(f"SET ROLE {APP_ROLE}")
-            settings.DATABASE_APP_ROLE = APP_ROLE
-        for label, path in pages.items():
-            results[(mode, label)] = timed(client, path, args.requests)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE])
+        if cursor.fetchone() is None:
+            cursor.execute(f"CREATE ROLE {APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS")
+        for statement in rls.grant_sql(APP_ROLE):
+            cursor.execute(statement)
+
+    def use(mode: str) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET ROLE {APP_ROLE}" if mode == RLS else "RESET ROLE")
+        settings.DATABASE_APP_ROLE = APP_ROLE if mode == RLS else ""
+
+    # Interleaved, one request of each mode in turn, so drift in machine load hits both alike.
+    results = {(mode, label): [] for mode in (OWNER, RLS) for label in pages}
+    for label, path in pages.items():
+        for mode in (OWNER, RLS):
+            use(mode)
+            client.get(path)  # warm the plan for this role
+        for _ in range(args.requests):
+            for mode in (OWNER, RLS):
+                use(mode)
+                results[(mode, label)].extend(timed(client, path, 1, warm=False))
+    use(OWNER)
 
     print(f"\n{orders:,} orders in tenant '{TENANT}', {args.requests} requests per page\n")
     print(f"{'page':22} {'no RLS p50/p95 ms':>20} {'RLS p50/p95 ms':>18} {'overhead p50':>13}")
     for label in pages:
-        before, after = results[("owner, no RLS", label)], results[("app role, RLS", label)]
+        before, after = results[(OWNER, label)], results[(RLS, label)]
         overhead = (statistics.median(after) / statistics.median(before) - 1) * 100
         print(
             f"{label:22} {statistics.median(before):9.1f} / {p95(before):6.1f} "
