@@ -58,7 +58,7 @@ class BearerToken(HttpBearer):
         if api_token is None:
             return None
         request.tenant = api_token.tenant
-        rls.set_tenant(api_token.tenant_id)  # the middleware resets it when the request ends
+        rls.bind(api_token.tenant_id)  # the next request's middleware binds the connection afresh
         tenant_var.set(api_token.tenant.slug)
         now = timezone.now()
         if api_token.last_used_at is None or (now - api_token.last_used_at).total_seconds() > TOKEN_TOUCH_SECONDS:

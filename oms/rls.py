@@ -80,6 +80,17 @@ def active() -> bool:
     return bool(getattr(settings, "DATABASE_APP_ROLE", ""))
 
 
+def bind(tenant_id: int | None) -> None:
+    """Bind this connection to one tenant (or none) and close any all-tenants scope, in one round trip."""
+    if not active():
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config(%s, %s, false), set_config(%s, '', false)",
+            [TENANT_SETTING, str(tenant_id or ""), ALL_TENANTS_SETTING],
+        )
+
+
 def set_tenant(tenant_id: int | None) -> None:
     """Bind this connection to one tenant (or to none)."""
     if not active():

@@ -16,19 +16,23 @@ class TenantMiddleware:
 
     def __call__(self, request):
         request.tenant = request.role = request.membership = None
+        chosen = request.session.get(SESSION_TENANT_KEY) if request.user.is_authenticated else None
+        # One round trip binds the connection to the chosen shop (or to none) for the whole request.
+        rls.bind(chosen)
         if request.user.is_authenticated:
-            with rls.all_tenants():  # which shops the user belongs to is known before any shop is chosen
-                membership = active_membership(request)
+            membership = chosen_membership(request.user, chosen) if chosen else None
+            if membership is None:
+                with rls.all_tenants():  # which shops the user belongs to is known before any shop is chosen
+                    membership = active_membership(request)
+                if membership is not None:
+                    request.session[SESSION_TENANT_KEY] = membership.tenant_id
+                rls.bind(membership.tenant_id if membership else None)
             if membership is not None:
                 request.membership = membership
                 request.tenant = membership.tenant
                 request.role = membership.role
                 tenant_var.set(membership.tenant.slug)
-                rls.set_tenant(membership.tenant_id)
-        try:
-            return self.get_response(request)
-        finally:
-            rls.set_tenant(None)
+        return self.get_response(request)
 
 
 def user_memberships(user):
@@ -37,6 +41,11 @@ def user_memberships(user):
         .select_related("tenant")
         .order_by("tenant__name")
     )
+
+
+def chosen_membership(user, tenant_id):
+    """The membership in the shop chosen in the session; visible under the policy the connection is bound to."""
+    return user_memberships(user).filter(tenant_id=tenant_id).first()
 
 
 def active_membership(request):
