@@ -4,7 +4,10 @@
 
 Four timed phases, each with the same number of worker processes (each with its own connection):
 
-* ours/hot     - `inventory.services.reserve` of 1 unit inside `transaction.atomic`, every worker on one SKU
+* ours/hot     - `inventory.services.reserve` of 1 unit, every worker on one SKU; called on its own, the service is
+                 one statement and its own transaction (also shown: the same call inside `transaction.atomic`,
+                 as when it is one step of a bigger change, which adds BEGIN and COMMIT round trips while the row
+                 stays locked)
 * raw/hot      - the bare `UPDATE inventory_stocklevel SET reserved = reserved + 1 WHERE id = %s AND
                  reserved < on_hand` loop with psycopg in autocommit, on the same stock row
 * ours/spread  - as ours/hot, each reservation on a random one of `--skus` SKUs
@@ -120,7 +123,7 @@ def build_data(workers: int, skus: int) -> dict:
 
 
 def ours_worker(args):
-    worker, data, hot, start_at, seconds = args
+    worker, data, hot, start_at, seconds, in_transaction = args
     from django.db import connections, transaction
 
     from inventory import services as stock
@@ -137,8 +140,12 @@ def ours_worker(args):
     deadline = start_at + seconds
     while time.time() < deadline:
         product_id = product_ids[0] if hot else rng.choice(product_ids)
-        with transaction.atomic():
-            reserved = stock.reserve(tenant=tenant, demands=[stock.Demand(lines[product_id], product_id, 1)])
+        demands = [stock.Demand(lines[product_id], product_id, 1)]
+        if in_transaction:
+            with transaction.atomic():
+                reserved = stock.reserve(tenant=tenant, demands=demands)
+        else:
+            reserved = stock.reserve(tenant=tenant, demands=demands)
         done += sum(reserved.values())
     connections.close_all()
     return done
@@ -200,22 +207,28 @@ def main() -> int:
     connections.close_all()  # the children must not share the parent's connection
 
     n, secs = options.workers, options.seconds
-    done = {(mode, path): 0 for mode in ("hot", "spread") for path in ("ours", "raw")}
+    paths = ("ours", "ours in transaction", "raw")
+    done = {(mode, path): 0 for mode in ("hot", "spread") for path in paths}
     with get_context("fork").Pool(n) as pool:
         # Alternate the paths, twice over, so a noisy neighbour on the machine hurts both alike.
         for _ in range(options.rounds):
             for mode in ("hot", "spread"):
                 hot = mode == "hot"
-                vacuum(url)
-                done[mode, "ours"] += run_phase(pool, ours_worker, n, lambda w, t, hot=hot: (w, data, hot, t, secs))
+                for path, in_transaction in (("ours", False), ("ours in transaction", True)):
+                    vacuum(url)
+                    done[mode, path] += run_phase(
+                        pool, ours_worker, n, lambda w, t, hot=hot, tx=in_transaction: (w, data, hot, t, secs, tx)
+                    )
                 vacuum(url)
                 done[mode, "raw"] += run_phase(pool, raw_worker, n, lambda w, t, hot=hot: (w, data, hot, t, secs, url))
     elapsed = secs * options.rounds
     print()
-    print(f"{'':8}{'ours /s':>10}{'raw /s':>10}{'ratio':>8}")
+    print(f"{'':10}{'ours /s':>10}{'raw /s':>10}{'ratio':>8}{'in transaction /s':>20}{'ratio':>8}")
     for mode, label in (("hot", "hot SKU"), ("spread", f"{options.skus} SKUs")):
         ours, raw = done[mode, "ours"] / elapsed, done[mode, "raw"] / elapsed
-        print(f"{label:8}{ours:10.0f}{raw:10.0f}{ours / raw:8.2f}")
+        in_tx = done[mode, "ours in transaction"] / elapsed
+        print(f"{label:10}{ours:10.0f}{raw:10.0f}{ours / raw:8.2f}{in_tx:20.0f}{in_tx / raw:8.2f}")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     # Our path must have written a reservation for every unit it counted, no more and no less.
     from django.db.models import Sum
@@ -223,7 +236,7 @@ def main() -> int:
     from inventory.models import Reservation
 
     held = Reservation.objects.filter(tenant_id=data["tenant_id"]).aggregate(s=Sum("quantity"))["s"] or 0
-    counted = done["hot", "ours"] + done["spread", "ours"]
+    counted = sum(units for (_, path), units in done.items() if path != "raw")
     print(f"\nreservations written by ours: {held} units, counted {counted}: {'ok' if held == counted else 'MISMATCH'}")
     print(f"total {time.time() - began:.0f} s")
     return 0 if held == counted else 1

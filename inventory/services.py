@@ -1,11 +1,9 @@
 """Every write to the catalogue and stock. Stock counters change only inside row locks (see locks.py)."""
 
-import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
@@ -231,119 +229,33 @@ class Demand:
     quantity: int
 
 
-# Lock, allocate and hold in one statement (bench/reserve.py: it was a SELECT FOR UPDATE and three writes), so a
-# hot SKU's row stays locked for one round trip, to COMMIT. Rows are locked in the order of locks.py: (product, warehouse). Allocation is greedy, like
-# filling the demands of a product one after another from its warehouses in order of preference: the units
-# demand d takes from level s are the overlap of their intervals on the running totals of need and supply.
-# FOR UPDATE in READ COMMITTED returns the latest committed row versions, and the UPDATE re-reads the row it
-# changes (EvalPlanQual), so concurrent reservations queue on the row lock and never see stale figures.
-_RESERVE_SQL = """
-WITH demand AS (
-    SELECT d.line_id, d.product_id,
-           (SUM(d.quantity) OVER w)::bigint - d.quantity AS need_from, (SUM(d.quantity) OVER w)::bigint AS need_to
-    FROM unnest(%(lines)s::bigint[], %(products)s::bigint[], %(quantities)s::bigint[]) WITH ORDINALITY AS d(line_id, product_id, quantity, ord)
-    WINDOW w AS (PARTITION BY d.product_id ORDER BY d.ord)
-),
-locked AS (
-    SELECT sl.id, sl.product_id, sl.warehouse_id, sl.on_hand - sl.reserved AS available,
-           COALESCE(array_position(%(warehouses)s::bigint[], sl.warehouse_id), 2147483647) AS preference,
-           w.priority
-    FROM inventory_stocklevel sl JOIN inventory_warehouse w ON w.id = sl.warehouse_id
-    WHERE sl.tenant_id = %(tenant)s::bigint AND w.tenant_id = %(tenant)s::bigint AND w.is_active
-      AND sl.product_id = ANY(%(products)s::bigint[])
-      AND (%(warehouses)s::bigint[] IS NULL OR sl.warehouse_id = ANY(%(warehouses)s::bigint[]))
-    ORDER BY sl.product_id, sl.warehouse_id
-    FOR UPDATE OF sl
-),
-supply AS (
-    SELECT id, product_id, warehouse_id,
-           SUM(available) OVER w - available AS have_from, SUM(available) OVER w AS have_to
-    FROM locked
-    WHERE available > 0
-    WINDOW w AS (PARTITION BY product_id ORDER BY preference, priority, warehouse_id)
-),
-taken AS (
-    SELECT s.id AS level_id, s.warehouse_id, s.product_id, d.line_id,
-           LEAST(s.have_to, d.need_to) - GREATEST(s.have_from, d.need_from) AS quantity
-    FROM supply s JOIN demand d ON d.product_id = s.product_id
-    WHERE LEAST(s.have_to, d.need_to) > GREATEST(s.have_from, d.need_from)
-),
-counted AS (
-    UPDATE inventory_stocklevel sl SET reserved = sl.reserved + t.quantity
-    FROM (SELECT level_id, SUM(quantity) AS quantity FROM taken GROUP BY level_id) t
-    WHERE sl.id = t.level_id
-),
-held AS (
-    INSERT INTO inventory_reservation (tenant_id, line_id, warehouse_id, product_id, quantity, created_at)
-    SELECT %(tenant)s::bigint, line_id, warehouse_id, product_id, SUM(quantity)::bigint, now()
-    FROM taken GROUP BY line_id, warehouse_id, product_id
-    ON CONFLICT (tenant_id, line_id, warehouse_id)
-    DO UPDATE SET quantity = inventory_reservation.quantity + EXCLUDED.quantity
-)
-SELECT line_id, SUM(quantity)::bigint FROM taken GROUP BY line_id
-"""
-
-
-_PREPARE_RESERVE = "PREPARE inventory_reserve (bigint, bigint[], bigint[], bigint[], bigint[]) AS " + (
-    _RESERVE_SQL.replace("%(tenant)s::bigint", "$1")
-    .replace("%(lines)s::bigint[]", "$2")
-    .replace("%(products)s::bigint[]", "$3")
-    .replace("%(quantities)s::bigint[]", "$4")
-    .replace("%(warehouses)s::bigint[]", "$5")
-)
-_prepared_on: "weakref.WeakSet" = weakref.WeakSet()  # psycopg connections that hold inventory_reserve
-
-
 def reserve(*, tenant, demands: list[Demand], warehouse_ids: list[int] | None = None) -> dict[int, int]:
     """Reserve what stock allows for each demand, warehouses in order of preference; partial when short.
 
     Demands are served in the order given; a product's warehouses in the order of `warehouse_ids` (when given,
     only those), then by priority. Inactive warehouses are skipped. Never reserves more than on hand minus
-    reserved, whatever the concurrency. Must run inside the caller's transaction. Returns units newly
-    reserved per line id.
+    reserved, whatever the concurrency. Returns units newly reserved per line id.
+
+    Lock, allocate and hold are one statement, the database function `inventory_reserve` (migration 0003; it was
+    a SELECT FOR UPDATE and three writes, see bench/reserve.py): inside the caller's transaction it joins it;
+    called on its own it is one round trip and its own transaction, so a hot SKU's row stays locked only while
+    the database works on it.
     """
     demands = [d for d in demands if d.quantity > 0]
     if not demands:
         return {}
-    params = {
-        "tenant": getattr(tenant, "pk", tenant),
-        "lines": [d.line_id for d in demands],
-        "products": [d.product_id for d in demands],
-        "quantities": [d.quantity for d in demands],
-        "warehouses": None if warehouse_ids is None else [int(pk) for pk in warehouse_ids],
-    }
     with connection.cursor() as cursor:
-        return {line_id: units for line_id, units in _run_reserve(cursor, params) if units}
-
-
-def _prepared_statements_usable() -> bool:
-    """Whether to run the reservation as a named prepared statement.
-
-    It needs Django's default client-side parameter binding (two statements in one round trip) and a database
-    session of our own: behind a transaction-pooling proxy, set `INVENTORY_PREPARED_RESERVE = False`.
-    """
-    options = connection.settings_dict.get("OPTIONS", {})
-    return getattr(settings, "INVENTORY_PREPARED_RESERVE", True) and not options.get("server_side_binding")
-
-
-def _run_reserve(cursor, params: dict) -> list[tuple[int, int]]:
-    if not _prepared_statements_usable():
-        cursor.execute(_RESERVE_SQL, params)
-        return cursor.fetchall()
-    session = connection.connection
-    if session not in _prepared_on:
-        cursor.execute(_PREPARE_RESERVE)  # outlives a rollback, like every PREPARE
-        _prepared_on.add(session)
-    # Planning this statement costs more than running it, so use one generic plan (PostgreSQL would keep
-    # re-planning it). SET LOCAL ends with the transaction, affects only named prepared statements (Django prepares
-    # none) and rides the same round trip as the EXECUTE.
-    cursor.execute(
-        "SET LOCAL plan_cache_mode = force_generic_plan; EXECUTE inventory_reserve "
-        "(%(tenant)s, %(lines)s, %(products)s, %(quantities)s, %(warehouses)s)",
-        params,
-    )
-    cursor.nextset()
-    return cursor.fetchall()
+        cursor.execute(
+            "SELECT line_id, quantity FROM inventory_reserve(%s, %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])",
+            [
+                getattr(tenant, "pk", tenant),
+                [d.line_id for d in demands],
+                [d.product_id for d in demands],
+                [d.quantity for d in demands],
+                None if warehouse_ids is None else [int(pk) for pk in warehouse_ids],
+            ],
+        )
+        return {line_id: units for line_id, units in cursor.fetchall() if units}
 
 
 def _locked_reservations(*, tenant, line_ids) -> tuple[list[Reservation], dict[tuple[int, int], StockLevel]]:

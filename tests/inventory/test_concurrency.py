@@ -43,6 +43,19 @@ def run_together(work, items):
         raise failures[0]
 
 
+def test_forty_direct_reservations_outside_any_transaction_reserve_exactly_ten(tenant):
+    """The service called on its own (autocommit: the statement is its own transaction), as bench/reserve.py does."""
+    item, main = stocked(tenant, ON_HAND, sku="HOT-2")
+    orders = [order_for(tenant, item, 1, name=f"Direct {n}") for n in range(BUYERS)]
+    demands = [stock.Demand(order.lines.get().pk, item.pk, 1) for order in orders]
+    for round_ in range(ROUNDS):
+        run_together(lambda d: stock.reserve(tenant=tenant, demands=[d]), demands)
+        assert StockLevel.objects.get(product=item, warehouse=main).reserved == ON_HAND, f"round {round_}"
+        assert Reservation.objects.filter(product=item).aggregate(s=Sum("quantity"))["s"] == ON_HAND
+        Reservation.objects.filter(product=item).delete()
+        StockLevel.objects.filter(product=item).update(reserved=0)
+
+
 def test_forty_buyers_of_ten_units_reserve_exactly_ten(tenant):
     item, main = stocked(tenant, ON_HAND, sku="HOT-1")
     order_ids = [order_for(tenant, item, 1, name=f"Buyer {n}").pk for n in range(BUYERS)]

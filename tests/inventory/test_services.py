@@ -236,9 +236,7 @@ def test_restock_return_puts_units_back_on_hand(tenant):
     assert level(item, main).on_hand == 3
 
 
-@pytest.mark.parametrize("prepared", [True, False])
-def test_reserve_answers_the_same_with_or_without_the_prepared_statement(tenant, settings, prepared):
-    settings.INVENTORY_PREPARED_RESERVE = prepared
+def test_reserve_takes_from_the_preferred_warehouse_first_then_the_next(tenant):
     item, near = stocked(tenant, 2, where=warehouse(tenant, "NEAR", priority=10))
     far = warehouse(tenant, "FAR", priority=20)
     stock.receive(tenant=tenant, warehouse=far, lines=[(item, 5)])
@@ -247,19 +245,23 @@ def test_reserve_answers_the_same_with_or_without_the_prepared_statement(tenant,
     assert (level(item, near).reserved, level(item, far).reserved) == (2, 2)
 
 
-def test_reserve_keeps_working_after_a_rolled_back_transaction(tenant):
-    """The prepared statement outlives a rollback (new sessions prepare their own: see test_concurrency)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:  # start from a session that has not prepared it yet
-        cursor.execute("DEALLOCATE ALL")
-    stock._prepared_on.discard(connection.connection)
+def test_reserve_in_a_rolled_back_transaction_leaves_nothing_and_the_next_one_works(tenant):
     item, main = stocked(tenant, 5)
     first, second = order_for(tenant, item, 1), order_for(tenant, item, 1)
     with pytest.raises(RuntimeError), transaction.atomic():
         stock.reserve(tenant=tenant, demands=[demand(first)])
         raise RuntimeError("roll back")
     assert level(item, main).reserved == 0
+    assert not Reservation.objects.exists()
     assert reserve(tenant, demand(first)) == {line_of(first).pk: 1}
     assert reserve(tenant, demand(second)) == {line_of(second).pk: 1}
     assert level(item, main).reserved == 2
+
+
+def test_reserve_is_one_statement(tenant, django_assert_num_queries):
+    item, main = stocked(tenant, 5)
+    order = order_for(tenant, item, 3)
+    needed, line_id = demand(order), line_of(order).pk
+    with django_assert_num_queries(1):
+        assert stock.reserve(tenant=tenant, demands=[needed]) == {line_id: 3}
+    assert level(item, main).reserved == 3
