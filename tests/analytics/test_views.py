@@ -151,3 +151,15 @@ def test_owner_rebuilds_the_summary_now(client_for, history, tenant):
     )
     assert metrics[1][:3] == ["4", "6", "580.00"]
     assert client_for(Role.MANAGER).post(reverse("analytics:refresh")).status_code == 403
+
+
+def test_bad_filters_sent_by_htmx_show_their_message_in_the_swapped_report(client_for, history):
+    response = client_for(Role.OWNER).get(
+        reverse("analytics:flow"),
+        {"date_from": "2025-05-01", "date_to": "2025-01-01"},
+        headers={"HX-Request": "true"},
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert body.lstrip().startswith('<div id="report"')  # the partial, not the page
+    assert "The start date is after the end date." in body
