@@ -4,8 +4,11 @@ import functools
 import logging
 import random
 import time
+from contextlib import contextmanager
 
-from django.db import OperationalError, connection
+import psycopg
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
 
 logger = logging.getLogger(__name__)
 
@@ -39,3 +42,33 @@ def retry_on_conflict(attempts: int = 5):
         return wrapper
 
     return decorator
+
+
+class _PreparingCursor(psycopg.Cursor):
+    """Server-side binding, and each statement prepared once per connection (psycopg keeps the names)."""
+
+    prepare = True
+
+    def execute(self, query, params=None, **kwargs):
+        return super().execute(query, params, prepare=self.prepare, **kwargs)
+
+
+@contextmanager
+def prepared_cursor():
+    """A cursor for a hot statement whose planning costs more than its run: parsed and planned once per session.
+
+    Django turns prepared statements off for every query (they break behind transaction-pooling proxies); this
+    opts in for the few statements that ask for it, with `DATABASE_PREPARED_STATEMENTS = False` to opt out.
+    The cursor is wrapped like Django's own, so errors, query logging and test query counts work as usual.
+    """
+    db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: the `connection` proxy costs a lookup per attribute
+    db.ensure_connection()
+    session, prepare = db.connection, settings.DATABASE_PREPARED_STATEMENTS
+    if prepare and session.prepare_threshold is None:
+        # Django's "no prepared statements" is threshold None, which refuses even an explicit prepare=True; a
+        # threshold never reached keeps psycopg from preparing on its own and lets this cursor ask.
+        session.prepare_threshold = 2**31 - 1
+    raw = _PreparingCursor(session)
+    raw.prepare = prepare
+    with db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw) as cursor:
+        yield cursor

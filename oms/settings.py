@@ -104,6 +104,9 @@ DATABASE_APP_ROLE = env("DATABASE_APP_ROLE", default="")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEBUG else 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Hot statements run through oms.db.prepared_cursor are prepared once per connection; turn off behind a proxy
+# that pools by transaction without prepared-statement support (PgBouncer before 1.21).
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")

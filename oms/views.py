@@ -96,6 +96,10 @@ def export_data(request):
 def round_robin(request):
     enabled = request.POST.get("enabled") == "on"
     services.set_round_robin(tenant=request.tenant, enabled=enabled)
-    messages.success(request, "New orders are now shared among managers in turn." if enabled
-                     else "New orders are no longer assigned automatically.")
+    messages.success(
+        request,
+        "New orders are now shared among managers in turn."
+        if enabled
+        else "New orders are no longer assigned automatically.",
+    )
     return redirect("oms:settings")

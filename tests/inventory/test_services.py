@@ -8,7 +8,7 @@ from inventory.errors import DuplicateBarcode, DuplicateSku, DuplicateWarehouse,
 from inventory.models import MoveKind, Product, Reservation, StockMove
 from oms.errors import DomainError
 
-from .helpers import level, order_for, product, reserved_sum, snapshot, stocked, warehouse
+from .helpers import level, lines_for, order_for, product, reserved_sum, snapshot, stocked, warehouse
 
 pytestmark = pytest.mark.django_db
 
@@ -258,10 +258,29 @@ def test_reserve_in_a_rolled_back_transaction_leaves_nothing_and_the_next_one_wo
     assert level(item, main).reserved == 2
 
 
-def test_reserve_is_one_statement(tenant, django_assert_num_queries):
+@pytest.mark.parametrize("prepared", [True, False])
+def test_a_reservation_is_one_statement(tenant, settings, django_assert_num_queries, prepared):
+    settings.DATABASE_PREPARED_STATEMENTS = prepared
     item, main = stocked(tenant, 5)
-    order = order_for(tenant, item, 3)
-    needed, line_id = demand(order), line_of(order).pk
-    with django_assert_num_queries(1):
+    other, _ = stocked(tenant, 5, where=main)
+    whole, two_lines = order_for(tenant, item, 3), lines_for(tenant, [item, other], 1)
+    needed, line_id = demand(whole), line_of(whole).pk
+    with django_assert_num_queries(1):  # one demand served whole
         assert stock.reserve(tenant=tenant, demands=[needed]) == {line_id: 3}
-    assert level(item, main).reserved == 3
+    with django_assert_num_queries(1):  # several demands
+        reserved = stock.reserve(tenant=tenant, demands=[stock.Demand(ln.pk, ln.product_id, 1) for ln in two_lines])
+    assert reserved == {ln.pk: 1 for ln in two_lines}
+    assert (level(item, main).reserved, level(other, main).reserved) == (4, 1)
+
+
+def test_one_demand_skips_a_preferred_warehouse_without_stock_and_takes_it_whole_from_the_next(tenant):
+    item, near = stocked(tenant, 1, where=warehouse(tenant, "NEAR", priority=10))
+    far = warehouse(tenant, "FAR", priority=20)
+    stock.receive(tenant=tenant, warehouse=far, lines=[(item, 5)])
+    first, second = order_for(tenant, item, 1), order_for(tenant, item, 3)
+    assert reserve(tenant, demand(first)) == {line_of(first).pk: 1}
+    assert reserve(tenant, demand(second)) == {line_of(second).pk: 3}
+    assert (level(item, near).reserved, level(item, far).reserved) == (1, 3)
+    assert list(Reservation.objects.filter(line=line_of(second)).values_list("warehouse__code", "quantity")) == [
+        ("FAR", 3)
+    ]
