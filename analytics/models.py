@@ -124,3 +124,30 @@ class Stay(TenantOwned):
             ),
             models.Index(fields=["tenant", "order_id"], name="stay_tenant_order"),
         ]
+
+
+class StayHistogram(TenantOwned):
+    """Summary of the stays: how many began in a month, per status or group, channel and duration bucket.
+
+    Kept by `services.refresh_stays` with `Stay`. The time-in-status report counts whole months of its range
+    here and only the partial months at its edges in `Stay`, so a year is a few hundred thousand rows, not
+    millions. Buckets are the precision the report shows (whole minutes below an hour, tenths of an hour below
+    two days, tenths of a day beyond): the database functions `analytics_duration_bucket(seconds)` and
+    `analytics_bucket_seconds(bucket)` of migration 0005 map between the two. Months are in the site's time zone.
+    """
+
+    month = models.DateField()
+    kind = models.CharField(max_length=6)
+    name = models.CharField(max_length=50)
+    channel = models.CharField(max_length=40)
+    bucket = models.IntegerField()
+    stays = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "month", "kind", "name", "channel", "bucket"],
+                include=["stays"],
+                name="stay_histogram_unique",
+            )
+        ]

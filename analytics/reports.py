@@ -377,17 +377,87 @@ FROM group_stays g JOIN orders_order o ON o.id = g.order_id
 WHERE g.left_at IS NOT NULL AND g.grp IS NOT NULL
 """
 
+# Whole months of the range are counted in the histogram (models.StayHistogram), the partial months at its
+# edges in the stays themselves, bucketed alike; then percentile_cont's rule over the bucket values: the value
+# at 0-based position f * (n - 1) in order, interpolated between its neighbours.
 DURATION_SQL = """
-SELECT kind, name, COUNT(*),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds),
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds)
-FROM analytics_stay
-WHERE tenant_id = %(tenant)s
-  AND entered_at >= COALESCE(%(start)s::timestamptz, '-infinity')
-  AND entered_at < COALESCE(%(end)s::timestamptz, 'infinity')
-  AND (%(channel)s = '' OR channel = %(channel)s)
-GROUP BY kind, name
+WITH counted AS (
+    SELECT kind, name, bucket, stays AS n
+    FROM analytics_stayhistogram
+    WHERE tenant_id = %(tenant)s AND %(use_months)s
+      AND (%(month_from)s::date IS NULL OR month >= %(month_from)s::date)
+      AND (%(month_to)s::date IS NULL OR month < %(month_to)s::date)
+      AND (%(channel)s = '' OR channel = %(channel)s)
+    UNION ALL
+    SELECT kind, name, analytics_duration_bucket(seconds), COUNT(*)
+    FROM analytics_stay
+    WHERE tenant_id = %(tenant)s
+      AND ((entered_at >= %(left_from)s::timestamptz AND entered_at < %(left_to)s::timestamptz)
+           OR (entered_at >= %(right_from)s::timestamptz AND entered_at < %(right_to)s::timestamptz))
+      AND (%(channel)s = '' OR channel = %(channel)s)
+    GROUP BY 1, 2, 3
+),
+per_bucket AS (
+    SELECT kind, name, bucket, SUM(n) AS n FROM counted GROUP BY kind, name, bucket
+),
+ranked AS (
+    SELECT kind, name, analytics_bucket_seconds(bucket) AS seconds,
+           SUM(n) OVER w - n AS below, SUM(n) OVER w AS upto, SUM(n) OVER (PARTITION BY kind, name) AS total
+    FROM per_bucket
+    WINDOW w AS (PARTITION BY kind, name ORDER BY bucket)
+),
+positions AS (
+    SELECT *, 0.5 * (total - 1) AS at50, 0.9 * (total - 1) AS at90 FROM ranked
+),
+picked AS (
+    SELECT kind, name, MAX(total) AS total, MAX(at50) AS at50, MAX(at90) AS at90,
+           MAX(seconds) FILTER (WHERE below <= floor(at50) AND floor(at50) < upto) AS lo50,
+           MAX(seconds) FILTER (WHERE below <= ceil(at50) AND ceil(at50) < upto) AS hi50,
+           MAX(seconds) FILTER (WHERE below <= floor(at90) AND floor(at90) < upto) AS lo90,
+           MAX(seconds) FILTER (WHERE below <= ceil(at90) AND ceil(at90) < upto) AS hi90
+    FROM positions
+    GROUP BY kind, name
+)
+SELECT kind, name, total::bigint,
+       lo50 + (at50 - floor(at50))::float8 * (hi50 - lo50),
+       lo90 + (at90 - floor(at90))::float8 * (hi90 - lo90)
+FROM picked
+WHERE total > 0
 """
+
+
+def _month_start(moment: datetime) -> datetime:
+    local = timezone.localtime(moment)
+    return datetime.combine(local.date().replace(day=1), time.min, tzinfo=local.tzinfo)
+
+
+def _next_month(month: datetime) -> datetime:
+    return datetime.combine((month.date() + timedelta(days=32)).replace(day=1), time.min, tzinfo=month.tzinfo)
+
+
+def duration_ranges(start: datetime | None, end: datetime | None) -> dict:
+    """Split [start, end) into whole months (read from the histogram) and up to two partial edges (stays).
+
+    An open end takes the running month whole: no stay begins in the future.
+    """
+    month_from = (
+        None if start is None else (start if start == _month_start(start) else _next_month(_month_start(start)))
+    )
+    month_to = None if end is None else _month_start(end)
+    none = {"left_from": None, "left_to": None, "right_from": None, "right_to": None}
+    if month_from is not None and month_to is not None and month_from >= month_to:
+        return {**none, "use_months": False, "month_from": None, "month_to": None, "left_from": start, "left_to": end}
+    edges = dict(none)
+    if start is not None and start < month_from:
+        edges.update(left_from=start, left_to=month_from)
+    if end is not None and month_to < end:
+        edges.update(right_from=month_to, right_to=end)
+    return {
+        **edges,
+        "use_months": True,
+        "month_from": month_from and month_from.date(),
+        "month_to": month_to and month_to.date(),
+    }
 
 
 @dataclass
@@ -405,8 +475,12 @@ def status_names(tenant) -> dict[str, tuple[str, str, int]]:
 
 
 def duration_report(*, tenant, filters: ReportFilters, statuses: dict | None = None) -> DurationReport:
-    """Median and 90th percentile of time spent in each status and each group, for stays begun in range."""
+    """Median and 90th percentile of time spent in each status and each group, for stays begun in range.
+
+    Durations count at the precision the page shows (see models.StayHistogram), so a median is exact to it.
+    """
     params = filters.params(tenant, [])
+    params.update(duration_ranges(params["start"], params["end"]))
     statuses = statuses if statuses is not None else status_names(tenant)
     by_status, by_group = [], []
     for kind, name, stays, median, p90 in _fetch(DURATION_SQL, params):

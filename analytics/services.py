@@ -110,6 +110,20 @@ WHERE p.tenant_id = %(tenant)s AND p.root_id = f.root_id
 )
 
 
+# Counts of the stays per month, status/group, channel and duration bucket (models.StayHistogram): `sign` -1
+# takes stays out before they are replaced, +1 adds them; /*orders*/ narrows to the re-read orders.
+HISTOGRAM_SQL = """
+INSERT INTO analytics_stayhistogram AS h (tenant_id, month, kind, name, channel, bucket, stays)
+SELECT %(tenant)s, date_trunc('month', s.entered_at AT TIME ZONE %(tz)s)::date, s.kind, s.name, s.channel,
+       analytics_duration_bucket(s.seconds), %(sign)s * COUNT(*)
+FROM analytics_stay s
+WHERE s.tenant_id = %(tenant)s /*orders*/
+GROUP BY 2, 3, 4, 5, 6
+ON CONFLICT (tenant_id, month, kind, name, channel, bucket) DO UPDATE SET stays = h.stays + EXCLUDED.stays
+"""
+HISTOGRAM_CHANGED_SQL = HISTOGRAM_SQL.replace(
+    "/*orders*/", "AND s.order_id IN (SELECT order_id FROM analytics_changed_orders)"
+)
 STAYS_OVERLAP_IDS = 10_000  # re-read the last timeline ids too: a slow transaction may commit a lower id late
 STAYS_FULL_SQL = STAYS_SQL.replace("/*orders*/", "")
 STAYS_CHANGED_SQL = STAYS_SQL.replace("/*orders*/", "AND a.order_id IN (SELECT order_id FROM analytics_changed_orders)")
@@ -194,15 +208,16 @@ def _rebuild_changed(cursor, params: dict) -> None:
 
 @transaction.atomic
 def refresh_stays(*, tenant, force: bool = False) -> int | None:
-    """Bring the tenant's stay summary up to date from the order timeline; None when nothing new.
+    """Bring the tenant's stay summary and its histogram up to date from the timeline; None when nothing new.
 
     `force` (and the first run) rebuilds everything; otherwise the stays of the orders with timeline entries
-    after the last one read. Returns how many stays were written.
+    after the last one read, their old counts taken out of the histogram and the new ones added. Returns how
+    many stays were written.
     """
     settings, _ = AnalyticsSettings.objects.select_for_update().get_or_create(
         tenant=tenant, defaults={"revenue_groups": default_revenue_groups()}
     )
-    params = {"tenant": tenant.pk}
+    params = {"tenant": tenant.pk, "tz": timezone.get_current_timezone_name()}
     with connection.cursor() as cursor:
         cursor.execute("SELECT max(id) FROM orders_orderactivity WHERE tenant_id = %(tenant)s", params)
         latest = cursor.fetchone()[0]
@@ -214,7 +229,10 @@ def refresh_stays(*, tenant, force: bool = False) -> int | None:
             cursor.execute("DELETE FROM analytics_stay WHERE tenant_id = %(tenant)s", params)
             cursor.execute(STAYS_FULL_SQL, params)
             written = cursor.rowcount
+            cursor.execute("DELETE FROM analytics_stayhistogram WHERE tenant_id = %(tenant)s", params)
+            cursor.execute(HISTOGRAM_SQL.replace("/*orders*/", ""), {**params, "sign": 1})
             cursor.execute("ANALYZE analytics_stay")
+            cursor.execute("ANALYZE analytics_stayhistogram")
         else:
             cursor.execute("DROP TABLE IF EXISTS pg_temp.analytics_changed_orders")
             cursor.execute(
@@ -222,6 +240,7 @@ def refresh_stays(*, tenant, force: bool = False) -> int | None:
                 "FROM orders_orderactivity WHERE tenant_id = %(tenant)s AND id > %(since)s",
                 {**params, "since": seen - STAYS_OVERLAP_IDS},
             )
+            cursor.execute(HISTOGRAM_CHANGED_SQL, {**params, "sign": -1})
             cursor.execute(
                 "DELETE FROM analytics_stay WHERE tenant_id = %(tenant)s "
                 "AND order_id IN (SELECT order_id FROM analytics_changed_orders)",
@@ -229,6 +248,8 @@ def refresh_stays(*, tenant, force: bool = False) -> int | None:
             )
             cursor.execute(STAYS_CHANGED_SQL, params)
             written = cursor.rowcount
+            cursor.execute(HISTOGRAM_CHANGED_SQL, {**params, "sign": 1})
+            cursor.execute("DELETE FROM analytics_stayhistogram WHERE tenant_id = %(tenant)s AND stays = 0", params)
     settings.stays_seen_activity = latest
     settings.save(update_fields=["stays_seen_activity"])
     return written
