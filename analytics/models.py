@@ -151,3 +151,29 @@ class StayHistogram(TenantOwned):
                 name="stay_histogram_unique",
             )
         ]
+
+
+class FamilyOutcome(TenantOwned):
+    """Summary: how far each order family got, kept with the purchases by `services.refresh_purchases`.
+
+    One row per family (root order): the furthest stage any of its orders reached (1 new ... 5 complete; for a
+    cancelled order, the group it was cancelled from), whether all of it was cancelled and with which status.
+    The funnel counts these rows by the root's creation time and channel instead of grouping a million orders.
+    """
+
+    root_id = models.BigIntegerField()
+    created_at = models.DateTimeField()
+    channel = models.CharField(max_length=40)
+    reach = models.PositiveSmallIntegerField()
+    cancelled = models.BooleanField()
+    cancel_status_id = models.BigIntegerField(null=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "root_id"], name="family_outcome_unique")]
+        indexes = [
+            models.Index(
+                fields=["tenant", "created_at"],
+                include=["channel", "reach", "cancelled", "cancel_status_id"],
+                name="family_outcome_created",
+            )
+        ]

@@ -497,15 +497,16 @@ def duration_report(*, tenant, filters: ReportFilters, statuses: dict | None = N
 
 # --- funnel ------------------------------------------------------------------------------------------------
 
-# Per family (created in range): the furthest stage any of its orders reached — for a cancelled order, the
-# group it was cancelled from (its last change into `cancel`) — whether every order of it was cancelled,
-# and then which cancel status.
-FUNNEL_SQL = """
+# Per family: the furthest stage any of its orders reached — for a cancelled order, the group it was cancelled
+# from (its last change into `cancel`) — whether every order of it was cancelled, and then which cancel status.
+# `services.refresh_purchases` materialises this into `analytics_familyoutcome` (/*families*/ and /*cancels*/
+# narrow it to the families changed since its last run); the funnel counts those rows.
+FAMILIES_SQL = """
 WITH cancels AS (
     SELECT DISTINCT ON (a.order_id) a.order_id, a.changes -> 'group' ->> 0 AS from_group
     FROM orders_orderactivity a
     WHERE a.tenant_id = %(tenant)s AND a.kind = 'status_changed' AND (a.changes -> 'group' ->> 1) = 'cancel'
-      AND a.at >= COALESCE(%(start)s::timestamptz, '-infinity')
+      /*cancels*/
     ORDER BY a.order_id, a.at DESC, a.id DESC
 ),
 families AS (
@@ -521,12 +522,21 @@ families AS (
            MIN(o.channel) FILTER (WHERE o.id = o.root_id) AS channel
     FROM orders_order o
     LEFT JOIN cancels c ON c.order_id = o.id AND o."group" = 'cancel'
-    WHERE o.tenant_id = %(tenant)s AND o.created_at >= COALESCE(%(start)s::timestamptz, '-infinity')
+    WHERE o.tenant_id = %(tenant)s /*families*/
     GROUP BY o.root_id
 )
-SELECT reach, cancelled, CASE WHEN cancelled THEN cancel_status_id END, COUNT(*)
+INSERT INTO analytics_familyoutcome (tenant_id, root_id, created_at, channel, reach, cancelled, cancel_status_id)
+SELECT %(tenant)s, root_id, created_at, channel, COALESCE(reach, 1), cancelled,
+       CASE WHEN cancelled THEN cancel_status_id END
 FROM families
 WHERE created_at IS NOT NULL
+"""
+
+FUNNEL_SQL = """
+SELECT reach, cancelled, cancel_status_id, COUNT(*)
+FROM analytics_familyoutcome
+WHERE tenant_id = %(tenant)s
+  AND created_at >= COALESCE(%(start)s::timestamptz, '-infinity')
   AND created_at < COALESCE(%(end)s::timestamptz, 'infinity')
   AND (%(channel)s = '' OR channel = %(channel)s)
 GROUP BY 1, 2, 3

@@ -10,7 +10,7 @@ from oms.errors import DomainError
 from orders.models import Order
 
 from .models import REVENUE_GROUP_CHOICES, AnalyticsSettings, default_revenue_groups
-from .reports import PURCHASES, REPORT_WORK_MEM, STAYS_SQL
+from .reports import FAMILIES_SQL, PURCHASES, REPORT_WORK_MEM, STAYS_SQL
 
 VALID_GROUPS = [value for value, _ in REVENUE_GROUP_CHOICES]
 
@@ -124,6 +124,15 @@ ON CONFLICT (tenant_id, month, kind, name, channel, bucket) DO UPDATE SET stays 
 HISTOGRAM_CHANGED_SQL = HISTOGRAM_SQL.replace(
     "/*orders*/", "AND s.order_id IN (SELECT order_id FROM analytics_changed_orders)"
 )
+FAMILIES_FULL_SQL = FAMILIES_SQL.replace("/*families*/", "").replace("/*cancels*/", "")
+FAMILIES_CHANGED_SQL = FAMILIES_SQL.replace(
+    "/*families*/", "AND o.root_id IN (SELECT root_id FROM analytics_changed)"
+).replace(
+    "/*cancels*/",
+    "AND a.order_id IN (SELECT id FROM orders_order WHERE tenant_id = %(tenant)s "
+    "AND root_id IN (SELECT root_id FROM analytics_changed))",
+)
+
 STAYS_OVERLAP_IDS = 10_000  # re-read the last timeline ids too: a slow transaction may commit a lower id late
 STAYS_FULL_SQL = STAYS_SQL.replace("/*orders*/", "")
 STAYS_CHANGED_SQL = STAYS_SQL.replace("/*orders*/", "AND a.order_id IN (SELECT order_id FROM analytics_changed_orders)")
@@ -160,7 +169,7 @@ def update_settings(*, tenant, revenue_groups: list[str]) -> AnalyticsSettings:
 
 @transaction.atomic
 def refresh_purchases(*, tenant, force: bool = False) -> int | None:
-    """Bring the tenant's purchase summary up to date; skipped (None) when no order changed since last time.
+    """Bring the purchase and family-outcome summaries up to date; None when no order changed since last time.
 
     `force` (and the first run) rebuilds everything; otherwise only the families with an order changed since
     the last run, and their customers' purchase numbers. Returns the number of purchases. The settings row
@@ -180,7 +189,10 @@ def refresh_purchases(*, tenant, force: bool = False) -> int | None:
         if force or not settings.purchases_refreshed_at or seen is None:
             cursor.execute("DELETE FROM analytics_purchase WHERE tenant_id = %s", [tenant.pk])
             cursor.execute(REBUILD_SQL, params)
+            cursor.execute("DELETE FROM analytics_familyoutcome WHERE tenant_id = %s", [tenant.pk])
+            cursor.execute(FAMILIES_FULL_SQL, params)
             cursor.execute("ANALYZE analytics_purchase")  # fresh statistics, or the planner guesses 20 rows
+            cursor.execute("ANALYZE analytics_familyoutcome")
         else:
             _rebuild_changed(cursor, {**params, "since": seen - OVERLAP})
         cursor.execute("SELECT count(*) FROM analytics_purchase WHERE tenant_id = %s", [tenant.pk])
@@ -204,6 +216,12 @@ def _rebuild_changed(cursor, params: dict) -> None:
     cursor.execute(REINSERT_SQL, params)
     cursor.execute(AFFECTED_CUSTOMERS_SQL, params)  # ... and as they are now
     cursor.execute(RENUMBER_SQL, params)
+    cursor.execute(
+        "DELETE FROM analytics_familyoutcome WHERE tenant_id = %(tenant)s "
+        "AND root_id IN (SELECT root_id FROM analytics_changed)",
+        params,
+    )
+    cursor.execute(FAMILIES_CHANGED_SQL, params)
 
 
 @transaction.atomic

@@ -119,3 +119,32 @@ def test_catching_up_keeps_the_histogram_equal_to_a_full_count(more_stays):
     services.refresh_stays(tenant=history.tenant, force=True)
     assert caught_up == histogram_rows(history.tenant)
     assert all(row[-1] > 0 for row in caught_up)  # emptied buckets are removed
+
+
+def family_outcomes(tenant):
+    from analytics.models import FamilyOutcome
+
+    return list(
+        FamilyOutcome.objects.filter(tenant=tenant)
+        .order_by("root_id")
+        .values_list("root_id", "created_at", "channel", "reach", "cancelled", "cancel_status_id")
+    )
+
+
+def test_funnel_summary_catches_up_with_a_cancelled_order_and_equals_a_full_rebuild(history):
+    from orders.models import Order, OrderStatus
+    from tests.analytics.conftest import at, change
+
+    c2 = history.orders["C2"]  # in transit: its family reached delivery
+    before = reports.funnel_report(tenant=history.tenant, filters=ReportFilters(date_from=date(2025, 1, 1)))
+    cancelled = OrderStatus.objects.get(tenant=history.tenant, code="cancelled")
+    change(c2, [(at(3, 9), "in-transit", "cancelled")])
+    Order.objects.filter(pk=c2.pk).update(status=cancelled, group="cancel", updated_at=timezone.now())
+
+    assert services.refresh_purchases(tenant=history.tenant) is not None  # incremental: C2's family only
+    caught_up = family_outcomes(history.tenant)
+    after = reports.funnel_report(tenant=history.tenant, filters=ReportFilters(date_from=date(2025, 1, 1)))
+    delivery = [s for s in after.stages if s["stage"] == "delivery"][0]
+    assert delivery["cancelled"] == [s for s in before.stages if s["stage"] == "delivery"][0]["cancelled"] + 1
+    services.refresh_purchases(tenant=history.tenant, force=True)
+    assert caught_up == family_outcomes(history.tenant)
