@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from oms.models import ApiToken, Membership, Role, Tenant, hash_token
 from orders.models import Order, OrderStatus, StatusTransition
@@ -53,3 +54,20 @@ def test_seed_demo_creates_the_contract_logins_and_is_idempotent(settings, clien
     assert Order.objects.filter(tenant=tenant).count() == order_count
     response = client.post("/accounts/login/", {"username": "packer", "password": "demo-pass-1"})
     assert response.status_code == 302
+
+
+def test_seed_demo_spaces_each_orders_status_changes_in_the_past(settings):
+    from orders.models import ActivityKind, OrderActivity
+
+    settings.DEBUG = True
+    call_command("seed_demo", orders=30)
+    changes = OrderActivity.objects.filter(tenant__slug="demo", kind=ActivityKind.STATUS).order_by("order_id", "pk")
+    by_order: dict[int, list] = {}
+    for entry in changes:
+        by_order.setdefault(entry.order_id, []).append(entry.at)
+    walked = [times for times in by_order.values() if len(times) >= 3]
+    assert walked, "some demo orders walk several statuses"
+    for times in walked:
+        gaps = [(later - earlier).total_seconds() for earlier, later in zip(times, times[1:], strict=False)]
+        assert min(gaps) >= 30  # in order, with time between them as in a real shop
+    assert max(t for times in by_order.values() for t in times) <= timezone.now()

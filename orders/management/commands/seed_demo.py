@@ -16,7 +16,7 @@ from oms.actors import Actor
 from oms.models import Role, Tenant
 from oms.services import add_member, create_tenant, ensure_user
 from orders.errors import NothingToSplit
-from orders.models import Order
+from orders.models import ActivityKind, Order, OrderActivity
 from orders.services import editing, families, intake, reservations, statuses
 
 DEMO_SLUG = "demo"
@@ -64,6 +64,19 @@ PATHS = [
     (["confirmed", "assembling", "packed", "handed-over", "in-transit", "refused"], 1),
     (["cancelled"], 2),
 ]
+
+# Hours an order typically spends before it moves to the status named (low, high), for the demo's timeline.
+HOURS_HELD_BEFORE = {
+    "confirmed": (0.1, 5),
+    "awaiting-stock": (1, 30),
+    "assembling": (1, 20),
+    "packed": (0.2, 4),
+    "handed-over": (1, 10),
+    "in-transit": (2, 12),
+    "delivered": (12, 72),
+    "refused": (24, 96),
+    "cancelled": (0.5, 30),
+}
 
 
 class Command(BaseCommand):
@@ -135,6 +148,28 @@ class Command(BaseCommand):
         path = rng.choices([p for p, _ in PATHS], weights=[w for _, w in PATHS])[0] if days_ago > 2 else []
         for code in path:
             self.advance(order, code, system)
+        if path:
+            self.spread_timeline(order, data.created_at, rng)
+
+    def spread_timeline(self, order: Order, created_at, rng) -> None:
+        """Space the demo's status changes as real ones are (they all ran just now), all of them in the past.
+
+        Entries between two status changes (reservations, shipment facts) keep their place after the first.
+        """
+        entries = list(OrderActivity.objects.filter(order=order).exclude(kind=ActivityKind.CREATED).order_by("pk"))
+        held = {
+            entry.pk: rng.uniform(*HOURS_HELD_BEFORE.get(entry.changes["status"][1], (1, 24)))
+            for entry in entries
+            if entry.kind == ActivityKind.STATUS
+        }
+        room = (timezone.now() - created_at).total_seconds() / 3600 * 0.9
+        scale = min(1.0, room / sum(held.values()))  # a recent order moved faster rather than into the future
+        moment = created_at
+        for entry in entries:
+            moment += timedelta(hours=held.get(entry.pk, 0) * scale)
+            entry.at = moment
+            entry.save(update_fields=["at"])
+        Order.objects.filter(pk=order.pk).update(status_changed_at=moment)
 
     def advance(self, order: Order, code: str, actor: Actor) -> None:
         order.refresh_from_db()
