@@ -4,7 +4,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
-from oms.models import TenantOwned
+from oms.models import Tenant, TenantOwned
 
 # Kept as literals: analytics may import orders, but the groups must match orders.models.Group.
 REVENUE_GROUP_CHOICES = [
@@ -49,7 +49,24 @@ class AnalyticsSettings(TenantOwned):
         return f"Analytics settings of tenant {self.tenant_id}"
 
 
-class Purchase(TenantOwned):
+class SummaryRow(TenantOwned):
+    """A derived row, rebuilt by the hundred thousand in one statement.
+
+    Its tenant link has no database constraint: the check Django defers to commit runs once per row and cost
+    more than the rebuild itself (bench/analytics.py). The rows are written only from the tenant's own orders,
+    and `oms.lifecycle.delete_tenant` removes them by tenant_id as it does every tenant table. No index of its
+    own either: each summary's indexes lead with tenant_id.
+    """
+
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Purchase(SummaryRow):
     """Summary: one row per purchase (order family with revenue), kept by `services.refresh_purchases`.
 
     The cohort, lifetime-value and channel reports read this instead of aggregating a million orders per
@@ -101,7 +118,7 @@ class Purchase(TenantOwned):
         ]
 
 
-class Stay(TenantOwned):
+class Stay(SummaryRow):
     """Summary: one finished stay of an order in a status or a group, kept by `services.refresh_stays`.
 
     Built from the order timeline with LEAD over each order's status changes; the time-in-status report
@@ -126,7 +143,7 @@ class Stay(TenantOwned):
         ]
 
 
-class StayHistogram(TenantOwned):
+class StayHistogram(SummaryRow):
     """Summary of the stays: how many began in a month, per status or group, channel and duration bucket.
 
     Kept by `services.refresh_stays` with `Stay`. The time-in-status report counts whole months of its range
@@ -153,7 +170,7 @@ class StayHistogram(TenantOwned):
         ]
 
 
-class FamilyOutcome(TenantOwned):
+class FamilyOutcome(SummaryRow):
     """Summary: how far each order family got, kept with the purchases by `services.refresh_purchases`.
 
     One row per family (root order): the furthest stage any of its orders reached (1 new ... 5 complete; for a
