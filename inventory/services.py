@@ -1,5 +1,6 @@
 """Every write to the catalogue and stock. Stock counters change only inside row locks (see locks.py)."""
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -8,7 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from psycopg.types.numeric import Int4, Int8
 
-from oms.db import prepared_cursor, retry_on_conflict
+from oms.db import fetch_prepared, retry_on_conflict
 from oms.errors import DomainError
 
 from . import locks
@@ -295,18 +296,20 @@ held AS (
 )
 SELECT count(*) FROM taken
 """
+# Positional: psycopg binds a list faster than it reorders a dict, on a path run once per reservation.
+_RESERVE_WHOLE_ORDER = re.findall(r"%\((\w+)\)s", _RESERVE_WHOLE_SQL)
+_RESERVE_WHOLE_POSITIONAL = re.sub(r"%\(\w+\)s", "%s", _RESERVE_WHOLE_SQL)
 
 
 def _reserve_whole(tenant_id: int, demand: Demand) -> bool:
-    params = {
+    # Typed as the columns, so a session prepares one statement whatever the values.
+    values = {
         "tenant": Int8(tenant_id),
         "line": Int8(demand.line_id),
         "product": Int8(demand.product_id),
-        "quantity": Int4(demand.quantity),  # the type of the stock columns: one prepared statement per session
+        "quantity": Int4(demand.quantity),
     }
-    with prepared_cursor() as cursor:
-        cursor.execute(_RESERVE_WHOLE_SQL, params)
-        return cursor.fetchone()[0] == 1
+    return fetch_prepared(_RESERVE_WHOLE_POSITIONAL, [values[name] for name in _RESERVE_WHOLE_ORDER]) == [(1,)]
 
 
 def _locked_reservations(*, tenant, line_ids) -> tuple[list[Reservation], dict[tuple[int, int], StockLevel]]:

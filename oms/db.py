@@ -4,7 +4,7 @@ import functools
 import logging
 import random
 import time
-from contextlib import contextmanager
+import weakref
 
 import psycopg
 from django.conf import settings
@@ -53,22 +53,29 @@ class _PreparingCursor(psycopg.Cursor):
         return super().execute(query, params, prepare=self.prepare, **kwargs)
 
 
-@contextmanager
-def prepared_cursor():
-    """A cursor for a hot statement whose planning costs more than its run: parsed and planned once per session.
+# One such cursor per database session, made once: making a cursor costs about as much as the statement's own
+# client-side work. Django's sessions belong to one thread each, and fetch_prepared never leaves it mid-result.
+_session_cursors: "weakref.WeakKeyDictionary[psycopg.Connection, _PreparingCursor]" = weakref.WeakKeyDictionary()
+
+
+def fetch_prepared(sql: str, params) -> list[tuple]:
+    """Run a hot statement whose planning costs more than its run, parsed and planned once per session; its rows.
 
     Django turns prepared statements off for every query (they break behind transaction-pooling proxies); this
     opts in for the few statements that ask for it, with `DATABASE_PREPARED_STATEMENTS = False` to opt out.
-    The cursor is wrapped like Django's own, so errors, query logging and test query counts work as usual.
+    It goes through Django's cursor wrapper, so errors, query logging and test query counts work as usual.
     """
     db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: the `connection` proxy costs a lookup per attribute
     db.ensure_connection()
     session, prepare = db.connection, settings.DATABASE_PREPARED_STATEMENTS
-    if prepare and session.prepare_threshold is None:
-        # Django's "no prepared statements" is threshold None, which refuses even an explicit prepare=True; a
-        # threshold never reached keeps psycopg from preparing on its own and lets this cursor ask.
-        session.prepare_threshold = 2**31 - 1
-    raw = _PreparingCursor(session)
+    raw = _session_cursors.get(session)
+    if raw is None or raw.closed:
+        if session.prepare_threshold is None:
+            # Django's "no prepared statements" is threshold None, which refuses even an explicit prepare=True;
+            # a threshold never reached keeps psycopg from preparing on its own and lets this cursor ask.
+            session.prepare_threshold = 2**31 - 1
+        raw = _session_cursors[session] = _PreparingCursor(session)
     raw.prepare = prepare
-    with db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw) as cursor:
-        yield cursor
+    cursor = db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
+    cursor.execute(sql, params)
+    return cursor.fetchall()

@@ -1,13 +1,11 @@
-"""oms.db.prepared_cursor: hot statements planned once per session, errors and query counts as with Django's."""
+"""oms.db.fetch_prepared: hot statements planned once per session; errors and query counts as with Django's."""
 
 import pytest
 from django.db import IntegrityError, connection
 
-from oms.db import prepared_cursor
+from oms.db import fetch_prepared
 
 pytestmark = pytest.mark.django_db
-
-STATEMENT = "SELECT %s::bigint + 1"
 
 
 def prepared_statements() -> list[str]:
@@ -17,21 +15,23 @@ def prepared_statements() -> list[str]:
 
 
 def test_a_statement_is_prepared_once_and_reused():
-    for n in range(3):
-        with prepared_cursor() as cursor:
-            cursor.execute(STATEMENT, [n])
-            assert cursor.fetchone() == (n + 1,)
+    assert [fetch_prepared("SELECT %s::bigint + 1", [n]) for n in range(3)] == [[(1,)], [(2,)], [(3,)]]
     assert sum("$1::bigint + 1" in statement for statement in prepared_statements()) == 1
 
 
 def test_prepared_statements_can_be_switched_off(settings):
     settings.DATABASE_PREPARED_STATEMENTS = False
-    with prepared_cursor() as cursor:
-        cursor.execute("SELECT %s::bigint + 2", [40])
-        assert cursor.fetchone() == (42,)
+    assert fetch_prepared("SELECT %s::bigint + 2", [40]) == [(42,)]
     assert not any("$1::bigint + 2" in statement for statement in prepared_statements())
 
 
 def test_errors_are_djangos_and_queries_are_counted(django_assert_num_queries):
-    with django_assert_num_queries(1), pytest.raises(IntegrityError), prepared_cursor() as cursor:
-        cursor.execute("INSERT INTO oms_tenant (id) VALUES (NULL)")
+    with django_assert_num_queries(1), pytest.raises(IntegrityError):
+        fetch_prepared("INSERT INTO oms_tenant (id) VALUES (NULL) RETURNING id", [])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_session_gets_a_cursor_of_its_own():
+    assert fetch_prepared("SELECT %s::int * 2", [21]) == [(42,)]
+    connection.close()  # as Django does at the end of a request past CONN_MAX_AGE
+    assert fetch_prepared("SELECT %s::int * 2", [4]) == [(8,)]
