@@ -35,3 +35,9 @@ def test_a_new_session_gets_a_cursor_of_its_own():
     assert fetch_prepared("SELECT %s::int * 2", [21]) == [(42,)]
     connection.close()  # as Django does at the end of a request past CONN_MAX_AGE
     assert fetch_prepared("SELECT %s::int * 2", [4]) == [(8,)]
+
+
+def test_errors_are_djangos_when_queries_are_not_logged_too():
+    assert not connection.queries_logged
+    with pytest.raises(IntegrityError):
+        fetch_prepared("INSERT INTO oms_tenant (id) VALUES (NULL) RETURNING id", [])
