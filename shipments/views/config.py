@@ -26,10 +26,26 @@ def _settings_form(tenant, data=None, files=None):
     return ShipmentSettingsForm(data, files, initial=initial), current
 
 
+def _carrier_initial(carrier: Carrier | None) -> dict:
+    if carrier is None:
+        return {"kind": "http", "poll_interval_seconds": 900, "is_active": True}
+    return {
+        "kind": carrier.kind,
+        "name": carrier.name,
+        "base_url": carrier.base_url,
+        "status_mapping": json.dumps(carrier.status_mapping, ensure_ascii=False) if carrier.status_mapping else "",
+        "poll_interval_seconds": carrier.poll_interval_seconds,
+        "is_active": carrier.is_active,
+    }
+
+
 @require_http_methods(["GET", "POST"])
 @role_required(*SETTINGS)
 def shipment_settings(request):
-    carrier_form = CarrierForm(initial={"kind": "http", "poll_interval_seconds": 900, "is_active": True})
+    editing = None
+    if request.GET.get("edit", "").isdigit():  # a carrier's values in the form; its token is never shown again
+        editing = get_for_tenant_or_404(Carrier, request.tenant, pk=request.GET["edit"])
+    carrier_form = CarrierForm(initial=_carrier_initial(editing))
     settings_form, current = _settings_form(request.tenant)
     if request.method == "POST" and request.POST.get("form") == "settings":
         settings_form, current = _settings_form(request.tenant, request.POST, request.FILES)
@@ -42,9 +58,9 @@ def shipment_settings(request):
                 messages.success(request, "Shipment settings saved.")
                 return redirect("shipments:settings")
     elif request.method == "POST":
-        carrier = None
         if request.POST.get("carrier"):
-            carrier = get_for_tenant_or_404(Carrier, request.tenant, pk=request.POST["carrier"])
+            editing = get_for_tenant_or_404(Carrier, request.tenant, pk=request.POST["carrier"])
+        carrier = editing
         carrier_form = CarrierForm(request.POST)
         if carrier_form.is_valid():
             data = dict(carrier_form.cleaned_data)
@@ -62,6 +78,7 @@ def shipment_settings(request):
         {
             "carriers": carriers,
             "carrier_form": carrier_form,
+            "editing": editing,
             "settings_form": settings_form,
             "current": current,
         },

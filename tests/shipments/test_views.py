@@ -335,3 +335,50 @@ def test_order_page_shows_the_custody_panel(tenant, client_for):
     assert reverse("shipments:order_custody", args=[order.pk]) in page
     panel = manager.get(reverse("shipments:order_custody", args=[order.pk]), **HTMX).content.decode()
     assert 'data-testid="custody-panel"' in panel and "<html" not in panel and courier.username in panel
+
+
+def test_admin_edits_a_carrier_keeping_its_token(tenant, other_tenant, client_for):
+    from shipments.models import Carrier
+    from shipments.services import config
+
+    carrier = config.save_carrier(
+        tenant=tenant,
+        kind="http",
+        name="FastParcel",
+        base_url="https://api.fastparcel.example",
+        token="secret-1",
+        status_mapping={"DONE": "delivered"},
+        poll_interval_seconds=600,
+        is_active=True,
+    )
+    foreign = config.save_carrier(tenant=other_tenant, kind="own", name="Theirs", poll_interval_seconds=600)
+    admin = client_for(Role.ADMIN)
+    url = reverse("shipments:settings")
+    page = admin.get(url, {"edit": carrier.pk}).content.decode()
+    assert "Edit FastParcel" in page and "https://api.fastparcel.example" in page and "DONE" in page
+    assert "secret-1" not in page  # a stored token is never shown again
+    response = admin.post(
+        f"{url}?edit={carrier.pk}",
+        {
+            "form": "carrier",
+            "carrier": carrier.pk,
+            "kind": "http",
+            "name": "FastParcel Express",
+            "base_url": "https://api.fastparcel.example",
+            "token": "",
+            "status_mapping": '{"DONE": "delivered", "MOVING": "in_transit"}',
+            "poll_interval_seconds": 1200,
+        },
+    )
+    assert response.status_code == 302
+    carrier.refresh_from_db()
+    assert (carrier.name, carrier.poll_interval_seconds, carrier.is_active) == ("FastParcel Express", 1200, False)
+    assert carrier.token == "secret-1" and carrier.status_mapping["MOVING"] == "in_transit"
+    assert Carrier.objects.filter(tenant=tenant).count() == 1  # changed, not added
+    # Another shop's carrier, or an id no carrier has, is not found: nothing shown, nothing changed.
+    assert admin.get(url, {"edit": foreign.pk}).status_code == 404
+    assert admin.get(url, {"edit": "9" * 30}).status_code == 404
+    post = {"form": "carrier", "carrier": foreign.pk, "kind": "own", "name": "Mine now", "poll_interval_seconds": 60}
+    assert admin.post(url, post).status_code == 404
+    assert Carrier.objects.get(pk=foreign.pk).name == "Theirs"
+    assert client_for(Role.MANAGER).get(url, {"edit": carrier.pk}).status_code == 403
