@@ -44,6 +44,20 @@ class TimeLimit(TenantOwned):
         return f"{self.status_id}: {self.minutes} min"
 
 
+class Holiday(TenantOwned):
+    """A day the shop does not work: time limits counted in working hours skip it like a weekend."""
+
+    day = models.DateField()
+    name = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "day"], name="holiday_one_per_day")]
+
+    def __str__(self):
+        return f"{self.day} {self.name}".strip()
+
+
 class Trigger(TenantOwned):
     """When an event of `event_kind` happens and every condition holds, run the actions in order.
 

@@ -12,22 +12,28 @@ from oms.events import event_depth
 from oms.models import Event, Membership, Role
 from orders.models import Order, OrderStatus
 
-from ..models import Alert, TimeLimit
+from ..models import Alert, Holiday, TimeLimit
 
 SWEEP_BATCH = 1000
 WEEKDAYS = range(0, 5)  # Monday to Friday
 
 
 def add_working_minutes(
-    start: datetime.datetime, minutes: int, *, starts: datetime.time, ends: datetime.time
+    start: datetime.datetime,
+    minutes: int,
+    *,
+    starts: datetime.time,
+    ends: datetime.time,
+    holidays: frozenset[datetime.date] = frozenset(),
 ) -> datetime.datetime:
-    """`start` plus `minutes` counted only between `starts` and `ends` on weekdays, in the shop's time zone."""
+    """`start` plus `minutes` counted only between `starts` and `ends` on weekdays that are no holidays, in the
+    shop's time zone."""
     tz = timezone.get_current_timezone()
     current = timezone.localtime(start, tz)
     remaining = timedelta(minutes=minutes)
     for _ in range(366 * 20):
         day = current.date()
-        if day.weekday() in WEEKDAYS:
+        if day.weekday() in WEEKDAYS and day not in holidays:
             open_at = datetime.datetime.combine(day, starts, tzinfo=tz)
             close_at = datetime.datetime.combine(day, ends, tzinfo=tz)
             begin = max(current, open_at)
@@ -39,11 +45,21 @@ def add_working_minutes(
     raise ValueError("Time limit too long to place in working hours.")
 
 
-def deadline(limit: TimeLimit | None, started_at: datetime.datetime) -> datetime.datetime | None:
+def holidays_of(tenant_id: int) -> frozenset[datetime.date]:
+    return frozenset(Holiday.objects.filter(tenant_id=tenant_id).values_list("day", flat=True))
+
+
+def deadline(
+    limit: TimeLimit | None, started_at: datetime.datetime, holidays: frozenset[datetime.date] | None = None
+) -> datetime.datetime | None:
+    """When an order that entered the limit's status at `started_at` becomes overdue (None: no limit)."""
     if limit is None or not limit.is_active:
         return None
     if limit.working_hours_only:
-        return add_working_minutes(started_at, limit.minutes, starts=limit.work_starts, ends=limit.work_ends)
+        days_off = holidays if holidays is not None else holidays_of(limit.tenant_id)
+        return add_working_minutes(
+            started_at, limit.minutes, starts=limit.work_starts, ends=limit.work_ends, holidays=days_off
+        )
     return started_at + timedelta(minutes=limit.minutes)
 
 
@@ -120,10 +136,41 @@ def replan_status(*, tenant, status_id: int) -> int:
                 F("status_changed_at") + timedelta(minutes=limit.minutes), output_field=DateTimeField()
             )
         )
-    changed = 0
+    changed, days_off = 0, holidays_of(tenant.pk)
     for pk, started in orders.values_list("pk", "status_changed_at").iterator(chunk_size=2000):
-        changed += Order.objects.filter(pk=pk).update(sla_due_at=deadline(limit, started))
+        changed += Order.objects.filter(pk=pk).update(sla_due_at=deadline(limit, started, days_off))
     return changed
+
+
+def _replan_working_hours_limits(tenant) -> None:
+    for status_id in TimeLimit.objects.filter(tenant=tenant, is_active=True, working_hours_only=True).values_list(
+        "status_id", flat=True
+    ):
+        replan_status(tenant=tenant, status_id=status_id)
+
+
+@transaction.atomic
+def add_holiday(*, tenant, day: datetime.date, name: str = "") -> Holiday:
+    """A day off for the whole shop; deadlines counted in working hours move past it."""
+    from oms.errors import DomainError
+
+    name = (name or "").strip()
+    if not datetime.date(2000, 1, 1) <= day <= datetime.date(2100, 12, 31):
+        raise DomainError("Choose a day between 2000 and 2100.")
+    if len(name) > 100:
+        raise DomainError("A holiday name can have at most 100 characters.")
+    holiday, created = Holiday.objects.get_or_create(tenant=tenant, day=day, defaults={"name": name})
+    if not created:
+        raise DomainError(f"{day:%Y-%m-%d} is already a holiday.")
+    _replan_working_hours_limits(tenant)
+    return holiday
+
+
+@transaction.atomic
+def remove_holiday(*, holiday: Holiday) -> None:
+    tenant = holiday.tenant
+    holiday.delete()
+    _replan_working_hours_limits(tenant)
 
 
 def _manager_ids(tenant_id: int, cache: dict) -> list[int]:
@@ -164,9 +211,12 @@ def _sweep_batch(now, batch) -> tuple[int, int]:
         limit.status_id: limit
         for limit in TimeLimit.objects.filter(status_id__in={o.status_id for o in candidates}, is_active=True)
     }
-    overdue = []
+    overdue, days_off = [], {}
     for order in candidates:
-        due = deadline(limits.get(order.status_id), order.status_changed_at)
+        limit = limits.get(order.status_id)
+        if limit is not None and limit.working_hours_only and order.tenant_id not in days_off:
+            days_off[order.tenant_id] = holidays_of(order.tenant_id)  # once per shop in the batch
+        due = deadline(limit, order.status_changed_at, days_off.get(order.tenant_id))
         if due is not None and due <= now:
             overdue.append(order)
         else:  # stale deadline: the status or its limit changed since it was computed

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from oms.errors import DomainError
@@ -12,7 +13,16 @@ from oms.tenancy.shortcuts import get_for_tenant_or_404
 from orders.models import OrderStatus
 
 from .. import selectors
-from ..models import EVENT_KINDS, Channel, DeliveryWindow, MessageTemplate, TimeLimit, WebhookDelivery, WebhookEndpoint
+from ..models import (
+    EVENT_KINDS,
+    Channel,
+    DeliveryWindow,
+    Holiday,
+    MessageTemplate,
+    TimeLimit,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from ..services import messaging, sla, tracking, webhooks
 
 
@@ -32,6 +42,18 @@ class TimeLimitForm(forms.Form):
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["status"].queryset = OrderStatus.objects.filter(tenant=tenant, is_active=True).order_by("position")
+
+
+class HolidayForm(forms.Form):
+    day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Day")
+    name = forms.CharField(max_length=100, required=False, label="Name")
+
+
+def _time_limits_page(request, form, holiday_form):
+    limits = TimeLimit.objects.filter(tenant=request.tenant).select_related("status").order_by("status__position")
+    holidays = Holiday.objects.filter(tenant=request.tenant, day__gte=timezone.localdate().replace(month=1, day=1))
+    context = {"form": form, "limits": limits, "holiday_form": holiday_form, "holidays": holidays}
+    return render(request, "notifications/time_limits.html", context)
 
 
 @role_required(*SETTINGS)
@@ -54,8 +76,31 @@ def time_limits(request):
         else:
             messages.success(request, f"Time limit for “{data['status'].name}” saved.")
             return redirect("notifications:time_limits")
-    limits = TimeLimit.objects.filter(tenant=request.tenant).select_related("status").order_by("status__position")
-    return render(request, "notifications/time_limits.html", {"form": form, "limits": limits})
+    return _time_limits_page(request, form, HolidayForm())
+
+
+@require_POST
+@role_required(*SETTINGS)
+def holiday_add(request):
+    form = HolidayForm(request.POST)
+    if form.is_valid():
+        try:
+            holiday = sla.add_holiday(tenant=request.tenant, **form.cleaned_data)
+        except DomainError as exc:
+            form.add_error("day", exc.message)
+        else:
+            messages.success(request, f"{holiday.day:%Y-%m-%d} is a holiday; working-hours deadlines moved past it.")
+            return redirect("notifications:time_limits")
+    return _time_limits_page(request, TimeLimitForm(tenant=request.tenant), form)
+
+
+@require_POST
+@role_required(*SETTINGS)
+def holiday_delete(request, pk):
+    holiday = get_for_tenant_or_404(Holiday, request.tenant, pk=pk)
+    sla.remove_holiday(holiday=holiday)
+    messages.success(request, f"{holiday.day:%Y-%m-%d} is a working day again.")
+    return redirect("notifications:time_limits")
 
 
 @require_POST

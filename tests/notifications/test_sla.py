@@ -138,3 +138,57 @@ def test_the_sweep_query_can_use_the_partial_index(tenant):
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "order_sla_due" in plan
+
+
+def test_working_hours_skip_holidays_too():
+    friday_17 = datetime.datetime(2026, 3, 6, 17, 0, tzinfo=datetime.UTC)
+    monday_off = frozenset({datetime.date(2026, 3, 9)})
+    due = sla.add_working_minutes(friday_17, 120, starts=datetime.time(9), ends=datetime.time(18), holidays=monday_off)
+    assert due == datetime.datetime(2026, 3, 10, 10, 0, tzinfo=datetime.UTC)  # Tuesday 10:00
+
+
+def test_a_holiday_moves_waiting_orders_deadlines_and_removing_it_moves_them_back(tenant, other_tenant):
+    friday_17 = datetime.datetime(2026, 3, 6, 17, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(friday_17, tick=False):
+        order = new_order(tenant)
+        limit(tenant, "new", 120, working_hours_only=True)
+    order.refresh_from_db()
+    monday_10 = datetime.datetime(2026, 3, 9, 10, 0, tzinfo=datetime.UTC)
+    assert order.sla_due_at == monday_10
+    sla.add_holiday(tenant=other_tenant, day=datetime.date(2026, 3, 9), name="Not ours")
+    order.refresh_from_db()
+    assert order.sla_due_at == monday_10  # another shop's holiday changes nothing here
+    holiday = sla.add_holiday(tenant=tenant, day=datetime.date(2026, 3, 9), name="Spring day")
+    order.refresh_from_db()
+    assert order.sla_due_at == monday_10 + timedelta(days=1)
+    with time_machine.travel(monday_10 + timedelta(hours=2), tick=False):
+        sweep_time_limits()  # a new status's deadline is counted with the holiday too, and nobody is overdue
+    order.refresh_from_db()
+    assert not order.is_overdue and order.sla_due_at == monday_10 + timedelta(days=1)
+    sla.remove_holiday(holiday=holiday)
+    order.refresh_from_db()
+    assert order.sla_due_at == monday_10
+
+
+@pytest.mark.parametrize(
+    ("day", "name", "message"),
+    [
+        (datetime.date(1999, 12, 31), "", "between 2000 and 2100"),
+        (datetime.date(2026, 5, 1), "x" * 101, "at most 100"),
+    ],
+)
+def test_a_bad_holiday_is_refused_and_nothing_is_written(tenant, day, name, message):
+    from notifications.models import Holiday
+    from oms.errors import DomainError
+
+    with pytest.raises(DomainError, match=message):
+        sla.add_holiday(tenant=tenant, day=day, name=name)
+    assert not Holiday.objects.exists()
+
+
+def test_the_same_day_twice_is_refused(tenant):
+    from oms.errors import DomainError
+
+    sla.add_holiday(tenant=tenant, day=datetime.date(2026, 5, 1), name="May Day")
+    with pytest.raises(DomainError, match="already a holiday"):
+        sla.add_holiday(tenant=tenant, day=datetime.date(2026, 5, 1))

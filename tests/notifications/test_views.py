@@ -224,3 +224,27 @@ def test_order_panel_for_managers(client_for, tenant):
     html = client_for(Role.MANAGER).get(reverse("notifications:order_panel", args=[order.pk])).content.decode()
     assert tracking.tracking_path(order) in html and "Promised delivery" in html
     assert client_for(Role.COURIER).get(reverse("notifications:order_panel", args=[order.pk])).status_code == 403
+
+
+def test_admin_adds_and_removes_a_holiday(client_for, tenant, other_tenant):
+    from notifications.models import Holiday
+    from notifications.services import sla
+
+    theirs = sla.add_holiday(tenant=other_tenant, day=timezone.localdate(), name="Theirs")
+
+    client = client_for(Role.ADMIN)
+    day = timezone.localdate() + timedelta(days=30)
+    response = client.post(reverse("notifications:holiday_add"), {"day": day.isoformat(), "name": "Shop party"})
+    assert response.status_code == 302
+    page = client.get(reverse("notifications:time_limits")).content.decode()
+    assert "Shop party" in page and day.isoformat() in page
+    again = client.post(reverse("notifications:holiday_add"), {"day": day.isoformat()})
+    assert again.status_code == 200 and "already a holiday" in again.content.decode()
+    bad = client.post(reverse("notifications:holiday_add"), {"day": "not a day"})
+    assert bad.status_code == 200 and Holiday.objects.filter(tenant=tenant).count() == 1
+    assert "Theirs" not in page
+    assert client.post(reverse("notifications:holiday_delete", args=[theirs.pk])).status_code == 404
+    holiday = Holiday.objects.get(tenant=tenant)
+    assert client_for(Role.MANAGER).post(reverse("notifications:holiday_delete", args=[holiday.pk])).status_code == 403
+    assert client.post(reverse("notifications:holiday_delete", args=[holiday.pk])).status_code == 302
+    assert list(Holiday.objects.values_list("name", flat=True)) == ["Theirs"]

@@ -112,6 +112,8 @@ ACCESS = {
     "notifications:trigger_log": SETTINGS,
     "notifications:time_limits": SETTINGS,
     "notifications:time_limit_delete": SETTINGS,
+    "notifications:holiday_add": SETTINGS,
+    "notifications:holiday_delete": SETTINGS,
     "notifications:templates": SETTINGS,
     "notifications:install_templates": SETTINGS,
     "notifications:template_edit": SETTINGS,
