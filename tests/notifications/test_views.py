@@ -238,7 +238,7 @@ def test_admin_adds_and_removes_a_holiday(client_for, tenant, other_tenant):
     assert response.status_code == 302
     page = client.get(reverse("notifications:time_limits")).content.decode()
     assert "Shop party" in page and day.isoformat() in page
-    assert page.count('id="holidays"') == 1 and "<title>Time limits" in page
+    assert page.count('<section class="card" id="holidays">') == 1 and "<title>Time limits" in page
     again = client.post(reverse("notifications:holiday_add"), {"day": day.isoformat()})
     assert again.status_code == 200 and "already a holiday" in again.content.decode()
     bad = client.post(reverse("notifications:holiday_add"), {"day": "not a day"})
