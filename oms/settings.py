@@ -5,6 +5,7 @@ Production differs only by variables (DEBUG=0, SECRET_KEY, DATABASE_URL, REDIS_U
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 import environ
 from celery.schedules import crontab
@@ -98,6 +99,8 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"postgres://postgres@:5432/{BASE_DIR / 'var' / 'postgres'}/oms")
 }
+# libpq writes a socket directory in the host part percent-encoded (`postgres://u@%2Fvar%2Frun/db`); decode it.
+DATABASES["default"]["HOST"] = unquote(DATABASES["default"]["HOST"] or "")
 # The non-owner, non-superuser role that row-level security binds (see oms/rls.py); empty = not enforced.
 DATABASE_APP_ROLE = env("DATABASE_APP_ROLE", default="")
 # Persistent connections nearly double API throughput (bench/orders.py); health checks drop dead ones.
