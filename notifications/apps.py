@@ -11,7 +11,10 @@ class NotificationsConfig(AppConfig):
         from oms.tenancy.setup import register_tenant_initializer
         from orders.panels import register_order_panel
 
-        from . import subscribers
+        from . import (
+            subscribers,
+            system,  # noqa: F401 - declares the sweeps' cross-tenant functions
+        )
         from .services.messaging import install_default_templates
 
         register_tenant_initializer(install_default_templates)

@@ -2,46 +2,38 @@
 explicit system scope; the work on one delivery runs inside its tenant."""
 
 from celery import shared_task
+from django.utils import timezone
 
-from oms import events
+from oms import events, rls
 
-from .models import WebhookDelivery
+from . import system
 from .services import sla, webhooks
-
-try:  # row-level security (oms.rls) binds the application role; without it these scopes are no-ops
-    from oms.rls import all_tenants, tenant_context
-except ImportError:  # pragma: no cover
-    from contextlib import nullcontext
-
-    def all_tenants():
-        return nullcontext()
-
-    def tenant_context(tenant_id):
-        return nullcontext()
 
 
 @shared_task(acks_late=True)
 def sweep_time_limits() -> int:
     """Beat: mark orders past their time limit overdue (reads the `order_sla_due` index only)."""
-    with all_tenants():
-        return sla.sweep_overdue()
+    now = timezone.now()
+    marked = 0
+    for tenant_id in rls.system_rows(system.tenants_past_deadline, now):
+        with rls.tenant_context(tenant_id[0]):
+            marked += sla.sweep_overdue(now=now)
+    return marked
 
 
 @shared_task(acks_late=True)
 def deliver_webhook(delivery_id: int) -> bool:
-    with all_tenants():
-        tenant_id = WebhookDelivery.objects.filter(pk=delivery_id).values_list("tenant_id", flat=True).first()
+    tenant_id = rls.system_value(system.delivery_tenant, delivery_id)
     if tenant_id is None:
         return False
-    with tenant_context(tenant_id):
+    with rls.tenant_context(tenant_id):
         return webhooks.deliver(delivery_id) is not None
 
 
 @shared_task(acks_late=True)
 def sweep_webhooks() -> int:
     """Beat: send deliveries whose (re)try time has come; the claim lease keeps each attempt single."""
-    with all_tenants():
-        ids = webhooks.due_delivery_ids()
+    ids = [row[0] for row in rls.system_rows(system.due_deliveries, timezone.now(), webhooks.SWEEP_BATCH)]
     for delivery_id in ids:
         deliver_webhook.delay(delivery_id)
     return len(ids)

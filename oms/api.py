@@ -15,7 +15,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
-from . import rls
+from . import rls, system
 from .errors import DomainError
 from .models import ApiToken, hash_token
 from .observability import tenant_var
@@ -49,16 +49,17 @@ def raise_api(exc: DomainError):
 
 class BearerToken(HttpBearer):
     def authenticate(self, request, token):
-        with rls.all_tenants():  # the token says which tenant; nothing else is read in this scope
-            api_token = (
-                ApiToken.objects.select_related("tenant")
-                .filter(token_hash=hash_token(token), revoked_at__isnull=True)
-                .first()
-            )
+        token_hash = hash_token(token)
+        tenant_id = rls.system_value(system.token_tenant, token_hash)  # which shop the token belongs to
+        if tenant_id is None:
+            return None
+        rls.bind(tenant_id)  # the next request's middleware binds the connection afresh
+        api_token = (
+            ApiToken.objects.select_related("tenant").filter(token_hash=token_hash, revoked_at__isnull=True).first()
+        )
         if api_token is None:
             return None
         request.tenant = api_token.tenant
-        rls.bind(api_token.tenant_id)  # the next request's middleware binds the connection afresh
         tenant_var.set(api_token.tenant.slug)
         now = timezone.now()
         if api_token.last_used_at is None or (now - api_token.last_used_at).total_seconds() > TOKEN_TOUCH_SECONDS:

@@ -1,7 +1,4 @@
-import sys
-
 from django.apps import AppConfig
-from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 
 
@@ -11,9 +8,6 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import rls
+        from . import rls, system  # noqa: F401 - system declares the core's cross-tenant functions
 
         post_migrate.connect(rls.apply_policies, sender=self, dispatch_uid="oms.rls.apply_policies")
-        # Migrations run as the owner; everything else drops to the application role the policies bind.
-        if sys.argv[1:2] != ["migrate"]:
-            connection_created.connect(rls.use_app_role, dispatch_uid="oms.rls.use_app_role")

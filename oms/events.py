@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import rls
+from . import rls, system
 from .models import Event, EventHandled
 
 logger = logging.getLogger(__name__)
@@ -52,11 +52,13 @@ def record_event(*, tenant, kind: str, payload: dict) -> Event:
 
 def dispatch(event_id: int) -> bool:
     """Run every subscriber of the event that has not run yet; True when the event is fully dispatched."""
-    with rls.all_tenants():  # the event says which tenant; its subscribers then run bound to that tenant
-        event = Event.objects.filter(pk=event_id, dispatched_at__isnull=True).first()
-    if event is None:
+    tenant_id = rls.system_value(system.event_tenant, event_id)  # the event says which tenant
+    if tenant_id is None:
         return True
-    with rls.tenant_context(event.tenant_id):
+    with rls.tenant_context(tenant_id):
+        event = Event.objects.filter(pk=event_id, dispatched_at__isnull=True).first()
+        if event is None:
+            return True
         return _dispatch_bound(event)
 
 

@@ -20,7 +20,7 @@ import time
 import warnings
 from contextlib import ExitStack, suppress
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import psutil
 import psycopg
@@ -243,9 +243,10 @@ def up(stack, args):
     if not port_is_free(port):
         log(f"Port {port} is in use (is `make up` already running?); pick another with PORT=...")
         return 1
-    env = app_env(service_env(stack, redis_db=0))
+    owner_env = app_env(service_env(stack, redis_db=0))
+    env = app_login(owner_env)
     for step in (["migrate", "--noinput"], ["seed_demo"], ["seed_shipments_demo"]):
-        if code := manage(env, *step):
+        if code := manage(owner_env if step[0] in OWNER_COMMANDS else env, *step):
             log(f"manage.py {' '.join(step)} failed with exit code {code}; stopping")
             return code
 
@@ -274,13 +275,27 @@ def test(stack, args):
 
 
 def manage_command(stack, args):
-    return manage(app_env(service_env(stack, redis_db=0)), *args)
+    env = app_env(service_env(stack, redis_db=0))
+    return manage(env if args[:1] and args[0] in OWNER_COMMANDS else app_login(env), *args)
+
+
+# Commands that change the schema or drop indexes log in as the owner; everything else as the application role.
+OWNER_COMMANDS = {"migrate", "makemigrations", "sqlmigrate", "showmigrations", "seed_bulk", "dbshell"}
 
 
 def app_env(env):
-    """The app runs as a role that row-level security binds (migrate still runs as the owner).
-    Tests keep the owner: they create their own database, and the RLS tests switch roles themselves."""
+    """Name the role row-level security binds: `migrate` (as the owner) creates it with its grants.
+    Tests make their own database and log in as their own application role (tests/conftest.py)."""
     return {"DATABASE_APP_ROLE": "oms_app", **env}
+
+
+def app_login(env):
+    """The same database, logged in as the application role: not the owner, not a superuser, no way back."""
+    url = urlsplit(env["DATABASE_URL"])
+    password = env.get("DATABASE_APP_PASSWORD", "")
+    user = quote(env["DATABASE_APP_ROLE"], safe="") + (":" + quote(password, safe="") if password else "")
+    host = url.netloc.rsplit("@", 1)[-1]
+    return {**env, "DATABASE_URL": urlunsplit(url._replace(netloc=f"{user}@{host}"))}
 
 
 COMMANDS = {"up": up, "test": test, "manage": manage_command}

@@ -41,7 +41,7 @@ def _dependent_links():
 def tenant_data_counts(tenant: Tenant) -> dict[str, int]:
     """Rows that deleting the tenant would remove, per table (the command's dry run)."""
     counts = {}
-    with rls.all_tenants(), connection.cursor() as cursor:
+    with rls.tenant_context(tenant.pk), connection.cursor() as cursor:
         for model in _tenant_models():
             table = connection.ops.quote_name(model._meta.db_table)
             cursor.execute(f"SELECT count(*) FROM {table} WHERE tenant_id = %s", [tenant.pk])  # noqa: S608
@@ -60,7 +60,7 @@ def tenant_data_counts(tenant: Tenant) -> dict[str, int]:
 def delete_tenant(tenant: Tenant) -> dict[str, int]:
     """Remove every row of the tenant and the tenant itself. Foreign keys are deferred to commit, so order is free."""
     counts = tenant_data_counts(tenant)
-    with rls.all_tenants(), connection.cursor() as cursor:
+    with rls.tenant_context(tenant.pk), connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         for table, column, target in _dependent_links():
             cursor.execute(
@@ -73,7 +73,7 @@ def delete_tenant(tenant: Tenant) -> dict[str, int]:
                 f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)} WHERE tenant_id = %s",  # noqa: S608
                 [tenant.pk],
             )
-        cursor.execute(f"DROP SEQUENCE IF EXISTS order_number_t{int(tenant.pk)}")
+        cursor.execute(f"DROP SEQUENCE IF EXISTS order_numbers.t{int(tenant.pk)}")
         cursor.execute("DELETE FROM oms_tenant WHERE id = %s", [tenant.pk])
     return counts
 

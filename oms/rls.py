@@ -1,24 +1,75 @@
-"""Row-level security: the second wall between tenants.
+"""Row-level security: the second wall between tenants, one the application itself cannot lift.
 
 Every table with a `tenant_id` column gets ENABLE + FORCE ROW LEVEL SECURITY and a policy that admits only the
-rows of the tenant set for the connection (`app.tenant_id`), read once per query through a sub-select. The
-policies are (re)applied after every `migrate` to every tenant-owned table, so a new model cannot be forgotten.
+rows of the tenant bound to the connection (`app.tenant_id`). The policies are (re)applied after every `migrate`
+to every tenant-owned table, so a new model cannot be forgotten.
 
-The application connects as a role that is neither owner nor superuser (`DATABASE_APP_ROLE`), so the policies
-bind it; migrations run as the owner. A few system paths that must look across tenants before a tenant is known
-(login's membership lookup, API token lookup, beat sweeps that list work) open `all_tenants()` explicitly.
+Roles (see the README's security notes):
+- the owner runs `migrate` (and maintenance such as `seed_bulk`); it owns the tables;
+- the application role (`DATABASE_APP_ROLE`) is what web, worker and beat log in as: neither owner nor superuser,
+  no BYPASSRLS, member of no other role, so it cannot leave itself or switch the wall off;
+- the system role (`oms_system`, NOLOGIN) may read every tenant's rows, and only owns a few SECURITY DEFINER
+  functions. The few paths that must look across shops before a shop is known (login's membership lookup, token
+  lookup, sweeps, event dispatch) call those functions, each answering one narrow question (which tenant owns
+  this event, which deliveries are due), never running SQL of the caller's choosing.
 """
 
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from django.apps import apps
 from django.conf import settings
 from django.db import connection
 
 TENANT_SETTING = "app.tenant_id"
-ALL_TENANTS_SETTING = "app.all_tenants"
 POLICY = "tenant_isolation"
-SYSTEM_POLICY = "system_scope"
+SYSTEM_POLICY = "system_read"
+SYSTEM_ROLE = "oms_system"
+_OLD_POLICIES = ("system_scope",)  # the earlier all-tenants switch, dropped wherever it still exists
+
+
+@dataclass(frozen=True)
+class SystemFunction:
+    """A narrow cross-tenant question, answered by a SECURITY DEFINER function owned by the system role."""
+
+    name: str
+    arguments: str  # e.g. "p_user_id bigint"
+    returns: str  # e.g. "SETOF bigint" or "TABLE (id bigint, tenant_id bigint)"
+    body: str  # one SQL statement (LANGUAGE sql)
+
+    @property
+    def signature(self) -> str:
+        types = ", ".join(arg.split()[-1] for arg in self.arguments.split(",") if arg.strip())
+        return f"{self.name}({types})"
+
+    def create_sql(self) -> str:
+        return (
+            f"CREATE OR REPLACE FUNCTION {self.name}({self.arguments}) RETURNS {self.returns} "
+            f"LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $fn$ {self.body} $fn$"
+        )
+
+
+_system_functions: dict[str, SystemFunction] = {}
+
+
+def system_function(name: str, *, arguments: str, returns: str, body: str) -> SystemFunction:
+    """Declare a system function (apps call this at import time of their `system.py`); installed after migrate."""
+    function = SystemFunction(name, arguments, returns, body)
+    _system_functions[name] = function
+    return function
+
+
+def system_rows(function: SystemFunction, *args) -> list[tuple]:
+    """Ask a system function; the only way the app looks across tenants."""
+    placeholders = ", ".join(["%s"] * len(args))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {function.name}({placeholders})", list(args))  # noqa: S608 - declared names
+        return cursor.fetchall()
+
+
+def system_value(function: SystemFunction, *args):
+    rows = system_rows(function, *args)
+    return rows[0][0] if rows else None
 
 
 def tenant_tables() -> list[str]:
@@ -33,34 +84,60 @@ def tenant_tables() -> list[str]:
 
 def policy_sql(table: str) -> list[str]:
     quoted = connection.ops.quote_name(table)
+    bound = f"(SELECT NULLIF(current_setting('{TENANT_SETTING}', true), '')::bigint)"
     return [
         f"ALTER TABLE {quoted} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {quoted} FORCE ROW LEVEL SECURITY",
+        *(f"DROP POLICY IF EXISTS {old} ON {quoted}" for old in _OLD_POLICIES),
         f"DROP POLICY IF EXISTS {POLICY} ON {quoted}",
-        f"CREATE POLICY {POLICY} ON {quoted} USING "
-        f"(tenant_id = (SELECT NULLIF(current_setting('{TENANT_SETTING}', true), '')::bigint)) "
-        f"WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('{TENANT_SETTING}', true), '')::bigint))",
+        f"CREATE POLICY {POLICY} ON {quoted} USING (tenant_id = {bound}) WITH CHECK (tenant_id = {bound})",
         f"DROP POLICY IF EXISTS {SYSTEM_POLICY} ON {quoted}",
-        f"CREATE POLICY {SYSTEM_POLICY} ON {quoted} USING "
-        f"((SELECT current_setting('{ALL_TENANTS_SETTING}', true)) = 'on')",
+        f"CREATE POLICY {SYSTEM_POLICY} ON {quoted} FOR SELECT TO {SYSTEM_ROLE} USING (true)",
     ]
 
 
 def grant_sql(role: str) -> list[str]:
     quoted = connection.ops.quote_name(role)
     return [
-        f"GRANT USAGE, CREATE ON SCHEMA public TO {quoted}",
+        f"GRANT USAGE ON SCHEMA public TO {quoted}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted}",
         f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {quoted}",
+        f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {quoted}",
+        # Each shop's order-number sequence is made by the app when the shop is; nowhere else may it create.
+        "CREATE SCHEMA IF NOT EXISTS order_numbers",
+        f"GRANT USAGE, CREATE ON SCHEMA order_numbers TO {quoted}",
+        f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA order_numbers TO {quoted}",
     ]
 
 
+def _ensure_role(cursor, role: str, attributes: str) -> None:
+    """Create the role, or bring an existing one (made by an earlier version) to exactly these attributes."""
+    cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+    verb = "ALTER" if cursor.fetchone() else "CREATE"
+    cursor.execute(f"{verb} ROLE {connection.ops.quote_name(role)} {attributes}")
+
+
+def install_system_functions(cursor, app_role: str) -> None:
+    for function in _system_functions.values():
+        cursor.execute(function.create_sql())
+        cursor.execute(f"ALTER FUNCTION {function.signature} OWNER TO {SYSTEM_ROLE}")
+        cursor.execute(f"REVOKE ALL ON FUNCTION {function.signature} FROM PUBLIC")
+        if app_role:
+            cursor.execute(f"GRANT EXECUTE ON FUNCTION {function.signature} TO {connection.ops.quote_name(app_role)}")
+
+
 def apply_policies(using="default", **kwargs) -> None:
-    """post_migrate: policies on every tenant table, and the application role's grants."""
+    """post_migrate (run as the owner): policies on every tenant table, the roles, their grants, system functions."""
     if connection.vendor != "postgresql":
         return
     role = getattr(settings, "DATABASE_APP_ROLE", "")
     with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        if role and cursor.fetchone()[0] == role:
+            return  # the application role owns nothing to apply (a flush between tests emits post_migrate too)
+        _ensure_role(cursor, SYSTEM_ROLE, "NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB")
+        cursor.execute(f"GRANT USAGE ON SCHEMA public TO {SYSTEM_ROLE}")
+        cursor.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {SYSTEM_ROLE}")
         for table in tenant_tables():
             cursor.execute("SELECT to_regclass(%s)", [table])
             if cursor.fetchone()[0] is None:
@@ -68,11 +145,13 @@ def apply_policies(using="default", **kwargs) -> None:
             for statement in policy_sql(table):
                 cursor.execute(statement)
         if role:
-            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
-            if cursor.fetchone() is None:
-                cursor.execute(f"CREATE ROLE {connection.ops.quote_name(role)} LOGIN NOSUPERUSER NOBYPASSRLS")
+            _ensure_role(cursor, role, "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB NOINHERIT")
+            password = getattr(settings, "DATABASE_APP_PASSWORD", "")
+            if password:
+                cursor.execute(f"ALTER ROLE {connection.ops.quote_name(role)} PASSWORD %s", [password])
             for statement in grant_sql(role):
                 cursor.execute(statement)
+        install_system_functions(cursor, role)
 
 
 def active() -> bool:
@@ -81,22 +160,20 @@ def active() -> bool:
 
 
 def bind(tenant_id: int | None) -> None:
-    """Bind this connection to one tenant (or none) and close any all-tenants scope, in one round trip."""
-    if not active():
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config(%s, %s, false), set_config(%s, '', false)",
-            [TENANT_SETTING, str(tenant_id or ""), ALL_TENANTS_SETTING],
-        )
-
-
-def set_tenant(tenant_id: int | None) -> None:
-    """Bind this connection to one tenant (or to none)."""
+    """Bind this connection to one tenant (or to none), in one round trip."""
     if not active():
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config(%s, %s, false)", [TENANT_SETTING, str(tenant_id or "")])
+
+
+set_tenant = bind
+
+
+def bound_tenant() -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT NULLIF(current_setting(%s, true), '')::bigint", [TENANT_SETTING])
+        return cursor.fetchone()[0]
 
 
 @contextmanager
@@ -105,35 +182,9 @@ def tenant_context(tenant_id: int):
     if not active():
         yield
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting(%s, true)", [TENANT_SETTING])
-        previous = cursor.fetchone()[0] or ""
-    set_tenant(tenant_id)
+    previous = bound_tenant()
+    bind(tenant_id)
     try:
         yield
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config(%s, %s, false)", [TENANT_SETTING, previous])
-
-
-@contextmanager
-def all_tenants():
-    """A narrow, explicit system scope that looks across tenants (login lookup, token lookup, sweeps)."""
-    if not active():
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config(%s, 'on', false)", [ALL_TENANTS_SETTING])
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config(%s, '', false)", [ALL_TENANTS_SETTING])
-
-
-def use_app_role(sender, connection, **kwargs) -> None:
-    """connection_created: drop to the application role so the policies bind this connection."""
-    role = getattr(settings, "DATABASE_APP_ROLE", "")
-    if role and connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET ROLE {connection.ops.quote_name(role)}")
+        bind(previous)

@@ -103,6 +103,8 @@ DATABASES = {
 DATABASES["default"]["HOST"] = unquote(DATABASES["default"]["HOST"] or "")
 # The non-owner, non-superuser role that row-level security binds (see oms/rls.py); empty = not enforced.
 DATABASE_APP_ROLE = env("DATABASE_APP_ROLE", default="")
+# Set by `migrate` as that role's login password (docker-compose); empty where the server trusts local logins.
+DATABASE_APP_PASSWORD = env("DATABASE_APP_PASSWORD", default="")
 # Persistent connections nearly double API throughput (bench/orders.py); health checks drop dead ones.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEBUG else 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -3,8 +3,8 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from . import events, rls
-from .models import Event, IdempotencyKey
+from . import events, rls, system
+from .models import IdempotencyKey, Tenant
 from .observability import beat_heartbeat
 
 SWEEP_BATCH = 500
@@ -19,12 +19,7 @@ def dispatch_event(event_id: int) -> bool:
 def sweep_outbox(older_than_seconds: int = 30) -> int:
     """Re-dispatch events left behind (worker down, broker lost the message, a subscriber failed)."""
     stale_before = timezone.now() - timedelta(seconds=older_than_seconds)
-    with rls.all_tenants():
-        ids = list(
-            Event.objects.filter(dispatched_at__isnull=True, created_at__lt=stale_before)
-            .order_by("created_at")
-            .values_list("pk", flat=True)[:SWEEP_BATCH]
-        )
+    ids = [row[0] for row in rls.system_rows(system.stale_events, stale_before, SWEEP_BATCH)]
     for event_id in ids:
         events.dispatch(event_id)
     return len(ids)
@@ -32,8 +27,10 @@ def sweep_outbox(older_than_seconds: int = 30) -> int:
 
 @shared_task
 def purge_idempotency_keys() -> int:
-    with rls.all_tenants():
-        deleted, _ = IdempotencyKey.objects.filter(created_at__lt=timezone.now() - timedelta(hours=48)).delete()
+    deleted = 0
+    for tenant_id in Tenant.objects.values_list("pk", flat=True):
+        with rls.tenant_context(tenant_id):
+            deleted += IdempotencyKey.objects.filter(created_at__lt=timezone.now() - timedelta(hours=48)).delete()[0]
     return deleted
 
 

@@ -25,7 +25,7 @@ def home(request):
 
 @login_required
 def choose_tenant(request):
-    memberships = list(user_memberships(request.user))
+    memberships = user_memberships(request.user)
     if request.method == "POST":
         chosen = request.POST.get("tenant")
         if any(str(m.tenant_id) == chosen for m in memberships):

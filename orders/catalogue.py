@@ -67,8 +67,12 @@ def install_default_catalogue(*, tenant) -> None:
     create_number_sequence(tenant_id=tenant.pk)
 
 
+# The one schema where the application role may create objects: its own per-tenant number sequences.
+NUMBER_SCHEMA = "order_numbers"
+
+
 def number_sequence_name(tenant_id: int) -> str:
-    return f"order_number_t{int(tenant_id)}"
+    return f"{NUMBER_SCHEMA}.t{int(tenant_id)}"
 
 
 def create_number_sequence(*, tenant_id: int) -> None:

@@ -11,6 +11,7 @@ class ShipmentsConfig(AppConfig):
         from oms.tenancy.setup import register_tenant_initializer
         from orders.panels import register_order_panel
 
+        from . import system  # noqa: F401 - declares the sweeps' cross-tenant functions
         from .services.common import install_default_settings
 
         register_tenant_initializer(install_default_settings)

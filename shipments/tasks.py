@@ -2,9 +2,11 @@
 twice. The sweeps list work across tenants in the explicit system scope; each piece runs inside its tenant."""
 
 from celery import shared_task
+from django.utils import timezone
 
 from oms import rls
 
+from . import system
 from .services import routes, tracking
 
 POLL_SPREAD_SECONDS = 50  # a minute's batch of polls is spread over the minute, not fired at once
@@ -13,8 +15,7 @@ POLL_SPREAD_SECONDS = 50  # a minute's batch of polls is spread over the minute,
 @shared_task(acks_late=True)
 def check_route_deadlines() -> int:
     """Incidents for routes past their departure deadline or left open after the end of the day."""
-    with rls.all_tenants():
-        tenant_ids = routes.tenants_with_open_routes()
+    tenant_ids = [row[0] for row in rls.system_rows(system.tenants_with_open_routes, timezone.localdate())]
     created = 0
     for tenant_id in tenant_ids:
         with rls.tenant_context(tenant_id):
@@ -25,8 +26,7 @@ def check_route_deadlines() -> int:
 @shared_task(acks_late=True)
 def poll_due_shipments() -> int:
     """Enqueue a poll for each shipment due, spread over the next minute."""
-    with rls.all_tenants():
-        due = tracking.due_shipments()
+    due = rls.system_rows(system.due_polls, timezone.now(), tracking.POLL_BATCH)
     for index, (shipment_id, tenant_id) in enumerate(due):
         countdown = (index * POLL_SPREAD_SECONDS) // max(len(due), 1)
         poll_shipment.apply_async(args=[shipment_id, tenant_id], countdown=countdown)

@@ -1,6 +1,7 @@
 import pytest
 from django.test import Client
 
+from oms import rls
 from oms.celery import app as celery_app
 from oms.models import Role
 from oms.services import create_api_token
@@ -18,7 +19,10 @@ def celery_runs_inline():
 
 @pytest.fixture
 def tenant(db):
-    return make_tenant("shop-a", "Shop A")
+    """Shop A, bound to the test's connection: what the test builds and reads is Shop A's unless it says otherwise."""
+    shop = make_tenant("shop-a", "Shop A")
+    rls.bind(shop.pk)
+    return shop
 
 
 @pytest.fixture
@@ -55,7 +59,8 @@ def api_client(tenant):
 
 @pytest.fixture
 def other_api_client(other_tenant):
-    _, raw = create_api_token(tenant=other_tenant, name="tests")
+    with rls.tenant_context(other_tenant.pk):
+        _, raw = create_api_token(tenant=other_tenant, name="tests")
     return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
 
 
@@ -65,25 +70,37 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-APP_ROLE = "oms_app_test"
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Migrations ran as the owner, and post_migrate made the application role with its grants and the policies.
+    From here on every connection of the suite logs in as that role, so row-level security binds every test."""
+    from django.conf import settings
+    from django.db import connections
+
+    with django_db_blocker.unblock(), connections["default"].cursor() as cursor:
+        # Transactional tests empty the tables between tests; TRUNCATE lifts no row-level wall.
+        cursor.execute(f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {settings.DATABASE_APP_ROLE}")
+    db = connections["default"].settings_dict
+    OWNER_LOGIN.update(USER=db["USER"], PASSWORD=db["PASSWORD"])
+    connections.close_all()
+    db["USER"], db["PASSWORD"] = settings.DATABASE_APP_ROLE, settings.DATABASE_APP_PASSWORD
+    yield
+    connections.close_all()
+    db.update(OWNER_LOGIN)
+
+
+OWNER_LOGIN: dict[str, str] = {}
 
 
 @pytest.fixture
-def app_role(settings):
-    """The rest of the test runs as a role that is neither owner nor superuser, as production does."""
-    from django.db import connection
+def as_database_owner(transactional_db):
+    """Maintenance (seed_bulk's index rebuild) logs in as the owner, as `migrate` does; back to the app role after."""
+    from django.db import connections
 
-    from oms import rls
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE])
-        if cursor.fetchone() is None:
-            cursor.execute(f"CREATE ROLE {APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS")
-        for statement in rls.grant_sql(APP_ROLE):
-            cursor.execute(statement)
-    settings.DATABASE_APP_ROLE = APP_ROLE
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET ROLE {APP_ROLE}")
+    db = connections["default"].settings_dict
+    app_login = {"USER": db["USER"], "PASSWORD": db["PASSWORD"]}
+    connections.close_all()
+    db.update(OWNER_LOGIN)
     yield
-    with connection.cursor() as cursor:
-        cursor.execute("RESET ROLE")
+    connections.close_all()
+    db.update(app_login)

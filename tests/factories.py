@@ -6,8 +6,10 @@ import factory
 from django.contrib.auth import get_user_model
 
 from inventory.models import Product, Warehouse
+from oms import rls
 from oms.models import Membership, Role
 from oms.services import create_tenant
+from tests.rls_support import tenant_id_of, within_tenant
 
 PASSWORD = "test-pass-1234"
 
@@ -31,13 +33,26 @@ class UserFactory(factory.django.DjangoModelFactory):
             obj.save()
 
 
+@within_tenant
 def make_member(tenant, role=Role.MANAGER, **user_fields):
     user = UserFactory(**user_fields)
     Membership.objects.create(tenant=tenant, user=user, role=role)
     return user
 
 
-class WarehouseFactory(factory.django.DjangoModelFactory):
+class TenantOwnedFactory(factory.django.DjangoModelFactory):
+    """Creates its row inside the row's own tenant, whatever tenant the test has bound."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        with rls.tenant_context(tenant_id_of(kwargs["tenant"])):
+            return super()._create(model_class, *args, **kwargs)
+
+
+class WarehouseFactory(TenantOwnedFactory):
     class Meta:
         model = Warehouse
 
@@ -45,7 +60,7 @@ class WarehouseFactory(factory.django.DjangoModelFactory):
     name = factory.LazyAttribute(lambda w: f"Warehouse {w.code}")
 
 
-class ProductFactory(factory.django.DjangoModelFactory):
+class ProductFactory(TenantOwnedFactory):
     class Meta:
         model = Product
 

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from oms import rls
 from oms.errors import DomainError
 from orders.models import ActivityKind, Group, Order, OrderActivity
 
@@ -30,12 +31,17 @@ def tracking_url(order: Order) -> str:
 
 
 def order_for_token(token: str) -> Order | None:
-    """The order a link names, or None for anything altered, forged or unknown (the view answers 404)."""
+    """The order a link names, or None for anything altered, forged or unknown (the view answers 404).
+
+    The visitor has no session: the signed link names the shop, and the connection is bound to that shop for the
+    rest of the request, so row-level security admits this shop's rows only.
+    """
     try:
         data = signing.Signer(salt=SALT).unsign_object(token)
         tenant_id, order_id = int(data["t"]), int(data["o"])
     except (signing.BadSignature, ValueError, KeyError, TypeError):
         return None
+    rls.bind(tenant_id)
     return (
         Order.objects.filter(tenant_id=tenant_id, pk=order_id)
         .select_related("tenant", "customer")

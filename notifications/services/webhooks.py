@@ -324,12 +324,3 @@ def send_again(*, delivery: WebhookDelivery) -> WebhookDelivery:
 
     transaction.on_commit(lambda: deliver_webhook.delay(delivery.pk))
     return delivery
-
-
-def due_delivery_ids(*, now=None, limit: int = SWEEP_BATCH) -> list[int]:
-    now = now or timezone.now()
-    return list(
-        WebhookDelivery.objects.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now, endpoint__is_active=True)
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )

@@ -1,4 +1,4 @@
-from oms import rls
+from oms import rls, system
 from oms.models import Membership
 from oms.observability import tenant_var
 
@@ -22,11 +22,15 @@ class TenantMiddleware:
         if request.user.is_authenticated:
             membership = chosen_membership(request.user, chosen) if chosen else None
             if membership is None:
-                with rls.all_tenants():  # which shops the user belongs to is known before any shop is chosen
-                    membership = active_membership(request)
-                if membership is not None:
-                    request.session[SESSION_TENANT_KEY] = membership.tenant_id
-                rls.bind(membership.tenant_id if membership else None)
+                # Which shops the user belongs to is known before any shop is chosen: the one system question.
+                shops = member_tenant_ids(request.user)
+                if len(shops) == 1:
+                    rls.bind(shops[0])
+                    membership = chosen_membership(request.user, shops[0])
+                    if membership is not None:
+                        request.session[SESSION_TENANT_KEY] = shops[0]
+                else:
+                    rls.bind(None)
             if membership is not None:
                 request.membership = membership
                 request.tenant = membership.tenant
@@ -35,25 +39,22 @@ class TenantMiddleware:
         return self.get_response(request)
 
 
+def member_tenant_ids(user) -> list[int]:
+    """Ids of the shops the user is an active member of, across shops (a system function; see oms/rls.py)."""
+    return [row[0] for row in rls.system_rows(system.member_tenants, user.pk)]
+
+
 def user_memberships(user):
-    return (
-        Membership.objects.filter(user=user, is_active=True, tenant__isnull=False)
-        .select_related("tenant")
-        .order_by("tenant__name")
-    )
+    """The user's memberships, read under each shop's own policy (one bound shop at a time)."""
+    memberships = []
+    for tenant_id in member_tenant_ids(user):
+        with rls.tenant_context(tenant_id):
+            membership = chosen_membership(user, tenant_id)
+        if membership is not None:
+            memberships.append(membership)
+    return sorted(memberships, key=lambda m: m.tenant.name)
 
 
 def chosen_membership(user, tenant_id):
     """The membership in the shop chosen in the session; visible under the policy the connection is bound to."""
-    return user_memberships(user).filter(tenant_id=tenant_id).first()
-
-
-def active_membership(request):
-    chosen = request.session.get(SESSION_TENANT_KEY)
-    memberships = user_memberships(request.user)
-    if chosen is not None:
-        membership = memberships.filter(tenant_id=chosen).first()
-        if membership is not None:
-            return membership
-    first_two = list(memberships[:2])
-    return first_two[0] if len(first_two) == 1 else None
+    return Membership.objects.filter(user=user, tenant_id=tenant_id, is_active=True).select_related("tenant").first()

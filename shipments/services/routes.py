@@ -139,16 +139,6 @@ def raise_incident(*, route: Route, kind: str, message: str) -> Incident | None:
         return None
 
 
-def tenants_with_open_routes(*, now: datetime.datetime | None = None) -> list[int]:
-    today = timezone.localdate(now or timezone.now())
-    return list(
-        Route.objects.filter(closed_at__isnull=True, date__lte=today)
-        .order_by()
-        .values_list("tenant_id", flat=True)
-        .distinct()
-    )
-
-
 def find_incidents(*, tenant_id: int, now: datetime.datetime | None = None, limit: int = 500) -> list[Incident]:
     """Routes past their departure deadline without departure, and routes still open after the end of the day."""
     now = now or timezone.now()

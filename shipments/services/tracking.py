@@ -23,6 +23,7 @@ from .custody import confirm_delivery
 
 SYSTEM = Actor.system("tracking")
 MAX_BACKOFF = datetime.timedelta(hours=6)
+POLL_BATCH = 200  # polls a minute's sweep enqueues at most
 
 
 def next_poll(shipment: Shipment, now: datetime.datetime) -> datetime.datetime:
@@ -128,13 +129,3 @@ def _move_order(shipment: Shipment, previous: str) -> None:
     except (TransitionBlocked, TransitionNotAllowed) as exc:
         # The carrier's news is kept on the shipment; the order stays where it is and someone can look.
         Shipment.objects.filter(pk=shipment.pk).update(last_error=f"Order not moved: {exc.message}"[:2000])
-
-
-def due_shipments(*, now: datetime.datetime | None = None, limit: int = 200) -> list[tuple[int, int]]:
-    """(shipment id, tenant id) of shipments due for a poll, most overdue first (partial index on next_poll_at)."""
-    now = now or timezone.now()
-    return list(
-        Shipment.objects.filter(next_poll_at__isnull=False, next_poll_at__lte=now)
-        .order_by("next_poll_at")
-        .values_list("pk", "tenant_id")[:limit]
-    )

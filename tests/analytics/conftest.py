@@ -21,12 +21,14 @@ from analytics.services import refresh_summaries
 from oms.models import Event, Role
 from orders.models import ActivityKind, Customer, Order, OrderActivity, OrderStatus
 from tests.factories import make_member
+from tests.rls_support import within_tenant
 
 
 def at(month, day, hour=9, minute=0):
     return datetime(2025, month, day, hour, minute, tzinfo=UTC)
 
 
+@within_tenant
 def make_order(tenant, customer, code, total, created, *, parent=None, channel="web", manager=None, **fields):
     status = OrderStatus.objects.get(tenant=tenant, code=code)
     root = parent.root if parent is not None else None
@@ -57,6 +59,7 @@ def make_order(tenant, customer, code, total, created, *, parent=None, channel="
     return order
 
 
+@within_tenant
 def change(order, moves):
     """`moves`: [(at, from_code, to_code)] written as the timeline writes status changes."""
     groups = dict(OrderStatus.objects.filter(tenant=order.tenant).values_list("code", "group"))
@@ -78,6 +81,7 @@ class History:
     managers: dict
 
 
+@within_tenant
 def build_history(tenant) -> History:
     m1 = make_member(tenant, Role.MANAGER, username=f"mia-{tenant.slug}")
     m2 = make_member(tenant, Role.MANAGER, username=f"max-{tenant.slug}")
@@ -133,6 +137,11 @@ def history(tenant):
 @pytest.fixture
 def foreign_history(other_tenant):
     """Another shop with a big purchase, breaches and timelines of its own: must never show up in shop A."""
+    return build_foreign_history(other_tenant)
+
+
+@within_tenant
+def build_foreign_history(other_tenant):
     customer = Customer.objects.create(tenant=other_tenant, name="Zed")
     manager = make_member(other_tenant, Role.MANAGER, username="zoe-b")
     big = make_order(other_tenant, customer, "delivered", "5000", at(1, 15), manager=manager, channel="web")

@@ -7,6 +7,7 @@ import pytest
 
 from analytics import reports, services
 from analytics.reports import ReportFilters
+from oms import rls
 
 pytestmark = pytest.mark.django_db
 
@@ -173,6 +174,7 @@ def test_every_report_ignores_other_tenants(history, foreign_history):
 
 
 def test_the_other_tenant_sees_only_its_own(history, foreign_history, other_tenant):
+    rls.bind(other_tenant.pk)  # as the other shop's owner's request is
     cohorts = reports.cohort_report(tenant=other_tenant, filters=YEAR_2025)
     assert (cohorts.customers, cohorts.purchases, cohorts.revenue) == (1, 2, Decimal("12000"))
     assert reports.funnel_report(tenant=other_tenant, filters=YEAR_2025).started == 3

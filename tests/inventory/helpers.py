@@ -9,20 +9,24 @@ from inventory.models import Reservation, StockLevel, StockMove
 from oms.actors import Actor
 from orders.services.intake import LineInput, OrderInput, create_order
 from tests.factories import ProductFactory, WarehouseFactory
+from tests.rls_support import within_tenant
 
 SYSTEM = Actor.system("tests")
 
 
+@within_tenant
 def warehouse(tenant, code="MAIN", **fields):
     return WarehouseFactory(tenant=tenant, code=code, **fields)
 
 
+@within_tenant
 def product(tenant, sku=None, **fields):
     if sku:
         fields["sku"] = sku
     return ProductFactory(tenant=tenant, **fields)
 
 
+@within_tenant
 def stocked(tenant, units=10, *, where=None, **fields):
     """A product with `units` received into `where` (a new MAIN warehouse unless given)."""
     where = where or warehouse(tenant)
@@ -32,6 +36,7 @@ def stocked(tenant, units=10, *, where=None, **fields):
     return item, where
 
 
+@within_tenant
 def order_for(tenant, item, quantity=1, name="Ann"):
     return create_order(
         tenant=tenant,
@@ -40,6 +45,7 @@ def order_for(tenant, item, quantity=1, name="Ann"):
     )
 
 
+@within_tenant
 def lines_for(tenant, items, quantity=1):
     """One order with a line of `quantity` per item (in that order); returns the lines."""
     order = create_order(

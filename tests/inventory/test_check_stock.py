@@ -2,6 +2,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from inventory.models import StockLevel
+from oms import rls
 
 from .helpers import stocked
 
@@ -27,7 +28,8 @@ def test_check_stock_prints_drift_and_fails(tenant, capsys):
 
 def test_check_stock_of_one_tenant_ignores_the_others(tenant, other_tenant, capsys):
     item, _ = stocked(other_tenant, 5)
-    StockLevel.objects.filter(product=item).update(on_hand=1)
+    with rls.tenant_context(other_tenant.pk):
+        StockLevel.objects.filter(product=item).update(on_hand=1)
     stocked(tenant, 3)
     call_command("check_stock", tenant=tenant.slug)
     assert "OK: 1 stock level(s) in 1 tenant(s)" in capsys.readouterr().out

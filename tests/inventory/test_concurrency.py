@@ -9,6 +9,7 @@ from django.db.models import Sum
 from inventory import services as stock
 from inventory.models import Reservation, StockLevel
 from inventory.selectors import ledger_drift
+from oms import rls
 from orders.models import Order, OrderLine
 from orders.services.reservations import release_order, reserve_order
 
@@ -19,13 +20,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ROUNDS, BUYERS, ON_HAND = 5, 40, 10
 
 
-def run_together(work, items):
-    """Run `work(item)` in one thread per item, all released at once; re-raise the first failure."""
+def run_together(work, items, *, tenant):
+    """Run `work(item)` in one thread per item, all released at once; re-raise the first failure. Each thread's
+    connection is bound to the tenant, as a request's or a task's is."""
     barrier = threading.Barrier(len(items))
     failures = []
 
     def worker(item):
         try:
+            rls.bind(tenant.pk)
             barrier.wait(timeout=30)
             work(item)
         except Exception as exc:  # noqa: BLE001 - reported to the test below
@@ -49,7 +52,7 @@ def test_forty_direct_reservations_outside_any_transaction_reserve_exactly_ten(t
     orders = [order_for(tenant, item, 1, name=f"Direct {n}") for n in range(BUYERS)]
     demands = [stock.Demand(order.lines.get().pk, item.pk, 1) for order in orders]
     for round_ in range(ROUNDS):
-        run_together(lambda d: stock.reserve(tenant=tenant, demands=[d]), demands)
+        run_together(lambda d: stock.reserve(tenant=tenant, demands=[d]), demands, tenant=tenant)
         assert StockLevel.objects.get(product=item, warehouse=main).reserved == ON_HAND, f"round {round_}"
         assert Reservation.objects.filter(product=item).aggregate(s=Sum("quantity"))["s"] == ON_HAND
         Reservation.objects.filter(product=item).delete()
@@ -60,7 +63,7 @@ def test_forty_buyers_of_ten_units_reserve_exactly_ten(tenant):
     item, main = stocked(tenant, ON_HAND, sku="HOT-1")
     order_ids = [order_for(tenant, item, 1, name=f"Buyer {n}").pk for n in range(BUYERS)]
     for round_ in range(ROUNDS):  # the same buyers race again once every unit is given back
-        run_together(lambda pk: reserve_order(order=Order.objects.get(pk=pk), actor=SYSTEM), order_ids)
+        run_together(lambda pk: reserve_order(order=Order.objects.get(pk=pk), actor=SYSTEM), order_ids, tenant=tenant)
 
         level = StockLevel.objects.get(product=item, warehouse=main)
         assert (level.on_hand, level.reserved) == (ON_HAND, ON_HAND), f"round {round_}"
@@ -91,7 +94,7 @@ def test_buyers_of_two_products_across_two_warehouses_never_oversell_or_deadlock
         with transaction.atomic():
             stock.reserve(tenant=tenant, demands=demands)
 
-    run_together(buy, buyers)
+    run_together(buy, buyers, tenant=tenant)
 
     for product, total in ((tee, 9), (mug, 9)):
         levels = StockLevel.objects.filter(product=product)

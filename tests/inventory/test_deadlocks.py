@@ -7,6 +7,7 @@ import pytest
 from django.db import connections
 
 from inventory.models import StockLevel
+from oms import rls
 from orders.models import Order, OrderLine
 from orders.services import reservations
 from tests.orders.helpers import SYSTEM, place_order, stocked_product
@@ -25,6 +26,7 @@ def test_opposite_line_order_never_deadlocks_or_oversells(tenant):
 
         def reserve(order_id):
             try:
+                rls.bind(tenant.pk)  # a request's connection is bound to its shop
                 barrier.wait()
                 reservations.reserve_order(order=Order.objects.get(pk=order_id), actor=SYSTEM)
             except Exception as exc:  # noqa: BLE001 - any error fails the test below

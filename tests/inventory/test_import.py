@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from inventory import importing
 from inventory.models import MoveKind, Product, StockMove
+from oms import rls
 from oms.models import Role
 
 from .helpers import level, product, snapshot, stocked, warehouse
@@ -227,12 +228,15 @@ def test_a_pending_import_never_crosses_tenants(shop, other_tenant, client_for):
     user = client.session["_auth_user_id"]
     from django.contrib.auth import get_user_model
 
-    add_member(tenant=other_tenant, user=get_user_model().objects.get(pk=user), role=Role.MANAGER)
+    with rls.tenant_context(other_tenant.pk):
+        add_member(tenant=other_tenant, user=get_user_model().objects.get(pk=user), role=Role.MANAGER)
     session = client.session
     session["tenant_id"] = other_tenant.pk
     session.save()
     confirm(client)
-    assert not Product.objects.exists()
+    for shop_id in (shop.pk, other_tenant.pk):
+        with rls.tenant_context(shop_id):
+            assert not Product.objects.exists()
 
 
 def test_importing_the_same_file_twice_adds_stock_twice_but_products_once(shop, client_for):

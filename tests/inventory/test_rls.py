@@ -15,21 +15,20 @@ from .helpers import lines_for, stocked
 pytestmark = pytest.mark.django_db
 
 
-def test_check_stock_looks_into_every_tenant(tenant, other_tenant, app_role, capsys):
-    with rls.all_tenants():
-        ours, _ = stocked(tenant, 5)
-        stocked(other_tenant, 2)
-        StockLevel.objects.filter(product=ours).update(on_hand=9)
+def test_check_stock_looks_into_every_tenant(tenant, other_tenant, capsys):
+    ours, _ = stocked(tenant, 5)
+    stocked(other_tenant, 2)
+    StockLevel.objects.filter(product=ours).update(on_hand=9)
+    rls.bind(None)
     with pytest.raises(CommandError, match="1 stock level"):
         call_command("check_stock")
     out = capsys.readouterr().out
     assert "DRIFT shop-a MAIN" in out and "on hand 9, ledger 5" in out
 
 
-def test_reservation_sees_only_the_bound_tenants_stock(tenant, other_tenant, app_role):
-    with rls.all_tenants():
-        item, main = stocked(tenant, 5)
-        (line,) = lines_for(tenant, [item], 3)
+def test_reservation_sees_only_the_bound_tenants_stock(tenant, other_tenant):
+    item, main = stocked(tenant, 5)
+    (line,) = lines_for(tenant, [item], 3)
     demand = [stock.Demand(line.pk, item.pk, 3)]
     rls.set_tenant(other_tenant.pk)
     with transaction.atomic():
@@ -40,10 +39,10 @@ def test_reservation_sees_only_the_bound_tenants_stock(tenant, other_tenant, app
     assert StockLevel.objects.get(product=item).reserved == 3
 
 
-def test_stock_screens_work_for_the_requests_tenant(tenant, app_role, client_for):
-    with rls.all_tenants():
-        item, main = stocked(tenant, 5)
-        client = client_for(Role.MANAGER)
+def test_stock_screens_work_for_the_requests_tenant(tenant, client_for):
+    item, main = stocked(tenant, 5)
+    client = client_for(Role.MANAGER)
+    rls.bind(None)
     assert ">5<" in client.get(reverse("inventory:products")).content.decode()
     response = client.post(
         reverse("inventory:receive", args=[item.pk]),

@@ -6,6 +6,7 @@ from django.db import transaction
 from inventory import services as stock
 from inventory.errors import DuplicateBarcode, DuplicateSku, DuplicateWarehouse, InsufficientStock, InvalidQuantity
 from inventory.models import MoveKind, Product, Reservation, StockMove
+from oms import rls
 from oms.errors import DomainError
 
 from .helpers import level, lines_for, order_for, product, reserved_sum, snapshot, stocked, warehouse
@@ -117,8 +118,10 @@ def test_create_product_refuses_duplicates_per_tenant(tenant, other_tenant):
         stock.create_product(tenant=tenant, sku="A-1", name="B", price=Decimal("1.00"))
     with pytest.raises(DuplicateBarcode):
         stock.create_product(tenant=tenant, sku="B-1", name="B", price=Decimal("1.00"), barcode="123")
-    stock.create_product(tenant=other_tenant, sku="A-1", name="A", price=Decimal("1.00"), barcode="123")
-    assert Product.objects.filter(sku="A-1").count() == 2
+    with rls.tenant_context(other_tenant.pk):
+        stock.create_product(tenant=other_tenant, sku="A-1", name="A", price=Decimal("1.00"), barcode="123")
+        assert Product.objects.filter(sku="A-1").count() == 1  # the other shop's own
+    assert Product.objects.filter(sku="A-1").count() == 1
 
 
 @pytest.mark.parametrize(
@@ -143,7 +146,8 @@ def test_warehouse_codes_are_unique_per_tenant(tenant, other_tenant):
     stock.create_warehouse(tenant=tenant, code="MAIN", name="Main")
     with pytest.raises(DuplicateWarehouse):
         stock.create_warehouse(tenant=tenant, code="MAIN", name="Again")
-    stock.create_warehouse(tenant=other_tenant, code="MAIN", name="Theirs")
+    with rls.tenant_context(other_tenant.pk):
+        stock.create_warehouse(tenant=other_tenant, code="MAIN", name="Theirs")
 
 
 # --- reservations ----------------------------------------------------------------------------------------------

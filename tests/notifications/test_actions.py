@@ -8,12 +8,14 @@ from oms.models import Role
 from orders.models import ActivityKind, Order, OrderActivity
 from orders.services import editing
 from tests.factories import WarehouseFactory, make_member
+from tests.rls_support import within_tenant
 
 from .helpers import SYSTEM, drain, move, place_order, stocked_product
 
 pytestmark = pytest.mark.django_db
 
 
+@within_tenant
 def make_trigger(tenant, actions, kind="order.status_changed", conditions=None, name="t"):
     return triggers.save_trigger(
         tenant=tenant,

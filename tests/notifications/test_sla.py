@@ -11,6 +11,7 @@ from django.utils import timezone
 from notifications.models import Alert
 from notifications.services import sla
 from notifications.tasks import sweep_time_limits
+from oms import rls
 from oms.models import Event, Role
 from orders.models import Order, OrderStatus
 from tests.factories import make_member
@@ -155,7 +156,8 @@ def test_a_holiday_moves_waiting_orders_deadlines_and_removing_it_moves_them_bac
     order.refresh_from_db()
     monday_10 = datetime.datetime(2026, 3, 9, 10, 0, tzinfo=datetime.UTC)
     assert order.sla_due_at == monday_10
-    sla.add_holiday(tenant=other_tenant, day=datetime.date(2026, 3, 9), name="Not ours")
+    with rls.tenant_context(other_tenant.pk):
+        sla.add_holiday(tenant=other_tenant, day=datetime.date(2026, 3, 9), name="Not ours")
     order.refresh_from_db()
     assert order.sla_due_at == monday_10  # another shop's holiday changes nothing here
     holiday = sla.add_holiday(tenant=tenant, day=datetime.date(2026, 3, 9), name="Spring day")

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from notifications.models import Alert, Task, TimeLimit, Trigger, WebhookEndpoint
 from notifications.services import inbox, triggers
+from oms import rls
 from oms.actors import Actor
 from oms.models import Role
 
@@ -158,7 +159,8 @@ def test_dry_run_shows_what_would_happen_and_writes_nothing(client_for, tenant):
 
 
 def test_foreign_trigger_is_404(client_for, other_tenant):
-    trigger = triggers.create_from_template(tenant=other_tenant, code="refused-tags-bad")
+    with rls.tenant_context(other_tenant.pk):
+        trigger = triggers.create_from_template(tenant=other_tenant, code="refused-tags-bad")
     client = client_for(Role.ADMIN)
     assert client.get(reverse("notifications:trigger_edit", args=[trigger.pk])).status_code == 404
     assert client.post(reverse("notifications:trigger_toggle", args=[trigger.pk])).status_code == 404
@@ -230,7 +232,8 @@ def test_admin_adds_and_removes_a_holiday(client_for, tenant, other_tenant):
     from notifications.models import Holiday
     from notifications.services import sla
 
-    theirs = sla.add_holiday(tenant=other_tenant, day=timezone.localdate(), name="Theirs")
+    with rls.tenant_context(other_tenant.pk):
+        theirs = sla.add_holiday(tenant=other_tenant, day=timezone.localdate(), name="Theirs")
 
     client = client_for(Role.ADMIN)
     day = timezone.localdate() + timedelta(days=30)
@@ -248,4 +251,6 @@ def test_admin_adds_and_removes_a_holiday(client_for, tenant, other_tenant):
     holiday = Holiday.objects.get(tenant=tenant)
     assert client_for(Role.MANAGER).post(reverse("notifications:holiday_delete", args=[holiday.pk])).status_code == 403
     assert client.post(reverse("notifications:holiday_delete", args=[holiday.pk])).status_code == 302
-    assert list(Holiday.objects.values_list("name", flat=True)) == ["Theirs"]
+    assert not Holiday.objects.exists()
+    with rls.tenant_context(other_tenant.pk):
+        assert list(Holiday.objects.values_list("name", flat=True)) == ["Theirs"]

@@ -2,6 +2,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from oms import rls
 from oms.models import ApiToken, Membership, Role, Tenant, hash_token
 from orders.models import Order, OrderStatus, StatusTransition
 
@@ -11,6 +12,7 @@ pytestmark = pytest.mark.django_db
 def test_create_tenant_installs_the_default_catalogue_and_owner(capsys):
     call_command("create_tenant", "acme", name="Acme", owner_email="boss@acme.test", owner_password="Long-pass-987")
     tenant = Tenant.objects.get(slug="acme")
+    rls.bind(tenant.pk)
     codes = set(OrderStatus.objects.filter(tenant=tenant).values_list("code", flat=True))
     assert {"new", "confirmed", "awaiting-stock", "delivered", "returned"} <= codes
     assert StatusTransition.objects.filter(tenant=tenant).count() > 10
@@ -46,6 +48,7 @@ def test_seed_demo_creates_the_contract_logins_and_is_idempotent(settings, clien
     settings.DEBUG = True
     call_command("seed_demo", orders=30)
     tenant = Tenant.objects.get(slug="demo")
+    rls.bind(tenant.pk)
     roles = dict(Membership.objects.filter(tenant=tenant).values_list("user__username", "role"))
     assert roles == {r: r for r in ["owner", "admin", "manager", "packer", "courier"]}
     order_count = Order.objects.filter(tenant=tenant).count()
@@ -61,6 +64,7 @@ def test_seed_demo_spaces_each_orders_status_changes_in_the_past(settings):
 
     settings.DEBUG = True
     call_command("seed_demo", orders=30)
+    rls.bind(Tenant.objects.get(slug="demo").pk)
     changes = OrderActivity.objects.filter(tenant__slug="demo", kind=ActivityKind.STATUS).order_by("order_id", "pk")
     by_order: dict[int, list] = {}
     for entry in changes:

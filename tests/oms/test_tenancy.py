@@ -2,6 +2,7 @@ import pytest
 from django.urls import reverse
 
 from inventory.models import Product
+from oms import rls
 from oms.models import ApiToken, Role
 from oms.services import create_api_token
 from oms.tenancy.shortcuts import get_for_tenant_or_404
@@ -12,19 +13,22 @@ pytestmark = pytest.mark.django_db
 
 
 def test_foreign_object_answers_404_like_a_missing_one(tenant, other_tenant, client_for):
-    foreign_token, _ = create_api_token(tenant=other_tenant, name="theirs")
+    with rls.tenant_context(other_tenant.pk):
+        foreign_token, _ = create_api_token(tenant=other_tenant, name="theirs")
     admin = client_for(Role.ADMIN)
     response = admin.post(reverse("oms:api_token_revoke", args=[foreign_token.pk]))
     missing = admin.post(reverse("oms:api_token_revoke", args=[foreign_token.pk + 1000]))
     assert response.status_code == 404
     assert missing.status_code == 404
-    foreign_token.refresh_from_db()
+    with rls.tenant_context(other_tenant.pk):
+        foreign_token.refresh_from_db()
     assert foreign_token.revoked_at is None
 
 
 def test_lists_show_only_the_tenants_rows(tenant, other_tenant, client_for):
     create_api_token(tenant=tenant, name="ours-token")
-    create_api_token(tenant=other_tenant, name="theirs-token")
+    with rls.tenant_context(other_tenant.pk):
+        create_api_token(tenant=other_tenant, name="theirs-token")
     page = client_for(Role.ADMIN).get(reverse("oms:settings")).content.decode()
     assert "ours-token" in page
     assert "theirs-token" not in page
@@ -47,7 +51,8 @@ def test_user_of_two_tenants_chooses_and_switches(tenant, other_tenant):
     user = make_member(tenant, Role.MANAGER)
     from oms.models import Membership
 
-    Membership.objects.create(tenant=other_tenant, user=user, role=Role.OWNER)
+    with rls.tenant_context(other_tenant.pk):
+        Membership.objects.create(tenant=other_tenant, user=user, role=Role.OWNER)
     client = login(user)
     assert client.get("/", follow=False)["Location"] == reverse("oms:choose_tenant")
     response = client.post(reverse("oms:choose_tenant"), {"tenant": other_tenant.pk})

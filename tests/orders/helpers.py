@@ -4,10 +4,12 @@ from inventory import services as stock
 from oms.actors import Actor
 from orders.services import intake, statuses
 from tests.factories import ProductFactory, WarehouseFactory
+from tests.rls_support import within_tenant
 
 SYSTEM = Actor.system("tests")
 
 
+@within_tenant
 def stocked_product(tenant, on_hand=10, price="10.00", warehouse=None, **fields):
     product = ProductFactory(tenant=tenant, price=Decimal(price), **fields)
     if on_hand:
@@ -16,6 +18,7 @@ def stocked_product(tenant, on_hand=10, price="10.00", warehouse=None, **fields)
     return product
 
 
+@within_tenant
 def place_order(tenant, lines, actor=SYSTEM, **fields):
     """`lines`: [(product, quantity)] or [(product, quantity, price)]."""
     data = intake.OrderInput(
@@ -26,6 +29,7 @@ def place_order(tenant, lines, actor=SYSTEM, **fields):
     return intake.create_order(tenant=tenant, data=data, actor=actor)
 
 
+@within_tenant
 def move(order, *codes, actor=SYSTEM):
     for code in codes:
         order = statuses.change_status(order=order, to_code=code, actor=actor)

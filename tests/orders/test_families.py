@@ -3,6 +3,7 @@ import threading
 import pytest
 from django.db import connections
 
+from oms import rls
 from orders.errors import NothingToSplit
 from orders.models import Order, OrderLine
 from orders.services import families, reservations
@@ -70,6 +71,7 @@ def test_two_concurrent_splits_split_once(tenant):
 
         def click():
             try:
+                rls.bind(tenant.pk)
                 barrier.wait()
                 outcomes.append(families.split_unavailable(order=Order.objects.get(pk=order.pk), actor=SYSTEM).pk)
             except NothingToSplit:

@@ -18,6 +18,7 @@ from orders.catalogue import number_sequence_name
 from orders.models import ContactKind, Customer, CustomerContact, Group, Order, OrderLine
 from tests.conftest import login
 from tests.factories import make_member
+from tests.rls_support import within_tenant
 
 from .helpers import place_order
 
@@ -164,6 +165,7 @@ def test_a_second_run_adds_more_with_fresh_numbers_and_contacts(bulk):
     assert Membership.objects.filter(tenant=bulk, role=Role.MANAGER).count() == 5
 
 
+@within_tenant
 def _shape(tenant):
     return list(
         Order.objects.filter(tenant=tenant)
@@ -188,7 +190,8 @@ def _index_definitions():
 
 
 @pytest.mark.django_db(transaction=True)  # as on the command line: commits, VACUUM, no enclosing transaction
-def test_same_seed_same_data_and_the_index_rebuild_restores_every_index():
+@pytest.mark.django_db(transaction=True)
+def test_same_seed_same_data_and_the_index_rebuild_restores_every_index(as_database_owner):
     before = _index_definitions()
     first = seed("bulk-one", rebuild_indexes="always")
     assert _index_definitions() == before
@@ -199,28 +202,12 @@ def test_same_seed_same_data_and_the_index_rebuild_restores_every_index():
     assert not Order.objects.filter(Q(tenant=first) | Q(tenant=second)).filter(root__isnull=True).exists()
 
 
-def test_works_when_connections_run_as_the_row_level_security_role(settings):
-    """Production drops to a role the policies bind; the seeder works as the owner, then hands the role back."""
-    app_role = "oms_app_seed_test"
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [app_role])
-        if cursor.fetchone() is None:
-            cursor.execute(f"CREATE ROLE {app_role} NOLOGIN NOSUPERUSER NOBYPASSRLS")
-        for statement in rls.grant_sql(app_role):
-            cursor.execute(statement)
-    settings.DATABASE_APP_ROLE = app_role
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET ROLE {app_role}")
-    try:
-        with rls.all_tenants():
-            tenant = seed("bulk-rls", orders=40, customers=10)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT current_user")
-            assert cursor.fetchone()[0] == app_role
-        rls.set_tenant(tenant.pk)
-        assert Order.objects.count() == 40  # no filter written: the policy admits this tenant's rows
-        rls.set_tenant(None)
-        assert Order.objects.count() == 0
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET ROLE")
+def test_the_application_role_seeds_inside_the_shop_without_touching_indexes():
+    """Run as the app role (as `make up` runs commands), the rows pass the policy; dropping indexes is the owner's."""
+    before = _index_definitions()
+    tenant = seed("bulk-rls", orders=40, customers=10, rebuild_indexes="always")
+    assert _index_definitions() == before
+    rls.bind(tenant.pk)
+    assert Order.objects.count() == 40  # no filter written: the policy admits this tenant's rows
+    rls.bind(None)
+    assert Order.objects.count() == 0

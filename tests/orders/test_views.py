@@ -1,6 +1,7 @@
 import pytest
 from django.urls import reverse
 
+from oms import rls
 from oms.models import Role
 from orders.models import Customer, Order, StatusTransition
 
@@ -205,8 +206,9 @@ def test_bulk_status_change_reports_each_order(tenant, client_for):
 def test_bulk_ignores_foreign_orders(tenant, other_tenant, client_for):
     foreign = place_order(other_tenant, [(stocked_product(other_tenant), 1)])
     client_for().post(reverse("orders:bulk_status"), {"orders": [foreign.pk], "to": "confirmed"})
-    foreign.refresh_from_db()
-    assert foreign.status.code == "new"
+    with rls.tenant_context(other_tenant.pk):
+        foreign.refresh_from_db()
+        assert foreign.status.code == "new"
 
 
 def test_foreign_order_pages_are_404(tenant, other_tenant, client_for):

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
 from inventory import services as stock
+from oms import rls
 from oms.services import create_api_token
 from tests.factories import ProductFactory, WarehouseFactory, make_tenant
 
@@ -19,10 +20,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def api_token(live_server):
     tenant = make_tenant("fuzz", "Fuzz shop")
-    warehouse = WarehouseFactory(tenant=tenant, code="MAIN")
-    product = ProductFactory(tenant=tenant, sku="SKU-1")
-    stock.receive(tenant=tenant, warehouse=warehouse, lines=[(product, 50)])
-    _, raw = create_api_token(tenant=tenant, name="fuzz")
+    with rls.tenant_context(tenant.pk):
+        warehouse = WarehouseFactory(tenant=tenant, code="MAIN")
+        product = ProductFactory(tenant=tenant, sku="SKU-1")
+        stock.receive(tenant=tenant, warehouse=warehouse, lines=[(product, 50)])
+        _, raw = create_api_token(tenant=tenant, name="fuzz")
     return raw
 
 

@@ -4,10 +4,12 @@ from orders.services.reservations import reserve_order
 from shipments.services import custody, packing
 from tests.factories import make_member
 from tests.orders.helpers import SYSTEM, move, place_order, stocked_product
+from tests.rls_support import within_tenant
 
 PACKER_ACTOR = Actor.system("packer-tests")
 
 
+@within_tenant
 def order_to_pack(tenant, lines=None, **fields):
     """An order in assembly with every line reserved: what the packing station receives."""
     if lines is None:
@@ -20,6 +22,7 @@ def order_to_pack(tenant, lines=None, **fields):
     return move(order, "assembling")
 
 
+@within_tenant
 def pack(order, actor=PACKER_ACTOR):
     """Scan every unit of the order."""
     for line in order.lines.select_related("product"):
@@ -28,14 +31,17 @@ def pack(order, actor=PACKER_ACTOR):
     return result.order
 
 
+@within_tenant
 def packed_order(tenant, **kwargs):
     return pack(order_to_pack(tenant, **kwargs))
 
 
+@within_tenant
 def courier_of(tenant):
     return make_member(tenant, Role.COURIER)
 
 
+@within_tenant
 def handed_to_courier(tenant, courier=None, **kwargs):
     courier = courier or courier_of(tenant)
     order = packed_order(tenant, **kwargs)

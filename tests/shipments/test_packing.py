@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 
 from inventory.models import Product
+from oms import rls
 from shipments.errors import ScanRefused
 from shipments.models import PackScan
 from shipments.services import packing
@@ -119,6 +120,7 @@ def test_two_scans_at_once_never_over_scan(tenant):
 
     def scan():
         try:
+            rls.bind(tenant.pk)
             barrier.wait()
             packing.scan_item(order=order, code=product.barcode, actor=PACKER_ACTOR)
             outcomes.append("ok")

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
+from oms import rls
 from oms.models import Role
 from shipments.models import Incident, IncidentKind, PackScan
 from shipments.services import routes
@@ -351,7 +352,8 @@ def test_admin_edits_a_carrier_keeping_its_token(tenant, other_tenant, client_fo
         poll_interval_seconds=600,
         is_active=True,
     )
-    foreign = config.save_carrier(tenant=other_tenant, kind="own", name="Theirs", poll_interval_seconds=600)
+    with rls.tenant_context(other_tenant.pk):
+        foreign = config.save_carrier(tenant=other_tenant, kind="own", name="Theirs", poll_interval_seconds=600)
     admin = client_for(Role.ADMIN)
     url = reverse("shipments:settings")
     page = admin.get(url, {"edit": carrier.pk}).content.decode()
@@ -380,5 +382,6 @@ def test_admin_edits_a_carrier_keeping_its_token(tenant, other_tenant, client_fo
     assert admin.get(url, {"edit": "9" * 30}).status_code == 404
     post = {"form": "carrier", "carrier": foreign.pk, "kind": "own", "name": "Mine now", "poll_interval_seconds": 60}
     assert admin.post(url, post).status_code == 404
-    assert Carrier.objects.get(pk=foreign.pk).name == "Theirs"
+    with rls.tenant_context(other_tenant.pk):
+        assert Carrier.objects.get(pk=foreign.pk).name == "Theirs"
     assert client_for(Role.MANAGER).get(url, {"edit": carrier.pk}).status_code == 403

@@ -1,0 +1,27 @@
+"""Cross-tenant questions of the notifications module's sweeps (see oms/rls.py)."""
+
+from oms.rls import system_function
+
+delivery_tenant = system_function(
+    "notifications_delivery_tenant",
+    arguments="p_delivery_id bigint",
+    returns="bigint",
+    body="SELECT tenant_id FROM notifications_webhookdelivery WHERE id = p_delivery_id",
+)
+
+due_deliveries = system_function(
+    "notifications_due_deliveries",
+    arguments="p_now timestamptz, p_limit integer",
+    returns="TABLE (id bigint, tenant_id bigint)",
+    body="SELECT d.id, d.tenant_id FROM notifications_webhookdelivery d "
+    "JOIN notifications_webhookendpoint e ON e.id = d.endpoint_id "
+    "WHERE d.state = 'pending' AND d.next_attempt_at <= p_now AND e.is_active "
+    "ORDER BY d.next_attempt_at LIMIT p_limit",
+)
+
+tenants_past_deadline = system_function(
+    "notifications_tenants_past_deadline",
+    arguments="p_now timestamptz",
+    returns="SETOF bigint",
+    body="SELECT DISTINCT tenant_id FROM orders_order WHERE NOT is_overdue AND sla_due_at <= p_now",
+)
