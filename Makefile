@@ -3,6 +3,8 @@
 
 PYTHON = python3.11
 VENV = .venv
+# uv installs the pinned packages several times faster than pip (a fresh `make up` in well under a minute).
+UV_VERSION = 0.13.9
 ARGS =
 
 .PHONY: up test
@@ -15,7 +17,8 @@ test: $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install -e '.[dev]'
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip install -q --python $(VENV)/bin/python -e '.[dev]'
 	touch $@
 
 node_modules/.installed: package-lock.json
