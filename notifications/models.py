@@ -161,7 +161,7 @@ class Channel(models.TextChoices):
 
 
 class MessageTemplate(TenantOwned):
-    """A per-tenant text in the Django template language; {{ tracking_url }} links the tracking page."""
+    """A per-tenant text, rendered in the Jinja2 sandbox of notifications.templating; {{ tracking_url }} links the page."""
 
     code = models.SlugField(max_length=60)
     channel = models.CharField(max_length=10, choices=Channel.choices)

@@ -236,7 +236,10 @@ def describe(action: dict, order: Order | None) -> str:
         ).first()
         if template is None:
             return f"{label}: there is no {channel} template '{value}' — this would fail."
-        subject, body = messaging.render_message(template, order)
+        try:
+            subject, body = messaging.render_message(template, order)
+        except DomainError as exc:  # a stored text that no longer passes the checks
+            return f"{label}: {exc.message} — this would fail."
         to = order.customer.email if channel == Channel.EMAIL else order.customer.phone
         return f"{label} ({to or 'no address — would fail'}): {subject or body[:120]}"
     if kind in ("tag_customer", "tag_order"):

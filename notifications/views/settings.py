@@ -12,7 +12,7 @@ from oms.tenancy.roles import SETTINGS, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 from orders.models import OrderStatus
 
-from .. import selectors
+from .. import selectors, templating
 from ..models import (
     EVENT_KINDS,
     Channel,
@@ -136,12 +136,13 @@ def message_templates(request, pk=None):
         try:
             saved = messaging.save_template(tenant=request.tenant, template=template, **form.cleaned_data)
         except DomainError as exc:
-            form.add_error("body", exc.message)
+            form.add_error(exc.details.get("field", "body"), exc.message)
         else:
             messages.success(request, f"Template “{saved.name}” saved.")
             return redirect("notifications:templates")
     rows = MessageTemplate.objects.filter(tenant=request.tenant)
-    return render(request, "notifications/templates.html", {"form": form, "rows": rows, "editing": template})
+    context = {"form": form, "rows": rows, "editing": template, "allowed_filters": templating.ALLOWED_FILTERS}
+    return render(request, "notifications/templates.html", context)
 
 
 @require_POST

@@ -1,3 +1,6 @@
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 
 from oms.actors import Actor
@@ -11,13 +14,19 @@ def order_for(request, pk) -> Order:
     return get_for_tenant_or_404(Order.objects.select_related("status", "customer", "manager"), request.tenant, pk=pk)
 
 
-def run_service(request, action, success: str | None = None):
-    """Call a service; a domain error becomes an error message (nothing was written). Returns (ok, result)."""
+def run_service(request, action, success: str | Callable[[Any], str] | None = None):
+    """Call a service; a domain error becomes an error message (nothing was written). Returns (ok, result).
+
+    `success` is our own format string (`"Order {result.number} created."`), or a function of the result when
+    the text holds anything users typed: `str.format` on user text would let a `{result.…}` walk objects.
+    """
     try:
         result = action(Actor.of_request(request))
     except DomainError as exc:
         messages.error(request, exc.message)
         return False, exc
-    if success:
+    if callable(success):
+        messages.success(request, success(result))
+    elif success:
         messages.success(request, success.format(result=result))
     return True, result

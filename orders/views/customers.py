@@ -80,6 +80,6 @@ def customer_merge(request, pk):
     run_service(
         request,
         lambda actor: customer_services.merge_customers(keep=keep, duplicate=duplicate),
-        success=f"{duplicate.name} merged into this customer.",
+        success=lambda _kept: f"{duplicate.name} merged into this customer.",
     )
     return redirect("orders:customer", pk=keep.pk)

@@ -286,3 +286,17 @@ def tenant_status(tenant, code):
     from orders.models import OrderStatus
 
     return OrderStatus.objects.get(tenant=tenant, code=code)
+
+
+def test_a_customer_name_is_never_read_as_a_format_string(tenant, client_for, settings):
+    product = stocked_product(tenant)
+    keep = place_order(tenant, [(product, 1)], customer_name="Ann")
+    name = "{result.__init__.__globals__[settings].SECRET_KEY} {oops}"
+    duplicate = place_order(tenant, [(product, 1)], customer_name=name)
+    manager = client_for()
+    response = manager.post(
+        reverse("orders:customer_merge", args=[keep.customer_id]), {"duplicate": duplicate.customer_id}, follow=True
+    )
+    page = response.content.decode()
+    assert response.status_code == 200 and f"{name} merged into this customer." in page
+    assert settings.SECRET_KEY not in page

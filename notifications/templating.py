@@ -1,0 +1,362 @@
+"""Texts a shop edits and we render (message templates): Jinja2's sandbox, a documented context, checked on save.
+
+Django's template engine is for our own templates only: its tag libraries (`{% load %}`) reach Python objects.
+A shop's text is parsed by Jinja2 and its syntax tree is walked before anything runs: only the variables and
+fields of a declared shape, a few filters and tests, `if` and one level of `for`; no calls, no arithmetic, no
+include/extends/import, no `set`/`macro`. The environment itself is a sandbox with no globals (no `range`),
+no loader, no method calls and no `_` attributes, and a render is streamed and stopped past a size and time cap,
+so a row stored before these checks cannot hang a worker or produce megabytes either.
+"""
+
+import time
+from dataclasses import dataclass
+from typing import NoReturn
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2.defaults import DEFAULT_FILTERS, DEFAULT_TESTS
+from jinja2.runtime import LoopContext
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from oms.errors import DomainError
+
+MAX_SOURCE_CHARS = 10_000
+MAX_OUTPUT_CHARS = 20_000
+MAX_RENDER_SECONDS = 1.0
+MAX_LOOP_DEPTH = 1  # a loop inside a loop multiplies output; one level covers "for line in lines"
+
+ALLOWED_FILTERS = (
+    "default",
+    "d",
+    "upper",
+    "lower",
+    "title",
+    "capitalize",
+    "trim",
+    "truncate",
+    "length",
+    "count",
+    "first",
+    "last",
+    "join",
+)
+ALLOWED_TESTS = ("none", "string", "number", "even", "odd", "eq", "ne")
+
+TEXT = "text"  # a printable value: a string or a number
+
+
+@dataclass(frozen=True)
+class ListOf:
+    item: "Shape"
+
+
+Shape = str | dict[str, "Shape"] | ListOf
+
+LOOP = dict.fromkeys(("index", "index0", "revindex", "revindex0", "first", "last", "length"), TEXT)
+
+# Tags a shop might try, by the node Jinja2 parses them into; anything not listed is named by its class.
+TAG_NAMES = {
+    "Include": "include",
+    "Extends": "extends",
+    "Import": "import",
+    "FromImport": "from … import",
+    "Macro": "macro",
+    "CallBlock": "call",
+    "FilterBlock": "filter",
+    "With": "with",
+    "Assign": "set",
+    "AssignBlock": "set",
+    "Block": "block",
+    "Scope": "autoescape",
+    "ScopedEvalContextModifier": "autoescape",
+    "EvalContextModifier": "autoescape",
+    "ExprStmt": "do",
+    "Break": "break",
+    "Continue": "continue",
+}
+
+
+class TemplateRefused(DomainError):
+    """The text uses something outside the documented variables and syntax; the message names it."""
+
+    code = "invalid_template"
+
+
+class TemplateFailed(DomainError):
+    """A stored text could not be rendered (refused, too long, too slow, or an error while rendering)."""
+
+    code = "template_failed"
+
+
+class _ShopTextSandbox(ImmutableSandboxedEnvironment):
+    # Every operator goes through call_binop, so arithmetic is refused while running too ('x' * 10**9).
+    intercepted_binops = frozenset(["+", "-", "*", "/", "//", "%", "**"])
+    intercepted_unops = frozenset(["+", "-"])
+
+    def call_binop(self, context, operator, left, right):
+        raise SecurityError(f"arithmetic ('{operator}') is not allowed")
+
+    def call_unop(self, context, operator, arg):
+        raise SecurityError(f"arithmetic ('{operator}') is not allowed")
+
+    def is_safe_attribute(self, obj, attr, value):
+        # The context is plain dicts and lists, read by key; only a loop's counters are attributes.
+        return isinstance(obj, LoopContext) and attr in LOOP and super().is_safe_attribute(obj, attr, value)
+
+    def is_safe_callable(self, obj):
+        return False  # no method or function calls at all (`.format`, `loop.cycle`, ...)
+
+
+def _environment() -> _ShopTextSandbox:
+    env = _ShopTextSandbox(loader=None, autoescape=False, undefined=StrictUndefined, auto_reload=False)
+    env.globals.clear()  # no range, dict, lipsum, cycler, joiner, namespace
+    env.filters = {name: DEFAULT_FILTERS[name] for name in ALLOWED_FILTERS}
+    env.tests = {name: DEFAULT_TESTS[name] for name in ALLOWED_TESTS}
+    return env
+
+
+ENVIRONMENT = _environment()
+
+
+def _line(node: nodes.Node | None) -> int | None:
+    while node is not None:
+        if getattr(node, "lineno", None):
+            return node.lineno
+        node = next(node.iter_child_nodes(), None)  # some wrappers (autoescape's Scope) carry no line
+    return None
+
+
+def _refuse(node: nodes.Node | None, problem: str) -> NoReturn:
+    line = _line(node)
+    raise TemplateRefused(f"Line {line}: {problem}" if line else problem)
+
+
+def _label(node: nodes.Node) -> str:
+    if isinstance(node, nodes.Name):
+        return node.name
+    if isinstance(node, nodes.Getattr):
+        return f"{_label(node.node)}.{node.attr}"
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        return f"{_label(node.node)}[{node.arg.value!r}]"
+    if isinstance(node, nodes.Const):
+        return repr(node.value)[:40]
+    return "this value"
+
+
+def _quoted(node: nodes.Node) -> str:
+    return _label(node) if isinstance(node, nodes.Const) else f"'{_label(node)}'"
+
+
+class _Checker:
+    """Walks the syntax tree: every name, field, filter, test and tag must be one we allow."""
+
+    def __init__(self, variables: dict[str, Shape]):
+        self.variables = variables
+        self.scope: dict[str, Shape] = dict(variables)
+        self.loop_depth = 0
+
+    # statements
+
+    def statements(self, body: list[nodes.Node]) -> None:
+        for node in body:
+            self.statement(node)
+
+    def statement(self, node: nodes.Node) -> None:
+        if isinstance(node, nodes.Output):
+            for child in node.nodes:
+                if isinstance(child, nodes.TemplateData):
+                    continue
+                if self.expr(child) != TEXT:
+                    _refuse(child, f"{_quoted(child)} is a group of values: print one of its fields.")
+        elif isinstance(node, nodes.If):
+            self.expr(node.test)
+            self.statements(node.body)
+            self.statements(node.elif_)
+            self.statements(node.else_)
+        elif isinstance(node, nodes.For):
+            self.loop(node)
+        else:
+            tag = TAG_NAMES.get(type(node).__name__, type(node).__name__)
+            _refuse(node, f"the '{tag}' tag is not allowed in a message.")
+
+    def loop(self, node: nodes.For) -> None:
+        if self.loop_depth >= MAX_LOOP_DEPTH:
+            _refuse(node, "a loop inside another loop is not allowed.")
+        if node.recursive:
+            _refuse(node, "recursive loops are not allowed.")
+        if not isinstance(node.target, nodes.Name):
+            _refuse(node, "loop over one name, e.g. {% for line in lines %}.")
+        items = self.expr(node.iter)
+        if not isinstance(items, ListOf):
+            _refuse(node, f"{_quoted(node.iter)} is not a list; only lists (such as lines) can be looped over.")
+        outer = self.scope
+        self.scope = {**outer, node.target.name: items.item, "loop": LOOP}
+        self.loop_depth += 1
+        try:
+            if node.test is not None:
+                self.expr(node.test)
+            self.statements(node.body)
+        finally:
+            self.loop_depth -= 1
+            self.scope = outer
+        self.statements(node.else_)
+
+    # expressions: each returns the shape of its value
+
+    def expr(self, node: nodes.Node) -> Shape:
+        if isinstance(node, nodes.Name):
+            if node.name not in self.scope:
+                known = ", ".join(sorted(self.variables))
+                _refuse(node, f"unknown variable '{node.name}'. The variables are: {known}.")
+            return self.scope[node.name]
+        if isinstance(node, nodes.Getattr):
+            return self.field(node, node.node, node.attr)
+        if isinstance(node, nodes.Getitem):
+            return self.item(node)
+        if isinstance(node, nodes.Const):
+            if not isinstance(node.value, str | int | float | bool | type(None)):
+                _refuse(node, "this constant is not allowed.")
+            return TEXT
+        if isinstance(node, nodes.Tuple | nodes.List):  # `x in ('a', 'b')`
+            for item in node.items:
+                if self.expr(item) != TEXT:
+                    _refuse(item, "a list may hold only plain values.")
+            return ListOf(TEXT)
+        if isinstance(node, nodes.Filter):
+            return self.filter(node)
+        if isinstance(node, nodes.Test):
+            if node.name not in ALLOWED_TESTS:
+                _refuse(node, f"the test '{node.name}' is not allowed. Allowed tests: {', '.join(ALLOWED_TESTS)}.")
+            self.arguments(node)
+            self.expr(node.node)
+            return TEXT
+        if isinstance(node, nodes.Compare):
+            self.expr(node.expr)
+            for operand in node.ops:
+                self.expr(operand.expr)
+            return TEXT
+        if isinstance(node, nodes.And | nodes.Or):
+            left, right = self.expr(node.left), self.expr(node.right)
+            return left if left == right else TEXT
+        if isinstance(node, nodes.Not):
+            self.expr(node.node)
+            return TEXT
+        if isinstance(node, nodes.CondExpr):
+            self.expr(node.test)
+            shape = self.expr(node.expr1)
+            if node.expr2 is not None and self.expr(node.expr2) != shape:
+                return TEXT
+            return shape
+        if isinstance(node, nodes.Concat):  # `a ~ b`: output grows only with the text itself
+            for part in node.nodes:
+                self.expr(part)
+            return TEXT
+        if isinstance(node, nodes.Call):
+            _refuse(node, f"calling functions or methods is not allowed: {_label(node.node)}(…).")
+        if isinstance(node, nodes.BinExpr | nodes.UnaryExpr):
+            _refuse(node, f"arithmetic ('{node.operator}') is not allowed in a message.")
+        _refuse(node, f"this expression ({type(node).__name__}) is not allowed in a message.")
+
+    def field(self, node: nodes.Node, base_node: nodes.Node, name: str) -> Shape:
+        base = self.expr(base_node)
+        if isinstance(base, dict):
+            if name in base:
+                return base[name]
+            fields = ", ".join(sorted(base))
+            _refuse(node, f"{_quoted(base_node)} has no field '{name}'. Its fields are: {fields}.")
+        _refuse(node, f"{_quoted(base_node)} has no fields (asked for '{name}').")
+
+    def item(self, node: nodes.Getitem) -> Shape:
+        arg = node.arg
+        if isinstance(arg, nodes.Const) and isinstance(arg.value, str):
+            return self.field(node, node.node, arg.value)
+        base = self.expr(node.node)
+        if isinstance(base, ListOf) and isinstance(arg, nodes.Const) and type(arg.value) is int and arg.value >= 0:
+            return base.item
+        _refuse(node, "only a fixed field name or list position can be looked up (order['number'], lines[0]).")
+
+    def filter(self, node: nodes.Filter) -> Shape:
+        if node.name not in ALLOWED_FILTERS:
+            _refuse(node, f"the filter '{node.name}' is not allowed. Allowed filters: {', '.join(ALLOWED_FILTERS)}.")
+        self.arguments(node)
+        base = self.expr(node.node)
+        if node.name == "join" and not isinstance(base, ListOf):  # joining a text's letters multiplies it
+            _refuse(node, f"{_quoted(node.node)} is not a list; only lists can be joined.")
+        if node.name in ("default", "d"):
+            return base
+        if node.name in ("first", "last") and isinstance(base, ListOf):
+            return base.item
+        return TEXT
+
+    def arguments(self, node: nodes.Filter | nodes.Test) -> None:
+        if node.kwargs or node.dyn_args or node.dyn_kwargs:
+            _refuse(node, f"'{node.name}' takes only plain arguments in brackets, e.g. default('none').")
+        for argument in node.args:
+            if self.expr(argument) != TEXT:
+                _refuse(argument, f"{_quoted(argument)} cannot be an argument of '{node.name}'.")
+
+
+def _parse(source: str) -> nodes.Template:
+    if len(source) > MAX_SOURCE_CHARS:
+        raise TemplateRefused(f"The text is too long (at most {MAX_SOURCE_CHARS:,} characters).")
+    try:
+        return ENVIRONMENT.parse(source)
+    except TemplateSyntaxError as exc:
+        hint = " Filters take arguments in brackets: default('…')." if "got ':'" in (exc.message or "") else ""
+        raise TemplateRefused(f"Line {exc.lineno}: syntax error: {exc.message}{hint}") from exc
+
+
+def compile_text(source: str, *, variables: dict[str, Shape]):
+    """Parse and check a shop's text against the variables' shapes; returns a sandboxed Jinja2 template."""
+    try:
+        tree = _parse(source)
+        _Checker(variables).statements(tree.body)
+        return ENVIRONMENT.from_string(tree)
+    except TemplateRefused:
+        raise
+    except RecursionError as exc:  # parser and compiler recurse once per level of brackets or tags
+        raise TemplateRefused("The text nests brackets or tags too deeply.") from exc
+    except Exception as exc:  # compile-time assertion (e.g. an unknown filter in a branch) names the problem
+        raise TemplateRefused(f"The text has an error: {exc}") from exc
+
+
+def _stream(template, context: dict, *, max_chars: int, max_seconds: float) -> str:
+    deadline = time.monotonic() + max_seconds
+    parts, size = [], 0
+    try:
+        for chunk in template.generate(context):
+            size += len(chunk)
+            if size > max_chars:
+                raise TemplateFailed(f"The message came out longer than {max_chars:,} characters.")
+            if time.monotonic() > deadline:
+                raise TemplateFailed(f"Rendering the message took longer than {max_seconds:g} s.")
+            parts.append(chunk)
+    except TemplateFailed:
+        raise
+    except Exception as exc:  # the shop's text failed on the data (undefined field, type mismatch, sandbox)
+        raise TemplateFailed(f"The text failed while rendering: {exc}") from exc
+    return "".join(parts)
+
+
+def check_text(source: str, *, variables: dict[str, Shape], sample: dict) -> None:
+    """Refuse on save: check the syntax tree, then render once against sample data with the same caps."""
+    template = compile_text(source, variables=variables)
+    try:
+        _stream(template, sample, max_chars=MAX_OUTPUT_CHARS, max_seconds=MAX_RENDER_SECONDS)
+    except TemplateFailed as exc:
+        raise TemplateRefused(exc.message) from exc
+
+
+def render_text(
+    source: str,
+    *,
+    variables: dict[str, Shape],
+    context: dict,
+    max_chars: int = MAX_OUTPUT_CHARS,
+    max_seconds: float = MAX_RENDER_SECONDS,
+) -> str:
+    """Render a stored text; it is checked again first, since rows may predate (or bypass) the check on save."""
+    try:
+        template = compile_text(source, variables=variables)
+    except TemplateRefused as exc:
+        raise TemplateFailed(exc.message) from exc
+    return _stream(template, context, max_chars=max_chars, max_seconds=max_seconds)
