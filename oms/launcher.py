@@ -243,9 +243,10 @@ def up(stack, args):
     if not port_is_free(port):
         log(f"Port {port} is in use (is `make up` already running?); pick another with PORT=...")
         return 1
+    own_the_terminal(stack)
     owner_env = app_env(service_env(stack, redis_db=0))
     env = app_login(owner_env)
-    for step in (["migrate", "--noinput"], ["seed_demo"], ["seed_shipments_demo"]):
+    for step in (["migrate", "--noinput"], ["seed_demo"], ["seed_shipments_demo"], ["build_reports", "demo"]):
         if code := manage(owner_env if step[0] in OWNER_COMMANDS else env, *step):
             log(f"manage.py {' '.join(step)} failed with exit code {code}; stopping")
             return code
@@ -263,6 +264,32 @@ def up(stack, args):
         time.sleep(0.5)
     log(f"{name} exited unexpectedly with code {children[name].returncode}; stopping everything")
     return 1
+
+
+def own_the_terminal(stack):
+    """Make Ctrl-C reach the launcher alone: `make` would otherwise take it too and report the stop as an error.
+
+    The launcher becomes the terminal's foreground process group for as long as it runs, stops everything in order
+    on Ctrl-C and exits 0; `make` sees a clean exit. The terminal goes back to `make`'s group on the way out.
+    """
+    with suppress(OSError, ValueError):
+        terminal = sys.stdin.fileno()
+        if not os.isatty(terminal):
+            return
+        previous = os.tcgetpgrp(terminal)
+        os.setpgid(0, 0)
+        hand_terminal_to(terminal, os.getpgrp())
+        stack.callback(hand_terminal_to, terminal, previous)
+
+
+def hand_terminal_to(terminal, group):
+    # A background group that changes the terminal's foreground group gets SIGTTOU unless it ignores it.
+    previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+    try:
+        with suppress(OSError):
+            os.tcsetpgrp(terminal, group)
+    finally:
+        signal.signal(signal.SIGTTOU, previous)
 
 
 def stop_children(children):
@@ -310,7 +337,8 @@ def main(argv):
     try:
         return COMMANDS[argv[0]](stack, argv[1:])
     except Stop as stop:
-        return 128 + stop.signum
+        # Ctrl-C or a service manager's SIGTERM is how `up` is meant to end: everything stopped in order, exit 0.
+        return 0 if argv[0] == "up" and stop.signum in (signal.SIGINT, signal.SIGTERM) else 128 + stop.signum
     finally:
         ignore_stop_signals()
         stack.close()

@@ -163,3 +163,17 @@ def test_bad_filters_sent_by_htmx_show_their_message_in_the_swapped_report(clien
     assert response.status_code == 200
     assert body.lstrip().startswith('<div id="report"')  # the partial, not the page
     assert "The start date is after the end date." in body
+
+
+def test_build_reports_command_fills_the_summaries_at_once(tenant, capsys):
+    from django.core.management import call_command
+
+    from analytics.models import AnalyticsSettings, FamilyOutcome
+    from tests.orders.helpers import place_order, stocked_product
+
+    place_order(tenant, [(stocked_product(tenant), 2)])
+    assert not FamilyOutcome.objects.exists()
+    call_command("build_reports", tenant.slug)
+    assert FamilyOutcome.objects.filter(tenant_id=tenant.pk).count() == 1
+    assert AnalyticsSettings.objects.get(tenant=tenant).purchases_refreshed_at is not None
+    assert f"{tenant.slug}: reports built" in capsys.readouterr().out
