@@ -70,6 +70,14 @@ class CustomerContact(TenantOwned):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "kind", "normalized"], name="contact_unique_per_tenant"),
         ]
+        indexes = [
+            # Any run of digits of a phone finds it (`LIKE '%5551234%'`): trigrams of the digits, phones only.
+            GinIndex(
+                OpClass("normalized", name="gin_trgm_ops"),
+                name="contact_phone_digits_trgm",
+                condition=Q(kind="phone"),
+            ),
+        ]
 
 
 class OrderStatus(TenantOwned):

@@ -50,6 +50,23 @@ def orders_for_list(*, tenant, filters: dict | None = None):
 NAME_MATCH_LIMIT = 1000
 
 
+PHONE_SEARCH_MIN_DIGITS = 5
+
+
+def searchable_digits(query: str) -> str:
+    """The digits of a query that looks like (part of) a phone number, if there are enough of them to search by."""
+    if any(ch.isalpha() for ch in query) or "@" in query:
+        return ""
+    digits = normalize_phone("".join(ch for ch in query if ch in "0123456789"))  # 8 911... is stored as 7 911...
+    return digits if len(digits) >= PHONE_SEARCH_MIN_DIGITS else ""
+
+
+def phones_containing(tenant, digits: str):
+    """Phones with this run of digits anywhere (`555-12-34`, `9115551234`, `+7 911 555-12-34` all find
+    +7 911 555-12-34); the trigram index on the normalised digits answers it."""
+    return CustomerContact.objects.filter(tenant=tenant, kind=ContactKind.PHONE, normalized__contains=digits)
+
+
 def search_condition(tenant, query: str) -> Q:
     """Number, family, phone, e-mail or name — each resolved on an index first, so a search never walks
     every order of the tenant (customer names through a trigram index)."""
@@ -58,11 +75,9 @@ def search_condition(tenant, query: str) -> Q:
         root = Order.objects.filter(tenant=tenant, number=query.split("-")[0], parent__isnull=True).values("pk")
         condition |= Q(root_id__in=Subquery(root))
     customer_ids = set()
-    digits = normalize_phone(query)
-    if len(digits) >= 5:
+    if phone_digits := searchable_digits(query):
         customer_ids |= set(
-            CustomerContact.objects.filter(tenant=tenant, kind=ContactKind.PHONE, normalized=digits)
-            .values_list("customer_id", flat=True)[:NAME_MATCH_LIMIT]
+            phones_containing(tenant, phone_digits).values_list("customer_id", flat=True)[:NAME_MATCH_LIMIT]
         )
     if "@" in query:
         customer_ids |= set(
@@ -109,10 +124,9 @@ def family(*, order):
 def customers(*, tenant, search: str = ""):
     queryset = Customer.objects.filter(tenant=tenant, merged_into__isnull=True)
     if search:
-        digits = normalize_phone(search)
         condition = Q(name__icontains=search) | Q(email__iexact=search.lower())
-        if len(digits) >= 5:
-            condition |= Q(contacts__normalized=digits)
+        if phone_digits := searchable_digits(search):
+            condition |= Q(pk__in=phones_containing(tenant, phone_digits).values("customer_id"))
         queryset = queryset.filter(condition).distinct()
     return queryset.annotate(order_count=Count("orders", distinct=True)).order_by("name", "pk")
 
