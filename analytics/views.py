@@ -1,6 +1,5 @@
 """Owners' report screens. Each page: filters → one report selector (one SQL query) → table, chart, CSV."""
 
-import csv
 from collections.abc import Callable
 
 from django.contrib import messages
@@ -10,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from oms import csvsafe
 from oms.errors import DomainError
 from oms.tenancy.roles import OWNER, role_required
 
@@ -41,7 +41,7 @@ def _period_label(day, period: str) -> str:
 def _csv(filename: str, header: list[str], rows) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
+    writer = csvsafe.writer(response)  # channel, status and user names are shop-typed text
     writer.writerow(header)
     writer.writerows(rows)
     return response

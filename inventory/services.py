@@ -47,7 +47,7 @@ def _check_product_fields(*, name: str, price) -> None:
     if len(name.strip()) > 255:
         raise DomainError("A product name can have at most 255 characters.", details={"field": "name"})
     if not isinstance(price, Decimal) or not price.is_finite() or price < 0 or price > MAX_PRICE:
-        raise DomainError("Price must be an amount of zero or more.", details={"field": "price"})
+        raise DomainError(f"Price must be an amount from 0 to {MAX_PRICE:,}.", details={"field": "price"})
     if price != price.quantize(Decimal("0.01")):
         raise DomainError("Price can have at most two decimal places.", details={"field": "price"})
 

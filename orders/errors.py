@@ -36,3 +36,7 @@ class FieldNotAllowed(DomainError):
 
 class InvalidOrder(DomainError):
     code = "invalid"
+
+
+class InvalidMerge(DomainError):
+    code = "invalid"

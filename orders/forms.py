@@ -1,9 +1,11 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
+from inventory.services import MAX_PRICE
 from oms.models import Role
 
 from .models import Group, OrderStatus, PaymentStatus
+from .services.amounts import MAX_LINE_QUANTITY
 
 SORTS = {
     "-created": ("-created_at", "-pk"),
@@ -86,6 +88,9 @@ class AddLineForm(forms.Form):
     )
 
 
+LINE_PRICE = forms.DecimalField(min_value=0, max_value=MAX_PRICE, max_digits=12, decimal_places=2)
+
+
 class NewOrderForm(forms.Form):
     customer_name = forms.CharField(max_length=200, label="Customer name")
     customer_phone = forms.CharField(max_length=40, required=False, label="Phone")
@@ -113,11 +118,14 @@ class NewOrderForm(forms.Form):
                 raise forms.ValidationError(f"Line {number}: write 'SKU quantity' or 'SKU quantity price'.")
             try:
                 quantity = int(parts[1])
-                price = forms.DecimalField(min_value=0, decimal_places=2).clean(parts[2]) if len(parts) == 3 else None
+                price = LINE_PRICE.clean(parts[2]) if len(parts) == 3 else None
             except (ValueError, forms.ValidationError) as exc:
-                raise forms.ValidationError(f"Line {number}: quantity must be a whole number and price a sum.") from exc
-            if quantity < 1:
-                raise forms.ValidationError(f"Line {number}: quantity must be at least 1.")
+                raise forms.ValidationError(
+                    f"Line {number}: quantity must be a whole number and price a sum from 0 to {MAX_PRICE:,} "
+                    "with at most two decimal places."
+                ) from exc
+            if not 1 <= quantity <= MAX_LINE_QUANTITY:
+                raise forms.ValidationError(f"Line {number}: quantity must be between 1 and {MAX_LINE_QUANTITY:,}.")
             parsed.append((parts[0], quantity, price))
         if not parsed:
             raise forms.ValidationError("Add at least one product.")

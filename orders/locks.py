@@ -1,6 +1,6 @@
-"""Where order rows are locked. A family is always locked root first, then by id."""
+"""Where order and customer rows are locked. A family is always locked root first, then by id."""
 
-from .models import Order
+from .models import Customer, Order
 
 
 def lock_order(order: Order) -> Order:
@@ -21,3 +21,13 @@ def lock_family_root_and_order(order: Order) -> tuple[Order, Order]:
         .order_by("pk")
     }
     return locked[order.root_id or order.pk], locked[order.pk]
+
+
+def lock_customers(*customers: Customer) -> dict[int, Customer]:
+    """Fresh, locked rows of these customers by id, locked in id order so two merges cannot deadlock."""
+    return {
+        c.pk: c
+        for c in Customer.objects.select_for_update(of=("self",))
+        .filter(tenant_id=customers[0].tenant_id, pk__in={c.pk for c in customers})
+        .order_by("pk")
+    }

@@ -1,15 +1,12 @@
-from decimal import Decimal
-
 from django.utils import timezone
 
 from oms.actors import Actor
 
 from ..models import Order, OrderActivity
+from .amounts import lines_total
 
 
-def log_activity(
-    *, order: Order, kind: str, actor: Actor, changes: dict | None = None, at=None
-) -> OrderActivity:
+def log_activity(*, order: Order, kind: str, actor: Actor, changes: dict | None = None, at=None) -> OrderActivity:
     return OrderActivity.objects.create(
         tenant_id=order.tenant_id,
         order=order,
@@ -27,4 +24,4 @@ def touch(order: Order, *fields: str) -> None:
 
 
 def recompute_total(order: Order) -> None:
-    order.total = sum((line.price * line.quantity for line in order.lines.all()), start=Decimal("0.00"))
+    order.total = lines_total((line.price, line.quantity) for line in order.lines.all())

@@ -4,6 +4,8 @@ import re
 
 from django.db import IntegrityError, transaction
 
+from .. import locks
+from ..errors import InvalidMerge
 from ..models import ContactKind, Customer, CustomerContact, Order
 
 _NOT_DIGITS = re.compile(r"\D+")
@@ -87,16 +89,59 @@ def tag_customer(*, customer: Customer, tag: str) -> Customer:
     return customer
 
 
+MERGE_ATTEMPTS = 3
+CHAIN_LIMIT = 1000  # merges repoint, so a pointer is one step; this only stops a loop left by older data
+
+
+def final_customer(customer: Customer) -> Customer:
+    """The live customer that `customer` is now: itself, or the one it was merged into (read fresh)."""
+    seen = set()
+    current = Customer.objects.get(tenant_id=customer.tenant_id, pk=customer.pk)
+    while current.merged_into_id is not None:
+        seen.add(current.pk)
+        if current.merged_into_id in seen or len(seen) > CHAIN_LIMIT:
+            raise InvalidMerge(f"Customer #{customer.pk}'s merge records go round in a loop; ask support to fix them.")
+        current = Customer.objects.get(tenant_id=customer.tenant_id, pk=current.merged_into_id)
+    return current
+
+
 @transaction.atomic
 def merge_customers(*, keep: Customer, duplicate: Customer) -> Customer:
-    """Move the duplicate's orders, contacts and tags to `keep`; the duplicate stays as a pointer."""
-    if keep.pk == duplicate.pk or keep.tenant_id != duplicate.tenant_id:
-        raise ValueError("Choose two different customers of the same shop.")
-    Order.objects.filter(tenant_id=keep.tenant_id, customer=duplicate).update(customer=keep)
-    CustomerContact.objects.filter(tenant_id=keep.tenant_id, customer=duplicate).update(customer=keep)
-    keep.tags = sorted(set(keep.tags) | set(duplicate.tags))
-    keep.notes = "\n".join(filter(None, [keep.notes, duplicate.notes]))
-    keep.save()
-    duplicate.merged_into = keep
-    duplicate.save(update_fields=["merged_into"])
-    return keep
+    """Move the duplicate's orders, contacts, tags and notes to `keep`; the duplicate stays as a pointer to it.
+
+    A customer merged earlier stands for the one it was merged into, so both sides are first resolved to live
+    customers, and merging a customer into itself is refused. Both are locked and must still be live under
+    the lock (a concurrent merge resolves again), and customers that pointed at the duplicate are repointed:
+    `merged_into` never forms a loop and always points straight at a live customer.
+    """
+    if keep.tenant_id != duplicate.tenant_id:
+        raise InvalidMerge("Choose two customers of the same shop.")
+    for _ in range(MERGE_ATTEMPTS):
+        survivor, absorbed = final_customer(keep), final_customer(duplicate)
+        if survivor.pk == absorbed.pk:
+            raise InvalidMerge(_same_customer_message(keep, duplicate, survivor))
+        locked = locks.lock_customers(survivor, absorbed)
+        if all(customer.merged_into_id is None for customer in locked.values()):
+            break
+    else:
+        raise InvalidMerge("These customers are being merged by someone else right now. Try again.")
+    survivor, absorbed = locked[survivor.pk], locked[absorbed.pk]
+    tenant_id = survivor.tenant_id
+    Order.objects.filter(tenant_id=tenant_id, customer=absorbed).update(customer=survivor)
+    CustomerContact.objects.filter(tenant_id=tenant_id, customer=absorbed).update(customer=survivor)
+    Customer.objects.filter(tenant_id=tenant_id, merged_into=absorbed).update(merged_into=survivor)
+    survivor.tags = sorted(set(survivor.tags) | set(absorbed.tags))
+    survivor.notes = "\n".join(filter(None, [survivor.notes, absorbed.notes]))
+    survivor.save()
+    absorbed.merged_into = survivor
+    absorbed.save(update_fields=["merged_into"])
+    return survivor
+
+
+def _same_customer_message(keep: Customer, duplicate: Customer, survivor: Customer) -> str:
+    if keep.pk == duplicate.pk:
+        return "A customer cannot be merged into itself. Choose another customer."
+    return (
+        f"Customers #{keep.pk} and #{duplicate.pk} are already one customer (#{survivor.pk}, {survivor.name}): "
+        "nothing to merge."
+    )

@@ -15,6 +15,7 @@ from .. import locks
 from ..errors import EditNotAllowed, FieldNotAllowed
 from ..models import ActivityKind, Group, Order, OrderLine, PaymentStatus
 from .activity import log_activity, recompute_total, touch
+from .amounts import check_line
 
 EDITABLE_FIELDS = {
     "delivery_method",
@@ -80,18 +81,11 @@ def _lock_editable(order: Order, actor: Actor) -> Order:
     return order
 
 
-def _validate(quantity: int, price: Decimal) -> None:
-    if quantity < 1 or quantity > 100_000:
-        raise InvalidQuantity("Quantity must be between 1 and 100,000.")
-    if price < 0:
-        raise InvalidQuantity("Price cannot be negative.")
-
-
 @transaction.atomic
 def add_line(*, order: Order, product: Product, quantity: int, price: Decimal | None, actor: Actor) -> OrderLine:
     order = _lock_editable(order, actor)
     price = product.price if price is None else price
-    _validate(quantity, price)
+    check_line(quantity=quantity, price=price, sku=product.sku)
     line = OrderLine.objects.create(
         tenant_id=order.tenant_id, order=order, product=product, quantity=quantity, price=price
     )
@@ -105,7 +99,7 @@ def add_line(*, order: Order, product: Product, quantity: int, price: Decimal | 
 def update_line(*, line: OrderLine, quantity: int, price: Decimal, actor: Actor) -> OrderLine:
     order = _lock_editable(line.order, actor)
     line = OrderLine.objects.select_for_update().select_related("product").get(pk=line.pk, order=order)
-    _validate(quantity, price)
+    check_line(quantity=quantity, price=price, sku=line.product.sku)
     if quantity < line.reserved:  # give back what the smaller line no longer needs
         excess = line.reserved - quantity
         stock.release(tenant=order.tenant, line_ids=[line.pk], quantity_by_line={line.pk: excess})

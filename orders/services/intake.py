@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from inventory.errors import InvalidQuantity, UnknownProduct
+from inventory.errors import UnknownProduct
 from inventory.models import Product
 from oms.actors import Actor
 from oms.events import record_event
@@ -17,6 +17,7 @@ from ..catalogue import next_order_number
 from ..errors import DuplicateExternalId, InvalidOrder
 from ..models import ActivityKind, AssignmentCursor, Group, Order, OrderLine, OrderStatus, PaymentStatus
 from .activity import log_activity
+from .amounts import check_line, lines_total
 from .customers import match_or_create_customer
 
 MAX_LINES = 500
@@ -52,10 +53,7 @@ def _validate_lines(tenant, lines: list[LineInput]) -> dict[str, Product]:
     if len(lines) > MAX_LINES:
         raise InvalidOrder(f"An order can have at most {MAX_LINES} lines.", details={"field": "lines"})
     for line in lines:
-        if line.quantity < 1 or line.quantity > 100_000:
-            raise InvalidQuantity("Line quantity must be between 1 and 100,000.", details={"sku": line.sku})
-        if line.price is not None and (line.price < 0 or line.price >= Decimal("10000000000")):
-            raise InvalidOrder("Line price must be zero or more.", details={"sku": line.sku})
+        check_line(quantity=line.quantity, price=line.price, sku=line.sku)
     skus = {line.sku for line in lines}
     products = {p.sku: p for p in Product.objects.filter(tenant=tenant, sku__in=skus)}
     unknown = sorted(skus - products.keys())
@@ -99,6 +97,8 @@ def default_status(*, tenant_id, group: str = Group.NEW) -> OrderStatus:
 def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
     """A new order in the tenant's default `new` status, its customer matched by phone, then e-mail."""
     products = _validate_lines(tenant, data.lines)
+    prices = [products[line.sku].price if line.price is None else line.price for line in data.lines]
+    total = lines_total(zip(prices, (line.quantity for line in data.lines), strict=True))  # before any write
     if data.payment_status not in PaymentStatus.values:
         raise InvalidOrder("Payment status must be 'unpaid' or 'paid'.", details={"field": "payment.status"})
     if (
@@ -153,12 +153,12 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
                 order=order,
                 product=products[line.sku],
                 quantity=line.quantity,
-                price=products[line.sku].price if line.price is None else line.price,
+                price=price,
             )
-            for line in data.lines
+            for line, price in zip(data.lines, prices, strict=True)
         ]
     )
-    order.total = sum((line.price * line.quantity for line in lines), Decimal("0.00"))
+    order.total = total
     Order.objects.filter(pk=order.pk).update(total=order.total)
     log_activity(
         order=order,

@@ -2,6 +2,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from oms.errors import DomainError
 from oms.tenancy.roles import OFFICE, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
@@ -28,7 +29,10 @@ def _customer(request, pk) -> Customer:
 def customer_detail(request, pk):
     customer = _customer(request, pk)
     if customer.merged_into_id:
-        return redirect("orders:customer", pk=customer.merged_into_id)
+        try:
+            return redirect("orders:customer", pk=customer_services.final_customer(customer).pk)
+        except DomainError:
+            pass  # merge records looping (left by older data): show this card rather than redirect forever
     form = CustomerForm(
         request.POST or None,
         initial={
@@ -69,17 +73,14 @@ def customer_detail(request, pk):
 @require_POST
 @role_required(*OFFICE)
 def customer_merge(request, pk):
+    """Merge the customer numbered in the form into this one; merged customers stand for their survivor."""
     keep = _customer(request, pk)
-    duplicate_id = request.POST.get("duplicate", "").strip()
-    duplicate = get_for_tenant_or_404(Customer, request.tenant, pk=duplicate_id)
-    if duplicate.pk == keep.pk or duplicate.merged_into_id:
-        from django.contrib import messages
-
-        messages.error(request, "Choose another customer to merge into this one.")
-        return redirect("orders:customer", pk=keep.pk)
-    run_service(
+    duplicate = get_for_tenant_or_404(Customer, request.tenant, pk=request.POST.get("duplicate", "").strip())
+    ok, survivor = run_service(
         request,
         lambda actor: customer_services.merge_customers(keep=keep, duplicate=duplicate),
-        success=lambda _kept: f"{duplicate.name} merged into this customer.",
+        success=lambda kept: f"Customer #{duplicate.pk} ({duplicate.name}) merged into {kept.name}.",
     )
+    if ok:
+        return redirect("orders:customer", pk=survivor.pk)
     return redirect("orders:customer", pk=keep.pk)

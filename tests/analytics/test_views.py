@@ -177,3 +177,39 @@ def test_build_reports_command_fills_the_summaries_at_once(tenant, capsys):
     assert FamilyOutcome.objects.filter(tenant_id=tenant.pk).count() == 1
     assert AnalyticsSettings.objects.get(tenant=tenant).purchases_refreshed_at is not None
     assert f"{tenant.slug}: reports built" in capsys.readouterr().out
+
+
+def test_report_csvs_neutralise_shop_text_a_spreadsheet_would_run(client_for, history, tenant):
+    from analytics.services import refresh_summaries
+    from oms.models import Event
+    from orders.models import OrderStatus
+    from orders.services.settings import save_status
+    from tests.analytics.conftest import at, make_order
+    from tests.factories import make_member
+
+    confirmed = OrderStatus.objects.get(tenant=tenant, code="confirmed")
+    save_status(
+        tenant=tenant,
+        status=confirmed,
+        code=confirmed.code,
+        name='=HYPERLINK("http://x")',
+        group=confirmed.group,
+        color=confirmed.color,
+        position=confirmed.position,
+        is_active=True,
+    )
+    boss = make_member(tenant, Role.MANAGER, username="@boss")
+    late = make_order(tenant, history.customers["Bob"], "delivered", "70", at(4, 1), channel="+1", manager=boss)
+    Event.objects.create(tenant=tenant, kind="order.overdue", created_at=at(4, 2), payload={"order_id": late.pk})
+    refresh_summaries(tenant=tenant, force=True)
+    owner = client_for(Role.OWNER)
+
+    def table(page, name):
+        return read_csv(owner.get(reverse(page), {**YEAR, "format": "csv", "table": name}))
+
+    channels = {row[0]: row for row in table("analytics:home", "channels")[1:]}
+    assert "'+1" in channels and "+1" not in channels
+    assert channels["'+1"][3] == "70.00"  # amounts stay numbers
+    assert '\'=HYPERLINK("http://x")' in [row[0] for row in table("analytics:flow", "statuses")[1:]]
+    assert '\'=HYPERLINK("http://x")' in [row[0] for row in table("analytics:sla", "statuses")[1:]]
+    assert "'@boss" in [row[0] for row in table("analytics:sla", "managers")[1:]]

@@ -1,12 +1,21 @@
+import csv
 import io
+import re
 import zipfile
 
 import pytest
 from django.core.management import CommandError, call_command
 
+from inventory import services as stock
+from notifications.models import EVENT_KIND_VALUES
+from notifications.services import webhooks
 from oms import rls
-from oms.models import Role, Tenant
+from oms.lifecycle import SECRET_FIELDS
+from oms.models import Role, Tenant, hash_token
+from oms.services import create_api_token
 from orders.models import Order
+from shipments.services.config import save_carrier
+from tests.factories import WarehouseFactory
 from tests.orders.helpers import place_order, stocked_product
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +32,83 @@ def test_owner_downloads_a_zip_of_the_shops_data_only(tenant, other_tenant, clie
     customers_csv = archive.read("orders_customer.csv").decode()
     assert "Ann Ours" in customers_csv and "Bob Theirs" not in customers_csv
     assert "inventory_stocklevel.csv" in archive.namelist() and "manifest.json" in archive.namelist()
+
+
+def exported_archive(client):
+    response = client.get("/settings/export/")
+    assert response.status_code == 200
+    return zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+
+
+def rows_of(archive, name):
+    return list(csv.DictReader(io.StringIO(archive.read(name).decode())))
+
+
+FORMULAS = ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)"]  # intake strips leading tabs and returns
+
+
+def test_export_neutralises_text_cells_a_spreadsheet_would_run(tenant, client_for):
+    for name in FORMULAS:
+        place_order(tenant, [(stocked_product(tenant), 1)], customer_name=name)
+    warehouse = WarehouseFactory(tenant=tenant)
+    product = stocked_product(tenant, on_hand=10, warehouse=warehouse)
+    stock.write_off(tenant=tenant, warehouse=warehouse, product=product, quantity=5, reason="-damaged")
+    archive = exported_archive(client_for(Role.OWNER))
+    names = {row["name"] for row in rows_of(archive, "orders_customer.csv")}
+    assert names == {"'" + name for name in FORMULAS}
+    write_off = next(row for row in rows_of(archive, "inventory_stockmove.csv") if row["kind"] == "write-off")
+    assert write_off["reason"] == "'-damaged"
+    assert write_off["quantity"] == "-5"  # a number stays a number
+
+
+def test_export_carries_no_secret_value(tenant, client_for, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE_URLS = True  # no DNS lookup for the example host
+    save_carrier(tenant=tenant, kind="http", name="Fast", base_url="https://carrier.example", token="carrier-tok-5150")
+    endpoint, first_secret = webhooks.create_endpoint(
+        tenant=tenant, url="https://hooks.example/x", events=[EVENT_KIND_VALUES[0]]
+    )
+    current_secret = webhooks.rotate_secret(endpoint=endpoint)
+    _, raw_token = create_api_token(tenant=tenant, name="shop-api")
+    place_order(tenant, [(stocked_product(tenant), 1)])
+    archive = exported_archive(client_for(Role.OWNER))
+    secrets = [
+        "carrier-tok-5150",
+        first_secret,
+        current_secret,
+        raw_token,
+        hash_token(raw_token),
+        # The secrets' own bytes, in case a column wraps them differently.
+        first_secret.removeprefix("whsec_"),
+        current_secret.removeprefix("whsec_"),
+        raw_token.removeprefix("oms_"),
+    ]
+    for name in archive.namelist():
+        content = archive.read(name).decode()
+        for secret in secrets:
+            assert secret not in content, f"a secret is in {name}"
+    assert "https://hooks.example/x" in archive.read("notifications_webhookendpoint.csv").decode()
+    assert "Fast" in archive.read("shipments_carrier.csv").decode()
+
+
+SECRET_LOOKING = re.compile(r"token|secret|password|hash", re.IGNORECASE)
+
+
+def test_no_exported_column_is_named_like_a_secret(tenant, client_for):
+    archive = exported_archive(client_for(Role.OWNER))
+    tables = [name for name in archive.namelist() if name.endswith(".csv")]
+    assert "shipments_carrier.csv" in tables and "oms_apitoken.csv" in tables
+    for name in tables:
+        header = next(csv.reader(io.StringIO(archive.read(name).decode())))
+        leaked = [column for column in header if SECRET_LOOKING.search(column)]
+        assert not leaked, f"{name} exports {leaked}: add them to oms.lifecycle.SECRET_FIELDS"
+
+
+def test_every_listed_secret_field_exists():
+    from django.apps import apps
+
+    for label, names in SECRET_FIELDS.items():
+        model = apps.get_model(label)
+        assert names <= {field.name for field in model._meta.concrete_fields}, label
 
 
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.MANAGER, Role.PACKER, Role.COURIER])

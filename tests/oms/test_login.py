@@ -1,7 +1,8 @@
 import pytest
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from oms.client_address import client_ip_address
 from oms.models import Role
 from tests.factories import PASSWORD, make_member
 
@@ -19,23 +20,84 @@ def test_login_form_logs_in_and_lands_on_the_start_screen(tenant):
     assert client.get("/")["Location"] == reverse("orders:list")
 
 
-def test_failed_logins_are_throttled_per_user(tenant):
+def login_via_proxy(client, username, password, *, forwarded_for, proxy="10.0.0.254"):
+    return client.post(
+        reverse("login"),
+        {"username": username, "password": password},
+        REMOTE_ADDR=proxy,
+        HTTP_X_FORWARDED_FOR=forwarded_for,
+    )
+
+
+def test_a_user_is_locked_out_at_an_address_after_the_limit_with_a_clear_message(tenant):
     user = make_member(tenant, Role.MANAGER)
-    client = Client()
-    for attempt in range(5):
-        login(client, user.username, "wrong", address=f"10.0.0.{attempt}")
-    locked = login(client, user.username, PASSWORD, address="10.0.1.1")
+    for _ in range(4):
+        login(Client(), user.username, "wrong", address="10.0.0.7")
+    assert login(Client(), user.username, PASSWORD, address="10.0.0.7").status_code == 302  # below the limit
+    for _ in range(5):
+        login(Client(), user.username, "wrong", address="10.0.0.7")
+    locked = login(Client(), user.username, PASSWORD, address="10.0.0.7")
     assert locked.status_code == 429
-    assert "Too many failed logins" in locked.content.decode()
+    page = locked.content.decode()
+    assert "Too many failed logins" in page and user.username in page
+    assert "paused for 15 minutes" in page
 
 
-def test_failed_logins_are_throttled_per_address(tenant):
-    users = [make_member(tenant, Role.MANAGER) for _ in range(6)]
-    client = Client()
-    for user in users[:5]:
-        login(client, user.username, "wrong", address="10.9.9.9")
-    assert login(client, users[5].username, PASSWORD, address="10.9.9.9").status_code == 429
-    assert login(Client(), users[5].username, PASSWORD, address="10.9.9.8").status_code == 302
+def test_guessing_unknown_names_from_an_address_never_locks_out_a_real_user_there(tenant):
+    user = make_member(tenant, Role.MANAGER)
+    for attempt in range(30):
+        login(Client(), f"nobody-{attempt}", "wrong", address="10.9.9.9")
+        login(Client(), "admin", "wrong", address="10.9.9.9")
+    assert login(Client(), user.username, PASSWORD, address="10.9.9.9").status_code == 302
+
+
+def test_failures_for_a_user_at_one_address_do_not_lock_that_user_out_elsewhere(tenant):
+    user = make_member(tenant, Role.MANAGER)
+    for _ in range(10):
+        login(Client(), user.username, "wrong", address="198.51.100.66")
+    assert login(Client(), user.username, PASSWORD, address="198.51.100.66").status_code == 429
+    assert login(Client(), user.username, PASSWORD, address="10.0.0.1").status_code == 302
+
+
+def test_a_spoofed_forwarded_for_is_ignored_without_a_trusted_proxy(tenant, settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    user = make_member(tenant, Role.MANAGER)
+    for attempt in range(5):  # a new made-up address each time does not dodge the limit
+        login_via_proxy(Client(), user.username, "wrong", forwarded_for=f"203.0.113.{attempt}", proxy="10.0.0.9")
+    assert (
+        login_via_proxy(Client(), user.username, PASSWORD, forwarded_for="203.0.113.99", proxy="10.0.0.9").status_code
+        == 429
+    )
+    assert login(Client(), user.username, PASSWORD, address="10.0.0.10").status_code == 302
+
+
+def test_the_forwarded_for_of_a_trusted_proxy_names_the_client(tenant, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    user = make_member(tenant, Role.MANAGER)
+    for attempt in range(5):  # the client's own entries (left of the proxy's) change nothing
+        login_via_proxy(Client(), user.username, "wrong", forwarded_for=f"192.0.2.{attempt}, 203.0.113.5")
+    assert login_via_proxy(Client(), user.username, PASSWORD, forwarded_for="203.0.113.5").status_code == 429
+    # Another client behind the same proxy is not the locked one.
+    assert login_via_proxy(Client(), user.username, PASSWORD, forwarded_for="203.0.113.6").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("trusted", "forwarded_for", "expected"),
+    [
+        (0, "203.0.113.5", "10.0.0.254"),
+        (1, "203.0.113.5", "203.0.113.5"),
+        (1, "6.6.6.6, 203.0.113.5", "203.0.113.5"),
+        (2, "6.6.6.6, 203.0.113.5, 10.0.0.253", "203.0.113.5"),
+        (2, "203.0.113.5", "10.0.0.254"),  # fewer entries than proxies: not through them all
+        (1, "not-an-address", "10.0.0.254"),
+        (1, "[2001:db8::1]", "2001:db8::1"),
+        (1, "", "10.0.0.254"),
+    ],
+)
+def test_client_address_takes_the_entry_the_outermost_trusted_proxy_wrote(settings, trusted, forwarded_for, expected):
+    settings.TRUSTED_PROXY_COUNT = trusted
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR=forwarded_for)
+    assert client_ip_address(request) == expected
 
 
 def test_password_change_logs_out_other_sessions_and_validates(tenant):

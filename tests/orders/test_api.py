@@ -5,7 +5,8 @@ import pytest
 from django.db import connections
 from django.test import Client
 
-from orders.models import Order
+from inventory.models import Product
+from orders.models import Customer, Order
 
 from .helpers import SYSTEM, place_order, stocked_product
 
@@ -239,3 +240,72 @@ def test_nul_characters_are_refused_not_crashed_on(tenant, api_client):
     assert response.status_code in (400, 422) and "error" in response.json()
     query = api_client.get("/api/v1/orders?status=a%00b")
     assert query.status_code in (400, 422) and "error" in query.json()
+
+
+# --- numbers too large for the database ---------------------------------------------------------------------
+
+BIGGEST_PRICE = "9999999999.99"
+
+
+def assert_refused_and_nothing_written(response, tenant, mentions):
+    assert response.status_code == 422, response.content
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    text = json.dumps(error)
+    assert all(word in text for word in mentions), text
+    assert not Order.objects.filter(tenant=tenant).exists()
+    assert not Customer.objects.filter(tenant=tenant).exists()
+
+
+def test_an_order_whose_line_total_overflows_is_refused_with_422(tenant, api_client):
+    product = stocked_product(tenant)
+    body = {"customer": {"name": "Ann"}, "lines": [{"sku": product.sku, "quantity": 100_000, "price": BIGGEST_PRICE}]}
+    response = post(api_client, "/api/v1/orders", body)
+    assert_refused_and_nothing_written(response, tenant, ["order total would be", "999,999,999,999.99"])
+
+
+def test_an_order_whose_lines_add_up_past_the_largest_total_is_refused_with_422(tenant, api_client):
+    product = stocked_product(tenant)
+    lines = [{"sku": product.sku, "quantity": 100, "price": BIGGEST_PRICE}] * 2  # each fits, the sum does not
+    response = post(api_client, "/api/v1/orders", {"customer": {"name": "Ann"}, "lines": lines})
+    assert_refused_and_nothing_written(response, tenant, ["order total would be"])
+
+
+def test_an_order_at_catalogue_prices_past_the_largest_total_is_refused_with_422(tenant, api_client):
+    product = stocked_product(tenant, price=BIGGEST_PRICE)
+    body = {"customer": {"name": "Ann"}, "lines": [{"sku": product.sku, "quantity": 101}]}
+    response = post(api_client, "/api/v1/orders", body)
+    assert_refused_and_nothing_written(response, tenant, ["order total would be"])
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ({"quantity": 1_000_000, "price": "99999999999999.99"}, "lines.0.price"),
+        ({"quantity": 2**40}, "lines.0.quantity"),
+        ({"quantity": 2**64, "price": "1.00"}, "lines.0.quantity"),
+        ({"quantity": 1, "price": "1e400"}, "lines.0.price"),
+    ],
+)
+def test_prices_and_quantities_beyond_the_columns_are_refused_with_422(tenant, api_client, line, field):
+    product = stocked_product(tenant)
+    response = post(
+        api_client, "/api/v1/orders", {"customer": {"name": "Ann"}, "lines": [{"sku": product.sku, **line}]}
+    )
+    assert_refused_and_nothing_written(response, tenant, [field])
+
+
+def test_an_order_of_exactly_the_largest_line_sum_that_fits_is_taken(tenant, api_client):
+    product = stocked_product(tenant)
+    body = {"customer": {"name": "Ann"}, "lines": [{"sku": product.sku, "quantity": 100, "price": BIGGEST_PRICE}]}
+    response = post(api_client, "/api/v1/orders", body)
+    assert response.status_code == 201, response.content
+    assert response.json()["total"] == "999999999999.00"
+
+
+@pytest.mark.parametrize("price", ["99999999999999.99", "1e400", "NaN"])
+def test_a_product_priced_beyond_the_column_is_refused_with_422(tenant, api_client, price):
+    response = post(api_client, "/api/v1/products", {"sku": "BIG-1", "name": "Big", "price": price})
+    assert response.status_code == 422, response.content
+    assert response.json()["error"]["code"] == "invalid"
+    assert not Product.objects.filter(tenant=tenant).exists()

@@ -189,6 +189,41 @@ def test_new_phone_order_form(tenant, client_for):
     assert order.lines.get().product == product and order.channel == "phone"
 
 
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ("MUG 1099511627776", "quantity must be between 1 and 100,000"),
+        ("MUG 1000000 99999999999999.99", "price a sum from 0 to 9,999,999,999.99"),
+        ("MUG 100000 9999999999.99", "The order total would be 999,999,999,999,000.00"),
+        ("MUG 100 9999999999.99\nMUG 100 9999999999.99", "more than an order can hold"),
+        ("DEAR 101", "The order total would be"),  # at the catalogue price
+    ],
+)
+def test_new_order_form_refuses_numbers_too_large_for_an_order(tenant, client_for, lines, message):
+    stocked_product(tenant, sku="MUG")
+    stocked_product(tenant, sku="DEAR", price="9999999999.99")
+    response = client_for().post(
+        reverse("orders:new"), {"customer_name": "Ann", "payment_status": "unpaid", "lines": lines}
+    )
+    assert response.status_code == 200
+    assert message in str(response.context["form"].errors["lines"])
+    assert not Order.objects.exists() and not Customer.objects.exists()
+
+
+def test_editing_a_line_past_the_largest_total_changes_nothing(tenant, client_for):
+    order = place_order(tenant, [(stocked_product(tenant, price="5.00"), 1)])
+    line = order.lines.get()
+    response = client_for().post(
+        reverse("orders:edit_line", args=[order.pk, line.pk]),
+        {"quantity": 100_000, "price": "9999999999.99"},
+        **HTMX,
+    )
+    assert "The order total would be" in response.content.decode()
+    line.refresh_from_db()
+    order.refresh_from_db()
+    assert (line.quantity, line.price, order.total) == (1, 5, 5)
+
+
 def test_bulk_status_change_reports_each_order(tenant, client_for):
     product = stocked_product(tenant)
     movable = place_order(tenant, [(product, 1)])
@@ -298,5 +333,5 @@ def test_a_customer_name_is_never_read_as_a_format_string(tenant, client_for, se
         reverse("orders:customer_merge", args=[keep.customer_id]), {"duplicate": duplicate.customer_id}, follow=True
     )
     page = response.content.decode()
-    assert response.status_code == 200 and f"{name} merged into this customer." in page
+    assert response.status_code == 200 and f"({name}) merged into Ann." in page
     assert settings.SECRET_KEY not in page

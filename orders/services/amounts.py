@@ -1,0 +1,53 @@
+"""The bounds of an order's numbers: what a line may hold and what an order's total column can store.
+
+Checked before anything is written, so a huge price or quantity is a clear refusal instead of a numeric overflow
+from the database halfway through a write.
+"""
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from inventory.errors import InvalidQuantity
+from inventory.services import MAX_PRICE
+
+from ..errors import InvalidOrder
+from ..models import Order
+
+MAX_LINE_QUANTITY = 100_000
+_total_field = Order._meta.get_field("total")
+# The largest amount the total column holds (numeric(14, 2): 999,999,999,999.99).
+MAX_ORDER_TOTAL = Decimal(10) ** (_total_field.max_digits - _total_field.decimal_places) - Decimal(10) ** (
+    -_total_field.decimal_places
+)
+CENT = Decimal("0.01")
+
+
+def check_line(*, quantity: int, price: Decimal | None, sku: str = "") -> None:
+    """A line's quantity within 1..100,000 and its price (when given) a sum of money a line can store."""
+    details = {"field": "lines", "sku": sku} if sku else {"field": "lines"}
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_LINE_QUANTITY:
+        raise InvalidQuantity(f"Line quantity must be between 1 and {MAX_LINE_QUANTITY:,}.", details=details)
+    if price is None:
+        return
+    amount = Decimal(price) if isinstance(price, int) and not isinstance(price, bool) else price
+    if (
+        not isinstance(amount, Decimal)
+        or not amount.is_finite()
+        or not 0 <= amount <= MAX_PRICE
+        or amount != amount.quantize(CENT)
+    ):
+        raise InvalidOrder(
+            f"Line price must be an amount from 0 to {MAX_PRICE:,} with at most two decimal places.", details=details
+        )
+
+
+def lines_total(lines: Iterable[tuple[Decimal, int]]) -> Decimal:
+    """What (price, quantity) pairs add up to; refused when an order's total column could not store it."""
+    total = sum((price * quantity for price, quantity in lines), start=Decimal("0.00"))
+    if total > MAX_ORDER_TOTAL:
+        raise InvalidOrder(
+            f"The order total would be {total:,.2f}, more than an order can hold ({MAX_ORDER_TOTAL:,.2f}). "
+            "Lower the quantities or prices, or take it as several orders.",
+            details={"field": "lines", "total": f"{total:.2f}", "max_total": f"{MAX_ORDER_TOTAL:.2f}"},
+        )
+    return total
