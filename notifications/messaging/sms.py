@@ -2,10 +2,11 @@
 
 import json
 import logging
-import urllib.request
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+
+from oms import http
 
 logger = logging.getLogger(__name__)
 
@@ -37,20 +38,23 @@ class HttpGatewayBackend(BaseSmsBackend):
         url = getattr(settings, "SMS_GATEWAY_URL", "")
         if not url.startswith(("https://", "http://")):
             raise SmsError("SMS_GATEWAY_URL is not configured.")
-        request = urllib.request.Request(  # noqa: S310 - scheme checked above
-            url,
-            data=json.dumps({"to": to, "text": text}).encode(),
-            headers={
-                "Content-Type": "application/json",
-                "Authorization": f"Bearer {getattr(settings, 'SMS_GATEWAY_TOKEN', '')}",
-            },
-            method="POST",
-        )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                body = response.read(2000).decode(errors="replace")
-        except Exception as exc:
-            raise SmsError(f"SMS gateway failed: {exc}") from exc
+            answer = http.request(
+                "POST",
+                url,
+                body=json.dumps({"to": to, "text": text}).encode(),
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": f"Bearer {getattr(settings, 'SMS_GATEWAY_TOKEN', '')}",
+                },
+                timeout=self.timeout,
+                max_bytes=2000,
+            )
+        except http.OutboundError as exc:
+            raise SmsError(f"SMS gateway failed: {exc.message}") from exc
+        if not answer.ok:
+            raise SmsError(f"SMS gateway answered HTTP {answer.status}.")
+        body = answer.body.decode(errors="replace")
         try:
             return str(json.loads(body).get("id", ""))
         except (ValueError, AttributeError):

@@ -8,15 +8,12 @@ as events of state "error" so nobody loses sight of them.
 """
 
 import datetime
-import ipaddress
 import json
-import socket
-import urllib.error
-import urllib.parse
-import urllib.request
+from urllib.parse import quote
 
-from django.conf import settings
 from django.utils.dateparse import parse_datetime
+
+from oms import http
 
 from ..errors import CarrierError
 from .base import CarrierAdapter, CreatedShipment, RemoteEvent
@@ -25,45 +22,29 @@ TIMEOUT_SECONDS = 10
 KNOWN_STATES = {"created", "in_transit", "at_pickup_point", "delivered", "returning", "returned", "error"}
 
 
-def check_public(url: str) -> None:
-    """A tenant's admin types the base URL: refuse loopback, private and link-local targets (SSRF), unless the
-    deployment allows private URLs (WEBHOOKS_ALLOW_PRIVATE_URLS, as for webhooks: tests, on-premise carriers)."""
-    if getattr(settings, "WEBHOOKS_ALLOW_PRIVATE_URLS", False):
-        return
-    host = urllib.parse.urlsplit(url).hostname or ""
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except (socket.gaierror, UnicodeError) as exc:
-        raise CarrierError(f"Cannot resolve the carrier's host '{host}'.") from exc
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not ip.is_global:
-            raise CarrierError(f"The carrier's host '{host}' is not a public address.")
-
-
 class HttpJsonAdapter(CarrierAdapter):
     def _url(self, path: str) -> str:
         base = (self.carrier.base_url or "").rstrip("/")
         if not base.startswith(("http://", "https://")):
             raise CarrierError("The carrier has no valid base URL.")
-        check_public(base)
         return base + path
 
     def _call(self, method: str, path: str, body: dict | None = None) -> dict:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self._url(path), data=data, method=method)  # noqa: S310 - http(s) only
-        request.add_header("Accept", "application/json")
+        headers = {"Accept": "application/json"}
         if data is not None:
-            request.add_header("Content-Type", "application/json")
-        if self.carrier.token:
-            request.add_header("Authorization", f"Bearer {self.carrier.token}")
+            headers["Content-Type"] = "application/json"
+        if self.carrier.token:  # only to the carrier's own host: the guarded client follows no redirect
+            headers["Authorization"] = f"Bearer {self.carrier.token}"
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-                payload = response.read(1_000_000)
-        except urllib.error.HTTPError as exc:
-            raise CarrierError(f"Carrier answered HTTP {exc.code}.") from exc
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            raise CarrierError(f"Carrier unreachable: {getattr(exc, 'reason', exc)}.") from exc
+            answer = http.request(method, self._url(path), body=data, headers=headers, timeout=TIMEOUT_SECONDS)
+        except http.OutboundError as exc:
+            raise CarrierError(f"Carrier unreachable: {exc.message}") from exc
+        if 300 <= answer.status < 400:
+            raise CarrierError(f"Carrier answered with a redirect (HTTP {answer.status}), which is not followed.")
+        if not answer.ok:
+            raise CarrierError(f"Carrier answered HTTP {answer.status}.")
+        payload = answer.body
         try:
             parsed = json.loads(payload or b"{}")
         except ValueError as exc:
@@ -90,7 +71,7 @@ class HttpJsonAdapter(CarrierAdapter):
         return CreatedShipment(tracking_number=number)
 
     def fetch_events(self, *, tracking_number, created_at):
-        answer = self._call("GET", f"/shipments/{urllib.parse.quote(tracking_number, safe='')}/events")
+        answer = self._call("GET", f"/shipments/{quote(tracking_number, safe='')}/events")
         raw_events = answer.get("events")
         if not isinstance(raw_events, list):
             raise CarrierError("Carrier answered without an event list.")

@@ -2,6 +2,7 @@
 
 from django.db import IntegrityError, transaction
 
+from oms import http
 from oms.errors import DomainError
 from orders.models import OrderStatus
 
@@ -17,6 +18,8 @@ def save_carrier(*, tenant, carrier: Carrier | None = None, token: str = "", **f
         setattr(carrier, name, value)
     if token:
         carrier.token = token
+    if carrier.base_url:
+        carrier.base_url = http.check_url(carrier.base_url)  # an internal address is refused now, not at first use
     try:
         with transaction.atomic():
             carrier.save()

@@ -206,3 +206,15 @@ def test_private_and_odd_urls_are_refused(settings, url):
 def test_body_leaves_out_internal_payload_keys(tenant):
     event = Event.objects.create(tenant=tenant, kind="order.created", payload={"order_id": 1, "_depth": 2})
     assert "_depth" not in json.loads(webhooks.message_body(event))["data"]
+
+
+def test_a_receiver_that_redirects_gets_a_failed_attempt_and_nothing_follows_it(tenant):
+    with Receiver(codes=(307,)) as receiver:
+        endpoint, _ = webhooks.create_endpoint(tenant=tenant, url=receiver.url, events=["order.created"])
+        place_order(tenant, [(stocked_product(tenant), 1)])
+        drain()
+        sweep_webhooks()
+    assert len(receiver.requests) == 1  # the redirect's target was never asked
+    attempt = WebhookAttempt.objects.get(delivery__endpoint=endpoint)
+    assert attempt.status_code == 307 and "not followed" in attempt.error
+    assert WebhookDelivery.objects.get(endpoint=endpoint).state == DeliveryState.PENDING  # retried later, as any non-2xx

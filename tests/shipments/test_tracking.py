@@ -150,9 +150,20 @@ def test_private_carrier_addresses_are_refused_by_default(tenant, fake, settings
     carrier = http_carrier(tenant, fake)
     settings.WEBHOOKS_ALLOW_PRIVATE_URLS = False
     order = packed_order(tenant)
-    with pytest.raises(HandoverRefused, match="not a public address"):
+    with pytest.raises(HandoverRefused, match="internal address"):
         custody.hand_over(order=order, actor=PACKER_ACTOR, carrier=carrier)
     assert fake.requests == []
+
+
+def test_an_internal_carrier_address_is_refused_when_saved(tenant, settings):
+    from oms.errors import DomainError
+    from shipments.services.config import save_carrier
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_URLS = False
+    for url in ("http://127.0.0.1:9/", "http://169.254.169.254/", "http://[::ffff:10.0.0.1]/"):
+        with pytest.raises(DomainError, match="internal address"):
+            save_carrier(tenant=tenant, kind="http", name="Local", base_url=url, poll_interval_seconds=600)
+    assert not Carrier.objects.filter(name="Local").exists()
 
 
 def test_sandbox_carrier_advances_over_time(tenant):

@@ -12,6 +12,19 @@ from shipments.services import routes
 from .helpers import courier_of, handed_to_courier, order_to_pack, packed_order
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def example_hosts_resolve_publicly(monkeypatch):
+    """Carrier hosts of these tests (`*.example`) resolve to a public address, as a real carrier's would."""
+    from oms import http
+
+    real = http.resolve
+    monkeypatch.setattr(
+        http, "resolve", lambda host, port: ["93.184.216.34"] if host.endswith(".example") else real(host, port)
+    )
+
+
 HTMX = {"HTTP_HX_REQUEST": "true"}
 ALL_ROLES = [Role.OWNER, Role.ADMIN, Role.MANAGER, Role.PACKER, Role.COURIER]
 
