@@ -21,6 +21,7 @@ from .models import ApiToken, hash_token
 from .observability import tenant_var
 
 MAX_PAGE_SIZE = 200
+MAX_PAGE = 1_000_000  # past it the offset would not fit the database's integers
 DEFAULT_PAGE_SIZE = 50
 TOKEN_TOUCH_SECONDS = 60
 
@@ -183,8 +184,10 @@ def page_params(request) -> tuple[int, int]:
         page_size = int(request.GET.get("page_size", DEFAULT_PAGE_SIZE))
     except ValueError as exc:
         raise ApiError(422, "invalid", "page and page_size must be whole numbers.") from exc
-    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ApiError(422, "invalid", f"page must be >= 1 and page_size between 1 and {MAX_PAGE_SIZE}.")
+    if not 1 <= page <= MAX_PAGE or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ApiError(
+            422, "invalid", f"page must be between 1 and {MAX_PAGE:,} and page_size between 1 and {MAX_PAGE_SIZE}."
+        )
     return page, page_size
 
 

@@ -218,7 +218,7 @@ def list_orders(
     status: str | None = None,
     group: Group | None = None,
     updated_since: Annotated[str, Field(max_length=40, examples=["2026-01-31T10:00:00+00:00"])] | None = None,
-    root_id: int | None = None,
+    root_id: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None,
 ):
     filters = {"status": status, "group": group, "updated_since": parse_aware(updated_since), "root_id": root_id}
     queryset = selectors.orders_for_list(tenant=request.tenant, filters=filters).prefetch_related("lines__product")

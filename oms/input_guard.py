@@ -1,0 +1,25 @@
+"""Refuse a request whose form or query string carries a NUL byte: no field of ours can hold one (PostgreSQL text
+cannot), and refusing it here, once, spares every filter and form from meeting it as a database error."""
+
+from django.http import HttpResponseBadRequest, JsonResponse
+
+MESSAGE = "The request contains a NUL character, which no field accepts. Remove it and try again."
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _has_nul(data) -> bool:
+    return any("\x00" in key or any("\x00" in value for value in data.getlist(key)) for key in data)
+
+
+class RefuseNulBytesMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        carries_form = request.method == "POST" and request.content_type in FORM_TYPES
+        if "\x00" in request.path or _has_nul(request.GET) or (carries_form and _has_nul(request.POST)):
+            if request.path.startswith("/api/"):  # the API's own error shape (shared/API.md)
+                error = {"code": "invalid", "message": MESSAGE, "details": {}}
+                return JsonResponse({"error": error}, status=400)
+            return HttpResponseBadRequest(MESSAGE, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
