@@ -13,20 +13,24 @@ A shop's admin types the URLs it calls, so every call is vetted as if it were ho
 admits private and loopback addresses for every outbound call; redirects, caps and time limits stay.
 """
 
+import contextlib
 import ipaddress
 import socket
-import time
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import urllib3
 from django.conf import settings
+from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from .errors import DomainError
 
 CONNECT_TIMEOUT = 5.0
 TOTAL_TIMEOUT = 10.0
 MAX_RESPONSE_BYTES = 1_000_000
+# None: the system's trusted certificate authorities. Tests point it at their own test authority.
+CA_BUNDLE: str | None = None
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: private in practice, `is_global` says no too
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
@@ -99,6 +103,11 @@ class Target:
     path: str
     address: str
 
+    @property
+    def host_header(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal keeps its brackets
+        return host if self.port == (443 if self.scheme == "https" else 80) else f"{host}:{self.port}"
+
 
 def check_url(url: str) -> str:
     """What an admin saves (a webhook endpoint, a carrier's base URL): refused now if it could not be fetched.
@@ -145,6 +154,72 @@ def vet(url: str) -> Target:
     return Target(parts.scheme, host, port, path, addresses[0])
 
 
+class _Deadline:
+    """Cuts the connection once the whole exchange has run out of time. Per-read timeouts alone do not bound it:
+    a server trickling one header line or byte at a time restarts them forever."""
+
+    def __init__(self, seconds: float):
+        self.expired = False
+        self._sockets = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._timer is None:
+                return
+            self.expired = True
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):  # already closed: nothing left to cut
+                    # The plain socket's shutdown, under TLS too: the reading thread sees the connection end.
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+
+class _WatchedConnection:
+    deadline: _Deadline
+
+    def connect(self):
+        super().connect()
+        self.deadline.watch(self.sock)  # kept here: http.client drops conn.sock once an answer says "close"
+
+
+class _WatchedHTTPConnection(_WatchedConnection, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_WatchedConnection, HTTPSConnection):
+    pass
+
+
+class _WatchedPool:
+    deadline: _Deadline
+
+    def _new_conn(self):
+        connection = super()._new_conn()
+        connection.deadline = self.deadline
+        return connection
+
+
+class _WatchedHTTPPool(_WatchedPool, urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(_WatchedPool, urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
 def request(
     method: str,
     url: str,
@@ -154,14 +229,13 @@ def request(
     timeout: float = TOTAL_TIMEOUT,
     max_bytes: int = MAX_RESPONSE_BYTES,
 ) -> Response:
-    """Make one vetted request. Any answer comes back (a 3xx too, never followed); OutboundError otherwise."""
+    """Make one vetted request. Any answer comes back (a 3xx too, never followed); OutboundError otherwise.
+    `timeout` bounds the whole exchange, from connecting to the last byte."""
     target = vet(url)
-    default_port = 443 if target.scheme == "https" else 80
-    host_header = target.host if target.port == default_port else f"{target.host}:{target.port}"
-    all_headers = {**(headers or {}), "Host": host_header}
+    all_headers = {**(headers or {}), "Host": target.host_header}
     timeouts = urllib3.Timeout(connect=min(CONNECT_TIMEOUT, timeout), read=timeout)
     if target.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
+        pool = _WatchedHTTPSPool(
             target.address,
             target.port,
             timeout=timeouts,
@@ -169,10 +243,12 @@ def request(
             server_hostname=target.host,
             assert_hostname=target.host,
             cert_reqs="CERT_REQUIRED",
+            ca_certs=CA_BUNDLE,
         )
     else:
-        pool = urllib3.HTTPConnectionPool(target.address, target.port, timeout=timeouts, retries=False)
-    deadline = time.monotonic() + timeout
+        pool = _WatchedHTTPPool(target.address, target.port, timeout=timeouts, retries=False)
+    too_slow = f"{target.host} took longer than {timeout:g} s to answer."
+    deadline = pool.deadline = _Deadline(timeout)
     try:
         answer = pool.urlopen(
             method, target.path, body=body, headers=all_headers, redirect=False, preload_content=False, retries=False
@@ -183,12 +259,17 @@ def request(
                 data += chunk
                 if len(data) > max_bytes:
                     raise OutboundError(f"The answer of {target.host} is larger than {max_bytes} bytes.")
-                if time.monotonic() > deadline:
-                    raise OutboundError(f"{target.host} took longer than {timeout:g} s to answer.")
+            if deadline.expired:  # the cut connection reads as an early end: never hand that on as the answer
+                raise OutboundError(too_slow)
         finally:
             answer.release_conn()
-    except urllib3.exceptions.HTTPError as exc:
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        if deadline.expired:
+            raise OutboundError(too_slow) from exc
         raise OutboundError(f"{target.host} could not be reached: {type(exc).__name__}.") from exc
+    except ValueError as exc:  # http.client refuses a header value with a line break in it
+        raise OutboundError(f"The request to {target.host} is malformed: {exc}"[:500]) from exc
     finally:
+        deadline.cancel()
         pool.close()
     return Response(status=answer.status, body=bytes(data), headers=dict(answer.headers))

@@ -214,6 +214,9 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "oms.tasks.heartbeat", "schedule": 30.0},
 }
 
+# Development and tests only (receivers on 127.0.0.1): lets the guarded HTTP client (oms/http.py) reach loopback
+# and private addresses for ALL outbound calls (webhooks, carriers, tracking polls, SMS gateway) and lets admins save
+# such URLs. Redirects stay refused and the size and time caps stay. Off by default; never on in production.
 WEBHOOKS_ALLOW_PRIVATE_URLS = env.bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=False)
 # Absolute links in messages to customers (tracking pages) need the public address of the site.
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")

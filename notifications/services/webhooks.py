@@ -61,11 +61,11 @@ def new_secret() -> str:
 
 
 def check_url(url: str) -> str:
-    """What an admin saves: an http(s) URL the guarded client would fetch (no internal address, SSRF)."""
-    url = http.check_url(url)
-    if len(url) > 500:
-        raise InvalidUrl("The URL must be at most 500 characters.", details={"url": url})
-    return url
+    """What an admin saves: an http(s) URL the guarded client would fetch (no internal address, SSRF).
+    It looks the host up: call it before a transaction, never inside one."""
+    if len((url or "").strip()) > 500:
+        raise InvalidUrl("The URL must be at most 500 characters.", details={"url": url[:500]})
+    return http.check_url(url)
 
 
 def _check_events(events: list[str]) -> list[str]:
@@ -79,26 +79,27 @@ def _check_events(events: list[str]) -> list[str]:
     return events
 
 
-@transaction.atomic
 def create_endpoint(*, tenant, url: str, events: list[str], description: str = "") -> tuple[WebhookEndpoint, str]:
     """A new endpoint; its secret is returned here once (the only time it is shown)."""
-    url = check_url(url)
+    url = check_url(url)  # a DNS lookup: before the transaction, not inside it
     events = _check_events(events)
     secret = new_secret()
-    endpoint = WebhookEndpoint.objects.create(
-        tenant=tenant, url=url, events=events, description=(description or "")[:200], secret=secret
-    )
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.create(
+            tenant=tenant, url=url, events=events, description=(description or "")[:200], secret=secret
+        )
     return endpoint, secret
 
 
-@transaction.atomic
 def update_endpoint(
     *, endpoint: WebhookEndpoint, url: str, events: list[str], description: str = ""
 ) -> WebhookEndpoint:
-    endpoint.url = check_url(url)
-    endpoint.events = _check_events(events)
-    endpoint.description = (description or "")[:200]
-    endpoint.save(update_fields=["url", "events", "description"])
+    url = check_url(url)  # a DNS lookup: before the transaction, not inside it
+    events = _check_events(events)
+    with transaction.atomic():
+        endpoint.url, endpoint.events = url, events
+        endpoint.description = (description or "")[:200]
+        endpoint.save(update_fields=["url", "events", "description"])
     return endpoint
 
 

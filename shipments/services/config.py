@@ -10,16 +10,19 @@ from ..models import Carrier, ShipmentSettings
 from .common import settings_for
 
 
-@transaction.atomic
 def save_carrier(*, tenant, carrier: Carrier | None = None, token: str = "", **fields) -> Carrier:
-    """Create or change a carrier; a blank token keeps the stored one (it is never shown again)."""
+    """Create or change a carrier; a blank token keeps the stored one (it is never shown again). Its base URL
+    must be one the guarded client would fetch: an internal address is refused now, not at first use."""
     carrier = carrier or Carrier(tenant=tenant)
+    if fields.get("base_url"):
+        try:  # a DNS lookup: before the transaction, not inside it
+            fields["base_url"] = http.check_url(fields["base_url"])
+        except http.UnsafeUrl as exc:
+            raise http.UnsafeUrl(exc.message, details={**exc.details, "field": "base_url"}) from exc
     for name, value in fields.items():
         setattr(carrier, name, value)
     if token:
         carrier.token = token
-    if carrier.base_url:
-        carrier.base_url = http.check_url(carrier.base_url)  # an internal address is refused now, not at first use
     try:
         with transaction.atomic():
             carrier.save()

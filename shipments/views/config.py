@@ -67,7 +67,7 @@ def shipment_settings(request):
             try:
                 config.save_carrier(tenant=request.tenant, carrier=carrier, **data)
             except DomainError as exc:
-                carrier_form.add_error("name", exc.message)
+                carrier_form.add_error(exc.details.get("field", "name"), exc.message)
             else:
                 messages.success(request, "Carrier saved.")
                 return redirect("shipments:settings")

@@ -217,4 +217,46 @@ def test_a_receiver_that_redirects_gets_a_failed_attempt_and_nothing_follows_it(
     assert len(receiver.requests) == 1  # the redirect's target was never asked
     attempt = WebhookAttempt.objects.get(delivery__endpoint=endpoint)
     assert attempt.status_code == 307 and "not followed" in attempt.error
-    assert WebhookDelivery.objects.get(endpoint=endpoint).state == DeliveryState.PENDING  # retried later, as any non-2xx
+    # retried later, as any non-2xx
+    assert WebhookDelivery.objects.get(endpoint=endpoint).state == DeliveryState.PENDING
+
+
+def test_an_endpoint_whose_name_now_points_to_loopback_gets_a_failed_attempt_and_no_request(
+    tenant, settings, monkeypatch
+):
+    from oms import http
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_URLS = False
+    dns = {"hooks.example": ["93.184.216.34"]}
+    monkeypatch.setattr(http, "resolve", lambda host, port: dns[host])
+    with Receiver() as receiver:
+        url = f"http://hooks.example:{receiver.server.server_address[1]}/hook"
+        endpoint, _ = webhooks.create_endpoint(tenant=tenant, url=url, events=["order.created"])
+        dns["hooks.example"] = ["127.0.0.1"]  # DNS rebinding: the saved name now answers with the receiver's address
+        place_order(tenant, [(stocked_product(tenant), 1)])
+        drain()
+        sweep_webhooks()
+    assert receiver.requests == []
+    attempt = WebhookAttempt.objects.get(delivery__endpoint=endpoint)
+    assert attempt.status_code is None and "internal address" in attempt.error
+
+
+def test_endpoint_urls_are_looked_up_outside_any_transaction_of_the_service(tenant, settings, monkeypatch):
+    from django.db import connection
+
+    from oms import http
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_URLS = False
+    depth_at_lookup = []
+
+    def resolve(host, port):
+        depth_at_lookup.append(len(connection.atomic_blocks))
+        return ["93.184.216.34"]
+
+    monkeypatch.setattr(http, "resolve", resolve)
+    depth_of_caller = len(connection.atomic_blocks)
+    endpoint, _ = webhooks.create_endpoint(tenant=tenant, url="https://hooks.example/a", events=["order.created"])
+    webhooks.update_endpoint(endpoint=endpoint, url="https://hooks.example/b", events=["order.created"])
+    assert depth_at_lookup == [depth_of_caller, depth_of_caller]  # no transaction opened around the DNS lookup
+    endpoint.refresh_from_db()
+    assert endpoint.url == "https://hooks.example/b"

@@ -166,6 +166,27 @@ def test_an_internal_carrier_address_is_refused_when_saved(tenant, settings):
     assert not Carrier.objects.filter(name="Local").exists()
 
 
+def test_a_carrier_base_url_is_looked_up_outside_the_saving_transaction(tenant, settings, monkeypatch):
+    from django.db import connection
+
+    from oms import http
+    from shipments.services.config import save_carrier
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_URLS = False
+    depth_at_lookup = []
+
+    def resolve(host, port):
+        depth_at_lookup.append(len(connection.atomic_blocks))
+        return ["93.184.216.34"]
+
+    monkeypatch.setattr(http, "resolve", resolve)
+    depth_of_caller = len(connection.atomic_blocks)
+    carrier = save_carrier(
+        tenant=tenant, kind="http", name="Public", base_url="https://api.carrier.example", poll_interval_seconds=600
+    )
+    assert depth_at_lookup == [depth_of_caller] and carrier.pk is not None
+
+
 def test_sandbox_carrier_advances_over_time(tenant):
     carrier = Carrier.objects.create(tenant=tenant, kind="sandbox", name="Sandbox", poll_interval_seconds=60)
     order = packed_order(tenant, payment_status="paid")

@@ -398,3 +398,22 @@ def test_admin_edits_a_carrier_keeping_its_token(tenant, other_tenant, client_fo
     with rls.tenant_context(other_tenant.pk):
         assert Carrier.objects.get(pk=foreign.pk).name == "Theirs"
     assert client_for(Role.MANAGER).get(url, {"edit": carrier.pk}).status_code == 403
+
+
+def test_an_internal_carrier_base_url_is_shown_next_to_its_field_and_nothing_is_saved(tenant, client_for):
+    from shipments.models import Carrier
+
+    response = client_for(Role.ADMIN).post(
+        reverse("shipments:settings"),
+        {
+            "form": "carrier",
+            "kind": "http",
+            "name": "Metadata",
+            "base_url": "http://169.254.169.254/latest",
+            "poll_interval_seconds": 600,
+        },
+    )
+    assert response.status_code == 200
+    errors = response.context["carrier_form"].errors
+    assert "internal address" in errors["base_url"][0] and "name" not in errors
+    assert not Carrier.objects.filter(tenant=tenant).exists()
