@@ -1,0 +1,150 @@
+"""The house rules no import linter sees: the core names no screen of a higher app, apps register their screens
+(header, start screen, settings links) instead, and each app writes only its own tables."""
+
+import ast
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse
+
+from oms.models import Role
+from oms.tenancy import navigation
+
+ROOT = Path(__file__).resolve().parents[2]
+HIGHER_APPS = ("inventory", "orders", "shipments", "notifications", "analytics")
+APPS = ("oms", *HIGHER_APPS)
+_HIGHER = "|".join(HIGHER_APPS)
+URL_NAME = re.compile(rf"^({_HIGHER}):\w")
+TEMPLATE_NAME = re.compile(rf"^({_HIGHER})/[\w./-]*\.(html|txt|xml)$")
+TEMPLATE_REFERENCES = [
+    re.compile(rf"""{{%\s*url\s+['"]({_HIGHER}):"""),
+    re.compile(rf"""{{%\s*(include|extends|partial)\s+['"]({_HIGHER})/"""),
+    re.compile(rf"""['"]({_HIGHER})/[\w./-]*\.html"""),
+]
+
+
+def core_python_files() -> list[Path]:
+    return [path for path in (ROOT / "oms").rglob("*.py") if "migrations" not in path.parts]
+
+
+def core_template_files() -> list[Path]:
+    """The core's templates: oms/templates and the project-wide templates/ (base.html, registration, errors)."""
+    return [path for folder in (ROOT / "oms" / "templates", ROOT / "templates") for path in folder.rglob("*.html")]
+
+
+def higher_names_in_python(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        text = node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else ""
+        if URL_NAME.match(text) or TEMPLATE_NAME.match(text):
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
+    return found
+
+
+def higher_names_in_template(path: Path) -> list[str]:
+    found = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if any(pattern.search(line) for pattern in TEMPLATE_REFERENCES):
+            found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    return found
+
+
+# --- the core names no screen of a higher app ------------------------------------------------------------
+
+
+def test_core_code_names_no_url_or_template_of_a_higher_app():
+    files = core_python_files()
+    assert len(files) > 20  # the scan looks where the code is
+    found = [hit for path in files for hit in higher_names_in_python(path)]
+    assert not found, "Register the screen from its own app instead:\n" + "\n".join(found)
+
+
+def test_core_templates_name_no_url_or_template_of_a_higher_app():
+    files = core_template_files()
+    assert {"base.html", "settings.html", "password_change_form.html"} <= {path.name for path in files}
+    found = [hit for path in files for hit in higher_names_in_template(path)]
+    assert not found, "Register the link or fragment from its own app instead:\n" + "\n".join(found)
+
+
+def test_the_scans_recognise_what_they_look_for(tmp_path):
+    """The patterns catch the shapes the core used to have (a scan that cannot fail proves nothing)."""
+    code = tmp_path / "code.py"
+    code.write_text('redirect("orders:list")\nrender(request, "notifications/_alert_badge.html")\nx = "oms:settings"\n')
+    template = tmp_path / "page.html"
+    template.write_text(
+        "<a href=\"{% url 'inventory:products' %}\">\n"
+        '{% include "notifications/_alert_badge.html" %}\n'
+        "<a href=\"{% url 'oms:settings' %}\">\n"
+    )
+    global ROOT
+    saved, ROOT = ROOT, tmp_path
+    try:
+        assert len(higher_names_in_python(code)) == 2
+        assert len(higher_names_in_template(template)) == 2
+    finally:
+        ROOT = saved
+
+
+def test_import_linter_allows_no_upward_import():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (layers,) = [c for c in config["contracts"] if c["type"] == "layers"]
+    assert layers["layers"] == list(reversed(APPS))
+    assert not layers.get("ignore_imports"), "oms.urls finds apps through their AppConfig; no exception is needed"
+
+
+# --- screens come from the apps' registrations -----------------------------------------------------------
+
+HEADER = {
+    Role.OWNER: [
+        "Orders",
+        "Customers",
+        "Products",
+        "Packing",
+        "Alerts",
+        "My tasks",
+        "Incidents",
+        "Analytics",
+        "Settings",
+    ],
+    Role.ADMIN: ["Products", "Alerts", "Settings"],
+    Role.MANAGER: ["Orders", "Customers", "Products", "Packing", "Alerts", "My tasks", "Incidents"],
+    Role.PACKER: ["Packing"],
+    Role.COURIER: ["My route"],
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", Role.values)
+def test_the_header_shows_each_role_the_entries_the_apps_registered_in_order(client_for, role):
+    html = client_for(role).get(reverse("password_change")).content.decode()
+    menu = re.search(r'<nav class="mainnav".*?</nav>', html, re.S).group(0)
+    assert re.findall(r">([^<>]+)</a>", menu) == HEADER[role]
+
+
+@pytest.mark.django_db
+def test_the_header_includes_the_alert_badge_notifications_registered(client_for):
+    html = client_for(Role.MANAGER).get(reverse("password_change")).content.decode()
+    assert 'id="alert-badge"' in html
+
+
+@pytest.mark.django_db
+def test_the_settings_page_links_the_screens_the_apps_registered(client_for):
+    html = client_for(Role.ADMIN).get(reverse("oms:settings")).content.decode()
+    links = re.findall(r'<a class="button" href="([^"]+)">([^<]+)</a>', html)
+    assert links == [
+        (reverse("orders:statuses"), "Statuses"),
+        (reverse("orders:matrix"), "Transition matrix"),
+        (reverse("notifications:settings"), "Automation"),
+        (reverse("shipments:settings"), "Shipping and documents"),
+        (reverse("inventory:products"), "Products and warehouses"),
+    ]
+
+
+def test_two_apps_cannot_claim_one_roles_start_screen():
+    navigation.register_start_screen(role=Role.MANAGER, url_name="orders:list")  # the same again is fine
+    with pytest.raises(ImproperlyConfigured, match="already starts on 'orders:list'"):
+        navigation.register_start_screen(role=Role.MANAGER, url_name="shipments:packing")
+    assert navigation.start_screen_for(Role.MANAGER) == "orders:list"
