@@ -3,9 +3,11 @@ import zipfile
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from oms import rls
 from oms.models import Role, Tenant
+from orders.catalogue import number_sequence_name
 from orders.models import Order
 from tests.orders.helpers import place_order, stocked_product
 
@@ -51,3 +53,10 @@ def test_delete_needs_confirmation_then_removes_only_that_tenant(tenant, other_t
         assert not Order.objects.filter(tenant_id=tenant.pk).exists()
     with rls.tenant_context(other_tenant.pk):
         assert Order.objects.filter(pk=theirs.pk).exists()
+    # orders' tenant finalizer dropped the shop's number sequence; the other shop keeps its own
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT to_regclass(%s), to_regclass(%s)",
+            [number_sequence_name(tenant.pk), number_sequence_name(other_tenant.pk)],
+        )
+        assert cursor.fetchone() == (None, number_sequence_name(other_tenant.pk))
