@@ -7,7 +7,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.exceptions import ImproperlyConfigured
+from django.db.migrations.loader import MigrationLoader
 from django.urls import reverse
 
 from oms.models import Role
@@ -148,3 +150,34 @@ def test_two_apps_cannot_claim_one_roles_start_screen():
     with pytest.raises(ImproperlyConfigured, match="already starts on 'orders:list'"):
         navigation.register_start_screen(role=Role.MANAGER, url_name="shipments:packing")
     assert navigation.start_screen_for(Role.MANAGER) == "orders:list"
+
+
+# --- each app writes its own tables ----------------------------------------------------------------------
+
+
+def test_no_migration_depends_on_a_higher_apps_migration():
+    """Inventory used to point at orders.OrderLine: a migration cycle between the two apps."""
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    upward = []
+    for app, name in sorted(loader.graph.nodes):
+        if app not in APPS:
+            continue
+        for needed, needed_name in loader.graph.forwards_plan((app, name)):
+            if needed in APPS and APPS.index(needed) > APPS.index(app):
+                upward.append(f"{app}.{name} needs {needed}.{needed_name}")
+    assert not upward, "\n".join(upward)
+    assert ("inventory", "0004_no_foreign_keys_to_orders") in loader.graph.nodes
+
+
+def test_lower_apps_models_have_no_foreign_key_to_a_higher_app():
+    higher_targets = []
+    for model in django_apps.get_models(include_auto_created=True):
+        app = model._meta.app_label
+        if app not in APPS:
+            continue
+        for field in model._meta.concrete_fields:
+            target = getattr(field, "related_model", None)
+            target_app = target._meta.app_label if target is not None else None
+            if target_app in APPS and APPS.index(target_app) > APPS.index(app):
+                higher_targets.append(f"{model._meta.label}.{field.name} -> {target._meta.label}")
+    assert not higher_targets, "\n".join(higher_targets)
