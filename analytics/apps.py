@@ -5,10 +5,15 @@ class AnalyticsConfig(AppConfig):
     name = "analytics"
     verbose_name = "Analytics"
     default_auto_field = "django.db.models.BigAutoField"
+    url_prefix = "analytics/"  # oms.urls mounts analytics.urls here
 
     def ready(self):
+        from oms.tenancy.navigation import register_navigation, register_start_screen
+        from oms.tenancy.roles import OWNER
         from oms.tenancy.setup import register_tenant_initializer
 
         from .services import create_default_settings
 
         register_tenant_initializer(create_default_settings)
+        register_navigation(label="Analytics", url_name="analytics:home", roles=(OWNER,), position=90)
+        register_start_screen(role=OWNER, url_name="analytics:home")

@@ -586,7 +586,7 @@ def funnel_report(*, tenant, filters: ReportFilters, statuses: dict | None = Non
 
 # Breaches are the `order.overdue` events the time-limit sweep records (payload: order_id, and where known
 # status, manager_id); the status and manager fall back to the order's current ones. "Overdue now" counts
-# orders flagged `is_overdue`.
+# orders whose current status's deadline the sweep marked passed (notifications' OrderDeadline).
 SLA_SQL = """
 WITH breaches AS (
     SELECT e.id,
@@ -611,7 +611,9 @@ counted AS (
     UNION ALL
     SELECT 'now', o.manager_id, NULL, 0, 0, COUNT(*)
     FROM orders_order o
-    WHERE o.tenant_id = %(tenant)s AND o.is_overdue AND (%(channel)s = '' OR o.channel = %(channel)s)
+    JOIN notifications_orderdeadline d ON d.order_id = o.id AND d.started_at = o.status_changed_at
+    WHERE o.tenant_id = %(tenant)s AND d.tenant_id = %(tenant)s AND d.overdue_at IS NOT NULL
+      AND (%(channel)s = '' OR o.channel = %(channel)s)
     GROUP BY o.manager_id
 )
 SELECT c.kind, c.manager_id, u.username, c.status, c.breaches, c.orders, c.overdue_now

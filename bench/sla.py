@@ -2,15 +2,15 @@
 
     python bench/sla.py [--orders 1000000] [--overdue 1000] [--runs 3]
 
-The sweep (`notifications.services.sla.sweep_overdue`) reads the partial index `order_sla_due`
-(`sla_due_at` where not yet overdue), so its cost follows the overdue orders, not all orders. Each run marks
+The sweep (`notifications.services.sla.sweep_overdue`) reads the partial index `orderdeadline_due`
+(`due_at` where not yet overdue), so its cost follows the overdue orders, not all orders. Each run marks
 the overdue orders, writes one alert per manager and one `order.overdue` outbox event per order, and queues
 their dispatch on the broker (Redis at REDIS_URL) after commit — all inside the timing. Between runs the
-orders are reset to "not overdue" and the alerts and events removed.
+deadlines are reset to "not overdue" and the alerts and events removed.
 
 The database is `BENCH_DATABASE_URL` when set, else the server of `DATABASE_URL` (or 127.0.0.1:5432) with the
 database `oms_sla_bench`, created and migrated on first use; the orders (tenant `bench-sla`) are built once
-with one INSERT … SELECT generate_series and reused.
+with one INSERT … SELECT generate_series, their deadlines planned by the service (`replan_status`), and reused.
 """
 
 import argparse
@@ -47,6 +47,7 @@ def build(total: int, overdue: int):
     from django.db import connection
 
     from notifications.models import TimeLimit
+    from notifications.services import sla
     from oms.models import Role, Tenant
     from oms.services import add_member, create_tenant, ensure_user
     from orders.models import Customer, Order, OrderStatus
@@ -68,14 +69,11 @@ def build(total: int, overdue: int):
         "customer": "%(customer)s",
         "status": "%(status)s",
         "group": "'new'",
-        # the first `overdue` rows are past their deadline; the rest are due within the next 30 days
-        "sla_due_at": "CASE WHEN g <= %(overdue)s THEN now() - (g %% 59 + 1) * interval '1 minute' "
-        "ELSE now() + interval '1 day' + (g %% 43200) * interval '1 minute' END",
+        # the first `overdue` rows are past their deadline (60 minutes on); the rest are due within 30 days
         "status_changed_at": "CASE WHEN g <= %(overdue)s THEN now() - (g %% 59 + 1 + 60) * interval '1 minute' "
         "ELSE now() + interval '1 day' + (g %% 43200 - 60) * interval '1 minute' END",
         "created_at": "now() - interval '1 day'",
         "updated_at": "now()",
-        "is_overdue": "false",
     }
     columns, values, params = [], [], {"tenant": tenant.pk, "customer": customer.pk, "status": status.pk}
     params["overdue"] = overdue
@@ -100,24 +98,29 @@ def build(total: int, overdue: int):
             cursor.execute(sql, {**params, "start": start, "stop": min(total, start + chunk - 1)})
             print(f"  inserted up to {min(total, start + chunk - 1):,}")
         cursor.execute("ANALYZE orders_order")
-    print(f"built {total - have:,} orders in {time.perf_counter() - started:.1f} s")
+        sla.replan_status(tenant=tenant, status_id=status.pk)
+        cursor.execute("ANALYZE notifications_orderdeadline")
+    print(f"built {total - have:,} orders and their deadlines in {time.perf_counter() - started:.1f} s")
     return tenant
 
 
 def reset(tenant, overdue: int) -> None:
     from django.db import connection
 
-    from notifications.models import Alert
+    from notifications.models import Alert, OrderDeadline
     from oms.models import Event
-    from orders.models import Order
 
-    Order.objects.filter(tenant=tenant, is_overdue=True).update(is_overdue=False)
+    OrderDeadline.objects.filter(tenant=tenant, overdue_at__isnull=False).update(overdue_at=None)
     with connection.cursor() as cursor:  # rows that came due while the data sat around move a month ahead
         cursor.execute(
-            "UPDATE orders_order SET sla_due_at = sla_due_at + interval '30 days', "
-            "status_changed_at = status_changed_at + interval '30 days' "
-            "WHERE tenant_id = %s AND sla_due_at < now() + interval '1 hour' AND NOT is_overdue "
-            "AND substr(number, 2)::int > %s",
+            "WITH moved AS ("
+            " UPDATE notifications_orderdeadline d SET due_at = d.due_at + interval '30 days',"
+            " started_at = d.started_at + interval '30 days'"
+            " FROM orders_order o WHERE o.id = d.order_id AND d.tenant_id = %s"
+            " AND d.due_at < now() + interval '1 hour' AND d.overdue_at IS NULL AND substr(o.number, 2)::int > %s"
+            " RETURNING d.order_id) "
+            "UPDATE orders_order SET status_changed_at = status_changed_at + interval '30 days' "
+            "WHERE id IN (SELECT order_id FROM moved)",
             [tenant.pk, overdue],
         )
     Alert.objects.filter(tenant=tenant).delete()
@@ -128,11 +131,11 @@ def explain() -> str:
     from django.db import connection
     from django.utils import timezone
 
-    from orders.models import Order
+    from notifications.models import OrderDeadline
 
     sql, params = (
-        Order.objects.filter(is_overdue=False, sla_due_at__lte=timezone.now())
-        .order_by("sla_due_at")
+        OrderDeadline.objects.filter(overdue_at__isnull=True, due_at__lte=timezone.now())
+        .order_by("due_at")
         .values("pk")[:1000]
         .query.sql_with_params()
     )

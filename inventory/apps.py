@@ -5,3 +5,14 @@ class InventoryConfig(AppConfig):
     name = "inventory"
     verbose_name = "Inventory"
     default_auto_field = "django.db.models.BigAutoField"
+    url_prefix = "inventory/"  # oms.urls mounts inventory.urls here and adds inventory.api.router to the API
+    api_router = "inventory.api.router"
+
+    def ready(self):
+        from oms.tenancy.navigation import register_navigation, register_settings_link
+        from oms.tenancy.roles import ADMIN, MANAGER, OWNER, SETTINGS
+
+        register_navigation(label="Products", url_name="inventory:products", roles=(OWNER, MANAGER, ADMIN), position=30)
+        register_settings_link(
+            label="Products and warehouses", url_name="inventory:products", roles=SETTINGS, position=50
+        )

@@ -83,9 +83,9 @@ class StockMove(TenantOwned):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reason = models.CharField(max_length=255, blank=True)
-    order_line = models.ForeignKey(
-        "orders.OrderLine", null=True, blank=True, on_delete=models.SET_NULL, related_name="stock_moves"
-    )
+    # The order line shipped or returned, if any. A plain id, not a foreign key: inventory sits below orders and
+    # knows no order table; orders.services.editing forgets the id when it deletes a line (inventory.forget_lines).
+    order_line_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -99,7 +99,9 @@ class StockMove(TenantOwned):
 class Reservation(TenantOwned):
     """Units of one warehouse held for one order line."""
 
-    line = models.ForeignKey("orders.OrderLine", on_delete=models.CASCADE, related_name="reservations")
+    # The order line's id, without a foreign key to orders (a lower app points at no higher one): orders removes a
+    # line's reservations through inventory's services (release, forget_lines) before it deletes the line.
+    line_id = models.BigIntegerField(db_index=True)
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveIntegerField()
@@ -107,7 +109,9 @@ class Reservation(TenantOwned):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "line", "warehouse"], name="reservation_unique_line_warehouse"),
+            models.UniqueConstraint(
+                fields=["tenant", "line_id", "warehouse"], name="reservation_unique_line_warehouse"
+            ),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="reservation_positive"),
         ]
         indexes = [models.Index(fields=["tenant", "product", "warehouse"], name="reservation_tenant_product")]

@@ -357,6 +357,14 @@ def release(*, tenant, line_ids, quantity_by_line: dict[int, int] | None = None)
     return dict(released)
 
 
+def forget_lines(*, tenant, line_ids) -> dict[int, int]:
+    """Order lines about to be deleted: their reservations are released, and ledger movements keep no reference to
+    them (inventory holds line ids without a foreign key). Caller's transaction. Returns units released per line."""
+    released = release(tenant=tenant, line_ids=line_ids)
+    StockMove.objects.filter(tenant=tenant, order_line_id__in=list(line_ids)).update(order_line_id=None)
+    return released
+
+
 def move_reservations(*, tenant, from_line_id: int, to_line_id: int, quantity: int) -> int:
     """Hand `quantity` reserved units from one line to another (a line divided by a split)."""
     moved = 0

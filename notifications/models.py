@@ -44,6 +44,35 @@ class TimeLimit(TenantOwned):
         return f"{self.status_id}: {self.minutes} min"
 
 
+class OrderDeadline(TenantOwned):
+    """When an order's current status runs past its time limit, and whether the sweep has marked it overdue.
+
+    Written only by services/sla.py: planned when the order is created or changes status, re-planned when a limit
+    or a holiday changes, marked by the sweep. `started_at` is the order's `status_changed_at` the row was planned
+    for, so the mark of an earlier status is void the moment the order moves on, before the event reaches us.
+    """
+
+    order = models.OneToOneField("orders.Order", on_delete=models.CASCADE, related_name="+")
+    started_at = models.DateTimeField()
+    due_at = models.DateTimeField(null=True, blank=True, help_text="None: the status has no active limit.")
+    overdue_at = models.DateTimeField(null=True, blank=True, help_text="When the sweep found the deadline passed.")
+
+    class Meta:
+        indexes = [
+            # The sweep's (and the cross-shop due question's) only path: deadlines not yet marked, by time.
+            models.Index(
+                fields=["due_at"], condition=Q(overdue_at__isnull=True, due_at__isnull=False), name="orderdeadline_due"
+            ),
+            # "Overdue only" on the order list, and "overdue now" in the SLA report.
+            models.Index(
+                fields=["tenant", "order"], condition=Q(overdue_at__isnull=False), name="orderdeadline_tenant_overdue"
+            ),
+        ]
+
+    def __str__(self):
+        return f"order {self.order_id} due {self.due_at}"
+
+
 class Holiday(TenantOwned):
     """A day the shop does not work: time limits counted in working hours skip it like a weekend."""
 

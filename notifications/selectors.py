@@ -1,13 +1,25 @@
 """Reads for the notifications screens: tenant-scoped, with the joins each page needs."""
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from oms.models import Role
 
-from .models import Alert, MessageLog, Task, Trigger, TriggerRun, WebhookDelivery, WebhookEndpoint
+from .models import Alert, MessageLog, OrderDeadline, Task, Trigger, TriggerRun, WebhookDelivery, WebhookEndpoint
 
 OFFICE_ROLES = (Role.OWNER, Role.MANAGER)
+
+
+def order_is_overdue() -> Exists:
+    """For an order row: the sweep found its current status's deadline passed (orders shows it as a mark)."""
+    return Exists(
+        OrderDeadline.objects.filter(
+            tenant_id=OuterRef("tenant_id"),
+            order_id=OuterRef("pk"),
+            started_at=OuterRef("status_changed_at"),
+            overdue_at__isnull=False,
+        )
+    )
 
 
 def alerts_for(*, tenant, user, unread_only: bool = False):

@@ -23,5 +23,5 @@ tenants_past_deadline = system_function(
     "notifications_tenants_past_deadline",
     arguments="p_now timestamptz",
     returns="SETOF bigint",
-    body="SELECT DISTINCT tenant_id FROM orders_order WHERE NOT is_overdue AND sla_due_at <= p_now",
+    body="SELECT DISTINCT tenant_id FROM notifications_orderdeadline WHERE overdue_at IS NULL AND due_at <= p_now",
 )

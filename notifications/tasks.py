@@ -12,7 +12,7 @@ from .services import sla, webhooks
 
 @shared_task(acks_late=True)
 def sweep_time_limits() -> int:
-    """Beat: mark orders past their time limit overdue (reads the `order_sla_due` index only)."""
+    """Beat: mark orders past their time limit overdue (reads the `orderdeadline_due` index only)."""
     now = timezone.now()
     marked = 0
     for tenant_id in rls.system_rows(system.tenants_past_deadline, now):

@@ -9,5 +9,9 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from . import rls, system  # noqa: F401 - system declares the core's cross-tenant functions
+        from .tenancy.navigation import register_navigation, register_start_screen
+        from .tenancy.roles import ADMIN, SETTINGS
 
         post_migrate.connect(rls.apply_policies, sender=self, dispatch_uid="oms.rls.apply_policies")
+        register_navigation(label="Settings", url_name="oms:settings", roles=SETTINGS, position=100)
+        register_start_screen(role=ADMIN, url_name="oms:settings")

@@ -16,6 +16,7 @@ from simple_history.models import HistoricalChanges
 
 from . import csvsafe, rls
 from .models import Tenant
+from .tenancy.setup import finalize_tenant
 
 
 def _tenant_models():
@@ -60,7 +61,8 @@ def tenant_data_counts(tenant: Tenant) -> dict[str, int]:
 
 @transaction.atomic
 def delete_tenant(tenant: Tenant) -> dict[str, int]:
-    """Remove every row of the tenant and the tenant itself. Foreign keys are deferred to commit, so order is free."""
+    """Remove every row of the tenant, what apps keep for it elsewhere (their finalizers), and the tenant itself.
+    Foreign keys are deferred to commit, so order is free."""
     counts = tenant_data_counts(tenant)
     with rls.tenant_context(tenant.pk), connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
@@ -75,7 +77,7 @@ def delete_tenant(tenant: Tenant) -> dict[str, int]:
                 f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)} WHERE tenant_id = %s",  # noqa: S608
                 [tenant.pk],
             )
-        cursor.execute(f"DROP SEQUENCE IF EXISTS order_numbers.t{int(tenant.pk)}")
+        finalize_tenant(tenant)
         cursor.execute("DELETE FROM oms_tenant WHERE id = %s", [tenant.pk])
     return counts
 

@@ -14,6 +14,7 @@ Roles (see the README's security notes):
   this event, which deliveries are due), never running SQL of the caller's choosing.
 """
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -96,6 +97,16 @@ def policy_sql(table: str) -> list[str]:
     ]
 
 
+_role_grants: list[Callable[[str], list[str]]] = []
+
+
+def register_role_grants(grants: Callable[[str], list[str]]) -> None:
+    """An app whose objects live outside the public schema (orders' number sequences) grants the application role
+    its rights on them: `grants(quoted_role)` returns the statements, run as the owner after every migrate."""
+    if grants not in _role_grants:
+        _role_grants.append(grants)
+
+
 def grant_sql(role: str) -> list[str]:
     quoted = connection.ops.quote_name(role)
     return [
@@ -103,10 +114,7 @@ def grant_sql(role: str) -> list[str]:
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted}",
         f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {quoted}",
         f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {quoted}",
-        # Each shop's order-number sequence is made by the app when the shop is; nowhere else may it create.
-        "CREATE SCHEMA IF NOT EXISTS order_numbers",
-        f"GRANT USAGE, CREATE ON SCHEMA order_numbers TO {quoted}",
-        f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA order_numbers TO {quoted}",
+        *(statement for grants in _role_grants for statement in grants(quoted)),
     ]
 
 

@@ -1,22 +1,28 @@
+"""The root URLconf. Apps are found through INSTALLED_APPS, not named here: an app whose AppConfig declares
+`url_prefix` has its `<app>.urls` mounted there, and one that declares `api_router` (a dotted path) has that
+django-ninja router added to the API, so the core imports no higher app."""
+
+from django.apps import apps
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-
-import analytics.urls
-import inventory.api
-import inventory.urls
-import notifications.api
-import notifications.urls
-import orders.api
-import orders.urls
-import shipments.urls
+from django.utils.module_loading import import_string
 
 from . import views
 from .api import api
 from .observability import healthz
 
-api.add_router("", inventory.api.router)
-api.add_router("", orders.api.router)
-api.add_router("", notifications.api.router)
+
+def _app_urlpatterns() -> list:
+    return [
+        path(config.url_prefix, include(f"{config.name}.urls"))
+        for config in apps.get_app_configs()
+        if getattr(config, "url_prefix", None)
+    ]
+
+
+for _config in apps.get_app_configs():
+    if getattr(_config, "api_router", None):
+        api.add_router("", import_string(_config.api_router))
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -29,11 +35,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("oms.urls_app")),
-    path("inventory/", include(inventory.urls)),
-    path("orders/", include(orders.urls)),
-    path("shipments/", include(shipments.urls)),
-    path("alerts/", include(notifications.urls)),
-    path("analytics/", include(analytics.urls)),
+    *_app_urlpatterns(),
     path("api/v1/", api.urls),
 ]
 

@@ -3,6 +3,7 @@ import tempfile
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -12,7 +13,8 @@ from . import services
 from .lifecycle import export_tenant
 from .models import ApiToken, Membership
 from .tenancy.middleware import SESSION_TENANT_KEY, user_memberships
-from .tenancy.roles import OWNER, SETTINGS, START_SCREEN, role_required
+from .tenancy.navigation import settings_links_for, start_screen_for
+from .tenancy.roles import OWNER, SETTINGS, role_required
 from .tenancy.shortcuts import get_for_tenant_or_404
 
 
@@ -20,7 +22,10 @@ from .tenancy.shortcuts import get_for_tenant_or_404
 def home(request):
     if request.tenant is None:
         return redirect("oms:choose_tenant")
-    return redirect(START_SCREEN[request.role])
+    start = start_screen_for(request.role)
+    if start is None:
+        raise PermissionDenied("Your role has no screen in this shop.")
+    return redirect(start)
 
 
 @login_required
@@ -39,15 +44,22 @@ class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=100, initial="default")
 
 
-@role_required(*SETTINGS)
-def settings_home(request):
+def _settings_page(request, *, new_token: str | None = None):
     tokens = ApiToken.objects.for_tenant(request.tenant).order_by("-created_at")
     members = Membership.objects.for_tenant(request.tenant).select_related("user").order_by("role", "user__username")
-    return render(
-        request,
-        "oms/settings.html",
-        {"tokens": tokens, "members": members, "token_form": ApiTokenForm(), "new_token": None},
-    )
+    context = {
+        "tokens": tokens,
+        "members": members,
+        "token_form": ApiTokenForm(),
+        "new_token": new_token,
+        "settings_links": settings_links_for(request.role),
+    }
+    return render(request, "oms/settings.html", context)
+
+
+@role_required(*SETTINGS)
+def settings_home(request):
+    return _settings_page(request)
 
 
 @require_POST
@@ -58,14 +70,8 @@ def api_token_create(request):
         messages.error(request, "Give the token a name of at most 100 characters.")
         return redirect("oms:settings")
     token, raw = services.create_api_token(tenant=request.tenant, name=form.cleaned_data["name"], actor=request.user)
-    tokens = ApiToken.objects.for_tenant(request.tenant).order_by("-created_at")
-    members = Membership.objects.for_tenant(request.tenant).select_related("user")
     messages.success(request, f"Token “{token.name}” created. Copy it now: it will not be shown again.")
-    return render(
-        request,
-        "oms/settings.html",
-        {"tokens": tokens, "members": members, "token_form": ApiTokenForm(), "new_token": raw},
-    )
+    return _settings_page(request, new_token=raw)
 
 
 @require_POST

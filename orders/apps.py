@@ -5,10 +5,22 @@ class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = "Orders"
     default_auto_field = "django.db.models.BigAutoField"
+    url_prefix = "orders/"  # oms.urls mounts orders.urls here and adds orders.api.router to the API
+    api_router = "orders.api.router"
 
     def ready(self):
-        from oms.tenancy.setup import register_tenant_initializer
+        from oms.rls import register_role_grants
+        from oms.tenancy.navigation import register_navigation, register_settings_link, register_start_screen
+        from oms.tenancy.roles import MANAGER, OFFICE, SETTINGS
+        from oms.tenancy.setup import register_tenant_finalizer, register_tenant_initializer
 
-        from .catalogue import install_default_catalogue
+        from .catalogue import drop_number_sequence, install_default_catalogue, number_schema_grants
 
         register_tenant_initializer(install_default_catalogue)
+        register_tenant_finalizer(drop_number_sequence)
+        register_role_grants(number_schema_grants)
+        register_navigation(label="Orders", url_name="orders:list", roles=OFFICE, position=10)
+        register_navigation(label="Customers", url_name="orders:customers", roles=OFFICE, position=20)
+        register_start_screen(role=MANAGER, url_name="orders:list")
+        register_settings_link(label="Statuses", url_name="orders:statuses", roles=SETTINGS, position=10)
+        register_settings_link(label="Transition matrix", url_name="orders:matrix", roles=SETTINGS, position=20)

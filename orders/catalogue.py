@@ -71,6 +71,15 @@ def install_default_catalogue(*, tenant) -> None:
 NUMBER_SCHEMA = "order_numbers"
 
 
+def number_schema_grants(role: str) -> list[str]:
+    """Each shop's sequence is made by the application when the shop is; nowhere else may that role create."""
+    return [
+        f"CREATE SCHEMA IF NOT EXISTS {NUMBER_SCHEMA}",
+        f"GRANT USAGE, CREATE ON SCHEMA {NUMBER_SCHEMA} TO {role}",
+        f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {NUMBER_SCHEMA} TO {role}",
+    ]
+
+
 def number_sequence_name(tenant_id: int) -> str:
     return f"{NUMBER_SCHEMA}.t{int(tenant_id)}"
 
@@ -79,6 +88,12 @@ def create_number_sequence(*, tenant_id: int) -> None:
     """Order numbers come from a per-tenant PostgreSQL sequence: no row lock serialises order intake."""
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {number_sequence_name(tenant_id)} START {FIRST_ORDER_NUMBER}")
+
+
+def drop_number_sequence(*, tenant) -> None:
+    """The tenant finalizer: a deleted shop's sequence goes with it."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP SEQUENCE IF EXISTS {number_sequence_name(tenant.pk)}")
 
 
 def next_order_number(*, tenant_id: int) -> int:

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from inventory.services import MAX_PRICE
 from oms.models import Role
 
+from . import marks
 from .models import Group, OrderStatus, PaymentStatus
 from .services.amounts import MAX_LINE_QUANTITY
 
@@ -42,7 +43,6 @@ class OrderFilterForm(forms.Form):
     )
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    overdue = forms.BooleanField(required=False, label="Overdue only")
     sort = forms.ChoiceField(
         required=False,
         choices=[
@@ -60,6 +60,12 @@ class OrderFilterForm(forms.Form):
         statuses = OrderStatus.objects.filter(tenant=tenant).order_by("position")
         self.fields["status"].choices = [("", "Any status")] + [(s.code, s.name) for s in statuses]
         self.fields["manager"].choices = manager_choices(tenant)
+        for mark in marks.registered():  # one checkbox per mark other apps put on orders
+            self.fields[mark.name] = forms.BooleanField(required=False, label=mark.filter_label)
+
+    @property
+    def mark_fields(self):
+        return [self[mark.name] for mark in marks.registered()]
 
 
 class OrderFieldsForm(forms.Form):

@@ -143,9 +143,6 @@ class Order(TenantOwned):
     payment_status = models.CharField(max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID)
     comment = models.TextField(blank=True)
     total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
-    is_overdue = models.BooleanField(default=False)
-    # Deadline of the current status's time limit, kept by the notifications app; its sweep reads the index.
-    sla_due_at = models.DateTimeField(null=True, blank=True)
     tags = ArrayField(models.CharField(max_length=40), default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -177,9 +174,6 @@ class Order(TenantOwned):
             models.Index(fields=["tenant", "updated_at"], name="order_tenant_updated"),
             models.Index(fields=["tenant", "customer", "created_at"], name="order_tenant_customer"),
             models.Index(fields=["tenant", "manager", "-created_at"], name="order_tenant_manager"),
-            models.Index(
-                fields=["sla_due_at"], condition=Q(is_overdue=False, sla_due_at__isnull=False), name="order_sla_due"
-            ),
         ]
 
     def __str__(self):

@@ -2,6 +2,7 @@
 
 from django.db.models import Count, Max, Min, Prefetch, Q, Subquery, Sum
 
+from . import marks
 from .models import ContactKind, Customer, CustomerContact, Group, Order, OrderActivity, OrderLine, OrderStatus
 from .services.customers import normalize_phone
 
@@ -35,8 +36,7 @@ def orders_for_list(*, tenant, filters: dict | None = None):
         queryset = queryset.filter(created_at__date__gte=filters["date_from"])
     if filters.get("date_to"):
         queryset = queryset.filter(created_at__date__lte=filters["date_to"])
-    if filters.get("overdue"):
-        queryset = queryset.filter(is_overdue=True)
+    queryset = marks.filter_marked(queryset, filters)  # e.g. "overdue", kept by notifications
     if filters.get("root_id"):
         queryset = queryset.filter(root_id=filters["root_id"])
     if filters.get("updated_since"):

@@ -5,9 +5,11 @@ class ShipmentsConfig(AppConfig):
     name = "shipments"
     verbose_name = "Shipments"
     default_auto_field = "django.db.models.BigAutoField"
+    url_prefix = "shipments/"  # oms.urls mounts shipments.urls here
 
     def ready(self):
-        from oms.tenancy.roles import OFFICE
+        from oms.tenancy.navigation import register_navigation, register_settings_link, register_start_screen
+        from oms.tenancy.roles import COURIER, MANAGER, OFFICE, OWNER, PACKER, SETTINGS
         from oms.tenancy.setup import register_tenant_initializer
         from orders.panels import register_order_panel
 
@@ -17,3 +19,11 @@ class ShipmentsConfig(AppConfig):
         register_tenant_initializer(install_default_settings)
         # The order page shows the custody chain: the same URL answers a fragment for htmx.
         register_order_panel(title="Custody", url_name="shipments:order_custody", roles=OFFICE)
+        register_navigation(label="Packing", url_name="shipments:packing", roles=(OWNER, MANAGER, PACKER), position=40)
+        register_navigation(label="My route", url_name="shipments:route", roles=(COURIER,), position=50)
+        register_navigation(label="Incidents", url_name="shipments:incidents", roles=OFFICE, position=80)
+        register_start_screen(role=PACKER, url_name="shipments:packing")
+        register_start_screen(role=COURIER, url_name="shipments:route")
+        register_settings_link(
+            label="Shipping and documents", url_name="shipments:settings", roles=SETTINGS, position=40
+        )

@@ -12,15 +12,16 @@ class Migration(migrations.Migration):
     dependencies = [
         ('inventory', '0001_initial'),
         ('oms', '0001_initial'),
-        ('orders', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
+        # Was a foreign key to orders.OrderLine (a migration cycle with orders); migration 0004 drops that
+        # constraint where it exists. Same column, same index.
         migrations.AddField(
             model_name='reservation',
-            name='line',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reservations', to='orders.orderline'),
+            name='line_id',
+            field=models.BigIntegerField(db_index=True),
         ),
         migrations.AddField(
             model_name='reservation',
@@ -49,8 +50,8 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='stockmove',
-            name='order_line',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='stock_moves', to='orders.orderline'),
+            name='order_line_id',
+            field=models.BigIntegerField(blank=True, db_index=True, null=True),
         ),
         migrations.AddField(
             model_name='stockmove',
@@ -128,7 +129,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='reservation',
-            constraint=models.UniqueConstraint(fields=('tenant', 'line', 'warehouse'), name='reservation_unique_line_warehouse'),
+            constraint=models.UniqueConstraint(fields=('tenant', 'line_id', 'warehouse'), name='reservation_unique_line_warehouse'),
         ),
         migrations.AddConstraint(
             model_name='reservation',

@@ -1,18 +1,18 @@
-"""Time limits: each order carries the deadline of its current status (`Order.sla_due_at`); a sweep over the
-partial index `order_sla_due` finds the orders past it, so its cost grows with the overdue orders only."""
+"""Time limits: the deadline of each order's current status is a row of this app (`OrderDeadline`); a sweep over
+the partial index `orderdeadline_due` finds the deadlines passed, so its cost grows with the overdue orders only.
+Orders are read, never written: the order list learns of the mark through `orders.marks` (see apps.py)."""
 
 import datetime
 from datetime import timedelta
 
 from django.db import connection, transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F
 from django.utils import timezone
 
 from oms.events import event_depth
 from oms.models import Event, Membership, Role
 from orders.models import Order, OrderStatus
 
-from ..models import Alert, Holiday, TimeLimit
+from ..models import Alert, Holiday, OrderDeadline, TimeLimit
 
 SWEEP_BATCH = 1000
 WEEKDAYS = range(0, 5)  # Monday to Friday
@@ -63,23 +63,55 @@ def deadline(
     return started_at + timedelta(minutes=limit.minutes)
 
 
+# Plans are written only while they are about the order's current status period (its `status_changed_at`): a
+# computation overtaken by a later status change is dropped, never written over the newer one. A new period
+# clears the overdue mark; a new limit for the same period keeps it. Unchanged rows are not written again.
+_UPSERT = """
+ON CONFLICT (order_id) DO UPDATE
+SET started_at = EXCLUDED.started_at, due_at = EXCLUDED.due_at,
+    overdue_at = CASE WHEN d.started_at = EXCLUDED.started_at THEN d.overdue_at END
+WHERE (d.started_at, d.due_at) IS DISTINCT FROM (EXCLUDED.started_at, EXCLUDED.due_at)
+"""
+_TABLE = OrderDeadline._meta.db_table
+_ORDERS = Order._meta.db_table
+_PLAN_SQL = f"""
+INSERT INTO {_TABLE} AS d (tenant_id, order_id, started_at, due_at)
+SELECT p.tenant_id, p.order_id, p.started_at, p.due_at
+FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::timestamptz[]) AS p (tenant_id, order_id, started_at, due_at)
+JOIN {_ORDERS} o ON o.id = p.order_id AND o.status_changed_at = p.started_at
+{_UPSERT}"""  # noqa: S608 - our own table names, values are parameters
+_PLAN_STATUS_SQL = f"""
+INSERT INTO {_TABLE} AS d (tenant_id, order_id, started_at, due_at)
+SELECT o.tenant_id, o.id, o.status_changed_at, o.status_changed_at + %s * interval '1 minute'
+FROM {_ORDERS} o WHERE o.tenant_id = %s AND o.status_id = %s
+{_UPSERT}"""  # noqa: S608 - our own table names, values are parameters
+
+
+def _plan(rows: list[tuple]) -> int:
+    """Write deadlines: rows of (tenant_id, order_id, started_at, due_at). Returns how many changed."""
+    if not rows:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(_PLAN_SQL, [list(column) for column in zip(*rows, strict=True)])
+        return cursor.rowcount
+
+
 def sync_deadline(*, order_id: int, tenant_id: int) -> datetime.datetime | None:
-    """Set the order's deadline from its current status's limit (idempotent: reads the order, not the event)."""
-    order = (
-        Order.objects.filter(tenant_id=tenant_id, pk=order_id)
-        .only("pk", "status_id", "status_changed_at", "sla_due_at", "is_overdue")
-        .first()
-    )
+    """Plan the order's deadline from its current status's limit (idempotent: reads the order, not the event)."""
+    order = Order.objects.filter(tenant_id=tenant_id, pk=order_id).only("pk", "status_id", "status_changed_at").first()
     if order is None:
         return None
     limit = TimeLimit.objects.filter(tenant_id=tenant_id, status_id=order.status_id, is_active=True).first()
     due = deadline(limit, order.status_changed_at)
-    if due != order.sla_due_at:
-        # Guarded by status and start: a later status change is never overwritten by this older computation.
-        Order.objects.filter(pk=order.pk, status_id=order.status_id, status_changed_at=order.status_changed_at).update(
-            sla_due_at=due
-        )
+    if due is None and not OrderDeadline.objects.filter(tenant_id=tenant_id, order_id=order.pk).exists():
+        return None  # no limit, and no earlier plan to clear: an order without limits needs no row
+    _plan([(tenant_id, order.pk, order.status_changed_at, due)])
     return due
+
+
+def deadline_of(*, order) -> OrderDeadline | None:
+    """The order's planned deadline and overdue mark, if it ever had a limit."""
+    return OrderDeadline.objects.filter(tenant_id=order.tenant_id, order_id=order.pk).first()
 
 
 @transaction.atomic
@@ -124,22 +156,27 @@ def delete_time_limit(*, limit: TimeLimit) -> None:
     replan_status(tenant=tenant, status_id=status_id)
 
 
+REPLAN_CHUNK = 2000
+
+
 def replan_status(*, tenant, status_id: int) -> int:
-    """Recompute the deadline of every order in a status (after its limit changed)."""
+    """Recompute the deadline of every order in a status (after its limit changed). Returns how many changed."""
     limit = TimeLimit.objects.filter(tenant=tenant, status_id=status_id, is_active=True).first()
-    orders = Order.objects.filter(tenant=tenant, status_id=status_id)
     if limit is None:
-        return orders.exclude(sla_due_at=None).update(sla_due_at=None)
+        planned = OrderDeadline.objects.filter(tenant=tenant, order__status_id=status_id)
+        return planned.exclude(due_at=None).update(due_at=None)
     if not limit.working_hours_only:
-        return orders.update(
-            sla_due_at=ExpressionWrapper(
-                F("status_changed_at") + timedelta(minutes=limit.minutes), output_field=DateTimeField()
-            )
-        )
-    changed, days_off = 0, holidays_of(tenant.pk)
-    for pk, started in orders.values_list("pk", "status_changed_at").iterator(chunk_size=2000):
-        changed += Order.objects.filter(pk=pk).update(sla_due_at=deadline(limit, started, days_off))
-    return changed
+        with connection.cursor() as cursor:
+            cursor.execute(_PLAN_STATUS_SQL, [limit.minutes, tenant.pk, status_id])
+            return cursor.rowcount
+    changed, days_off, rows = 0, holidays_of(tenant.pk), []
+    orders = Order.objects.filter(tenant=tenant, status_id=status_id).values_list("pk", "status_changed_at")
+    for pk, started in orders.iterator(chunk_size=REPLAN_CHUNK):
+        rows.append((tenant.pk, pk, started, deadline(limit, started, days_off)))
+        if len(rows) == REPLAN_CHUNK:
+            changed += _plan(rows)
+            rows = []
+    return changed + _plan(rows)
 
 
 def _replan_working_hours_limits(tenant) -> None:
@@ -184,7 +221,7 @@ def _manager_ids(tenant_id: int, cache: dict) -> list[int]:
 
 
 def sweep_overdue(*, now: datetime.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
-    """Mark orders past their deadline overdue, alert their manager (or every manager) once, emit `order.overdue`."""
+    """Mark deadlines passed overdue, alert the order's manager (or every manager) once, emit `order.overdue`."""
     now = now or timezone.now()
     total = 0
     while True:
@@ -200,30 +237,46 @@ def _sweep_batch(now, batch) -> tuple[int, int]:
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
     candidates = list(
-        Order.objects.filter(is_overdue=False, sla_due_at__lte=now)
-        .order_by("sla_due_at")
+        OrderDeadline.objects.filter(overdue_at__isnull=True, due_at__lte=now)
+        .order_by("due_at")
         .select_for_update(skip_locked=True, of=("self",))
-        .only("pk", "tenant_id", "number", "status_id", "status_changed_at", "manager_id", "sla_due_at")[:batch]
+        .select_related("order")
+        .only(
+            "pk",
+            "tenant_id",
+            "started_at",
+            "due_at",
+            "order__tenant_id",
+            "order__number",
+            "order__status_id",
+            "order__status_changed_at",
+            "order__manager_id",
+        )[:batch]
     )
     if not candidates:
         return 0, 0
     limits = {
         limit.status_id: limit
-        for limit in TimeLimit.objects.filter(status_id__in={o.status_id for o in candidates}, is_active=True)
+        for limit in TimeLimit.objects.filter(status_id__in={d.order.status_id for d in candidates}, is_active=True)
     }
-    overdue, days_off = [], {}
-    for order in candidates:
+    overdue, due_of, stale, days_off = [], {}, [], {}
+    for planned in candidates:
+        order = planned.order
         limit = limits.get(order.status_id)
         if limit is not None and limit.working_hours_only and order.tenant_id not in days_off:
             days_off[order.tenant_id] = holidays_of(order.tenant_id)  # once per shop in the batch
         due = deadline(limit, order.status_changed_at, days_off.get(order.tenant_id))
         if due is not None and due <= now:
             overdue.append(order)
+            due_of[order.pk] = due
+            if (planned.started_at, planned.due_at) != (order.status_changed_at, due):  # planned before a change
+                OrderDeadline.objects.filter(pk=planned.pk).update(started_at=order.status_changed_at, due_at=due)
         else:  # stale deadline: the status or its limit changed since it was computed
-            Order.objects.filter(pk=order.pk).update(sla_due_at=due)
+            stale.append((order.tenant_id, order.pk, order.status_changed_at, due))
+    _plan(stale)
     if not overdue:
         return 0, len(candidates)
-    Order.objects.filter(pk__in=[o.pk for o in overdue]).update(is_overdue=True)
+    OrderDeadline.objects.filter(order_id__in=[o.pk for o in overdue]).update(overdue_at=now)
     codes = dict(OrderStatus.objects.filter(pk__in={o.status_id for o in overdue}).values_list("pk", "code"))
     managers: dict[int, list[int]] = {}
     alerts = []
@@ -254,7 +307,7 @@ def _sweep_batch(now, batch) -> tuple[int, int]:
                     "order_id": order.pk,
                     "number": order.number,
                     "status": codes.get(order.status_id, ""),
-                    "due_at": order.sla_due_at.isoformat(),
+                    "due_at": due_of[order.pk].isoformat(),
                     **({"_depth": depth} if depth else {}),
                 },
             )

@@ -1,4 +1,4 @@
-from .roles import navigation_for
+from .navigation import header_templates, navigation_for
 
 
 def tenant_context(request):
@@ -7,4 +7,5 @@ def tenant_context(request):
         "current_tenant": getattr(request, "tenant", None),
         "current_role": role,
         "navigation": navigation_for(role) if role else [],
+        "header_templates": header_templates(),
     }

@@ -1,4 +1,4 @@
-"""Role checks used by every view, and what each role sees first."""
+"""Role checks used by every view; what each role sees is registered in navigation.py."""
 
 from functools import wraps
 
@@ -13,32 +13,6 @@ OWNER, ADMIN, MANAGER, PACKER, COURIER = Role.OWNER, Role.ADMIN, Role.MANAGER, R
 OFFICE = (OWNER, MANAGER)
 SETTINGS = (OWNER, ADMIN)
 WAREHOUSE = (OWNER, MANAGER, ADMIN, PACKER)
-
-START_SCREEN = {
-    OWNER: "analytics:home",
-    ADMIN: "oms:settings",
-    MANAGER: "orders:list",
-    PACKER: "shipments:packing",
-    COURIER: "shipments:route",
-}
-
-# (label, url name, roles that see it) in header order.
-NAVIGATION = [
-    ("Orders", "orders:list", OFFICE),
-    ("Customers", "orders:customers", OFFICE),
-    ("Products", "inventory:products", (OWNER, MANAGER, ADMIN)),
-    ("Packing", "shipments:packing", (OWNER, MANAGER, PACKER)),
-    ("My route", "shipments:route", (COURIER,)),
-    ("Alerts", "notifications:inbox", (*OFFICE, ADMIN)),
-    ("My tasks", "notifications:tasks", OFFICE),
-    ("Incidents", "shipments:incidents", OFFICE),
-    ("Analytics", "analytics:home", (OWNER,)),
-    ("Settings", "oms:settings", SETTINGS),
-]
-
-
-def navigation_for(role):
-    return [(label, url_name) for label, url_name, roles in NAVIGATION if role in roles]
 
 
 def role_required(*roles):

@@ -121,7 +121,7 @@ def remove_line(*, line: OrderLine, actor: Actor) -> Order:
     order = _lock_editable(line.order, actor)
     if order.lines.count() == 1:
         raise EditNotAllowed("An order keeps at least one line; cancel the order instead.")
-    stock.release(tenant=order.tenant, line_ids=[line.pk])
+    stock.forget_lines(tenant=order.tenant, line_ids=[line.pk])
     sku, quantity = line.product.sku, line.quantity
     line.delete()
     _lines_changed(order, actor, ActivityKind.LINE_REMOVED, {"sku": sku, "quantity": quantity})

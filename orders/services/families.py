@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from inventory import services as stock
 from oms.actors import Actor
 from oms.db import retry_on_conflict
 from oms.events import record_event
@@ -60,7 +61,7 @@ def split_unavailable(*, order: Order, actor: Actor) -> Order:
     if not any(ln.reserved for ln in lines):
         raise NothingToSplit("Nothing is reserved yet: reserve first, or move the whole order to awaiting stock.")
     child = _new_child(parent=order, root=root, status=split_status(order.tenant_id))
-    moved = []
+    moved, emptied = [], []
     for line in missing:
         OrderLine.objects.create(
             tenant_id=order.tenant_id, order=child, product=line.product, quantity=line.missing, price=line.price
@@ -70,6 +71,10 @@ def split_unavailable(*, order: Order, actor: Actor) -> Order:
             line.quantity = line.reserved
             line.save(update_fields=["quantity"])
         else:
+            emptied.append(line)
+    if emptied:  # nothing reserved on them; inventory forgets their ids all the same
+        stock.forget_lines(tenant=order.tenant, line_ids=[line.pk for line in emptied])
+        for line in emptied:
             line.delete()
     _finish_family_change(parent=order, child=child, actor=actor, moved=moved, kind=ActivityKind.SPLIT)
     return child

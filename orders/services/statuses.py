@@ -70,8 +70,7 @@ def change_status(*, order: Order, to_code: str, actor: Actor, skip_matrix: bool
         _enter_group(order, target.group)
     order.status = target
     order.status_changed_at = order.updated_at = timezone.now()
-    order.is_overdue = False
-    order.save(update_fields=["status", "group", "status_changed_at", "updated_at", "is_overdue"])
+    order.save(update_fields=["status", "group", "status_changed_at", "updated_at"])
     changes = {"status": [previous_status.code, target.code], "group": [previous_group, target.group]}
     log_activity(order=order, kind=ActivityKind.STATUS, actor=actor, changes=changes)
     record_event(

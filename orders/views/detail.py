@@ -9,7 +9,7 @@ from inventory.selectors import product_by_code
 from oms.tenancy.roles import OFFICE, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
-from .. import selectors
+from .. import marks, selectors
 from ..forms import AddLineForm, LineForm, OrderFieldsForm
 from ..models import OrderLine
 from ..panels import panels_for
@@ -19,7 +19,8 @@ from .common import order_for, run_service
 
 
 def detail_context(request, order, **extra):
-    order = selectors.order_detail_queryset(tenant=request.tenant).get(pk=order.pk)
+    order = marks.with_marks(selectors.order_detail_queryset(tenant=request.tenant)).get(pk=order.pk)
+    order.marks = marks.marks_of(order)
     fields_form = extra.pop("fields_form", None) or OrderFieldsForm(
         tenant=request.tenant,
         initial={

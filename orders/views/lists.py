@@ -7,7 +7,7 @@ from oms.actors import Actor
 from oms.errors import DomainError
 from oms.tenancy.roles import OFFICE, role_required
 
-from .. import selectors
+from .. import marks, selectors
 from ..forms import SORTS, OrderFilterForm
 from ..models import Order, OrderStatus
 from ..services import statuses
@@ -36,8 +36,13 @@ def order_list(request):
     # Ids first, then the joins for just those rows: a deep page does not join every row it skips.
     matching = selectors.orders_for_list(tenant=request.tenant, filters=filters).order_by(*ordering)
     page_ids = list(matching.values_list("pk", flat=True)[start : start + PAGE_SIZE + 1])
-    by_id = {o.pk: o for o in Order.objects.filter(tenant=request.tenant, pk__in=page_ids).select_related("status", "customer", "manager")}
+    page_rows = Order.objects.filter(tenant=request.tenant, pk__in=page_ids).select_related(
+        "status", "customer", "manager"
+    )
+    by_id = {o.pk: o for o in marks.with_marks(page_rows)}
     rows = [by_id[pk] for pk in page_ids]
+    for order in rows:
+        order.marks = marks.marks_of(order)
     query = request.GET.copy()
     query.pop("page", None)
     context = {

@@ -40,7 +40,9 @@ def receive_return(*, order: Order, actor: Actor) -> Order:
     out = defaultdict(int)
     for row in (
         StockMove.objects.filter(
-            tenant_id=order.tenant_id, order_line__in=lines, kind__in=[MoveKind.SHIPMENT, MoveKind.RETURN]
+            tenant_id=order.tenant_id,
+            order_line_id__in=[line.pk for line in lines],
+            kind__in=[MoveKind.SHIPMENT, MoveKind.RETURN],
         )
         .values("order_line_id", "warehouse_id")
         .annotate(net=Sum("quantity"))

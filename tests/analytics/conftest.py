@@ -18,6 +18,7 @@ from decimal import Decimal
 import pytest
 
 from analytics.services import refresh_summaries
+from notifications.models import OrderDeadline
 from oms.models import Event, Role
 from orders.models import ActivityKind, Customer, Order, OrderActivity, OrderStatus
 from tests.factories import make_member
@@ -95,7 +96,11 @@ def build_history(tenant) -> History:
     o["B1"] = make_order(tenant, c["Bob"], "delivered", "200", at(1, 20))
     o["B2"] = make_order(tenant, c["Bob"], "cancelled", "999", at(2, 3))
     o["C1"] = make_order(tenant, c["Cat"], "delivered", "60", at(2, 14))
-    o["C2"] = make_order(tenant, c["Cat"], "in-transit", "40", at(3, 1), manager=m2, is_overdue=True)
+    o["C2"] = make_order(tenant, c["Cat"], "in-transit", "40", at(3, 1), manager=m2)
+    # C2 is overdue now: the time-limit sweep marked the deadline of its current status passed.
+    OrderDeadline.objects.create(
+        tenant=tenant, order=o["C2"], started_at=at(3, 1), due_at=at(3, 2), overdue_at=at(3, 2, 0, 1)
+    )
     o["D1"] = make_order(tenant, c["Dan"], "cancelled", "50", at(1, 5), channel="phone")
     o["D1-2"] = make_order(tenant, c["Dan"], "delivered", "30", at(1, 7), parent=o["D1"], channel="phone")
     # Timelines: A1 walks the whole way; B2 is cancelled from `confirmed`.

@@ -1,12 +1,13 @@
 """Each report against the hand-computed history of conftest.py (figures worked out there by hand)."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
 from analytics import reports, services
 from analytics.reports import ReportFilters
+from notifications.models import OrderDeadline
 from oms import rls
 
 pytestmark = pytest.mark.django_db
@@ -156,6 +157,21 @@ def test_sla_breaches_per_manager_and_status(history):
     statuses = {r["code"]: r["breaches"] for r in report.statuses}
     assert statuses == {"confirmed": 1, "packed": 1, "in-transit": 1}
     assert report.breaches == 3
+
+
+def test_an_overdue_mark_of_an_earlier_status_is_not_overdue_now(history):
+    moved_on = history.orders["C1"]  # marked overdue in a status it has left since
+    OrderDeadline.objects.create(
+        tenant=history.tenant,
+        order=moved_on,
+        started_at=moved_on.status_changed_at - timedelta(hours=5),
+        due_at=moved_on.status_changed_at - timedelta(hours=4),
+        overdue_at=moved_on.status_changed_at - timedelta(hours=4),
+    )
+    report = reports.sla_report(tenant=history.tenant, filters=YEAR_2025)
+    assert [(r["manager"], r["overdue_now"]) for r in report.managers if r["overdue_now"]] == [
+        (history.managers["m2"].username, 1)
+    ]
 
 
 def test_every_report_ignores_other_tenants(history, foreign_history):

@@ -83,7 +83,7 @@ def test_on_hand_always_equals_the_sum_of_the_ledger(tenant, operations):
         elif kind == "ship":
             held = {
                 (warehouses.index(r.warehouse), products.index(r.product)): r.quantity
-                for r in Reservation.objects.filter(line=lines[target]).select_related("warehouse", "product")
+                for r in Reservation.objects.filter(line_id=lines[target].pk).select_related("warehouse", "product")
             }
             with transaction.atomic():
                 stock.consume(tenant=tenant, line_ids=[lines[target].pk])

@@ -8,7 +8,8 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from notifications.models import Alert
+from notifications.models import Alert, OrderDeadline
+from notifications.selectors import order_is_overdue
 from notifications.services import sla
 from notifications.tasks import sweep_time_limits
 from oms import rls
@@ -29,6 +30,16 @@ def limit(tenant, code, minutes, **kw):
     )
 
 
+def due_at(order):
+    planned = sla.deadline_of(order=order)
+    return planned.due_at if planned else None
+
+
+def is_overdue(order) -> bool:
+    """What the order list's "overdue" mark shows."""
+    return Order.objects.filter(pk=order.pk).filter(order_is_overdue()).exists()
+
+
 def new_order(tenant, **fields):
     order = place_order(tenant, [(stocked_product(tenant), 1)], **fields)
     drain()
@@ -42,14 +53,14 @@ def test_sweep_with_frozen_time_marks_overdue_once_and_alerts_the_manager(tenant
     with time_machine.travel(MONDAY_10, tick=False):
         order = new_order(tenant)
         Order.objects.filter(pk=order.pk).update(manager=manager)
-        assert order.sla_due_at == MONDAY_10 + timedelta(hours=2)
+        assert due_at(order) == MONDAY_10 + timedelta(hours=2)
     with time_machine.travel(MONDAY_10 + timedelta(hours=1, minutes=59), tick=False):
         assert sweep_time_limits() == 0
     with time_machine.travel(MONDAY_10 + timedelta(hours=2), tick=False):
         assert sweep_time_limits() == 1
         assert sweep_time_limits() == 0  # once per breach
     order.refresh_from_db()
-    assert order.is_overdue
+    assert is_overdue(order)
     alert = Alert.objects.get()
     assert alert.user == manager and alert.order == order
     overdue = Event.objects.get(kind="order.overdue")
@@ -78,7 +89,7 @@ def test_a_status_change_starts_a_new_deadline_and_a_new_breach(tenant):
         order = move(order, "confirmed")
         drain()
         order.refresh_from_db()
-        assert not order.is_overdue and order.sla_due_at == MONDAY_10 + timedelta(hours=3)
+        assert not is_overdue(order) and due_at(order) == MONDAY_10 + timedelta(hours=3)
     with time_machine.travel(MONDAY_10 + timedelta(hours=3, minutes=1), tick=False):
         assert sla.sweep_overdue() == 1
     assert Alert.objects.count() == 2
@@ -87,11 +98,11 @@ def test_a_status_change_starts_a_new_deadline_and_a_new_breach(tenant):
 def test_a_status_without_a_limit_clears_the_deadline(tenant):
     limit(tenant, "new", 60)
     order = new_order(tenant)
-    assert order.sla_due_at is not None
+    assert due_at(order) is not None
     move(order, "confirmed")
     drain()
     order.refresh_from_db()
-    assert order.sla_due_at is None
+    assert due_at(order) is None
 
 
 def test_a_stale_deadline_is_corrected_not_reported(tenant):
@@ -99,11 +110,11 @@ def test_a_stale_deadline_is_corrected_not_reported(tenant):
     with time_machine.travel(MONDAY_10, tick=False):
         order = new_order(tenant)
     limit(tenant, "new", 600)  # the admin relaxed the limit; re-planned...
-    Order.objects.filter(pk=order.pk).update(sla_due_at=MONDAY_10 + timedelta(hours=1))  # ...but say it was missed
+    OrderDeadline.objects.filter(order_id=order.pk).update(due_at=MONDAY_10 + timedelta(hours=1))  # ...but missed
     with time_machine.travel(MONDAY_10 + timedelta(hours=2), tick=False):
         assert sla.sweep_overdue() == 0
     order.refresh_from_db()
-    assert order.sla_due_at == MONDAY_10 + timedelta(hours=10) and not order.is_overdue
+    assert due_at(order) == MONDAY_10 + timedelta(hours=10) and not is_overdue(order)
 
 
 def test_working_hours_only_skips_nights_and_weekends():
@@ -119,26 +130,26 @@ def test_working_hours_only_skips_nights_and_weekends():
 def test_changing_a_limit_replans_orders_already_in_the_status(tenant):
     with time_machine.travel(MONDAY_10, tick=False):
         order = new_order(tenant)
-        assert order.sla_due_at is None
+        assert due_at(order) is None
         limit(tenant, "new", 90)
     order.refresh_from_db()
-    assert order.sla_due_at == MONDAY_10 + timedelta(minutes=90)
+    assert due_at(order) == MONDAY_10 + timedelta(minutes=90)
     limit(tenant, "new", 60, working_hours_only=True)
     order.refresh_from_db()
-    assert order.sla_due_at == MONDAY_10 + timedelta(minutes=60)
+    assert due_at(order) == MONDAY_10 + timedelta(minutes=60)
 
 
 def test_the_sweep_query_can_use_the_partial_index(tenant):
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         sql, params = (
-            Order.objects.filter(is_overdue=False, sla_due_at__lte=timezone.now())
-            .order_by("sla_due_at")
+            OrderDeadline.objects.filter(overdue_at__isnull=True, due_at__lte=timezone.now())
+            .order_by("due_at")
             .query.sql_with_params()
         )
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "order_sla_due" in plan
+    assert "orderdeadline_due" in plan
 
 
 def test_working_hours_skip_holidays_too():
@@ -155,21 +166,21 @@ def test_a_holiday_moves_waiting_orders_deadlines_and_removing_it_moves_them_bac
         limit(tenant, "new", 120, working_hours_only=True)
     order.refresh_from_db()
     monday_10 = datetime.datetime(2026, 3, 9, 10, 0, tzinfo=datetime.UTC)
-    assert order.sla_due_at == monday_10
+    assert due_at(order) == monday_10
     with rls.tenant_context(other_tenant.pk):
         sla.add_holiday(tenant=other_tenant, day=datetime.date(2026, 3, 9), name="Not ours")
     order.refresh_from_db()
-    assert order.sla_due_at == monday_10  # another shop's holiday changes nothing here
+    assert due_at(order) == monday_10  # another shop's holiday changes nothing here
     holiday = sla.add_holiday(tenant=tenant, day=datetime.date(2026, 3, 9), name="Spring day")
     order.refresh_from_db()
-    assert order.sla_due_at == monday_10 + timedelta(days=1)
+    assert due_at(order) == monday_10 + timedelta(days=1)
     with time_machine.travel(monday_10 + timedelta(hours=2), tick=False):
         sweep_time_limits()  # a new status's deadline is counted with the holiday too, and nobody is overdue
     order.refresh_from_db()
-    assert not order.is_overdue and order.sla_due_at == monday_10 + timedelta(days=1)
+    assert not is_overdue(order) and due_at(order) == monday_10 + timedelta(days=1)
     sla.remove_holiday(holiday=holiday)
     order.refresh_from_db()
-    assert order.sla_due_at == monday_10
+    assert due_at(order) == monday_10
 
 
 @pytest.mark.parametrize(
@@ -194,3 +205,37 @@ def test_the_same_day_twice_is_refused(tenant):
     sla.add_holiday(tenant=tenant, day=datetime.date(2026, 5, 1), name="May Day")
     with pytest.raises(DomainError, match="already a holiday"):
         sla.add_holiday(tenant=tenant, day=datetime.date(2026, 5, 1))
+
+
+def test_a_status_change_voids_the_overdue_mark_before_its_event_is_dispatched(tenant):
+    limit(tenant, "new", 60)
+    with time_machine.travel(MONDAY_10, tick=False):
+        order = new_order(tenant)
+    with time_machine.travel(MONDAY_10 + timedelta(hours=2), tick=False):
+        assert sla.sweep_overdue() == 1
+        assert is_overdue(order)
+        move(order, "confirmed")  # orders writes nothing of ours; the mark belonged to the earlier status
+        assert not is_overdue(order)
+        assert sla.deadline_of(order=order).overdue_at is not None  # kept until our subscriber re-plans
+        drain()
+    planned = sla.deadline_of(order=order)
+    assert (planned.overdue_at, planned.due_at) == (None, None)
+
+
+def test_the_order_list_filters_and_badges_overdue_orders_from_the_deadlines(tenant, client_for):
+    client = client_for(Role.MANAGER)
+    limit(tenant, "new", 60)
+    with time_machine.travel(MONDAY_10, tick=False):
+        late, on_time = new_order(tenant), new_order(tenant)
+    OrderDeadline.objects.filter(order_id=on_time.pk).update(due_at=MONDAY_10 + timedelta(days=1))
+    with time_machine.travel(MONDAY_10 + timedelta(hours=2), tick=False):
+        assert sla.sweep_overdue() == 1
+    html = client.get("/orders/?overdue=on").content.decode()
+    assert f"<strong>{late.number}</strong>" in html and f"<strong>{on_time.number}</strong>" not in html
+    assert 'name="overdue"' in html and "Overdue only" in html
+    assert html.count('<span class="badge bad">overdue</span>') == 1
+    everything = client.get("/orders/").content.decode()
+    assert f"<strong>{late.number}</strong>" in everything and f"<strong>{on_time.number}</strong>" in everything
+    assert everything.count('<span class="badge bad">overdue</span>') == 1
+    assert '<span class="badge bad">overdue</span>' in client.get(f"/orders/{late.pk}/").content.decode()
+    assert '<span class="badge bad">overdue</span>' not in client.get(f"/orders/{on_time.pk}/").content.decode()

@@ -5,6 +5,7 @@ import zipfile
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from inventory import services as stock
 from notifications.models import EVENT_KIND_VALUES
@@ -13,6 +14,7 @@ from oms import rls
 from oms.lifecycle import SECRET_FIELDS
 from oms.models import Role, Tenant, hash_token
 from oms.services import create_api_token
+from orders.catalogue import number_sequence_name
 from orders.models import Order
 from shipments.services.config import save_carrier
 from tests.factories import WarehouseFactory
@@ -137,3 +139,10 @@ def test_delete_needs_confirmation_then_removes_only_that_tenant(tenant, other_t
         assert not Order.objects.filter(tenant_id=tenant.pk).exists()
     with rls.tenant_context(other_tenant.pk):
         assert Order.objects.filter(pk=theirs.pk).exists()
+    # orders' tenant finalizer dropped the shop's number sequence; the other shop keeps its own
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT to_regclass(%s), to_regclass(%s)",
+            [number_sequence_name(tenant.pk), number_sequence_name(other_tenant.pk)],
+        )
+        assert cursor.fetchone() == (None, number_sequence_name(other_tenant.pk))

@@ -278,7 +278,7 @@ INSERT_ORDERS = """
 INSERT INTO orders_order (
     id, tenant_id, number, parent_id, root_id, children_count, channel, external_id, customer_id, status_id,
     "group", manager_id, delivery_method, delivery_address, payment_method, payment_status, comment, total,
-    is_overdue, tags, created_at, updated_at, status_changed_at, packing_verified_at, handed_over_at, delivered_at
+    tags, created_at, updated_at, status_changed_at, packing_verified_at, handed_over_at, delivered_at
     /*extra_columns*/
 )
 SELECT o.id, %(tenant)s, o.number, o.parent_id, o.root_id, COALESCE(cc.n, 0), o.channel, '', o.customer_id,
@@ -289,7 +289,6 @@ SELECT o.id, %(tenant)s, o.number, o.parent_id, o.root_id, COALESCE(cc.n, 0), o.
             ELSE 'paid' END,
        CASE WHEN pg_temp.bulk_rnd(o.key, 47) < 0.04 THEN 'Call before delivery, please.' ELSE '' END,
        t.total,
-       o.grp IN ('new', 'approval', 'assembly', 'delivery') AND o.created_at < %(now)s::timestamptz - interval '7 days',
        '{}',
        o.created_at,
        o.changed_at + CASE WHEN pg_temp.bulk_rnd(o.key, 48) < 0.1

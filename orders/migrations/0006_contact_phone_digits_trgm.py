@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('oms', '0001_initial'),
-        ('orders', '0004_order_number_schema'),
+        ('orders', '0005_order_deadlines_handed_to_notifications'),
     ]
 
     operations = [
