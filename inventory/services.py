@@ -11,6 +11,8 @@ from psycopg.types.numeric import Int4, Int8
 
 from oms.db import fetch_prepared, retry_on_conflict
 from oms.errors import DomainError
+from oms.event_catalogue import StockLine, StockReceived
+from oms.events import record_event
 
 from . import locks
 from .errors import (
@@ -169,15 +171,12 @@ def receive(
     for product, quantity in sorted(lines, key=lambda pair: pair[0].pk):
         level = locks.lock_level(tenant=tenant, product=product, warehouse=warehouse)
         moves.append(_move(level=level, kind=MoveKind.RECEIPT, quantity=quantity, actor=actor, reason=reason))
-    from oms.events import record_event
-
     record_event(
         tenant=tenant,
-        kind="stock.received",
-        payload={
-            "warehouse": warehouse.code,
-            "lines": [{"sku": p.sku, "product_id": p.pk, "quantity": q} for p, q in lines],
-        },
+        event=StockReceived(
+            warehouse=warehouse.code,
+            lines=[StockLine(sku=p.sku, product_id=p.pk, quantity=q) for p, q in lines],
+        ),
     )
     return moves
 

@@ -2,6 +2,7 @@
 
 from decimal import Decimal, InvalidOperation
 
+from oms.event_catalogue import OrderStatusChanged, ShipmentStatusChanged, StockReceived
 from oms.models import Event
 from orders.models import Order
 
@@ -19,7 +20,7 @@ FIELDS = {
     "order_tags": "Order tags",
     "customer_tags": "Customer tags",
     "customer_orders": "Customer's number of orders",
-    "skus": "Received SKUs (stock.received)",
+    "skus": f"Received SKUs ({StockReceived.kind})",
 }
 LIST_FIELDS = {"order_tags", "customer_tags", "skus"}
 NUMBER_FIELDS = {"total", "customer_orders"}
@@ -65,7 +66,7 @@ def _list_value(value: str) -> list[str]:
 def field_value(field: str, event: Event, order: Order | None, cache: dict):
     payload = event.payload or {}
     if field in ("from_status", "to_status"):
-        if event.kind not in ("order.status_changed", "shipment.status_changed"):
+        if event.kind not in (OrderStatusChanged.kind, ShipmentStatusChanged.kind):
             return None
         return payload.get("from" if field == "from_status" else "to")
     if field == "skus":

@@ -23,11 +23,11 @@ from django.db.models import F
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from oms import event_catalogue
 from oms.errors import DomainError
 from oms.models import Event
 
 from ..models import (
-    EVENT_KIND_VALUES,
     DeliveryState,
     WebhookAttempt,
     WebhookDelivery,
@@ -92,10 +92,10 @@ def check_url(url: str) -> str:
 
 def _check_events(events: list[str]) -> list[str]:
     events = list(dict.fromkeys(e.strip() for e in events or [] if e and e.strip()))
-    unknown = [e for e in events if e not in EVENT_KIND_VALUES]
+    unknown = [e for e in events if e not in event_catalogue.BY_KIND]
     if not events or unknown:
         raise DomainError(
-            "Choose one or more events: " + ", ".join(EVENT_KIND_VALUES) + ".",
+            "Choose one or more events: " + ", ".join(event_catalogue.KINDS) + ".",
             details={"unknown": unknown, "field": "events"},
         )
     return events
@@ -147,10 +147,15 @@ def delete_endpoint(*, endpoint: WebhookEndpoint) -> None:
     endpoint.delete()
 
 
+def body_of(*, kind: str, at: datetime, payload: dict) -> dict:
+    """What a receiver gets: `{"type", "timestamp", "data"}`; keys starting with `_` are internal and left out."""
+    data = {k: v for k, v in payload.items() if not k.startswith("_")}
+    return {"type": kind, "timestamp": at.isoformat(), "data": data}
+
+
 def message_body(event: Event) -> str:
-    data = {k: v for k, v in event.payload.items() if not k.startswith("_")}
     return json.dumps(
-        {"type": event.kind, "timestamp": event.created_at.isoformat(), "data": data},
+        body_of(kind=event.kind, at=event.created_at, payload=event.payload),
         separators=(",", ":"),
         sort_keys=True,
         default=str,

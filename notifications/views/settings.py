@@ -7,14 +7,14 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from oms import event_catalogue
 from oms.errors import DomainError
 from oms.tenancy.roles import SETTINGS, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 from orders.models import OrderStatus
 
-from .. import selectors, templating
+from .. import selectors, templating, webhook_docs
 from ..models import (
-    EVENT_KINDS,
     Channel,
     DeliveryWindow,
     Holiday,
@@ -186,7 +186,7 @@ def delivery_window_delete(request, pk):
 class EndpointForm(forms.Form):
     url = forms.CharField(max_length=500, label="URL")
     description = forms.CharField(max_length=200, required=False)
-    events = forms.MultipleChoiceField(choices=EVENT_KINDS, widget=forms.CheckboxSelectMultiple)
+    events = forms.MultipleChoiceField(choices=event_catalogue.CHOICES, widget=forms.CheckboxSelectMultiple)
 
 
 @role_required(*SETTINGS)
@@ -201,7 +201,12 @@ def webhook_list(request):
         else:
             messages.success(request, f"Endpoint {endpoint.url} added. Copy its secret now: it is shown only once.")
             form = EndpointForm()
-    context = {"form": form, "endpoints": selectors.endpoints(tenant=request.tenant), "new_secret": new_secret}
+    context = {
+        "form": form,
+        "endpoints": selectors.endpoints(tenant=request.tenant),
+        "new_secret": new_secret,
+        "kind_docs": webhook_docs.kind_docs(),
+    }
     return render(request, "notifications/webhooks.html", context)
 
 
@@ -212,7 +217,7 @@ def webhook_detail(request, pk):
     context = {
         "endpoint": endpoint,
         "page": page.get_page(request.GET.get("page")),
-        "event_labels": dict(EVENT_KINDS),
+        "event_labels": dict(event_catalogue.CHOICES),
         "new_secret": None,
     }
     return render(request, "notifications/webhook_detail.html", context)
@@ -237,7 +242,7 @@ def webhook_action(request, pk):
         context = {
             "endpoint": endpoint,
             "page": page.get_page(1),
-            "event_labels": dict(EVENT_KINDS),
+            "event_labels": dict(event_catalogue.CHOICES),
             "new_secret": secret,
         }
         return render(request, "notifications/webhook_detail.html", context)

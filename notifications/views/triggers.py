@@ -8,13 +8,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from oms import event_catalogue
 from oms.errors import DomainError
+from oms.event_catalogue import OrderStatusChanged
 from oms.tenancy.roles import SETTINGS, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 from orders.models import Order, OrderStatus
 
 from .. import selectors
-from ..models import EVENT_KINDS, Trigger, WebhookEndpoint
+from ..models import Trigger, WebhookEndpoint
 from ..services import rules, triggers
 
 MAX_ROWS = 20
@@ -25,7 +27,7 @@ def trigger_list(request):
     context = {
         "triggers": selectors.triggers(tenant=request.tenant),
         "templates": [(code, t[0], t[4]) for code, t in triggers.TEMPLATES.items()],
-        "event_labels": dict(EVENT_KINDS),
+        "event_labels": dict(event_catalogue.CHOICES),
     }
     return render(request, "notifications/triggers.html", context)
 
@@ -128,7 +130,7 @@ def trigger_edit(request, pk=None):
     else:
         state = {
             "name": "",
-            "event_kind": "order.status_changed",
+            "event_kind": OrderStatusChanged.kind,
             "is_active": True,
             "conditions": [{"field": "to_status", "op": "eq", "value": ""}],
             "actions": [{"type": "create_task", "value": "manager", "text": "", "hours": "24"}],
@@ -137,7 +139,7 @@ def trigger_edit(request, pk=None):
         "trigger": trigger,
         "state": state,
         "problems": problems,
-        "event_kinds": EVENT_KINDS,
+        "event_kinds": event_catalogue.CHOICES,
         "fields": rules.FIELDS.items(),
         "operators": rules.OPERATORS.items(),
         "actions": [(k, v[0], v[1]) for k, v in rules.ACTIONS.items()],

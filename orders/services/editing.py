@@ -8,6 +8,7 @@ from inventory import services as stock
 from inventory.errors import InvalidQuantity
 from inventory.models import Product
 from oms.actors import Actor
+from oms.event_catalogue import OrderPaymentChanged
 from oms.events import record_event
 from oms.models import Role
 
@@ -60,13 +61,12 @@ def update_order_fields(*, order: Order, changes: dict, actor: Actor) -> Order:
     if "payment_status" in diff:
         record_event(
             tenant=order.tenant,
-            kind="order.payment_changed",
-            payload={
-                "order_id": order.pk,
-                "number": order.number,
-                "from": diff["payment_status"][0],
-                "to": diff["payment_status"][1],
-            },
+            event=OrderPaymentChanged(
+                order_id=order.pk,
+                number=order.number,
+                from_status=diff["payment_status"][0],
+                to_status=diff["payment_status"][1],
+            ),
         )
     return order
 

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from oms.actors import Actor
 from oms.db import retry_on_conflict
+from oms.event_catalogue import OrderCreated
 from oms.events import record_event
 
 from .. import locks
@@ -110,12 +111,12 @@ def _finish_family_change(*, parent: Order, child: Order, actor: Actor, moved: l
     )
     record_event(
         tenant=child.tenant,
-        kind="order.created",
-        payload={
-            "order_id": child.pk,
-            "number": child.number,
-            "parent_id": parent.pk,
-            "status": child.status.code,
-            "total": str(child.total or Decimal("0")),
-        },
+        event=OrderCreated(
+            order_id=child.pk,
+            number=child.number,
+            channel=child.channel,
+            parent_id=parent.pk,
+            status=child.status.code,
+            total=str(child.total or Decimal("0")),
+        ),
     )

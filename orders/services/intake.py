@@ -10,6 +10,7 @@ from django.db.models import F
 from inventory.errors import InvalidQuantity, UnknownProduct
 from inventory.models import Product
 from oms.actors import Actor
+from oms.event_catalogue import OrderCreated
 from oms.events import record_event
 from oms.models import Membership, Role, Tenant
 
@@ -169,14 +170,13 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
     )
     record_event(
         tenant=tenant,
-        kind="order.created",
-        payload={
-            "order_id": order.pk,
-            "number": order.number,
-            "channel": order.channel,
-            "status": order.status.code,
-            "total": str(order.total),
-        },
+        event=OrderCreated(
+            order_id=order.pk,
+            number=order.number,
+            channel=order.channel,
+            status=order.status.code,
+            total=str(order.total),
+        ),
     )
     return order
 

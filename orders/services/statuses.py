@@ -6,6 +6,7 @@ from django_fsm import TransitionNotAllowed as FsmRefused
 
 from inventory import services as stock
 from oms.actors import Actor
+from oms.event_catalogue import OrderStatusChanged
 from oms.events import record_event
 
 from .. import locks
@@ -76,16 +77,15 @@ def change_status(*, order: Order, to_code: str, actor: Actor, skip_matrix: bool
     log_activity(order=order, kind=ActivityKind.STATUS, actor=actor, changes=changes)
     record_event(
         tenant=order.tenant,
-        kind="order.status_changed",
-        payload={
-            "order_id": order.pk,
-            "number": order.number,
-            "from": previous_status.code,
-            "to": target.code,
-            "from_group": previous_group,
-            "to_group": target.group,
-            "actor": actor.name,
-        },
+        event=OrderStatusChanged(
+            order_id=order.pk,
+            number=order.number,
+            from_status=previous_status.code,
+            to_status=target.code,
+            from_group=previous_group,
+            to_group=target.group,
+            actor=actor.name,
+        ),
     )
     return order
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from inventory import services as stock
 from oms.actors import Actor
 from oms.db import retry_on_conflict
+from oms.event_catalogue import ShipmentStatusChanged
 from oms.events import record_event
 from orders.models import Group, Order, OrderStatus
 from orders.services.editing import record_shipment_fact
@@ -135,8 +136,13 @@ def _create_shipment(*, order, carrier, created) -> Shipment:
     )
     record_event(
         tenant=order.tenant,
-        kind="shipment.status_changed",
-        payload={"order_id": order.pk, "number": order.number, "shipment_id": shipment.pk, "state": shipment.state},
+        event=ShipmentStatusChanged(
+            order_id=order.pk,
+            number=order.number,
+            shipment_id=shipment.pk,
+            tracking_number=shipment.tracking_number,
+            state=shipment.state,
+        ),
     )
     return shipment
 
