@@ -223,9 +223,9 @@ def describe(action: dict, order: Order | None) -> str:
         target = OrderStatus.objects.filter(tenant_id=order.tenant_id, code=value, is_active=True).first()
         if target is None:
             return f"{label}: there is no active status '{value}' — this would fail."
-        blockers = statuses.blockers(order, target.group) if target.group != order.group else []
-        allowed = target.group == order.group or _fsm_allows(order, target.group)
-        return f"{label} to '{target.name}'" + ("" if allowed else " — blocked: " + "; ".join(blockers))
+        if statuses.can_enter_group(order, target.group):
+            return f"{label} to '{target.name}'"
+        return f"{label} to '{target.name}' — blocked: " + "; ".join(statuses.blockers(order, target.group))
     if kind == "create_task":
         due = f", due in {action.get('hours')} h" if action.get("hours") else ""
         return f"{label} “{text}” for {value or 'manager'}{due}"
@@ -250,20 +250,6 @@ def describe(action: dict, order: Order | None) -> str:
         missing = [ln for ln in order.lines.all() if ln.reserved < ln.quantity]
         return f"{label}: {len(missing)} line(s) not fully reserved"
     return f"{label} {value}".strip()
-
-
-def _fsm_allows(order: Order, group: str) -> bool:
-    sources = {
-        Group.NEW: (Group.NEW, Group.APPROVAL, Group.ASSEMBLY),
-        Group.APPROVAL: (Group.NEW, Group.APPROVAL, Group.ASSEMBLY),
-        Group.ASSEMBLY: (Group.NEW, Group.APPROVAL, Group.DELIVERY),
-        Group.DELIVERY: (Group.ASSEMBLY, Group.CANCEL),
-        Group.COMPLETE: (Group.DELIVERY,),
-    }.get(group)
-    if sources is not None and order.group not in sources:
-        return False
-    checks = {Group.ASSEMBLY: order.assembly_blockers, Group.DELIVERY: order.delivery_blockers}
-    return not checks.get(group, lambda: [])()
 
 
 def dry_run(*, trigger: Trigger, order: Order) -> dict:

@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed as FsmRefused
+from django_fsm import can_proceed
 
 from inventory import services as stock
 from oms.actors import Actor
@@ -36,6 +37,12 @@ def allowed_targets(*, order: Order, role: str | None) -> list[OrderStatus]:
     transitions = matrix_for(tenant=order.tenant_id, channel=order.channel).filter(from_status_id=order.status_id)
     target_ids = [t.to_status_id for t in transitions if role is None or not t.roles or role in t.roles]
     return list(OrderStatus.objects.filter(tenant_id=order.tenant_id, pk__in=target_ids, is_active=True))
+
+
+def can_enter_group(order: Order, group: str) -> bool:
+    """Whether the order may move to a status of `group` now, as far as the group invariants go: staying in its
+    group needs nothing, another group is the django-fsm transition's say (its sources and conditions)."""
+    return group == order.group or can_proceed(getattr(order, ENTER_GROUP[group]))
 
 
 def blockers(order: Order, group: str) -> list[str]:
