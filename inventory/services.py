@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from psycopg.types.numeric import Int4, Int8
 
-from oms.db import fetch_prepared, retry_on_conflict
+from oms.db import broken_constraint, fetch_prepared, retry_on_conflict
 from oms.errors import DomainError
 from oms.event_catalogue import StockLine, StockReceived
 from oms.events import record_event
@@ -55,12 +55,15 @@ def _check_product_fields(*, name: str, price) -> None:
 
 
 def _duplicate_from(exc: IntegrityError, *, sku: str, barcode: str) -> DomainError:
-    constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "") or ""
+    """The duplicate a concurrent write caused, by the constraint it broke; any other violation is re-raised."""
+    constraint = broken_constraint(exc)
     if constraint == "product_unique_barcode":
         return DuplicateBarcode(
             f"Barcode '{barcode}' is already used by another product.", details={"barcode": barcode}
         )
-    return DuplicateSku(f"A product with SKU '{sku}' already exists.", details={"sku": sku})
+    if constraint == "product_unique_sku":
+        return DuplicateSku(f"A product with SKU '{sku}' already exists.", details={"sku": sku})
+    raise exc
 
 
 def create_product(*, tenant, sku: str, name: str, price: Decimal, barcode: str = "") -> Product:
@@ -118,6 +121,8 @@ def create_warehouse(*, tenant, code: str, name: str, priority: int = 100) -> Wa
         with transaction.atomic():
             return Warehouse.objects.create(tenant=tenant, code=code, name=name.strip(), priority=priority)
     except IntegrityError as exc:
+        if broken_constraint(exc) != "warehouse_unique_code":
+            raise
         raise DuplicateWarehouse(f"A warehouse with code '{code}' already exists.", details={"code": code}) from exc
 
 

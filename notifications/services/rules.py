@@ -6,6 +6,8 @@ from oms.event_catalogue import OrderStatusChanged, ShipmentStatusChanged, Stock
 from oms.models import Event
 from orders.models import Order
 
+from ..errors import RuleError
+
 # field -> label. Values are read by `field_value` from the event and its order.
 FIELDS = {
     "status": "Order status (code)",
@@ -53,10 +55,6 @@ ACTIONS = {
     "split_unavailable": ("Split off unavailable lines", "—"),
 }
 ORDER_ACTIONS = set(ACTIONS) - {"alert", "webhook", "reserve_stock"}  # these also work without an order
-
-
-class RuleError(ValueError):
-    pass
 
 
 def _list_value(value: str) -> list[str]:

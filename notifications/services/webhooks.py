@@ -27,6 +27,7 @@ from oms import event_catalogue
 from oms.errors import DomainError
 from oms.models import Event
 
+from ..errors import InvalidUrl
 from ..models import (
     DeliveryState,
     WebhookAttempt,
@@ -56,10 +57,6 @@ DISABLE_AFTER_FAILURES = 20
 DISABLE_AFTER_FAILING_FOR = timedelta(days=2)
 ROTATION_GRACE = timedelta(hours=24)
 SWEEP_BATCH = 200
-
-
-class InvalidUrl(DomainError):
-    code = "invalid_url"
 
 
 def new_secret() -> str:

@@ -4,6 +4,9 @@ import re
 
 from django.db import IntegrityError, transaction
 
+from oms.db import broken_constraint
+
+from ..errors import InvalidCustomer
 from ..models import ContactKind, Customer, CustomerContact, Order
 
 _NOT_DIGITS = re.compile(r"\D+")
@@ -46,8 +49,10 @@ def _add_contact(customer: Customer, kind: str, value: str, normalized: str) -> 
                 normalized=normalized,
                 defaults={"customer": customer, "value": value},
             )
-    except IntegrityError:  # another customer got it concurrently; matching keeps the first
-        pass
+    except IntegrityError as exc:
+        if broken_constraint(exc) != "contact_unique_per_tenant":
+            raise
+        # another customer got it concurrently; matching keeps the first
 
 
 def match_or_create_customer(*, tenant, name: str, phone: str = "", email: str = "", address: str = "") -> Customer:
@@ -91,7 +96,7 @@ def tag_customer(*, customer: Customer, tag: str) -> Customer:
 def merge_customers(*, keep: Customer, duplicate: Customer) -> Customer:
     """Move the duplicate's orders, contacts and tags to `keep`; the duplicate stays as a pointer."""
     if keep.pk == duplicate.pk or keep.tenant_id != duplicate.tenant_id:
-        raise ValueError("Choose two different customers of the same shop.")
+        raise InvalidCustomer("Choose two different customers of the same shop.")
     Order.objects.filter(tenant_id=keep.tenant_id, customer=duplicate).update(customer=keep)
     CustomerContact.objects.filter(tenant_id=keep.tenant_id, customer=duplicate).update(customer=keep)
     keep.tags = sorted(set(keep.tags) | set(duplicate.tags))

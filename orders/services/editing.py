@@ -5,7 +5,6 @@ from decimal import Decimal
 from django.db import transaction
 
 from inventory import services as stock
-from inventory.errors import InvalidQuantity
 from inventory.models import Product
 from oms.actors import Actor
 from oms.event_catalogue import OrderPaymentChanged
@@ -13,7 +12,7 @@ from oms.events import record_event
 from oms.models import Role
 
 from .. import locks
-from ..errors import EditNotAllowed, FieldNotAllowed
+from ..errors import EditNotAllowed, FieldNotAllowed, InvalidOrder
 from ..models import ActivityKind, Group, Order, OrderLine, PaymentStatus
 from .activity import log_activity, recompute_total, touch
 
@@ -46,7 +45,7 @@ def update_order_fields(*, order: Order, changes: dict, actor: Actor) -> Order:
         raise FieldNotAllowed(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
     _check_field_rights(actor, changes)
     if "payment_status" in changes and changes["payment_status"] not in PaymentStatus.values:
-        raise InvalidQuantity("Payment status must be 'unpaid' or 'paid'.")
+        raise InvalidOrder("Payment status must be 'unpaid' or 'paid'.", field="payment_status")
     order = locks.lock_order(order)
     diff = {}
     for name, value in changes.items():
@@ -82,9 +81,9 @@ def _lock_editable(order: Order, actor: Actor) -> Order:
 
 def _validate(quantity: int, price: Decimal) -> None:
     if quantity < 1 or quantity > 100_000:
-        raise InvalidQuantity("Quantity must be between 1 and 100,000.")
+        raise InvalidOrder("Quantity must be between 1 and 100,000.", field="quantity")
     if price < 0:
-        raise InvalidQuantity("Price cannot be negative.")
+        raise InvalidOrder("Price cannot be negative.", field="price")
 
 
 @transaction.atomic
@@ -144,7 +143,7 @@ def _lines_changed(order: Order, actor: Actor, kind: str, changes: dict) -> None
 def add_note(*, order: Order, text: str, actor: Actor) -> Order:
     text = text.strip()
     if not text:
-        raise InvalidQuantity("A note cannot be empty.")
+        raise InvalidOrder("A note cannot be empty.", field="text")
     log_activity(order=order, kind=ActivityKind.NOTE, actor=actor, changes={"text": text[:2000]})
     return order
 

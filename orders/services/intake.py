@@ -7,9 +7,10 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from inventory.errors import InvalidQuantity, UnknownProduct
+from inventory.errors import UnknownProduct
 from inventory.models import Product
 from oms.actors import Actor
+from oms.db import broken_constraint
 from oms.event_catalogue import OrderCreated
 from oms.events import record_event
 from oms.models import Membership, Role, Tenant
@@ -54,7 +55,7 @@ def _validate_lines(tenant, lines: list[LineInput]) -> dict[str, Product]:
         raise InvalidOrder(f"An order can have at most {MAX_LINES} lines.", details={"field": "lines"})
     for line in lines:
         if line.quantity < 1 or line.quantity > 100_000:
-            raise InvalidQuantity("Line quantity must be between 1 and 100,000.", details={"sku": line.sku})
+            raise InvalidOrder("Line quantity must be between 1 and 100,000.", details={"sku": line.sku})
         if line.price is not None and (line.price < 0 or line.price >= Decimal("10000000000")):
             raise InvalidOrder("Line price must be zero or more.", details={"sku": line.sku})
     skus = {line.sku for line in lines}
@@ -143,7 +144,10 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
                     else {}
                 ),
             )
-    except IntegrityError as exc:  # a concurrent request with the same external id won
+    except IntegrityError as exc:
+        if broken_constraint(exc) != "order_unique_external_id":
+            raise
+        # a concurrent request with the same external id won
         raise DuplicateExternalId(f"An order with external id '{data.external_id}' already exists.") from exc
     Order.objects.filter(pk=order.pk).update(root=order)
     order.root_id = order.pk

@@ -2,9 +2,10 @@
 
 from django.db import IntegrityError, transaction
 
+from oms.db import broken_constraint
 from oms.models import Role
 
-from ..errors import InvalidOrder
+from ..errors import DuplicateStatus, InvalidOrder
 from ..models import Group, Order, OrderStatus, StatusTransition
 
 
@@ -25,7 +26,7 @@ def save_status(
         raise InvalidOrder(f"Unknown group '{group}'.")
     if status is None:
         if OrderStatus.objects.filter(tenant=tenant, code=code).exists():
-            raise InvalidOrder(f"A status with the code '{code}' already exists.")
+            raise DuplicateStatus(f"A status with the code '{code}' already exists.")
         try:
             with transaction.atomic():
                 return OrderStatus.objects.create(
@@ -38,7 +39,9 @@ def save_status(
                     is_active=is_active,
                 )
         except IntegrityError as exc:
-            raise InvalidOrder(f"A status with the code '{code}' already exists.") from exc
+            if broken_constraint(exc) != "status_unique_code":
+                raise
+            raise DuplicateStatus(f"A status with the code '{code}' already exists.") from exc
     if group != status.group and Order.objects.filter(tenant=tenant, status=status).exists():
         raise InvalidOrder("Orders use this status, so its group cannot change. Create a new status instead.")
     if not is_active and (status.is_default or status.is_split_target):

@@ -2,9 +2,11 @@
 
 from django.db import IntegrityError, transaction
 
+from oms.db import broken_constraint
 from oms.errors import DomainError
 from orders.models import OrderStatus
 
+from ..errors import DuplicateCarrier
 from ..models import Carrier, ShipmentSettings
 from .common import settings_for
 
@@ -21,7 +23,9 @@ def save_carrier(*, tenant, carrier: Carrier | None = None, token: str = "", **f
         with transaction.atomic():
             carrier.save()
     except IntegrityError as exc:
-        raise DomainError(f"A carrier named '{carrier.name}' already exists.") from exc
+        if broken_constraint(exc) != "carrier_unique_name":
+            raise
+        raise DuplicateCarrier(f"A carrier named '{carrier.name}' already exists.") from exc
     return carrier
 
 
