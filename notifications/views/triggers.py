@@ -9,8 +9,8 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from oms import event_catalogue
-from oms.errors import DomainError
 from oms.event_catalogue import OrderStatusChanged
+from oms.pages import run_service
 from oms.tenancy.roles import SETTINGS, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 from orders.models import Order, OrderStatus
@@ -35,12 +35,13 @@ def trigger_list(request):
 @require_POST
 @role_required(*SETTINGS)
 def trigger_from_template(request, code):
-    try:
-        trigger = triggers.create_from_template(tenant=request.tenant, code=code)
-    except DomainError as exc:
-        messages.error(request, exc.message)
+    ok, trigger = run_service(
+        request,
+        lambda actor: triggers.create_from_template(tenant=request.tenant, code=code),
+        success=lambda trigger: f"Trigger “{trigger.name}” created and switched on.",
+    )
+    if not ok:
         return redirect("notifications:triggers")
-    messages.success(request, f"Trigger “{trigger.name}” created and switched on.")
     return redirect("notifications:trigger_edit", trigger.pk)
 
 
@@ -99,8 +100,9 @@ def trigger_edit(request, pk=None):
             if index.isdigit() and int(index) < len(rows):
                 rows.pop(int(index))
         elif op == "save":
-            try:
-                trigger = triggers.save_trigger(
+            ok, saved = run_service(
+                request,
+                lambda actor: triggers.save_trigger(
                     tenant=request.tenant,
                     name=state["name"],
                     event_kind=state["event_kind"],
@@ -108,11 +110,14 @@ def trigger_edit(request, pk=None):
                     actions=_clean_actions(state["actions"]),
                     is_active=state["is_active"],
                     trigger=trigger,
-                )
-            except DomainError as exc:
-                problems = exc.details.get("problems") or [exc.message]
+                ),
+                success=lambda saved: f"Trigger “{saved.name}” saved.",
+                notify=False,  # the builder lists the problems next to the rows
+            )
+            if not ok:
+                problems = saved.details.get("problems") or [saved.message]
             else:
-                messages.success(request, f"Trigger “{trigger.name}” saved.")
+                trigger = saved
                 url = reverse("notifications:trigger_edit", args=[trigger.pk])
                 if request.htmx:
                     response = HttpResponse(status=204)

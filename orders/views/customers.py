@@ -2,6 +2,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from oms.pages import run_service
 from oms.tenancy.roles import OFFICE, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
@@ -9,7 +10,6 @@ from .. import selectors
 from ..forms import CustomerForm
 from ..models import Customer, Order
 from ..services import customers as customer_services
-from .common import run_service
 
 
 @role_required(*OFFICE)

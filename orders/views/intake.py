@@ -2,11 +2,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from inventory.selectors import products as search_products
+from oms.pages import run_service
 from oms.tenancy.roles import OFFICE, role_required
 
 from ..forms import NewOrderForm
 from ..services import intake
-from .common import run_service
 
 
 @role_required(*OFFICE)
