@@ -1,6 +1,6 @@
 """Where order rows are locked. A family is always locked root first, then by id."""
 
-from .models import Order
+from .models import AssignmentCursor, Order, OrderLine, StatusTransition
 
 
 def lock_order(order: Order) -> Order:
@@ -21,3 +21,22 @@ def lock_family_root_and_order(order: Order) -> tuple[Order, Order]:
         .order_by("pk")
     }
     return locked[order.root_id or order.pk], locked[order.pk]
+
+
+def lock_line(line: OrderLine, *, order: Order) -> OrderLine:
+    """A line of an order whose row is already locked (order first, then its line)."""
+    return OrderLine.objects.select_for_update().select_related("product").get(pk=line.pk, order=order)
+
+
+def lock_assignment_cursor(*, tenant) -> AssignmentCursor:
+    """The shop's round-robin cursor, made on first need; new orders take their manager one at a time."""
+    AssignmentCursor.objects.bulk_create([AssignmentCursor(tenant=tenant)], ignore_conflicts=True)
+    return AssignmentCursor.objects.select_for_update().get(tenant=tenant)
+
+
+def lock_transition(*, tenant, channel: str, from_status, to_status) -> StatusTransition | None:
+    return (
+        StatusTransition.objects.select_for_update()
+        .filter(tenant=tenant, channel=channel, from_status=from_status, to_status=to_status)
+        .first()
+    )

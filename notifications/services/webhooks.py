@@ -27,6 +27,7 @@ from oms import event_catalogue
 from oms.errors import DomainError
 from oms.models import Event
 
+from .. import locks
 from ..errors import InvalidUrl
 from ..models import (
     DeliveryState,
@@ -124,7 +125,7 @@ def update_endpoint(
 @transaction.atomic
 def rotate_secret(*, endpoint: WebhookEndpoint) -> str:
     """A new secret; the old one keeps signing alongside it for 24 hours so receivers can switch over."""
-    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    endpoint = locks.lock_endpoint(endpoint.pk)
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_expires_at = timezone.now() + ROTATION_GRACE
     endpoint.secret = new_secret()
@@ -295,7 +296,7 @@ def _record(delivery: WebhookDelivery, status_code, error: str, duration_ms: int
 
 
 def _disable_if_failing(endpoint_id: int, now: datetime) -> None:
-    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
+    endpoint = locks.lock_endpoint(endpoint_id)
     if not endpoint.is_active or endpoint.consecutive_failures < DISABLE_AFTER_FAILURES:
         return
     if endpoint.failing_since is None or now - endpoint.failing_since < DISABLE_AFTER_FAILING_FOR:
@@ -319,7 +320,7 @@ def _disable_if_failing(endpoint_id: int, now: datetime) -> None:
 @transaction.atomic
 def send_again(*, delivery: WebhookDelivery) -> WebhookDelivery:
     """Queue one more attempt now, with the same body and id (the admin's "send again")."""
-    delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+    delivery = locks.lock_delivery(delivery.pk)
     delivery.state, delivery.next_attempt_at = DeliveryState.PENDING, timezone.now()
     delivery.save(update_fields=["state", "next_attempt_at"])
     from ..tasks import deliver_webhook

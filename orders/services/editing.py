@@ -103,7 +103,7 @@ def add_line(*, order: Order, product: Product, quantity: int, price: Decimal | 
 @transaction.atomic
 def update_line(*, line: OrderLine, quantity: int, price: Decimal, actor: Actor) -> OrderLine:
     order = _lock_editable(line.order, actor)
-    line = OrderLine.objects.select_for_update().select_related("product").get(pk=line.pk, order=order)
+    line = locks.lock_line(line, order=order)
     _validate(quantity, price)
     if quantity < line.reserved:  # give back what the smaller line no longer needs
         excess = line.reserved - quantity

@@ -15,9 +15,10 @@ from oms.event_catalogue import OrderCreated
 from oms.events import record_event
 from oms.models import Membership, Role, Tenant
 
+from .. import locks
 from ..catalogue import next_order_number
 from ..errors import DuplicateExternalId, InvalidOrder
-from ..models import ActivityKind, AssignmentCursor, Group, Order, OrderLine, OrderStatus, PaymentStatus
+from ..models import ActivityKind, Group, Order, OrderLine, OrderStatus, PaymentStatus
 from .activity import log_activity
 from .customers import match_or_create_customer
 
@@ -77,8 +78,7 @@ def next_manager_id(*, tenant) -> int | None:
     )
     if not manager_ids:
         return None
-    AssignmentCursor.objects.bulk_create([AssignmentCursor(tenant=tenant)], ignore_conflicts=True)
-    cursor = AssignmentCursor.objects.select_for_update().get(tenant=tenant)
+    cursor = locks.lock_assignment_cursor(tenant=tenant)
     following = [uid for uid in manager_ids if cursor.last_user_id is None or uid > cursor.last_user_id]
     chosen = (following or manager_ids)[0]
     cursor.last_user_id = chosen

@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 from oms.db import broken_constraint
 from oms.models import Role
 
+from .. import locks
 from ..errors import DuplicateStatus, InvalidOrder
 from ..models import Group, Order, OrderStatus, StatusTransition
 
@@ -80,11 +81,7 @@ def set_transition(
         raise InvalidOrder(f"Unknown role '{role}'.")
     if channel and not StatusTransition.objects.filter(tenant=tenant, channel=channel).exists():
         _copy_general_matrix(tenant, channel)
-    row = (
-        StatusTransition.objects.select_for_update()
-        .filter(tenant=tenant, channel=channel, from_status=from_status, to_status=to_status)
-        .first()
-    )
+    row = locks.lock_transition(tenant=tenant, channel=channel, from_status=from_status, to_status=to_status)
     every_role = set(Role.values)
     if allowed:
         if row is None:

@@ -162,12 +162,7 @@ def return_to_warehouse(*, order: Order, actor: Actor) -> RouteStop:
     holder = current_holder(order)
     if holder.kind != HolderKind.COURIER:
         raise HandoverRefused(f"Order {order.number} is not with a courier (it is with {holder.label}).")
-    stop = (
-        RouteStop.objects.select_for_update(of=("self",))
-        .filter(tenant_id=order.tenant_id, order=order, route__courier=holder.user)
-        .order_by("-route__date", "-pk")
-        .first()
-    )
+    stop = locks.lock_last_stop_of(order=order, courier=holder.user)
     if stop is None or stop.result != "failed":
         raise HandoverRefused(f"Order {order.number} has no failed delivery to take back; mark it failed first.")
     record_transfer(order=order, to=Holder.warehouse(), actor=actor, frm=holder, note="failed delivery returned")

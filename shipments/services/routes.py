@@ -182,7 +182,7 @@ def find_incidents(*, tenant_id: int, now: datetime.datetime | None = None, limi
 
 @transaction.atomic
 def resolve_incident(*, incident: Incident, actor: Actor) -> Incident:
-    incident = Incident.objects.select_for_update().get(pk=incident.pk, tenant_id=incident.tenant_id)
+    incident = locks.lock_incident(incident)
     if incident.resolved_at is None:
         incident.resolved_at = timezone.now()
         incident.save(update_fields=["resolved_at"])
