@@ -361,28 +361,6 @@ def release(*, tenant, line_ids, quantity_by_line: dict[int, int] | None = None)
     return dict(released)
 
 
-def move_reservations(*, tenant, from_line_id: int, to_line_id: int, quantity: int) -> int:
-    """Hand `quantity` reserved units from one line to another (a line divided by a split)."""
-    moved = 0
-    for reservation in Reservation.objects.filter(tenant=tenant, line_id=from_line_id).order_by("warehouse_id"):
-        take = min(quantity - moved, reservation.quantity)
-        if take <= 0:
-            break
-        if take == reservation.quantity:
-            reservation.delete()
-        else:
-            Reservation.objects.filter(pk=reservation.pk).update(quantity=F("quantity") - take)
-        Reservation.objects.create(
-            tenant=tenant,
-            line_id=to_line_id,
-            warehouse_id=reservation.warehouse_id,
-            product_id=reservation.product_id,
-            quantity=take,
-        )
-        moved += take
-    return moved
-
-
 def consume(*, tenant, line_ids, actor=None) -> list[StockMove]:
     """Ship reserved units: on-hand and reserved both drop, one `shipment` movement each. Caller's transaction."""
     reservations, levels = _locked_reservations(tenant=tenant, line_ids=line_ids)

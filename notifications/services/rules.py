@@ -24,8 +24,6 @@ FIELDS = {
     "customer_orders": "Customer's number of orders",
     "skus": f"Received SKUs ({StockReceived.kind})",
 }
-LIST_FIELDS = {"order_tags", "customer_tags", "skus"}
-NUMBER_FIELDS = {"total", "customer_orders"}
 
 OPERATORS = {
     "any": "is anything",
@@ -54,7 +52,6 @@ ACTIONS = {
     "reserve_stock": ("Reserve stock", "—"),
     "split_unavailable": ("Split off unavailable lines", "—"),
 }
-ORDER_ACTIONS = set(ACTIONS) - {"alert", "webhook", "reserve_stock"}  # these also work without an order
 
 
 def _list_value(value: str) -> list[str]:

@@ -112,17 +112,6 @@ def create_endpoint(*, tenant, url: str, events: list[str], description: str = "
 
 
 @transaction.atomic
-def update_endpoint(
-    *, endpoint: WebhookEndpoint, url: str, events: list[str], description: str = ""
-) -> WebhookEndpoint:
-    endpoint.url = check_url(url)
-    endpoint.events = _check_events(events)
-    endpoint.description = (description or "")[:200]
-    endpoint.save(update_fields=["url", "events", "description"])
-    return endpoint
-
-
-@transaction.atomic
 def rotate_secret(*, endpoint: WebhookEndpoint) -> str:
     """A new secret; the old one keeps signing alongside it for 24 hours so receivers can switch over."""
     endpoint = locks.lock_endpoint(endpoint.pk)
