@@ -8,6 +8,7 @@ __all__ = [
     "lock_incident",
     "lock_last_stop_of",
     "lock_order",
+    "lock_order_and_shipment",
     "lock_route",
     "lock_settings",
     "lock_shipment",
@@ -38,7 +39,18 @@ def lock_last_stop_of(*, order, courier) -> RouteStop | None:
 
 
 def lock_shipment(shipment_id: int) -> Shipment | None:
+    """The shipment row alone; a service that also changes its order locks with `lock_order_and_shipment`."""
     return Shipment.objects.select_for_update(of=("self",)).select_related("carrier").filter(pk=shipment_id).first()
+
+
+def lock_order_and_shipment(shipment_id: int) -> Shipment | None:
+    """The shipment's order row, then the shipment row (the house order, so a poll and a handover of the same
+    order never wait on each other in opposite orders). None when the shipment is gone."""
+    shipment = Shipment.objects.select_related("order").filter(pk=shipment_id).first()
+    if shipment is None:
+        return None
+    lock_order(shipment.order)
+    return lock_shipment(shipment_id)
 
 
 def lock_incident(incident: Incident) -> Incident:

@@ -72,7 +72,7 @@ def _record_failure(shipment_id: int, error: str) -> Shipment | None:
 def apply_events(*, shipment_id: int, events: list[RemoteEvent]) -> Shipment | None:
     """Store events not seen before; the latest one sets the shipment's state and, by the tenant's mapping,
     the order's status (delivered also confirms delivery and ships the stock out)."""
-    shipment = locks.lock_shipment(shipment_id)
+    shipment = locks.lock_order_and_shipment(shipment_id)
     if shipment is None or shipment.state in FINAL_STATES:
         return shipment
     now = timezone.now()
