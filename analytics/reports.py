@@ -21,6 +21,8 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
+from oms.event_catalogue import OrderOverdue
+
 from .models import AnalyticsSettings, default_revenue_groups
 
 STAGES = ["new", "approval", "assembly", "delivery", "complete"]
@@ -598,7 +600,7 @@ WITH breaches AS (
     JOIN orders_order o ON o.tenant_id = e.tenant_id
          AND o.id = CASE WHEN (e.payload ->> 'order_id') ~ '^[0-9]{1,18}$' THEN (e.payload ->> 'order_id')::bigint END
     LEFT JOIN orders_orderstatus s ON s.id = o.status_id
-    WHERE e.tenant_id = %(tenant)s AND e.kind = 'order.overdue'
+    WHERE e.tenant_id = %(tenant)s AND e.kind = %(overdue_kind)s
       AND e.created_at >= COALESCE(%(start)s::timestamptz, '-infinity')
       AND e.created_at < COALESCE(%(end)s::timestamptz, 'infinity')
       AND (%(channel)s = '' OR o.channel = %(channel)s)
@@ -630,7 +632,7 @@ class SlaReport:
 
 
 def sla_report(*, tenant, filters: ReportFilters, statuses: dict | None = None) -> SlaReport:
-    params = filters.params(tenant, [])
+    params = {**filters.params(tenant, []), "overdue_kind": OrderOverdue.kind}
     statuses = statuses if statuses is not None else status_names(tenant)
     managers: dict = {}
     by_status = []

@@ -9,6 +9,7 @@ from django.utils import timezone
 from oms.errors import DomainError
 from orders.models import Order
 
+from . import locks
 from .models import REVENUE_GROUP_CHOICES, AnalyticsSettings, default_revenue_groups
 from .reports import FAMILIES_SQL, PURCHASES, REPORT_WORK_MEM, STAYS_SQL
 
@@ -156,9 +157,7 @@ def update_settings(*, tenant, revenue_groups: list[str]) -> AnalyticsSettings:
     groups = [g for g in VALID_GROUPS if g in set(revenue_groups)]
     if not groups or len(groups) != len(set(revenue_groups)):
         raise DomainError("Choose one or more groups that count as revenue (cancelled orders never count).")
-    settings, _ = AnalyticsSettings.objects.select_for_update().get_or_create(
-        tenant=tenant, defaults={"revenue_groups": groups}
-    )
+    settings = locks.lock_settings(tenant=tenant, revenue_groups=groups)
     settings.revenue_groups = groups
     settings.save(update_fields=["revenue_groups", "updated_at"])
     from .tasks import refresh_tenant_purchases  # tasks import this module
@@ -175,9 +174,7 @@ def refresh_purchases(*, tenant, force: bool = False) -> int | None:
     the last run, and their customers' purchase numbers. Returns the number of purchases. The settings row
     is locked, so two refreshes of a tenant run one after the other.
     """
-    settings, _ = AnalyticsSettings.objects.select_for_update().get_or_create(
-        tenant=tenant, defaults={"revenue_groups": default_revenue_groups()}
-    )
+    settings = locks.lock_settings(tenant=tenant, revenue_groups=default_revenue_groups())
     latest = Order.objects.filter(tenant=tenant).aggregate(latest=Max("updated_at"))["latest"]
     seen = settings.purchases_seen_change
     if not force and settings.purchases_refreshed_at and (latest is None or (seen and latest <= seen)):
@@ -232,9 +229,7 @@ def refresh_stays(*, tenant, force: bool = False) -> int | None:
     after the last one read, their old counts taken out of the histogram and the new ones added. Returns how
     many stays were written.
     """
-    settings, _ = AnalyticsSettings.objects.select_for_update().get_or_create(
-        tenant=tenant, defaults={"revenue_groups": default_revenue_groups()}
-    )
+    settings = locks.lock_settings(tenant=tenant, revenue_groups=default_revenue_groups())
     params = {"tenant": tenant.pk, "tz": timezone.get_current_timezone_name()}
     with connection.cursor() as cursor:
         cursor.execute("SELECT max(id) FROM orders_orderactivity WHERE tenant_id = %(tenant)s", params)

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from oms import csvsafe
-from oms.errors import DomainError
+from oms.pages import run_service
 from oms.tenancy.roles import OWNER, role_required
 
 from . import charts, reports, services
@@ -270,12 +270,16 @@ def settings_view(request):
         request.POST if request.method == "POST" else None, initial={"revenue_groups": current}
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            services.update_settings(tenant=request.tenant, revenue_groups=form.cleaned_data["revenue_groups"])
-        except DomainError as error:
-            form.add_error("revenue_groups", error.message)
-        else:
-            messages.success(request, "Revenue groups saved; every report now uses them.")
+        ok, _ = run_service(
+            request,
+            lambda actor: services.update_settings(
+                tenant=request.tenant, revenue_groups=form.cleaned_data["revenue_groups"]
+            ),
+            success="Revenue groups saved; every report now uses them.",
+            form=form,
+            field="revenue_groups",
+        )
+        if ok:
             return redirect("analytics:settings")
     context = {"form": form, "tabs": TABS, "page": "settings", "summary": reports.summary_state(request.tenant)}
     return render(request, "analytics/settings.html", context)

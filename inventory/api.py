@@ -5,10 +5,10 @@ from typing import Annotated
 
 from ninja import Field, Router, Schema, Status
 
-from oms.api import ApiError, Error, paginate, raise_api
-from oms.errors import DomainError
+from oms.api import Error, paginate
 
 from . import selectors, services
+from .errors import UnknownProduct, UnknownWarehouse
 from .models import Product, Warehouse
 
 router = Router(tags=["catalogue and stock"])
@@ -90,16 +90,13 @@ def product_out(product: Product) -> dict:
 
 @router.post("/products", response={201: ProductOut, 409: Error, 422: Error})
 def create_product(request, payload: ProductIn):
-    try:
-        product = services.create_product(
-            tenant=request.tenant,
-            sku=payload.sku,
-            name=payload.name,
-            price=payload.price,
-            barcode=payload.barcode or "",
-        )
-    except DomainError as exc:
-        raise_api(exc)
+    product = services.create_product(
+        tenant=request.tenant,
+        sku=payload.sku,
+        name=payload.name,
+        price=payload.price,
+        barcode=payload.barcode or "",
+    )
     return Status(201, product_out(product))
 
 
@@ -113,10 +110,7 @@ def list_products(request, sku: str | None = None):
 
 @router.post("/warehouses", response={201: WarehouseOut, 409: Error, 422: Error})
 def create_warehouse(request, payload: WarehouseIn):
-    try:
-        warehouse = services.create_warehouse(tenant=request.tenant, code=payload.code, name=payload.name)
-    except DomainError as exc:
-        raise_api(exc)
+    warehouse = services.create_warehouse(tenant=request.tenant, code=payload.code, name=payload.name)
     return Status(201, {"id": warehouse.pk, "code": warehouse.code, "name": warehouse.name})
 
 
@@ -124,23 +118,18 @@ def create_warehouse(request, payload: WarehouseIn):
 def receive_stock(request, payload: ReceiptIn):
     warehouse = Warehouse.objects.filter(tenant=request.tenant, code=payload.warehouse).first()
     if warehouse is None:
-        raise ApiError(
-            422, "unknown_warehouse", f"Unknown warehouse '{payload.warehouse}'.", {"warehouse": payload.warehouse}
-        )
+        raise UnknownWarehouse(f"Unknown warehouse '{payload.warehouse}'.", details={"warehouse": payload.warehouse})
     skus = {line.sku for line in payload.lines}
     products = {p.sku: p for p in Product.objects.filter(tenant=request.tenant, sku__in=skus)}
     unknown = sorted(skus - products.keys())
     if unknown:
-        raise ApiError(422, "unknown_sku", f"Unknown SKU: {', '.join(unknown)}.", {"skus": unknown})
-    try:
-        services.receive(
-            tenant=request.tenant,
-            warehouse=warehouse,
-            lines=[(products[line.sku], line.quantity) for line in payload.lines],
-            reason="API receipt",
-        )
-    except DomainError as exc:
-        raise_api(exc)
+        raise UnknownProduct(f"Unknown SKU: {', '.join(unknown)}.", details={"skus": unknown})
+    services.receive(
+        tenant=request.tenant,
+        warehouse=warehouse,
+        lines=[(products[line.sku], line.quantity) for line in payload.lines],
+        reason="API receipt",
+    )
     return Status(201, {"warehouse": warehouse.code, "lines": [line.model_dump() for line in payload.lines]})
 
 

@@ -21,13 +21,16 @@ class InsufficientStock(DomainError):
 class DuplicateSku(DomainError):
     code = "duplicate_sku"
     status = 409
+    field = "sku"
 
 
 class DuplicateBarcode(DomainError):
     code = "duplicate_barcode"
     status = 409
+    field = "barcode"
 
 
 class DuplicateWarehouse(DomainError):
     code = "duplicate_warehouse"
     status = 409
+    field = "code"

@@ -5,25 +5,12 @@ from decimal import Decimal
 from django import forms
 from django.core.validators import RegexValidator
 
-from oms.errors import DomainError
-
 from . import selectors
-from .errors import DuplicateBarcode, DuplicateSku, DuplicateWarehouse
 from .services import MAX_PRICE, MAX_UNITS
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 
 no_spaces = RegexValidator(r"^\S+$", "Use letters, digits and dashes, without spaces.")
-
-
-def add_domain_error(form: forms.Form, exc: DomainError) -> bool:
-    """Show a service's refusal next to the field it is about; False when it belongs to no field of `form`."""
-    field = {DuplicateSku: "sku", DuplicateBarcode: "barcode", DuplicateWarehouse: "code"}.get(type(exc))
-    field = field or exc.details.get("field")
-    if field in form.fields:
-        form.add_error(field, exc.message)
-        return True
-    return False
 
 
 class ProductForm(forms.Form):

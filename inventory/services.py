@@ -9,8 +9,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from psycopg.types.numeric import Int4, Int8
 
-from oms.db import fetch_prepared, retry_on_conflict
+from oms.db import broken_constraint, fetch_prepared, retry_on_conflict
 from oms.errors import DomainError
+from oms.event_catalogue import StockLine, StockReceived
+from oms.events import record_event
 
 from . import locks
 from .errors import (
@@ -53,12 +55,15 @@ def _check_product_fields(*, name: str, price) -> None:
 
 
 def _duplicate_from(exc: IntegrityError, *, sku: str, barcode: str) -> DomainError:
-    constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "") or ""
+    """The duplicate a concurrent write caused, by the constraint it broke; any other violation is re-raised."""
+    constraint = broken_constraint(exc)
     if constraint == "product_unique_barcode":
         return DuplicateBarcode(
             f"Barcode '{barcode}' is already used by another product.", details={"barcode": barcode}
         )
-    return DuplicateSku(f"A product with SKU '{sku}' already exists.", details={"sku": sku})
+    if constraint == "product_unique_sku":
+        return DuplicateSku(f"A product with SKU '{sku}' already exists.", details={"sku": sku})
+    raise exc
 
 
 def create_product(*, tenant, sku: str, name: str, price: Decimal, barcode: str = "") -> Product:
@@ -116,6 +121,8 @@ def create_warehouse(*, tenant, code: str, name: str, priority: int = 100) -> Wa
         with transaction.atomic():
             return Warehouse.objects.create(tenant=tenant, code=code, name=name.strip(), priority=priority)
     except IntegrityError as exc:
+        if broken_constraint(exc) != "warehouse_unique_code":
+            raise
         raise DuplicateWarehouse(f"A warehouse with code '{code}' already exists.", details={"code": code}) from exc
 
 
@@ -169,15 +176,12 @@ def receive(
     for product, quantity in sorted(lines, key=lambda pair: pair[0].pk):
         level = locks.lock_level(tenant=tenant, product=product, warehouse=warehouse)
         moves.append(_move(level=level, kind=MoveKind.RECEIPT, quantity=quantity, actor=actor, reason=reason))
-    from oms.events import record_event
-
     record_event(
         tenant=tenant,
-        kind="stock.received",
-        payload={
-            "warehouse": warehouse.code,
-            "lines": [{"sku": p.sku, "product_id": p.pk, "quantity": q} for p, q in lines],
-        },
+        event=StockReceived(
+            warehouse=warehouse.code,
+            lines=[StockLine(sku=p.sku, product_id=p.pk, quantity=q) for p, q in lines],
+        ),
     )
     return moves
 
@@ -363,28 +367,6 @@ def forget_lines(*, tenant, line_ids) -> dict[int, int]:
     released = release(tenant=tenant, line_ids=line_ids)
     StockMove.objects.filter(tenant=tenant, order_line_id__in=list(line_ids)).update(order_line_id=None)
     return released
-
-
-def move_reservations(*, tenant, from_line_id: int, to_line_id: int, quantity: int) -> int:
-    """Hand `quantity` reserved units from one line to another (a line divided by a split)."""
-    moved = 0
-    for reservation in Reservation.objects.filter(tenant=tenant, line_id=from_line_id).order_by("warehouse_id"):
-        take = min(quantity - moved, reservation.quantity)
-        if take <= 0:
-            break
-        if take == reservation.quantity:
-            reservation.delete()
-        else:
-            Reservation.objects.filter(pk=reservation.pk).update(quantity=F("quantity") - take)
-        Reservation.objects.create(
-            tenant=tenant,
-            line_id=to_line_id,
-            warehouse_id=reservation.warehouse_id,
-            product_id=reservation.product_id,
-            quantity=take,
-        )
-        moved += take
-    return moved
 
 
 def consume(*, tenant, line_ids, actor=None) -> list[StockMove]:

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from oms.errors import DomainError
+from oms.pages import run_service
 from oms.tenancy.roles import ADMIN, MANAGER, OWNER, SETTINGS, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
@@ -26,7 +26,6 @@ from .forms import (
     WarehouseEditForm,
     WarehouseForm,
     WriteOffForm,
-    add_domain_error,
 )
 from .models import Product, Warehouse
 
@@ -57,13 +56,13 @@ def product_list(request):
 def product_create(request):
     form = ProductForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            product = services.create_product(tenant=request.tenant, **form.cleaned_data)
-        except DomainError as exc:
-            if not add_domain_error(form, exc):
-                messages.error(request, exc.message)
-        else:
-            messages.success(request, f"Product {product.sku} created.")
+        ok, product = run_service(
+            request,
+            lambda actor: services.create_product(tenant=request.tenant, **form.cleaned_data),
+            success=lambda product: f"Product {product.sku} created.",
+            form=form,
+        )
+        if ok:
             return redirect("inventory:product", pk=product.pk)
     return render(request, "inventory/product_new.html", {"form": form})
 
@@ -105,13 +104,13 @@ def product_update(request, pk):
     product = get_for_tenant_or_404(Product, request.tenant, pk=pk)
     form = ProductEditForm(request.POST, prefix="product")
     if form.is_valid():
-        try:
-            services.update_product(product=product, **form.cleaned_data)
-        except DomainError as exc:
-            if not add_domain_error(form, exc):
-                messages.error(request, exc.message)
-        else:
-            messages.success(request, "Product details saved.")
+        ok, _ = run_service(
+            request,
+            lambda actor: services.update_product(product=product, **form.cleaned_data),
+            success="Product details saved.",
+            form=form,
+        )
+        if ok:
             return redirect("inventory:product", pk=product.pk)
     product.refresh_from_db()  # the page shows what is stored, the form what was typed
     return _product_page(request, product, partial=False, edit_form=form)
@@ -122,13 +121,10 @@ def _stock_action(request, pk, *, form_class, prefix, context_name, act):
     product = get_for_tenant_or_404(Product, request.tenant, pk=pk)
     form = form_class(request.POST, tenant=request.tenant, prefix=prefix)
     if form.is_valid():
-        try:
-            notice = act(product, form.cleaned_data)
-        except DomainError as exc:
-            if not add_domain_error(form, exc):
-                messages.error(request, exc.message)
-        else:
-            messages.success(request, notice)
+        ok, _ = run_service(
+            request, lambda actor: act(product, form.cleaned_data), success=lambda notice: notice, form=form
+        )
+        if ok:
             if not request.htmx:
                 return redirect(reverse("inventory:product", args=[product.pk]) + "#stock")
             form = None
@@ -198,13 +194,13 @@ def adjust(request, pk):
 def warehouse_list(request):
     form = WarehouseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            warehouse = services.create_warehouse(tenant=request.tenant, **form.cleaned_data)
-        except DomainError as exc:
-            if not add_domain_error(form, exc):
-                messages.error(request, exc.message)
-        else:
-            messages.success(request, f"Warehouse {warehouse.code} created.")
+        ok, _ = run_service(
+            request,
+            lambda actor: services.create_warehouse(tenant=request.tenant, **form.cleaned_data),
+            success=lambda warehouse: f"Warehouse {warehouse.code} created.",
+            form=form,
+        )
+        if ok:
             return redirect("inventory:warehouses")
     return render(
         request,
@@ -219,13 +215,13 @@ def warehouse_edit(request, pk):
     initial = {"name": warehouse.name, "priority": warehouse.priority, "is_active": warehouse.is_active}
     form = WarehouseEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.update_warehouse(warehouse=warehouse, **form.cleaned_data)
-        except DomainError as exc:
-            if not add_domain_error(form, exc):
-                messages.error(request, exc.message)
-        else:
-            messages.success(request, f"Warehouse {warehouse.code} saved.")
+        ok, _ = run_service(
+            request,
+            lambda actor: services.update_warehouse(warehouse=warehouse, **form.cleaned_data),
+            success=lambda saved: f"Warehouse {saved.code} saved.",
+            form=form,
+        )
+        if ok:
             return redirect("inventory:warehouses")
     return render(request, "inventory/warehouse_edit.html", {"warehouse": warehouse, "form": form})
 
@@ -277,13 +273,17 @@ def import_confirm(request):
     ):
         messages.error(request, "That import is no longer waiting for confirmation. Upload the file again.")
         return redirect("inventory:import")
-    try:
-        preview, result = importing.apply(
+    ok, outcome = run_service(
+        request,
+        lambda actor: importing.apply(
             tenant=request.tenant, text=pending["text"], actor=request.user, source=f"CSV import {pending['name']}"
-        )
-    except DomainError as exc:
-        messages.error(request, f"Nothing was imported: {exc.message}")
+        ),
+        notify=False,  # said below, with what it means for the file
+    )
+    if not ok:
+        messages.error(request, f"Nothing was imported: {outcome.message}")
         return _import_page(request, ImportForm(), importing.preview(tenant=request.tenant, text=pending["text"]))
+    preview, result = outcome
     if result is None:
         messages.error(request, "Nothing was imported: the shop changed since the preview. Check the rows below.")
         return _import_page(request, ImportForm(), preview)

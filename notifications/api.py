@@ -5,8 +5,7 @@ from datetime import datetime
 from django.http import HttpResponse
 from ninja import Router, Schema, Status
 
-from oms.api import Error, paginate, raise_api
-from oms.errors import DomainError
+from oms.api import Error, paginate
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
 from .models import WebhookAttempt, WebhookEndpoint
@@ -65,12 +64,9 @@ def _out(endpoint: WebhookEndpoint) -> dict:
 
 @router.post("/webhooks", response={201: WebhookCreated, 409: Error, 422: Error})
 def create_webhook(request, payload: WebhookIn):
-    try:
-        endpoint, secret = webhooks.create_endpoint(
-            tenant=request.tenant, url=payload.url, events=payload.events, description=payload.description
-        )
-    except DomainError as exc:
-        raise_api(exc)
+    endpoint, secret = webhooks.create_endpoint(
+        tenant=request.tenant, url=payload.url, events=payload.events, description=payload.description
+    )
     return Status(201, {**_out(endpoint), "secret": secret})
 
 

@@ -8,19 +8,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from oms import event_catalogue
 from oms.models import TenantOwned
-
-# Event kinds a trigger or a webhook can listen to.
-EVENT_KINDS = [
-    ("order.created", "Order created"),
-    ("order.status_changed", "Order status changed"),
-    ("order.overdue", "Order overdue (time limit passed)"),
-    ("order.payment_changed", "Order payment changed"),
-    ("shipment.status_changed", "Shipment status changed"),
-    ("stock.received", "Stock received"),
-    ("route.incident", "Route incident"),
-]
-EVENT_KIND_VALUES = [kind for kind, _ in EVENT_KINDS]
 
 
 class TimeLimit(TenantOwned):
@@ -94,7 +83,7 @@ class Trigger(TenantOwned):
     """
 
     name = models.CharField(max_length=120)
-    event_kind = models.CharField(max_length=40, choices=EVENT_KINDS)
+    event_kind = models.CharField(max_length=40, choices=event_catalogue.CHOICES)
     conditions = models.JSONField(default=list, blank=True)
     actions = models.JSONField(default=list, blank=True)
     is_active = models.BooleanField(default=True)

@@ -1,13 +1,8 @@
 """Reads for the notifications screens: tenant-scoped, with the joins each page needs."""
 
 from django.db.models import Count, Exists, OuterRef, Q
-from django.utils import timezone
-
-from oms.models import Role
 
 from .models import Alert, MessageLog, OrderDeadline, Task, Trigger, TriggerRun, WebhookDelivery, WebhookEndpoint
-
-OFFICE_ROLES = (Role.OWNER, Role.MANAGER)
 
 
 def order_is_overdue() -> Exists:
@@ -43,10 +38,6 @@ def tasks_for(*, tenant, user, role: str, show: str = "open"):
 
 def tasks_of_order(*, tenant, order):
     return Task.objects.filter(tenant=tenant, order=order).select_related("assignee").order_by("done_at", "due_at")
-
-
-def overdue_task_count(*, tenant, user, role: str) -> int:
-    return tasks_for(tenant=tenant, user=user, role=role).filter(due_at__lt=timezone.now()).count()
 
 
 def triggers(*, tenant):

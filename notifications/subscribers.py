@@ -1,8 +1,8 @@
 """Reactions to events from the outbox. Registration order is run order: facts first, then triggers, then webhooks."""
 
+from oms.event_catalogue import CATALOGUE, OrderCreated, OrderStatusChanged, ShipmentStatusChanged
 from oms.events import subscribe
 
-from .models import EVENT_KIND_VALUES
 from .services import sla, tracking, triggers, webhooks
 
 
@@ -19,9 +19,9 @@ def keep_shipment_info(event) -> None:
 
 
 def register() -> None:
-    subscribe("shipment.status_changed", keep_shipment_info, name="notifications.tracking")
-    for kind in ("order.created", "order.status_changed"):
+    subscribe(ShipmentStatusChanged, keep_shipment_info, name="notifications.tracking")
+    for kind in (OrderCreated, OrderStatusChanged):
         subscribe(kind, keep_deadline, name="notifications.sla")
-    for kind in EVENT_KIND_VALUES:
+    for kind in CATALOGUE:
         subscribe(kind, triggers.handle_event, name="notifications.triggers")
         subscribe(kind, webhooks.enqueue_for_subscribers, name="notifications.webhooks")

@@ -17,7 +17,7 @@ from jinja2.defaults import DEFAULT_FILTERS, DEFAULT_TESTS
 from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from oms.errors import DomainError
+from .errors import TemplateFailed, TemplateRefused
 
 MAX_SOURCE_CHARS = 10_000
 MAX_OUTPUT_CHARS = 20_000
@@ -73,18 +73,6 @@ TAG_NAMES = {
     "Break": "break",
     "Continue": "continue",
 }
-
-
-class TemplateRefused(DomainError):
-    """The text uses something outside the documented variables and syntax; the message names it."""
-
-    code = "invalid_template"
-
-
-class TemplateFailed(DomainError):
-    """A stored text could not be rendered (refused, too long, too slow, or an error while rendering)."""
-
-    code = "template_failed"
 
 
 class _ShopTextSandbox(ImmutableSandboxedEnvironment):

@@ -26,14 +26,6 @@ DEFAULT_PAGE_SIZE = 50
 TOKEN_TOUCH_SECONDS = 60
 
 
-class ApiError(Exception):
-    """A 4xx answer in the contract's shape: {"error": {"code", "message", "details"}}."""
-
-    def __init__(self, status: int, code: str, message: str, details: dict | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.details = status, code, message, details or {}
-
-
 class ErrorBody(Schema):
     code: str
     message: str
@@ -42,10 +34,6 @@ class ErrorBody(Schema):
 
 class Error(Schema):
     error: ErrorBody
-
-
-def raise_api(exc: DomainError):
-    raise ApiError(exc.status, exc.code, exc.message, exc.details) from exc
 
 
 class BearerToken(HttpBearer):
@@ -85,13 +73,13 @@ class StrictParser(Parser):
     def parse_body(self, request):
         body = super().parse_body(request)
         if _has_nul(body):
-            raise ApiError(422, "invalid", "Text must not contain NUL characters.")
+            raise DomainError("Text must not contain NUL characters.")
         return body
 
     def parse_querydict(self, data, list_fields, request):
         parsed = super().parse_querydict(data, list_fields, request)
         if _has_nul(parsed):
-            raise ApiError(422, "invalid", "Parameters must not contain NUL characters.")
+            raise DomainError("Parameters must not contain NUL characters.")
         return parsed
 
 
@@ -136,8 +124,9 @@ def error_body(code: str, message: str, details: dict | None = None) -> dict[str
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
-@api.exception_handler(ApiError)
-def on_api_error(request, exc: ApiError):
+@api.exception_handler(DomainError)
+def on_domain_error(request, exc: DomainError):
+    """Every service refusal, of every app, answers in the contract's shape with its own code and status."""
     return api.create_response(request, error_body(exc.code, exc.message, exc.details), status=exc.status)
 
 
@@ -183,11 +172,9 @@ def page_params(request) -> tuple[int, int]:
         page = int(request.GET.get("page", 1))
         page_size = int(request.GET.get("page_size", DEFAULT_PAGE_SIZE))
     except ValueError as exc:
-        raise ApiError(422, "invalid", "page and page_size must be whole numbers.") from exc
+        raise DomainError("page and page_size must be whole numbers.") from exc
     if not 1 <= page <= MAX_PAGE or not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ApiError(
-            422, "invalid", f"page must be between 1 and {MAX_PAGE:,} and page_size between 1 and {MAX_PAGE_SIZE}."
-        )
+        raise DomainError(f"page must be between 1 and {MAX_PAGE:,} and page_size between 1 and {MAX_PAGE_SIZE}.")
     return page, page_size
 
 

@@ -20,6 +20,15 @@ def _sqlstate(exc: BaseException) -> str | None:
     return getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
 
 
+def broken_constraint(exc: BaseException) -> str:
+    """The name of the constraint an IntegrityError broke, '' when PostgreSQL named none (e.g. NOT NULL).
+
+    Services map an IntegrityError to a domain error only by this name, so a different violation is never
+    reported as, say, a duplicate; anything they do not expect propagates as the bug it is.
+    """
+    return getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) or ""
+
+
 def retry_on_conflict(attempts: int = 5):
     """Run a transactional function again when PostgreSQL aborts it for a serialization failure or deadlock.
 

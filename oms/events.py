@@ -1,7 +1,8 @@
 """The event outbox.
 
-A change records its event in the same transaction (`record_event`); after commit a task dispatches it to
-the subscribers that higher apps registered in their `AppConfig.ready()`. Each subscriber runs at most once
+A change records its event in the same transaction (`record_event(tenant=..., event=OrderCreated(...))`, the
+kinds are declared in `oms.event_catalogue`); after commit a task dispatches it to the subscribers that higher
+apps registered in their `AppConfig.ready()`. Each subscriber runs at most once
 per event (an `EventHandled` row, written in the subscriber's own transaction), so re-running a dispatch —
 twice by accident, or after a worker died — never repeats work.
 """
@@ -15,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import rls, system
+from .event_catalogue import DomainEvent
 from .models import Event, EventHandled
 
 logger = logging.getLogger(__name__)
@@ -27,8 +29,10 @@ ANY_KIND = "*"
 event_depth: ContextVar[int] = ContextVar("event_depth", default=0)
 
 
-def subscribe(kind: str, handler: Handler, *, name: str | None = None) -> None:
-    """Register `handler` for events of `kind` (or every kind with "*"). Name must be stable across deploys."""
+def subscribe(kind: type[DomainEvent] | str, handler: Handler, *, name: str | None = None) -> None:
+    """Register `handler` for events of a catalogue kind (or every kind with "*"). Name must be stable across
+    deploys."""
+    kind = kind if isinstance(kind, str) else kind.kind
     name = name or f"{handler.__module__}.{handler.__qualname__}"
     if all(existing != name for existing, _ in _subscribers[kind]):
         _subscribers[kind].append((name, handler))
@@ -38,16 +42,24 @@ def subscribers_for(kind: str) -> list[tuple[str, Handler]]:
     return _subscribers.get(kind, []) + _subscribers.get(ANY_KIND, [])
 
 
-def record_event(*, tenant, kind: str, payload: dict) -> Event:
-    """Write an event in the caller's transaction; it is dispatched only if that transaction commits."""
+def outbox_row(*, tenant_id: int, event: DomainEvent) -> Event:
+    """The unsaved outbox row of an event, for callers that write many at once (`bulk_create`)."""
+    payload = event.payload()
     depth = event_depth.get()
     if depth:
-        payload = {**payload, "_depth": depth}
-    event = Event.objects.create(tenant=tenant, kind=kind, payload=payload)
+        payload["_depth"] = depth
+    return Event(tenant_id=tenant_id, kind=event.kind, payload=payload)
+
+
+def record_event(*, tenant, event: DomainEvent) -> Event:
+    """Write an event in the caller's transaction; it is dispatched only if that transaction commits."""
+    row = outbox_row(tenant_id=tenant.pk, event=event)
+    row.tenant = tenant
+    row.save(force_insert=True)
     from .tasks import dispatch_event
 
-    transaction.on_commit(lambda: dispatch_event.delay(event.pk))
-    return event
+    transaction.on_commit(lambda: dispatch_event.delay(row.pk))
+    return row
 
 
 def dispatch(event_id: int) -> bool:

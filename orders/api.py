@@ -7,12 +7,12 @@ from typing import Annotated, Literal
 from ninja import Field, Router, Schema, Status
 
 from oms.actors import Actor
-from oms.api import ApiError, Error, paginate, raise_api
-from oms.errors import DomainError
+from oms.api import Error, paginate
 from oms.idempotency import run_idempotent
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
 from . import selectors
+from .errors import InvalidOrder
 from .models import Group, Order, OrderLine
 from .services import families, intake, reservations, statuses
 
@@ -137,7 +137,7 @@ def parse_aware(value: str | None) -> datetime | None:
     except ValueError:
         parsed = None
     if parsed is None or parsed.tzinfo is None or "T" not in value:
-        raise ApiError(422, "invalid", "updated_since must be an ISO 8601 time with offset, e.g. 2026-01-31T10:00:00+00:00.")
+        raise InvalidOrder("updated_since must be an ISO 8601 time with offset, e.g. 2026-01-31T10:00:00+00:00.")
     return parsed
 
 
@@ -205,11 +205,8 @@ def create_order(request, payload: OrderIn):
         order = intake.create_order(tenant=request.tenant, data=_input(payload), actor=Actor.api(request.api_token))
         return 201, _fresh(request, order.pk)
 
-    try:
-        status, body = run_idempotent(request=request, scope="orders.create", produce=produce)
-        return Status(status, body)
-    except DomainError as exc:
-        raise_api(exc)
+    status, body = run_idempotent(request=request, scope="orders.create", produce=produce)
+    return Status(status, body)
 
 
 @router.get("/orders", response={200: OrderList, 422: Error})
@@ -233,10 +230,7 @@ def get_order(request, order_id: int):
 @router.post("/orders/{order_id}/transition", response={200: OrderOut, 404: Error, 409: Error, 422: Error})
 def transition(request, order_id: int, payload: TransitionIn):
     order = _get(request, order_id)
-    try:
-        statuses.change_status(order=order, to_code=payload.to, actor=Actor.api(request.api_token))
-    except DomainError as exc:
-        raise_api(exc)
+    statuses.change_status(order=order, to_code=payload.to, actor=Actor.api(request.api_token))
     return _fresh(request, order.pk)
 
 
@@ -251,15 +245,12 @@ def reserve(request, order_id: int):
 def split(request, order_id: int, payload: SplitIn):
     order = _get(request, order_id)
     actor = Actor.api(request.api_token)
-    try:
-        if payload.mode == "unavailable":
-            child = families.split_unavailable(order=order, actor=actor)
-        else:
-            if payload.lines is not None and not OrderLine.objects.filter(order=order, pk__in=payload.lines).exists():
-                raise ApiError(422, "invalid", "None of the given lines belong to this order.")
-            child = families.copy_order(order=order, actor=actor, line_ids=payload.lines)
-    except DomainError as exc:
-        raise_api(exc)
+    if payload.mode == "unavailable":
+        child = families.split_unavailable(order=order, actor=actor)
+    else:
+        if payload.lines is not None and not OrderLine.objects.filter(order=order, pk__in=payload.lines).exists():
+            raise InvalidOrder("None of the given lines belong to this order.")
+        child = families.copy_order(order=order, actor=actor, line_ids=payload.lines)
     return Status(201, _fresh(request, child.pk))
 
 

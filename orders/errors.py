@@ -21,10 +21,6 @@ class DuplicateExternalId(Conflict):
     code = "duplicate_external_id"
 
 
-class IdempotencyConflict(Conflict):
-    code = "idempotency_conflict"
-
-
 class EditNotAllowed(Conflict):
     code = "edit_not_allowed"
 
@@ -36,6 +32,11 @@ class FieldNotAllowed(DomainError):
 
 class InvalidOrder(DomainError):
     code = "invalid"
+
+
+class DuplicateStatus(Conflict):
+    code = "duplicate_status"
+    field = "code"
 
 
 class InvalidMerge(DomainError):

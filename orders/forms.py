@@ -163,7 +163,3 @@ class CustomerForm(forms.Form):
 
     def clean_tags(self):
         return [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]
-
-
-def member_roles():
-    return [("", "Any role"), *Role.choices]

@@ -1,6 +1,6 @@
 """Where order and customer rows are locked. A family is always locked root first, then by id."""
 
-from .models import Customer, Order
+from .models import AssignmentCursor, Customer, Order, OrderLine, StatusTransition
 
 
 def lock_order(order: Order) -> Order:
@@ -31,3 +31,22 @@ def lock_customers(*customers: Customer) -> dict[int, Customer]:
         .filter(tenant_id=customers[0].tenant_id, pk__in={c.pk for c in customers})
         .order_by("pk")
     }
+
+
+def lock_line(line: OrderLine, *, order: Order) -> OrderLine:
+    """A line of an order whose row is already locked (order first, then its line)."""
+    return OrderLine.objects.select_for_update().select_related("product").get(pk=line.pk, order=order)
+
+
+def lock_assignment_cursor(*, tenant) -> AssignmentCursor:
+    """The shop's round-robin cursor, made on first need; new orders take their manager one at a time."""
+    AssignmentCursor.objects.bulk_create([AssignmentCursor(tenant=tenant)], ignore_conflicts=True)
+    return AssignmentCursor.objects.select_for_update().get(tenant=tenant)
+
+
+def lock_transition(*, tenant, channel: str, from_status, to_status) -> StatusTransition | None:
+    return (
+        StatusTransition.objects.select_for_update()
+        .filter(tenant=tenant, channel=channel, from_status=from_status, to_status=to_status)
+        .first()
+    )

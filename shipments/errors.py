@@ -15,5 +15,10 @@ class RouteRuleBroken(Conflict):
     code = "route_rule"
 
 
+class DuplicateCarrier(Conflict):
+    code = "duplicate_carrier"
+    field = "name"
+
+
 class CarrierError(Exception):
     """A carrier could not be reached or answered nonsense; polls back off, nothing else changes."""

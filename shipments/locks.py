@@ -1,17 +1,19 @@
 """Where shipments rows are locked. Fixed order everywhere: the order row first, then its route, then a stop."""
 
-from orders.models import Order
+from orders.locks import lock_order  # the order row has one lock helper, in orders; re-exported for the services
 
-from .models import Route, RouteStop, Shipment
+from .models import Incident, Route, RouteStop, Shipment, ShipmentSettings
 
-
-def lock_order(order: Order) -> Order:
-    """The order row, locked: packing scans, handover and returns of one order queue here one at a time."""
-    return (
-        Order.objects.select_for_update(of=("self",))
-        .select_related("status")
-        .get(pk=order.pk, tenant_id=order.tenant_id)
-    )
+__all__ = [
+    "lock_incident",
+    "lock_last_stop_of",
+    "lock_order",
+    "lock_order_and_shipment",
+    "lock_route",
+    "lock_settings",
+    "lock_shipment",
+    "lock_stop",
+]
 
 
 def lock_route(route: Route) -> Route:
@@ -26,5 +28,34 @@ def lock_stop(stop: RouteStop) -> RouteStop:
     )
 
 
+def lock_last_stop_of(*, order, courier) -> RouteStop | None:
+    """The courier's latest stop for the order (the order row is locked first)."""
+    return (
+        RouteStop.objects.select_for_update(of=("self",))
+        .filter(tenant_id=order.tenant_id, order=order, route__courier=courier)
+        .order_by("-route__date", "-pk")
+        .first()
+    )
+
+
 def lock_shipment(shipment_id: int) -> Shipment | None:
+    """The shipment row alone; a service that also changes its order locks with `lock_order_and_shipment`."""
     return Shipment.objects.select_for_update(of=("self",)).select_related("carrier").filter(pk=shipment_id).first()
+
+
+def lock_order_and_shipment(shipment_id: int) -> Shipment | None:
+    """The shipment's order row, then the shipment row (the house order, so a poll and a handover of the same
+    order never wait on each other in opposite orders). None when the shipment is gone."""
+    shipment = Shipment.objects.select_related("order").filter(pk=shipment_id).first()
+    if shipment is None:
+        return None
+    lock_order(shipment.order)
+    return lock_shipment(shipment_id)
+
+
+def lock_incident(incident: Incident) -> Incident:
+    return Incident.objects.select_for_update().get(pk=incident.pk, tenant_id=incident.tenant_id)
+
+
+def lock_settings(settings: ShipmentSettings) -> ShipmentSettings:
+    return ShipmentSettings.objects.select_for_update().get(pk=settings.pk)

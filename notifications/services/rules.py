@@ -2,8 +2,11 @@
 
 from decimal import Decimal, InvalidOperation
 
+from oms.event_catalogue import OrderStatusChanged, ShipmentStatusChanged, StockReceived
 from oms.models import Event
 from orders.models import Order
+
+from ..errors import RuleError
 
 # field -> label. Values are read by `field_value` from the event and its order.
 FIELDS = {
@@ -19,10 +22,8 @@ FIELDS = {
     "order_tags": "Order tags",
     "customer_tags": "Customer tags",
     "customer_orders": "Customer's number of orders",
-    "skus": "Received SKUs (stock.received)",
+    "skus": f"Received SKUs ({StockReceived.kind})",
 }
-LIST_FIELDS = {"order_tags", "customer_tags", "skus"}
-NUMBER_FIELDS = {"total", "customer_orders"}
 
 OPERATORS = {
     "any": "is anything",
@@ -51,11 +52,6 @@ ACTIONS = {
     "reserve_stock": ("Reserve stock", "—"),
     "split_unavailable": ("Split off unavailable lines", "—"),
 }
-ORDER_ACTIONS = set(ACTIONS) - {"alert", "webhook", "reserve_stock"}  # these also work without an order
-
-
-class RuleError(ValueError):
-    pass
 
 
 def _list_value(value: str) -> list[str]:
@@ -65,7 +61,7 @@ def _list_value(value: str) -> list[str]:
 def field_value(field: str, event: Event, order: Order | None, cache: dict):
     payload = event.payload or {}
     if field in ("from_status", "to_status"):
-        if event.kind not in ("order.status_changed", "shipment.status_changed"):
+        if event.kind not in (OrderStatusChanged.kind, ShipmentStatusChanged.kind):
             return None
         return payload.get("from" if field == "from_status" else "to")
     if field == "skus":

@@ -8,7 +8,8 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from oms.events import event_depth
+from oms.event_catalogue import OrderOverdue
+from oms.events import outbox_row
 from oms.models import Event, Membership, Role
 from orders.models import Order, OrderStatus
 
@@ -297,19 +298,16 @@ def _sweep_batch(now, batch) -> tuple[int, int]:
                 )
             )
     _insert_alerts(alerts)
-    depth = event_depth.get()
     events = Event.objects.bulk_create(
         [
-            Event(
+            outbox_row(
                 tenant_id=order.tenant_id,
-                kind="order.overdue",
-                payload={
-                    "order_id": order.pk,
-                    "number": order.number,
-                    "status": codes.get(order.status_id, ""),
-                    "due_at": due_of[order.pk].isoformat(),
-                    **({"_depth": depth} if depth else {}),
-                },
+                event=OrderOverdue(
+                    order_id=order.pk,
+                    number=order.number,
+                    status=codes.get(order.status_id, ""),
+                    due_at=due_of[order.pk].isoformat(),
+                ),
             )
             for order in overdue
         ],

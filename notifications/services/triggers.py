@@ -11,8 +11,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from inventory.models import Product
+from oms import event_catalogue
 from oms.actors import Actor
 from oms.errors import DomainError
+from oms.event_catalogue import OrderPaymentChanged, OrderStatusChanged, ShipmentStatusChanged, StockReceived
 from oms.events import event_depth
 from oms.models import Event
 from orders.models import Group, Order, OrderStatus
@@ -205,11 +207,11 @@ def reserve_waiting_orders(*, event: Event, actor: Actor) -> list[Order]:
 def sample_event(trigger: Trigger, order: Order) -> Event:
     """An unsaved event as the trigger would see it for this order (a status change is taken as *to* its status)."""
     payload = {"order_id": order.pk, "number": order.number}
-    if trigger.event_kind in ("order.status_changed", "shipment.status_changed"):
+    if trigger.event_kind in (OrderStatusChanged.kind, ShipmentStatusChanged.kind):
         payload.update({"from": None, "to": order.status.code, "to_group": order.group})
-    if trigger.event_kind == "order.payment_changed":
+    if trigger.event_kind == OrderPaymentChanged.kind:
         payload.update({"from": None, "to": order.payment_status})
-    if trigger.event_kind == "stock.received":
+    if trigger.event_kind == StockReceived.kind:
         payload["lines"] = [{"sku": ln.product.sku, "product_id": ln.product_id} for ln in order.lines.all()]
     return Event(tenant_id=order.tenant_id, kind=trigger.event_kind, payload=payload, created_at=timezone.now())
 
@@ -221,9 +223,9 @@ def describe(action: dict, order: Order | None) -> str:
         target = OrderStatus.objects.filter(tenant_id=order.tenant_id, code=value, is_active=True).first()
         if target is None:
             return f"{label}: there is no active status '{value}' — this would fail."
-        blockers = statuses.blockers(order, target.group) if target.group != order.group else []
-        allowed = target.group == order.group or _fsm_allows(order, target.group)
-        return f"{label} to '{target.name}'" + ("" if allowed else " — blocked: " + "; ".join(blockers))
+        if statuses.can_enter_group(order, target.group):
+            return f"{label} to '{target.name}'"
+        return f"{label} to '{target.name}' — blocked: " + "; ".join(statuses.blockers(order, target.group))
     if kind == "create_task":
         due = f", due in {action.get('hours')} h" if action.get("hours") else ""
         return f"{label} “{text}” for {value or 'manager'}{due}"
@@ -250,20 +252,6 @@ def describe(action: dict, order: Order | None) -> str:
     return f"{label} {value}".strip()
 
 
-def _fsm_allows(order: Order, group: str) -> bool:
-    sources = {
-        Group.NEW: (Group.NEW, Group.APPROVAL, Group.ASSEMBLY),
-        Group.APPROVAL: (Group.NEW, Group.APPROVAL, Group.ASSEMBLY),
-        Group.ASSEMBLY: (Group.NEW, Group.APPROVAL, Group.DELIVERY),
-        Group.DELIVERY: (Group.ASSEMBLY, Group.CANCEL),
-        Group.COMPLETE: (Group.DELIVERY,),
-    }.get(group)
-    if sources is not None and order.group not in sources:
-        return False
-    checks = {Group.ASSEMBLY: order.assembly_blockers, Group.DELIVERY: order.delivery_blockers}
-    return not checks.get(group, lambda: [])()
-
-
 def dry_run(*, trigger: Trigger, order: Order) -> dict:
     """What would happen for this order — nothing is written."""
     event = sample_event(trigger, order)
@@ -282,11 +270,9 @@ def dry_run(*, trigger: Trigger, order: Order) -> dict:
 def save_trigger(
     *, tenant, name: str, event_kind: str, conditions: list[dict], actions: list[dict], is_active: bool, trigger=None
 ) -> Trigger:
-    from ..models import EVENT_KIND_VALUES
-
     name = (name or "").strip()
     problems = ([] if name else ["Give the trigger a name."]) + (
-        [] if event_kind in EVENT_KIND_VALUES else ["Choose an event."]
+        [] if event_kind in event_catalogue.BY_KIND else ["Choose an event."]
     )
     problems += rules.validate(conditions, actions)
     if problems:
@@ -313,14 +299,14 @@ def delete_trigger(*, trigger: Trigger) -> None:
 TEMPLATES = {
     "delivery-problem-task": (
         "Task for the manager when delivery has a problem",
-        "order.status_changed",
+        OrderStatusChanged.kind,
         [{"field": "to_status", "op": "eq", "value": "delivery-problem"}],
         [{"type": "create_task", "value": "manager", "text": "Call the customer: delivery problem", "hours": "4"}],
         "When an order moves to “Delivery problem”, its manager gets a task due in 4 hours.",
     ),
     "paid-to-assembly": (
         "Paid orders go to assembly",
-        "order.payment_changed",
+        OrderPaymentChanged.kind,
         [
             {"field": "payment_status", "op": "eq", "value": "paid"},
             {"field": "group", "op": "in", "value": "new, approval"},
@@ -330,14 +316,14 @@ TEMPLATES = {
     ),
     "refused-tags-bad": (
         "Refused order tags the customer BAD",
-        "order.status_changed",
+        OrderStatusChanged.kind,
         [{"field": "to_status", "op": "eq", "value": "refused"}],
         [{"type": "tag_customer", "value": "BAD"}],
         "When an order is refused (from any status), the customer gets the tag BAD.",
     ),
     "reserve-on-arrival": (
         "Reserve waiting split-off orders when stock arrives",
-        "stock.received",
+        StockReceived.kind,
         [],
         [{"type": "reserve_stock"}],
         "When stock is received, orders waiting in the split-off status are reserved, oldest first.",

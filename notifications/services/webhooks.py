@@ -17,12 +17,13 @@ from django.db.models import F
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from oms import http
+from oms import event_catalogue, http
 from oms.errors import DomainError
 from oms.models import Event
 
+from .. import locks
+from ..errors import InvalidUrl
 from ..models import (
-    EVENT_KIND_VALUES,
     DeliveryState,
     WebhookAttempt,
     WebhookDelivery,
@@ -53,9 +54,6 @@ ROTATION_GRACE = timedelta(hours=24)
 SWEEP_BATCH = 200
 
 
-InvalidUrl = http.UnsafeUrl  # 422 `invalid_url`, as the API contract names it
-
-
 def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
@@ -65,15 +63,18 @@ def check_url(url: str) -> str:
     It looks the host up: call it before a transaction, never inside one."""
     if len((url or "").strip()) > 500:
         raise InvalidUrl("The URL must be at most 500 characters.", details={"url": url[:500]})
-    return http.check_url(url)
+    try:
+        return http.check_url(url)
+    except http.UnsafeUrl as exc:
+        raise InvalidUrl(exc.message, details=exc.details) from exc
 
 
 def _check_events(events: list[str]) -> list[str]:
     events = list(dict.fromkeys(e.strip() for e in events or [] if e and e.strip()))
-    unknown = [e for e in events if e not in EVENT_KIND_VALUES]
+    unknown = [e for e in events if e not in event_catalogue.BY_KIND]
     if not events or unknown:
         raise DomainError(
-            "Choose one or more events: " + ", ".join(EVENT_KIND_VALUES) + ".",
+            "Choose one or more events: " + ", ".join(event_catalogue.KINDS) + ".",
             details={"unknown": unknown, "field": "events"},
         )
     return events
@@ -91,22 +92,10 @@ def create_endpoint(*, tenant, url: str, events: list[str], description: str = "
     return endpoint, secret
 
 
-def update_endpoint(
-    *, endpoint: WebhookEndpoint, url: str, events: list[str], description: str = ""
-) -> WebhookEndpoint:
-    url = check_url(url)  # a DNS lookup: before the transaction, not inside it
-    events = _check_events(events)
-    with transaction.atomic():
-        endpoint.url, endpoint.events = url, events
-        endpoint.description = (description or "")[:200]
-        endpoint.save(update_fields=["url", "events", "description"])
-    return endpoint
-
-
 @transaction.atomic
 def rotate_secret(*, endpoint: WebhookEndpoint) -> str:
     """A new secret; the old one keeps signing alongside it for 24 hours so receivers can switch over."""
-    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    endpoint = locks.lock_endpoint(endpoint.pk)
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_expires_at = timezone.now() + ROTATION_GRACE
     endpoint.secret = new_secret()
@@ -126,10 +115,15 @@ def delete_endpoint(*, endpoint: WebhookEndpoint) -> None:
     endpoint.delete()
 
 
+def body_of(*, kind: str, at: datetime, payload: dict) -> dict:
+    """What a receiver gets: `{"type", "timestamp", "data"}`; keys starting with `_` are internal and left out."""
+    data = {k: v for k, v in payload.items() if not k.startswith("_")}
+    return {"type": kind, "timestamp": at.isoformat(), "data": data}
+
+
 def message_body(event: Event) -> str:
-    data = {k: v for k, v in event.payload.items() if not k.startswith("_")}
     return json.dumps(
-        {"type": event.kind, "timestamp": event.created_at.isoformat(), "data": data},
+        body_of(kind=event.kind, at=event.created_at, payload=event.payload),
         separators=(",", ":"),
         sort_keys=True,
         default=str,
@@ -260,7 +254,7 @@ def _record(delivery: WebhookDelivery, status_code, error: str, duration_ms: int
 
 
 def _disable_if_failing(endpoint_id: int, now: datetime) -> None:
-    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
+    endpoint = locks.lock_endpoint(endpoint_id)
     if not endpoint.is_active or endpoint.consecutive_failures < DISABLE_AFTER_FAILURES:
         return
     if endpoint.failing_since is None or now - endpoint.failing_since < DISABLE_AFTER_FAILING_FOR:
@@ -284,7 +278,7 @@ def _disable_if_failing(endpoint_id: int, now: datetime) -> None:
 @transaction.atomic
 def send_again(*, delivery: WebhookDelivery) -> WebhookDelivery:
     """Queue one more attempt now, with the same body and id (the admin's "send again")."""
-    delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+    delivery = locks.lock_delivery(delivery.pk)
     delivery.state, delivery.next_attempt_at = DeliveryState.PENDING, timezone.now()
     delivery.save(update_fields=["state", "next_attempt_at"])
     from ..tasks import deliver_webhook

@@ -10,9 +10,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from oms.actors import Actor
-from oms.errors import DomainError
 from oms.models import Membership, Role
+from oms.pages import NON_FIELD_ERRORS, run_service
 from oms.tenancy.roles import ADMIN, OFFICE, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 from orders.models import Order
@@ -108,19 +107,15 @@ def _add_task(request, form) -> bool:
             .first()
         )
     due_at = timezone.make_aware(datetime.combine(data["due_date"], time(18, 0))) if data["due_date"] else None
-    try:
-        inbox.create_task(
-            tenant=request.tenant,
-            title=data["title"],
-            actor=Actor.of_request(request),
-            assignee=assignee,
-            order=order,
-            due_at=due_at,
-        )
-    except DomainError as exc:
-        form.add_error(None, exc.message)
-        return False
-    return True
+    ok, _ = run_service(
+        request,
+        lambda actor: inbox.create_task(
+            tenant=request.tenant, title=data["title"], actor=actor, assignee=assignee, order=order, due_at=due_at
+        ),
+        form=form,
+        field=NON_FIELD_ERRORS,
+    )
+    return ok
 
 
 @require_POST

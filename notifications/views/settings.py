@@ -7,14 +7,14 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from oms.errors import DomainError
+from oms import event_catalogue
+from oms.pages import NON_FIELD_ERRORS, run_service
 from oms.tenancy.roles import SETTINGS, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 from orders.models import OrderStatus
 
-from .. import selectors, templating
+from .. import selectors, templating, webhook_docs
 from ..models import (
-    EVENT_KINDS,
     Channel,
     DeliveryWindow,
     Holiday,
@@ -62,19 +62,21 @@ def time_limits(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         minutes = data["amount"] * (60 if data["unit"] == "hours" else 1)
-        try:
-            sla.save_time_limit(
+        ok, _ = run_service(
+            request,
+            lambda actor: sla.save_time_limit(
                 tenant=request.tenant,
                 status=data["status"],
                 minutes=minutes,
                 working_hours_only=data["working_hours_only"],
                 work_starts=data["work_starts"],
                 work_ends=data["work_ends"],
-            )
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, f"Time limit for “{data['status'].name}” saved.")
+            ),
+            success=lambda limit: f"Time limit for “{data['status'].name}” saved.",
+            form=form,
+            field=NON_FIELD_ERRORS,
+        )
+        if ok:
             return redirect("notifications:time_limits")
     return _time_limits_page(request, form, HolidayForm())
 
@@ -84,12 +86,14 @@ def time_limits(request):
 def holiday_add(request):
     form = HolidayForm(request.POST)
     if form.is_valid():
-        try:
-            holiday = sla.add_holiday(tenant=request.tenant, **form.cleaned_data)
-        except DomainError as exc:
-            form.add_error("day", exc.message)
-        else:
-            messages.success(request, f"{holiday.day:%Y-%m-%d} is a holiday; working-hours deadlines moved past it.")
+        ok, _ = run_service(
+            request,
+            lambda actor: sla.add_holiday(tenant=request.tenant, **form.cleaned_data),
+            success=lambda holiday: f"{holiday.day:%Y-%m-%d} is a holiday; working-hours deadlines moved past it.",
+            form=form,
+            field="day",
+        )
+        if ok:
             return redirect("notifications:time_limits")
     return _time_limits_page(request, TimeLimitForm(tenant=request.tenant), form)
 
@@ -133,12 +137,14 @@ def message_templates(request, pk=None):
     if template is not None:
         form.fields["code"].disabled = form.fields["channel"].disabled = True
     if request.method == "POST" and form.is_valid():
-        try:
-            saved = messaging.save_template(tenant=request.tenant, template=template, **form.cleaned_data)
-        except DomainError as exc:
-            form.add_error(exc.details.get("field", "body"), exc.message)
-        else:
-            messages.success(request, f"Template “{saved.name}” saved.")
+        ok, _ = run_service(
+            request,
+            lambda actor: messaging.save_template(tenant=request.tenant, template=template, **form.cleaned_data),
+            success=lambda saved: f"Template “{saved.name}” saved.",
+            form=form,
+            field="body",
+        )
+        if ok:
             return redirect("notifications:templates")
     rows = MessageTemplate.objects.filter(tenant=request.tenant)
     context = {"form": form, "rows": rows, "editing": template, "allowed_filters": templating.ALLOWED_FILTERS}
@@ -163,12 +169,14 @@ class WindowForm(forms.Form):
 def delivery_windows(request):
     form = WindowForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            tracking.save_delivery_window(tenant=request.tenant, **form.cleaned_data)
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, "Delivery window saved.")
+        ok, _ = run_service(
+            request,
+            lambda actor: tracking.save_delivery_window(tenant=request.tenant, **form.cleaned_data),
+            success="Delivery window saved.",
+            form=form,
+            field=NON_FIELD_ERRORS,
+        )
+        if ok:
             return redirect("notifications:windows")
     windows = DeliveryWindow.objects.filter(tenant=request.tenant)
     return render(request, "notifications/windows.html", {"form": form, "windows": windows})
@@ -186,7 +194,7 @@ def delivery_window_delete(request, pk):
 class EndpointForm(forms.Form):
     url = forms.CharField(max_length=500, label="URL")
     description = forms.CharField(max_length=200, required=False)
-    events = forms.MultipleChoiceField(choices=EVENT_KINDS, widget=forms.CheckboxSelectMultiple)
+    events = forms.MultipleChoiceField(choices=event_catalogue.CHOICES, widget=forms.CheckboxSelectMultiple)
 
 
 @role_required(*SETTINGS)
@@ -194,14 +202,22 @@ def webhook_list(request):
     form = EndpointForm(request.POST or None)
     new_secret = None
     if request.method == "POST" and form.is_valid():
-        try:
-            endpoint, new_secret = webhooks.create_endpoint(tenant=request.tenant, **form.cleaned_data)
-        except DomainError as exc:
-            form.add_error("url" if exc.code == "invalid_url" else "events", exc.message)
-        else:
-            messages.success(request, f"Endpoint {endpoint.url} added. Copy its secret now: it is shown only once.")
+        ok, created = run_service(
+            request,
+            lambda actor: webhooks.create_endpoint(tenant=request.tenant, **form.cleaned_data),
+            success=lambda created: f"Endpoint {created[0].url} added. Copy its secret now: it is shown only once.",
+            form=form,
+            field="events",
+        )
+        if ok:
+            new_secret = created[1]
             form = EndpointForm()
-    context = {"form": form, "endpoints": selectors.endpoints(tenant=request.tenant), "new_secret": new_secret}
+    context = {
+        "form": form,
+        "endpoints": selectors.endpoints(tenant=request.tenant),
+        "new_secret": new_secret,
+        "kind_docs": webhook_docs.kind_docs(),
+    }
     return render(request, "notifications/webhooks.html", context)
 
 
@@ -212,7 +228,7 @@ def webhook_detail(request, pk):
     context = {
         "endpoint": endpoint,
         "page": page.get_page(request.GET.get("page")),
-        "event_labels": dict(EVENT_KINDS),
+        "event_labels": dict(event_catalogue.CHOICES),
         "new_secret": None,
     }
     return render(request, "notifications/webhook_detail.html", context)
@@ -237,7 +253,7 @@ def webhook_action(request, pk):
         context = {
             "endpoint": endpoint,
             "page": page.get_page(1),
-            "event_labels": dict(EVENT_KINDS),
+            "event_labels": dict(event_catalogue.CHOICES),
             "new_secret": secret,
         }
         return render(request, "notifications/webhook_detail.html", context)

@@ -8,13 +8,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from oms.errors import DomainError
+from oms import event_catalogue
+from oms.event_catalogue import OrderStatusChanged
+from oms.pages import run_service
 from oms.tenancy.roles import SETTINGS, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 from orders.models import Order, OrderStatus
 
 from .. import selectors
-from ..models import EVENT_KINDS, Trigger, WebhookEndpoint
+from ..models import Trigger, WebhookEndpoint
 from ..services import rules, triggers
 
 MAX_ROWS = 20
@@ -25,7 +27,7 @@ def trigger_list(request):
     context = {
         "triggers": selectors.triggers(tenant=request.tenant),
         "templates": [(code, t[0], t[4]) for code, t in triggers.TEMPLATES.items()],
-        "event_labels": dict(EVENT_KINDS),
+        "event_labels": dict(event_catalogue.CHOICES),
     }
     return render(request, "notifications/triggers.html", context)
 
@@ -33,12 +35,13 @@ def trigger_list(request):
 @require_POST
 @role_required(*SETTINGS)
 def trigger_from_template(request, code):
-    try:
-        trigger = triggers.create_from_template(tenant=request.tenant, code=code)
-    except DomainError as exc:
-        messages.error(request, exc.message)
+    ok, trigger = run_service(
+        request,
+        lambda actor: triggers.create_from_template(tenant=request.tenant, code=code),
+        success=lambda trigger: f"Trigger “{trigger.name}” created and switched on.",
+    )
+    if not ok:
         return redirect("notifications:triggers")
-    messages.success(request, f"Trigger “{trigger.name}” created and switched on.")
     return redirect("notifications:trigger_edit", trigger.pk)
 
 
@@ -97,8 +100,9 @@ def trigger_edit(request, pk=None):
             if index.isdigit() and int(index) < len(rows):
                 rows.pop(int(index))
         elif op == "save":
-            try:
-                trigger = triggers.save_trigger(
+            ok, saved = run_service(
+                request,
+                lambda actor: triggers.save_trigger(
                     tenant=request.tenant,
                     name=state["name"],
                     event_kind=state["event_kind"],
@@ -106,11 +110,14 @@ def trigger_edit(request, pk=None):
                     actions=_clean_actions(state["actions"]),
                     is_active=state["is_active"],
                     trigger=trigger,
-                )
-            except DomainError as exc:
-                problems = exc.details.get("problems") or [exc.message]
+                ),
+                success=lambda saved: f"Trigger “{saved.name}” saved.",
+                notify=False,  # the builder lists the problems next to the rows
+            )
+            if not ok:
+                problems = saved.details.get("problems") or [saved.message]
             else:
-                messages.success(request, f"Trigger “{trigger.name}” saved.")
+                trigger = saved
                 url = reverse("notifications:trigger_edit", args=[trigger.pk])
                 if request.htmx:
                     response = HttpResponse(status=204)
@@ -128,7 +135,7 @@ def trigger_edit(request, pk=None):
     else:
         state = {
             "name": "",
-            "event_kind": "order.status_changed",
+            "event_kind": OrderStatusChanged.kind,
             "is_active": True,
             "conditions": [{"field": "to_status", "op": "eq", "value": ""}],
             "actions": [{"type": "create_task", "value": "manager", "text": "", "hours": "24"}],
@@ -137,7 +144,7 @@ def trigger_edit(request, pk=None):
         "trigger": trigger,
         "state": state,
         "problems": problems,
-        "event_kinds": EVENT_KINDS,
+        "event_kinds": event_catalogue.CHOICES,
         "fields": rules.FIELDS.items(),
         "operators": rules.OPERATORS.items(),
         "actions": [(k, v[0], v[1]) for k, v in rules.ACTIONS.items()],

@@ -4,6 +4,8 @@ import re
 
 from django.db import IntegrityError, transaction
 
+from oms.db import broken_constraint
+
 from .. import locks
 from ..errors import InvalidMerge
 from ..models import ContactKind, Customer, CustomerContact, Order
@@ -48,8 +50,10 @@ def _add_contact(customer: Customer, kind: str, value: str, normalized: str) -> 
                 normalized=normalized,
                 defaults={"customer": customer, "value": value},
             )
-    except IntegrityError:  # another customer got it concurrently; matching keeps the first
-        pass
+    except IntegrityError as exc:
+        if broken_constraint(exc) != "contact_unique_per_tenant":
+            raise
+        # another customer got it concurrently; matching keeps the first
 
 
 def match_or_create_customer(*, tenant, name: str, phone: str = "", email: str = "", address: str = "") -> Customer:
@@ -91,6 +95,14 @@ def tag_customer(*, customer: Customer, tag: str) -> Customer:
 
 MERGE_ATTEMPTS = 3
 CHAIN_LIMIT = 1000  # merges repoint, so a pointer is one step; this only stops a loop left by older data
+
+
+def survivor_or_none(customer: Customer) -> Customer | None:
+    """The live customer a merged one stands for; None when its merge records loop (left by older data)."""
+    try:
+        return final_customer(customer)
+    except InvalidMerge:
+        return None
 
 
 def final_customer(customer: Customer) -> Customer:

@@ -5,14 +5,14 @@ from decimal import Decimal
 from django.db import transaction
 
 from inventory import services as stock
-from inventory.errors import InvalidQuantity
 from inventory.models import Product
 from oms.actors import Actor
+from oms.event_catalogue import OrderPaymentChanged
 from oms.events import record_event
 from oms.models import Role
 
 from .. import locks
-from ..errors import EditNotAllowed, FieldNotAllowed
+from ..errors import EditNotAllowed, FieldNotAllowed, InvalidOrder
 from ..models import ActivityKind, Group, Order, OrderLine, PaymentStatus
 from .activity import log_activity, recompute_total, touch
 from .amounts import check_line
@@ -46,7 +46,7 @@ def update_order_fields(*, order: Order, changes: dict, actor: Actor) -> Order:
         raise FieldNotAllowed(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
     _check_field_rights(actor, changes)
     if "payment_status" in changes and changes["payment_status"] not in PaymentStatus.values:
-        raise InvalidQuantity("Payment status must be 'unpaid' or 'paid'.")
+        raise InvalidOrder("Payment status must be 'unpaid' or 'paid'.", field="payment_status")
     order = locks.lock_order(order)
     diff = {}
     for name, value in changes.items():
@@ -61,13 +61,12 @@ def update_order_fields(*, order: Order, changes: dict, actor: Actor) -> Order:
     if "payment_status" in diff:
         record_event(
             tenant=order.tenant,
-            kind="order.payment_changed",
-            payload={
-                "order_id": order.pk,
-                "number": order.number,
-                "from": diff["payment_status"][0],
-                "to": diff["payment_status"][1],
-            },
+            event=OrderPaymentChanged(
+                order_id=order.pk,
+                number=order.number,
+                from_status=diff["payment_status"][0],
+                to_status=diff["payment_status"][1],
+            ),
         )
     return order
 
@@ -98,7 +97,7 @@ def add_line(*, order: Order, product: Product, quantity: int, price: Decimal | 
 @transaction.atomic
 def update_line(*, line: OrderLine, quantity: int, price: Decimal, actor: Actor) -> OrderLine:
     order = _lock_editable(line.order, actor)
-    line = OrderLine.objects.select_for_update().select_related("product").get(pk=line.pk, order=order)
+    line = locks.lock_line(line, order=order)
     check_line(quantity=quantity, price=price, sku=line.product.sku)
     if quantity < line.reserved:  # give back what the smaller line no longer needs
         excess = line.reserved - quantity
@@ -138,7 +137,7 @@ def _lines_changed(order: Order, actor: Actor, kind: str, changes: dict) -> None
 def add_note(*, order: Order, text: str, actor: Actor) -> Order:
     text = text.strip()
     if not text:
-        raise InvalidQuantity("A note cannot be empty.")
+        raise InvalidOrder("A note cannot be empty.", field="text")
     log_activity(order=order, kind=ActivityKind.NOTE, actor=actor, changes={"text": text[:2000]})
     return order
 

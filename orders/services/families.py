@@ -7,6 +7,7 @@ from django.db import transaction
 from inventory import services as stock
 from oms.actors import Actor
 from oms.db import retry_on_conflict
+from oms.event_catalogue import OrderCreated
 from oms.events import record_event
 
 from .. import locks
@@ -115,12 +116,12 @@ def _finish_family_change(*, parent: Order, child: Order, actor: Actor, moved: l
     )
     record_event(
         tenant=child.tenant,
-        kind="order.created",
-        payload={
-            "order_id": child.pk,
-            "number": child.number,
-            "parent_id": parent.pk,
-            "status": child.status.code,
-            "total": str(child.total or Decimal("0")),
-        },
+        event=OrderCreated(
+            order_id=child.pk,
+            number=child.number,
+            channel=child.channel,
+            parent_id=parent.pk,
+            status=child.status.code,
+            total=str(child.total or Decimal("0")),
+        ),
     )

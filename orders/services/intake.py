@@ -10,12 +10,15 @@ from django.db.models import F
 from inventory.errors import UnknownProduct
 from inventory.models import Product
 from oms.actors import Actor
+from oms.db import broken_constraint
+from oms.event_catalogue import OrderCreated
 from oms.events import record_event
 from oms.models import Membership, Role, Tenant
 
+from .. import locks
 from ..catalogue import next_order_number
 from ..errors import DuplicateExternalId, InvalidOrder
-from ..models import ActivityKind, AssignmentCursor, Group, Order, OrderLine, OrderStatus, PaymentStatus
+from ..models import ActivityKind, Group, Order, OrderLine, OrderStatus, PaymentStatus
 from .activity import log_activity
 from .amounts import check_line, lines_total
 from .customers import match_or_create_customer
@@ -73,8 +76,7 @@ def next_manager_id(*, tenant) -> int | None:
     )
     if not manager_ids:
         return None
-    AssignmentCursor.objects.bulk_create([AssignmentCursor(tenant=tenant)], ignore_conflicts=True)
-    cursor = AssignmentCursor.objects.select_for_update().get(tenant=tenant)
+    cursor = locks.lock_assignment_cursor(tenant=tenant)
     following = [uid for uid in manager_ids if cursor.last_user_id is None or uid > cursor.last_user_id]
     chosen = (following or manager_ids)[0]
     cursor.last_user_id = chosen
@@ -142,7 +144,10 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
                     else {}
                 ),
             )
-    except IntegrityError as exc:  # a concurrent request with the same external id won
+    except IntegrityError as exc:
+        if broken_constraint(exc) != "order_unique_external_id":
+            raise
+        # a concurrent request with the same external id won
         raise DuplicateExternalId(f"An order with external id '{data.external_id}' already exists.") from exc
     Order.objects.filter(pk=order.pk).update(root=order)
     order.root_id = order.pk
@@ -169,14 +174,13 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
     )
     record_event(
         tenant=tenant,
-        kind="order.created",
-        payload={
-            "order_id": order.pk,
-            "number": order.number,
-            "channel": order.channel,
-            "status": order.status.code,
-            "total": str(order.total),
-        },
+        event=OrderCreated(
+            order_id=order.pk,
+            number=order.number,
+            channel=order.channel,
+            status=order.status.code,
+            total=str(order.total),
+        ),
     )
     return order
 

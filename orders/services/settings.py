@@ -2,9 +2,11 @@
 
 from django.db import IntegrityError, transaction
 
+from oms.db import broken_constraint
 from oms.models import Role
 
-from ..errors import InvalidOrder
+from .. import locks
+from ..errors import DuplicateStatus, InvalidOrder
 from ..models import Group, Order, OrderStatus, StatusTransition
 
 
@@ -25,7 +27,7 @@ def save_status(
         raise InvalidOrder(f"Unknown group '{group}'.")
     if status is None:
         if OrderStatus.objects.filter(tenant=tenant, code=code).exists():
-            raise InvalidOrder(f"A status with the code '{code}' already exists.")
+            raise DuplicateStatus(f"A status with the code '{code}' already exists.")
         try:
             with transaction.atomic():
                 return OrderStatus.objects.create(
@@ -38,7 +40,9 @@ def save_status(
                     is_active=is_active,
                 )
         except IntegrityError as exc:
-            raise InvalidOrder(f"A status with the code '{code}' already exists.") from exc
+            if broken_constraint(exc) != "status_unique_code":
+                raise
+            raise DuplicateStatus(f"A status with the code '{code}' already exists.") from exc
     if group != status.group and Order.objects.filter(tenant=tenant, status=status).exists():
         raise InvalidOrder("Orders use this status, so its group cannot change. Create a new status instead.")
     if not is_active and (status.is_default or status.is_split_target):
@@ -77,11 +81,7 @@ def set_transition(
         raise InvalidOrder(f"Unknown role '{role}'.")
     if channel and not StatusTransition.objects.filter(tenant=tenant, channel=channel).exists():
         _copy_general_matrix(tenant, channel)
-    row = (
-        StatusTransition.objects.select_for_update()
-        .filter(tenant=tenant, channel=channel, from_status=from_status, to_status=to_status)
-        .first()
-    )
+    row = locks.lock_transition(tenant=tenant, channel=channel, from_status=from_status, to_status=to_status)
     every_role = set(Role.values)
     if allowed:
         if row is None:

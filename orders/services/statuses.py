@@ -3,9 +3,11 @@
 from django.db import transaction
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed as FsmRefused
+from django_fsm import can_proceed
 
 from inventory import services as stock
 from oms.actors import Actor
+from oms.event_catalogue import OrderStatusChanged
 from oms.events import record_event
 
 from .. import locks
@@ -35,6 +37,12 @@ def allowed_targets(*, order: Order, role: str | None) -> list[OrderStatus]:
     transitions = matrix_for(tenant=order.tenant_id, channel=order.channel).filter(from_status_id=order.status_id)
     target_ids = [t.to_status_id for t in transitions if role is None or not t.roles or role in t.roles]
     return list(OrderStatus.objects.filter(tenant_id=order.tenant_id, pk__in=target_ids, is_active=True))
+
+
+def can_enter_group(order: Order, group: str) -> bool:
+    """Whether the order may move to a status of `group` now, as far as the group invariants go: staying in its
+    group needs nothing, another group is the django-fsm transition's say (its sources and conditions)."""
+    return group == order.group or can_proceed(getattr(order, ENTER_GROUP[group]))
 
 
 def blockers(order: Order, group: str) -> list[str]:
@@ -75,16 +83,15 @@ def change_status(*, order: Order, to_code: str, actor: Actor, skip_matrix: bool
     log_activity(order=order, kind=ActivityKind.STATUS, actor=actor, changes=changes)
     record_event(
         tenant=order.tenant,
-        kind="order.status_changed",
-        payload={
-            "order_id": order.pk,
-            "number": order.number,
-            "from": previous_status.code,
-            "to": target.code,
-            "from_group": previous_group,
-            "to_group": target.group,
-            "actor": actor.name,
-        },
+        event=OrderStatusChanged(
+            order_id=order.pk,
+            number=order.number,
+            from_status=previous_status.code,
+            to_status=target.code,
+            from_group=previous_group,
+            to_group=target.group,
+            actor=actor.name,
+        ),
     )
     return order
 

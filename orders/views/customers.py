@@ -2,7 +2,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from oms.errors import DomainError
+from oms.pages import run_service
 from oms.tenancy.roles import OFFICE, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
@@ -10,7 +10,6 @@ from .. import selectors
 from ..forms import CustomerForm
 from ..models import Customer, Order
 from ..services import customers as customer_services
-from .common import run_service
 
 
 @role_required(*OFFICE)
@@ -28,11 +27,8 @@ def _customer(request, pk) -> Customer:
 @role_required(*OFFICE)
 def customer_detail(request, pk):
     customer = _customer(request, pk)
-    if customer.merged_into_id:
-        try:
-            return redirect("orders:customer", pk=customer_services.final_customer(customer).pk)
-        except DomainError:
-            pass  # merge records looping (left by older data): show this card rather than redirect forever
+    if customer.merged_into_id and (survivor := customer_services.survivor_or_none(customer)):
+        return redirect("orders:customer", pk=survivor.pk)  # with looping records, this card is shown instead
     form = CustomerForm(
         request.POST or None,
         initial={

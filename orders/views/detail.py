@@ -6,6 +6,7 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from inventory.selectors import product_by_code
+from oms.pages import run_service
 from oms.tenancy.roles import OFFICE, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
@@ -15,7 +16,7 @@ from ..models import OrderLine
 from ..panels import panels_for
 from ..services import editing, families, reservations, statuses
 from ..services.editing import LINE_EDIT_GROUPS
-from .common import order_for, run_service
+from .common import order_for
 
 
 def detail_context(request, order, **extra):

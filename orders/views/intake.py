@@ -1,11 +1,8 @@
-from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from inventory.forms import add_domain_error
 from inventory.selectors import products as search_products
-from oms.actors import Actor
-from oms.errors import DomainError
+from oms.pages import run_service
 from oms.tenancy.roles import OFFICE, role_required
 
 from ..forms import NewOrderForm
@@ -30,13 +27,13 @@ def new_order(request):
             comment=data["comment"],
             lines=[intake.LineInput(sku=sku, quantity=qty, price=price) for sku, qty, price in data["lines"]],
         )
-        try:
-            order = intake.create_order(tenant=request.tenant, data=order_input, actor=Actor.of_request(request))
-        except DomainError as exc:
-            if not add_domain_error(form, exc):  # a line the order cannot take is shown under the lines
-                messages.error(request, exc.message)
-        else:
-            messages.success(request, f"Order {order.number} created.")
+        ok, order = run_service(
+            request,
+            lambda actor: intake.create_order(tenant=request.tenant, data=order_input, actor=actor),
+            success="Order {result.number} created.",
+            form=form,  # a line the order cannot take is shown under the lines
+        )
+        if ok:
             return redirect("orders:detail", pk=order.pk)
     return render(request, "orders/new.html", {"form": form})
 

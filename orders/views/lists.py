@@ -3,8 +3,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from oms.actors import Actor
-from oms.errors import DomainError
+from oms.pages import run_service
 from oms.tenancy.roles import OFFICE, role_required
 
 from .. import marks, selectors
@@ -69,11 +68,12 @@ def bulk_status(request):
     orders = Order.objects.filter(tenant=request.tenant, pk__in=[i for i in ids if i.isdigit()]).order_by("pk")
     results = []
     for order in orders:
-        try:
-            statuses.change_status(order=order, to_code=to_code, actor=Actor.of_request(request))
-            results.append((order.number, True, "moved"))
-        except DomainError as exc:
-            results.append((order.number, False, exc.message))
+        ok, outcome = run_service(
+            request,
+            lambda actor, order=order: statuses.change_status(order=order, to_code=to_code, actor=actor),
+            notify=False,  # each order's outcome is listed on the results page
+        )
+        results.append((order.number, ok, "moved" if ok else outcome.message))
     done = sum(1 for _, ok, _ in results if ok)
     template = "orders/bulk_results.html#results" if request.htmx else "orders/bulk_results.html"
     return render(request, template, {"results": results, "done": done, "to": to_code})

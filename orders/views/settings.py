@@ -7,8 +7,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from oms.errors import DomainError
 from oms.models import Role
+from oms.pages import run_service
 from oms.tenancy.roles import SETTINGS, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
@@ -22,12 +22,14 @@ def status_list(request):
     statuses = OrderStatus.objects.filter(tenant=request.tenant).order_by("position", "pk")
     form = StatusForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            settings_services.save_status(tenant=request.tenant, **form.cleaned_data)
-        except DomainError as exc:
-            form.add_error("code", exc.message)
-        else:
-            messages.success(request, "Status added.")
+        ok, _ = run_service(
+            request,
+            lambda actor: settings_services.save_status(tenant=request.tenant, **form.cleaned_data),
+            success="Status added.",
+            form=form,
+            field="code",
+        )
+        if ok:
             return redirect("orders:statuses")
     groups = [(value, label, [s for s in statuses if s.group == value]) for value, label in Group.choices]
     return render(request, "orders/statuses.html", {"groups": groups, "form": form})
@@ -39,12 +41,12 @@ def status_edit(request, pk):
     status = get_for_tenant_or_404(OrderStatus, request.tenant, pk=pk)
     form = StatusForm({**request.POST.dict(), "code": status.code})
     if form.is_valid():
-        try:
-            data = {k: v for k, v in form.cleaned_data.items() if k != "code"}
-            settings_services.save_status(tenant=request.tenant, code=status.code, status=status, **data)
-            messages.success(request, f"Status “{status.name}” saved.")
-        except DomainError as exc:
-            messages.error(request, exc.message)
+        data = {k: v for k, v in form.cleaned_data.items() if k != "code"}
+        run_service(
+            request,
+            lambda actor: settings_services.save_status(tenant=request.tenant, code=status.code, status=status, **data),
+            success=lambda saved: f"Status “{saved.name}” saved.",
+        )
     else:
         messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
     return redirect("orders:statuses")
@@ -98,18 +100,18 @@ def matrix_toggle(request):
     target = get_for_tenant_or_404(OrderStatus, request.tenant, pk=request.POST.get("to", ""))
     channel = request.POST.get("channel", "").strip()[:40]
     role = request.POST.get("role", "")
-    try:
-        allowed = settings_services.set_transition(
+    ok, allowed = run_service(
+        request,
+        lambda actor: settings_services.set_transition(
             tenant=request.tenant,
             from_status=source,
             to_status=target,
             allowed=request.POST.get("allowed") == "on",
             channel=channel,
             role=role,
-        )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        allowed = False
+        ),
+    )
+    allowed = allowed if ok else False
     if not request.htmx:
         return redirect(f"{reverse('orders:matrix')}?{urlencode({'channel': channel, 'role': role})}")
     return render(

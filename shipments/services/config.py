@@ -3,9 +3,12 @@
 from django.db import IntegrityError, transaction
 
 from oms import http
+from oms.db import broken_constraint
 from oms.errors import DomainError
 from orders.models import OrderStatus
 
+from .. import locks
+from ..errors import DuplicateCarrier
 from ..models import Carrier, ShipmentSettings
 from .common import settings_for
 
@@ -27,7 +30,9 @@ def save_carrier(*, tenant, carrier: Carrier | None = None, token: str = "", **f
         with transaction.atomic():
             carrier.save()
     except IntegrityError as exc:
-        raise DomainError(f"A carrier named '{carrier.name}' already exists.") from exc
+        if broken_constraint(exc) != "carrier_unique_name":
+            raise
+        raise DuplicateCarrier(f"A carrier named '{carrier.name}' already exists.") from exc
     return carrier
 
 
@@ -37,7 +42,7 @@ def update_settings(*, tenant, departure_deadline, end_of_day, tracking_status_m
     unknown = sorted(code for code in tracking_status_map.values() if code and code not in codes)
     if unknown:
         raise DomainError(f"No such order status: {', '.join(unknown)}.")
-    settings = ShipmentSettings.objects.select_for_update().get(pk=settings_for(tenant).pk)
+    settings = locks.lock_settings(settings_for(tenant))
     settings.departure_deadline, settings.end_of_day = departure_deadline, end_of_day
     settings.tracking_status_map = tracking_status_map
     if logo:

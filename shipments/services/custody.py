@@ -12,6 +12,7 @@ from django.utils import timezone
 from inventory import services as stock
 from oms.actors import Actor
 from oms.db import retry_on_conflict
+from oms.event_catalogue import ShipmentStatusChanged
 from oms.events import record_event
 from orders.models import Group, Order, OrderStatus
 from orders.services.editing import record_shipment_fact
@@ -135,8 +136,13 @@ def _create_shipment(*, order, carrier, created) -> Shipment:
     )
     record_event(
         tenant=order.tenant,
-        kind="shipment.status_changed",
-        payload={"order_id": order.pk, "number": order.number, "shipment_id": shipment.pk, "state": shipment.state},
+        event=ShipmentStatusChanged(
+            order_id=order.pk,
+            number=order.number,
+            shipment_id=shipment.pk,
+            tracking_number=shipment.tracking_number,
+            state=shipment.state,
+        ),
     )
     return shipment
 
@@ -156,12 +162,7 @@ def return_to_warehouse(*, order: Order, actor: Actor) -> RouteStop:
     holder = current_holder(order)
     if holder.kind != HolderKind.COURIER:
         raise HandoverRefused(f"Order {order.number} is not with a courier (it is with {holder.label}).")
-    stop = (
-        RouteStop.objects.select_for_update(of=("self",))
-        .filter(tenant_id=order.tenant_id, order=order, route__courier=holder.user)
-        .order_by("-route__date", "-pk")
-        .first()
-    )
+    stop = locks.lock_last_stop_of(order=order, courier=holder.user)
     if stop is None or stop.result != "failed":
         raise HandoverRefused(f"Order {order.number} has no failed delivery to take back; mark it failed first.")
     record_transfer(order=order, to=Holder.warehouse(), actor=actor, frm=holder, note="failed delivery returned")

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from oms.actors import Actor
 from oms.db import retry_on_conflict
+from oms.event_catalogue import RouteIncident
 from oms.events import record_event
 
 from .. import locks
@@ -124,15 +125,14 @@ def raise_incident(*, route: Route, kind: str, message: str) -> Incident | None:
             incident = Incident.objects.create(tenant_id=route.tenant_id, route=route, kind=kind, message=message)
             record_event(
                 tenant=route.tenant,
-                kind="route.incident",
-                payload={
-                    "incident_id": incident.pk,
-                    "kind": kind,
-                    "route_id": route.pk,
-                    "courier": route.courier.get_username(),
-                    "date": route.date.isoformat(),
-                    "message": message,
-                },
+                event=RouteIncident(
+                    incident_id=incident.pk,
+                    incident_kind=kind,
+                    route_id=route.pk,
+                    courier=route.courier.get_username(),
+                    date=route.date.isoformat(),
+                    message=message,
+                ),
             )
             return incident
     except IntegrityError:
@@ -182,7 +182,7 @@ def find_incidents(*, tenant_id: int, now: datetime.datetime | None = None, limi
 
 @transaction.atomic
 def resolve_incident(*, incident: Incident, actor: Actor) -> Incident:
-    incident = Incident.objects.select_for_update().get(pk=incident.pk, tenant_id=incident.tenant_id)
+    incident = locks.lock_incident(incident)
     if incident.resolved_at is None:
         incident.resolved_at = timezone.now()
         incident.save(update_fields=["resolved_at"])

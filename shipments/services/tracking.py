@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from oms.actors import Actor
+from oms.event_catalogue import ShipmentStatusChanged
 from oms.events import record_event
 from orders.errors import TransitionBlocked, TransitionNotAllowed
 from orders.services.statuses import change_status
@@ -71,7 +72,7 @@ def _record_failure(shipment_id: int, error: str) -> Shipment | None:
 def apply_events(*, shipment_id: int, events: list[RemoteEvent]) -> Shipment | None:
     """Store events not seen before; the latest one sets the shipment's state and, by the tenant's mapping,
     the order's status (delivered also confirms delivery and ships the stock out)."""
-    shipment = locks.lock_shipment(shipment_id)
+    shipment = locks.lock_order_and_shipment(shipment_id)
     if shipment is None or shipment.state in FINAL_STATES:
         return shipment
     now = timezone.now()
@@ -108,15 +109,14 @@ def _move_order(shipment: Shipment, previous: str) -> None:
     order = locks.lock_order(shipment.order)
     record_event(
         tenant=shipment.tenant,
-        kind="shipment.status_changed",
-        payload={
-            "order_id": order.pk,
-            "number": order.number,
-            "shipment_id": shipment.pk,
-            "tracking_number": shipment.tracking_number,
-            "from": previous,
-            "state": shipment.state,
-        },
+        event=ShipmentStatusChanged(
+            order_id=order.pk,
+            number=order.number,
+            shipment_id=shipment.pk,
+            tracking_number=shipment.tracking_number,
+            from_state=previous,
+            state=shipment.state,
+        ),
     )
     mapping = settings_for(shipment.tenant_id).tracking_status_map or {}
     code = active_status_code(order.tenant_id, mapping.get(shipment.state, ""))

@@ -2,11 +2,10 @@
 
 import json
 
-from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from oms.errors import DomainError
+from oms.pages import run_service
 from oms.tenancy.roles import SETTINGS, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
@@ -50,12 +49,14 @@ def shipment_settings(request):
     if request.method == "POST" and request.POST.get("form") == "settings":
         settings_form, current = _settings_form(request.tenant, request.POST, request.FILES)
         if settings_form.is_valid():
-            try:
-                config.update_settings(tenant=request.tenant, **settings_form.cleaned_data)
-            except DomainError as exc:
-                settings_form.add_error("tracking_status_map", exc.message)
-            else:
-                messages.success(request, "Shipment settings saved.")
+            ok, _ = run_service(
+                request,
+                lambda actor: config.update_settings(tenant=request.tenant, **settings_form.cleaned_data),
+                success="Shipment settings saved.",
+                form=settings_form,
+                field="tracking_status_map",
+            )
+            if ok:
                 return redirect("shipments:settings")
     elif request.method == "POST":
         if request.POST.get("carrier"):
@@ -64,12 +65,14 @@ def shipment_settings(request):
         carrier_form = CarrierForm(request.POST)
         if carrier_form.is_valid():
             data = dict(carrier_form.cleaned_data)
-            try:
-                config.save_carrier(tenant=request.tenant, carrier=carrier, **data)
-            except DomainError as exc:
-                carrier_form.add_error(exc.details.get("field", "name"), exc.message)
-            else:
-                messages.success(request, "Carrier saved.")
+            ok, _ = run_service(
+                request,
+                lambda actor: config.save_carrier(tenant=request.tenant, carrier=carrier, **data),
+                success="Carrier saved.",
+                form=carrier_form,
+                field="name",
+            )
+            if ok:
                 return redirect("shipments:settings")
     carriers = Carrier.objects.filter(tenant=request.tenant).order_by("name")
     return render(

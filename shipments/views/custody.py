@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
+from oms.pages import run_service
 from oms.tenancy.roles import MANAGER, OWNER, PACKER, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 from orders.models import Order
@@ -13,7 +14,7 @@ from .. import selectors
 from ..services import custody
 from ..services import returns as returns_service
 from ..services.common import user_label
-from .common import WAREHOUSE_STAFF, attempt, trigger
+from .common import WAREHOUSE_STAFF, trigger
 
 
 def _holder_choice(request, value: str):
@@ -59,10 +60,12 @@ def handover(request):
         elif order is None:
             ok, message = False, f"No order '{code.strip()[:40]}'."
         else:
-            ok, result = attempt(
-                request, lambda actor: custody.hand_over(order=order, actor=actor, courier=courier, carrier=carrier)
+            ok, result = run_service(
+                request,
+                lambda actor: custody.hand_over(order=order, actor=actor, courier=courier, carrier=carrier),
+                notify=False,  # the scan answer says it
             )
-            message = f"Order {order.number} handed to {context['holder_label']}." if ok else result
+            message = f"Order {order.number} handed to {context['holder_label']}." if ok else result.message
             if ok and result.shipment is not None:
                 message += f" Tracking {result.shipment.tracking_number}."
         context["log"] = list(selectors.recent_handovers(tenant=request.tenant, user=request.user))
@@ -96,9 +99,9 @@ def returns(request):
             ok, message = False, f"No order '{code.strip()[:40]}'."
         else:
             action = RETURN_MODES[mode][1]
-            ok, result = attempt(request, lambda actor: action(order=order, actor=actor))
+            ok, result = run_service(request, lambda actor: action(order=order, actor=actor), notify=False)
             done = "is back in the warehouse" if mode == "failed" else "is restocked and marked returned"
-            message = f"Order {order.number} {done}." if ok else result
+            message = f"Order {order.number} {done}." if ok else result.message
         context["log"] = list(selectors.recent_handovers(tenant=request.tenant, user=request.user))
         answer = _scan_answer(request, "shipments/returns.html#scan-area", context, ok, message)
         if answer is not None:

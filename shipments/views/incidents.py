@@ -1,16 +1,15 @@
 """Incidents for managers: routes that missed their departure deadline or were left open."""
 
-from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from oms.pages import run_service
 from oms.tenancy.roles import OFFICE, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
 from .. import selectors
 from ..models import Incident
 from ..services import routes
-from .common import attempt
 
 
 @role_required(*OFFICE)
@@ -30,7 +29,5 @@ def incident_list(request):
 @role_required(*OFFICE)
 def incident_resolve(request, pk):
     incident = get_for_tenant_or_404(Incident, request.tenant, pk=pk)
-    ok, _ = attempt(request, lambda actor: routes.resolve_incident(incident=incident, actor=actor))
-    if ok:
-        messages.success(request, "Incident resolved.")
+    run_service(request, lambda actor: routes.resolve_incident(incident=incident, actor=actor), "Incident resolved.")
     return redirect("shipments:incidents")

@@ -7,13 +7,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from oms.pages import run_service
 from oms.tenancy.roles import role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 from orders.models import Order
 
 from .. import selectors
 from ..services import packing as service
-from .common import WAREHOUSE_STAFF, attempt, trigger
+from .common import WAREHOUSE_STAFF, trigger
 
 
 @role_required(*WAREHOUSE_STAFF)
@@ -114,9 +115,11 @@ def packing_scan(request, pk):
             response = HttpResponse(status=204)
             response["HX-Redirect"] = _station_url(next_order)
             return response if request.htmx else redirect(_station_url(next_order))
-    ok, result = attempt(request, lambda actor: service.scan_item(order=order, code=code, actor=actor))
+    ok, result = run_service(
+        request, lambda actor: service.scan_item(order=order, code=code, actor=actor), notify=False
+    )
     if not ok:
-        return _answer(request, order, ok=False, message=result, event="scan-error")
+        return _answer(request, order, ok=False, message=result.message, event="scan-error")
     if result.complete:
         return _answer(
             request,
@@ -134,6 +137,6 @@ def packing_scan(request, pk):
 @role_required(*WAREHOUSE_STAFF)
 def packing_undo(request, pk):
     order = _order(request, pk)
-    ok, result = attempt(request, lambda actor: service.undo_last_scan(order=order, actor=actor))
-    message = f"Took back one {result.product.sku}." if ok else result
+    ok, result = run_service(request, lambda actor: service.undo_last_scan(order=order, actor=actor), notify=False)
+    message = f"Took back one {result.product.sku}." if ok else result.message
     return _answer(request, order, ok=ok, message=message, event="scan-ok" if ok else "scan-error")

@@ -1,10 +1,10 @@
 """A courier's route on the phone: depart, delivered / failed per order, close."""
 
-from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from oms.pages import run_service
 from oms.tenancy.roles import COURIER, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
@@ -12,7 +12,6 @@ from .. import selectors
 from ..models import Route, RouteStop
 from ..services import routes as service
 from ..services.custody import amount_to_collect
-from .common import attempt
 
 FAIL_REASONS = ["Nobody at the address", "Customer refused", "Wrong address", "Customer asked to reschedule"]
 
@@ -52,16 +51,11 @@ def _own_stop(request, pk) -> RouteStop:
     )
 
 
-def _run(request, action, success):
-    ok, result = attempt(request, action)
-    (messages.success if ok else messages.error)(request, success if ok else result)
-
-
 @require_POST
 @role_required(COURIER)
 def route_depart(request, pk):
     route = _own_route(request, pk)
-    _run(request, lambda actor: service.depart(route=route, actor=actor), "Departure recorded. Safe trip!")
+    run_service(request, lambda actor: service.depart(route=route, actor=actor), "Departure recorded. Safe trip!")
     return respond(request, route)
 
 
@@ -69,7 +63,7 @@ def route_depart(request, pk):
 @role_required(COURIER)
 def route_close(request, pk):
     route = _own_route(request, pk)
-    _run(request, lambda actor: service.close(route=route, actor=actor), "Route closed.")
+    run_service(request, lambda actor: service.close(route=route, actor=actor), "Route closed.")
     return respond(request, route)
 
 
@@ -78,10 +72,10 @@ def route_close(request, pk):
 def stop_deliver(request, pk):
     stop = _own_stop(request, pk)
     amount = request.POST.get("amount_collected", "")
-    _run(
+    run_service(
         request,
         lambda actor: service.deliver(stop=stop, actor=actor, amount_collected=amount),
-        f"Order {stop.order.number} delivered.",
+        lambda _: f"Order {stop.order.number} delivered.",
     )
     return respond(request, stop.route)
 
@@ -91,9 +85,9 @@ def stop_deliver(request, pk):
 def stop_fail(request, pk):
     stop = _own_stop(request, pk)
     reason = request.POST.get("reason_other", "").strip() or request.POST.get("reason", "")
-    _run(
+    run_service(
         request,
         lambda actor: service.fail(stop=stop, actor=actor, reason=reason),
-        f"Order {stop.order.number} marked failed.",
+        lambda _: f"Order {stop.order.number} marked failed.",
     )
     return respond(request, stop.route)

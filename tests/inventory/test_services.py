@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from inventory import services as stock
 from inventory.errors import DuplicateBarcode, DuplicateSku, DuplicateWarehouse, InsufficientStock, InvalidQuantity
@@ -122,6 +122,23 @@ def test_create_product_refuses_duplicates_per_tenant(tenant, other_tenant):
         stock.create_product(tenant=other_tenant, sku="A-1", name="A", price=Decimal("1.00"), barcode="123")
         assert Product.objects.filter(sku="A-1").count() == 1  # the other shop's own
     assert Product.objects.filter(sku="A-1").count() == 1
+
+
+def test_a_barcode_taken_between_the_check_and_the_insert_is_reported_as_a_duplicate_barcode(tenant, monkeypatch):
+    """A concurrent create wins the race: the constraint it broke names the problem, not a guess."""
+    stock.create_product(tenant=tenant, sku="A-1", name="A", price=Decimal("1.00"), barcode="123")
+    real_filter = Product.objects.filter
+    monkeypatch.setattr(  # the pre-check sees the shop as it was before the other create committed
+        Product.objects, "filter", lambda **kw: real_filter(pk=-1) if "barcode" in kw else real_filter(**kw)
+    )
+    with pytest.raises(DuplicateBarcode):
+        stock.create_product(tenant=tenant, sku="B-1", name="B", price=Decimal("1.00"), barcode="123")
+
+
+def test_a_violation_other_than_a_duplicate_is_not_reported_as_a_duplicate(tenant, monkeypatch):
+    monkeypatch.setattr(stock, "_check_product_fields", lambda **kw: None)  # let a bad price reach the database
+    with pytest.raises(IntegrityError, match="product_price_not_negative"):
+        stock.create_product(tenant=tenant, sku="A-2", name="A", price=Decimal("-1.00"))
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from inventory import services as stock
-from notifications.models import EVENT_KIND_VALUES
 from notifications.services import webhooks
 from oms import rls
+from oms.event_catalogue import KINDS
 from oms.lifecycle import SECRET_FIELDS
 from oms.models import Role, Tenant, hash_token
 from oms.services import create_api_token
@@ -67,7 +67,7 @@ def test_export_carries_no_secret_value(tenant, client_for, settings):
     settings.WEBHOOKS_ALLOW_PRIVATE_URLS = True  # no DNS lookup for the example host
     save_carrier(tenant=tenant, kind="http", name="Fast", base_url="https://carrier.example", token="carrier-tok-5150")
     endpoint, first_secret = webhooks.create_endpoint(
-        tenant=tenant, url="https://hooks.example/x", events=[EVENT_KIND_VALUES[0]]
+        tenant=tenant, url="https://hooks.example/x", events=[KINDS[0]]
     )
     current_secret = webhooks.rotate_secret(endpoint=endpoint)
     _, raw_token = create_api_token(tenant=tenant, name="shop-api")

@@ -2,6 +2,7 @@ import pytest
 from django.db import transaction
 
 from oms import events
+from oms.event_catalogue import DomainEvent
 from oms.events import record_event, subscribe
 from oms.models import Event, EventHandled
 from oms.tasks import dispatch_event, sweep_outbox
@@ -11,6 +12,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 received: list[int] = []
 
 
+class Happened(DomainEvent):
+    """An event kind of these tests only (not in the catalogue)."""
+
+    kind = "test.happened"
+    label = "Something happened"
+    description = "For the outbox tests."
+
+    n: int = 0
+
+
 def remember(event):
     received.append(event.pk)
 
@@ -18,14 +29,14 @@ def remember(event):
 @pytest.fixture(autouse=True)
 def subscriber():
     received.clear()
-    subscribe("test.happened", remember, name="tests.remember")
+    subscribe(Happened, remember, name="tests.remember")
     yield
     events._subscribers["test.happened"].clear()
 
 
 def test_event_of_a_rolled_back_transaction_is_never_dispatched(tenant):
     with pytest.raises(RuntimeError), transaction.atomic():
-        record_event(tenant=tenant, kind="test.happened", payload={})
+        record_event(tenant=tenant, event=Happened())
         raise RuntimeError("the change failed")
     sweep_outbox()
     assert Event.objects.count() == 0
@@ -34,7 +45,7 @@ def test_event_of_a_rolled_back_transaction_is_never_dispatched(tenant):
 
 def test_committed_event_is_dispatched_exactly_once_even_when_dispatch_runs_twice(tenant):
     with transaction.atomic():
-        event = record_event(tenant=tenant, kind="test.happened", payload={"n": 1})
+        event = record_event(tenant=tenant, event=Happened(n=1))
     # on_commit already dispatched it (tasks run inline in tests); run it twice more, as a retry would.
     dispatch_event(event.pk)
     events.dispatch(event.pk)
@@ -60,10 +71,10 @@ def test_a_failing_subscriber_is_retried_without_repeating_the_others(tenant):
         if len(calls) == 1:
             raise ValueError("downstream down")
 
-    subscribe("test.happened", flaky, name="tests.flaky")
+    subscribe(Happened, flaky, name="tests.flaky")
     try:
         with transaction.atomic():
-            event = record_event(tenant=tenant, kind="test.happened", payload={})
+            event = record_event(tenant=tenant, event=Happened())
         event.refresh_from_db()
         assert event.dispatched_at is None and "downstream down" in event.last_error
         events.dispatch(event.pk)

@@ -1,8 +1,10 @@
 import pytest
+from django.db import IntegrityError
 
 from oms.actors import Actor
 from oms.models import Role
 from orders.models import Order
+from orders.services import intake
 from tests.factories import make_member
 
 from .helpers import place_order, stocked_product
@@ -44,3 +46,12 @@ def test_order_numbers_follow_a_per_tenant_sequence(tenant, other_tenant):
     b1 = place_order(other_tenant, [(stocked_product(other_tenant), 1)])
     assert int(a2.number) == int(a1.number) + 1
     assert b1.number == "1001"
+
+
+def test_a_clash_of_order_numbers_is_not_reported_as_a_duplicate_external_id(tenant, monkeypatch):
+    """Only the external-id constraint means "duplicate external id"; any other violation is the bug it is."""
+    first = place_order(tenant, [(stocked_product(tenant), 1)])
+    monkeypatch.setattr(intake, "next_order_number", lambda *, tenant_id: int(first.number))
+    with pytest.raises(IntegrityError) as raised:
+        place_order(tenant, [(stocked_product(tenant), 1)], external_id="shop-77")
+    assert "order_unique_number" in str(raised.value)
