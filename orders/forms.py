@@ -138,12 +138,15 @@ class NewOrderForm(forms.Form):
         return parsed
 
 
+MAX_STATUS_POSITION = 1_000_000  # orders a few dozen statuses; far below the column's 2**31 - 1
+
+
 class StatusForm(forms.Form):
     code = forms.SlugField(max_length=50)
     name = forms.CharField(max_length=100)
     group = forms.ChoiceField(choices=Group.choices)
     color = forms.CharField(max_length=7, initial="#667085", widget=forms.TextInput(attrs={"type": "color"}))
-    position = forms.IntegerField(min_value=0, initial=100)
+    position = forms.IntegerField(min_value=0, max_value=MAX_STATUS_POSITION, initial=100)
     is_active = forms.BooleanField(required=False, initial=True, label="Active")
 
     def clean_color(self):

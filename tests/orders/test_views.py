@@ -335,3 +335,16 @@ def test_a_customer_name_is_never_read_as_a_format_string(tenant, client_for, se
     page = response.content.decode()
     assert response.status_code == 200 and f"({name}) merged into Ann." in page
     assert settings.SECRET_KEY not in page
+
+
+def test_a_status_position_beyond_what_the_column_holds_is_a_form_error(tenant, client_for):
+    status = tenant_status(tenant, "confirmed")
+    admin = client_for(Role.ADMIN)
+    response = admin.post(
+        reverse("orders:status_edit", args=[status.pk]),
+        {"name": "Confirmed", "group": status.group, "color": "#00ff00", "position": "9" * 40, "is_active": "on"},
+        follow=True,
+    )
+    assert response.status_code == 200 and "less than or equal to" in response.content.decode()
+    status.refresh_from_db()
+    assert status.color != "#00ff00"
