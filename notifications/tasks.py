@@ -4,7 +4,7 @@ explicit system scope; the work on one delivery runs inside its tenant."""
 from celery import shared_task
 from django.utils import timezone
 
-from oms import events, rls
+from oms import rls
 
 from . import system
 from .services import sla, webhooks
@@ -37,11 +37,3 @@ def sweep_webhooks() -> int:
     for delivery_id in ids:
         deliver_webhook.delay(delivery_id)
     return len(ids)
-
-
-@shared_task(acks_late=True)
-def dispatch_events(event_ids: list[int]) -> int:
-    """Dispatch a batch of outbox events (as `oms.tasks.dispatch_event` does one); safe to repeat."""
-    for event_id in event_ids:
-        events.dispatch(event_id)
-    return len(event_ids)

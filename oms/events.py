@@ -51,6 +51,18 @@ def outbox_row(*, tenant_id: int, event: DomainEvent) -> Event:
     return Event(tenant_id=tenant_id, kind=event.kind, payload=payload)
 
 
+def record_events(*, events: list[tuple[int, DomainEvent]]) -> list[Event]:
+    """Write many (tenant id, event) in the caller's transaction with one INSERT; after commit they are dispatched
+    in one broker message, not one per event (1,000 publishes cost ~10 s); the outbox sweep backs it up."""
+    rows = Event.objects.bulk_create([outbox_row(tenant_id=t, event=e) for t, e in events], batch_size=1000)
+    ids = [row.pk for row in rows]
+    if ids:
+        from .tasks import dispatch_events
+
+        transaction.on_commit(lambda: dispatch_events.delay(ids))
+    return rows
+
+
 def record_event(*, tenant, event: DomainEvent) -> Event:
     """Write an event in the caller's transaction; it is dispatched only if that transaction commits."""
     row = outbox_row(tenant_id=tenant.pk, event=event)

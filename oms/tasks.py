@@ -16,6 +16,14 @@ def dispatch_event(event_id: int) -> bool:
 
 
 @shared_task(acks_late=True)
+def dispatch_events(event_ids: list[int]) -> int:
+    """Dispatch a batch of outbox events (as `dispatch_event` does one); safe to repeat."""
+    for event_id in event_ids:
+        events.dispatch(event_id)
+    return len(event_ids)
+
+
+@shared_task(acks_late=True)
 def sweep_outbox(older_than_seconds: int = 30) -> int:
     """Re-dispatch events left behind (worker down, broker lost the message, a subscriber failed)."""
     stale_before = timezone.now() - timedelta(seconds=older_than_seconds)

@@ -9,8 +9,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from oms.event_catalogue import OrderOverdue
-from oms.events import outbox_row
-from oms.models import Event, Membership, Role
+from oms.events import record_events
+from oms.models import Membership, Role
 from orders.models import Order, OrderStatus
 
 from ..models import Alert, Holiday, OrderDeadline, TimeLimit
@@ -298,11 +298,11 @@ def _sweep_batch(now, batch) -> tuple[int, int]:
                 )
             )
     _insert_alerts(alerts)
-    events = Event.objects.bulk_create(
-        [
-            outbox_row(
-                tenant_id=order.tenant_id,
-                event=OrderOverdue(
+    record_events(
+        events=[
+            (
+                order.tenant_id,
+                OrderOverdue(
                     order_id=order.pk,
                     number=order.number,
                     status=codes.get(order.status_id, ""),
@@ -310,14 +310,8 @@ def _sweep_batch(now, batch) -> tuple[int, int]:
                 ),
             )
             for order in overdue
-        ],
-        batch_size=1000,
+        ]
     )
-    from ..tasks import dispatch_events
-
-    # One broker message per batch, not per event (1,000 publishes cost ~10 s); the outbox sweep backs it up.
-    event_ids = [e.pk for e in events]
-    transaction.on_commit(lambda: dispatch_events.delay(event_ids))
     return len(overdue), len(candidates)
 
 

@@ -185,10 +185,9 @@ def test_lower_apps_models_have_no_foreign_key_to_a_higher_app():
 
 WRITE_METHODS = {"update", "create", "delete", "bulk_create", "bulk_update", "get_or_create", "update_or_create"}
 RAW_WRITE = re.compile(rf"\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?({'|'.join(APPS)})_\w+", re.I)
-# Known, named exceptions, each with its reason. The sweep writes its batch of `order.overdue` events straight into
-# the core's outbox (one INSERT for a thousand events); the event catalogue (issue 15, part 3) gives oms.events a
-# batch door, and this entry goes then.
-ALLOWED_FOREIGN_WRITES = {("notifications/services/sla.py", "oms", "Event", "bulk_create")}
+# Known, named exceptions, each with its reason (none today: the sweep's batch of events goes through
+# oms.events.record_events).
+ALLOWED_FOREIGN_WRITES: set[tuple] = set()
 
 
 def app_modules(app: str) -> list[Path]:
