@@ -1,6 +1,7 @@
 """The default status catalogue and transition matrix every new tenant starts with (API.md)."""
 
 from django.db import ProgrammingError, connection, transaction
+from psycopg.errors import UndefinedTable
 
 from .models import Group, OrderStatus, StatusTransition
 
@@ -77,6 +78,8 @@ def number_schema_grants(role: str) -> list[str]:
         f"CREATE SCHEMA IF NOT EXISTS {NUMBER_SCHEMA}",
         f"GRANT USAGE, CREATE ON SCHEMA {NUMBER_SCHEMA} TO {role}",
         f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {NUMBER_SCHEMA} TO {role}",
+        # A shop created by a maintenance command (the owner: seed_bulk) gets a sequence the application can use.
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {NUMBER_SCHEMA} GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {role}",
     ]
 
 
@@ -101,6 +104,8 @@ def next_order_number(*, tenant_id: int) -> int:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT nextval(%s)", [number_sequence_name(tenant_id)])
             return cursor.fetchone()[0]
-    except ProgrammingError:  # a tenant made before sequences existed
-        create_number_sequence(tenant_id=tenant_id)
+    except ProgrammingError as exc:
+        if not isinstance(exc.__cause__, UndefinedTable):
+            raise
+        create_number_sequence(tenant_id=tenant_id)  # a tenant made before sequences existed
         return next_order_number(tenant_id=tenant_id)

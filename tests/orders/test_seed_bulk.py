@@ -211,3 +211,17 @@ def test_the_application_role_seeds_inside_the_shop_without_touching_indexes():
     assert Order.objects.count() == 40  # no filter written: the policy admits this tenant's rows
     rls.bind(None)
     assert Order.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_shop_the_owner_seeded_takes_new_order_numbers_as_the_application(as_database_owner, settings):
+    """seed_bulk runs as the owner and creates the shop's number sequence; the app role must still draw from it."""
+    tenant = seed("bulk-by-owner", orders=20, customers=5)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET ROLE {settings.DATABASE_APP_ROLE}")
+        try:
+            cursor.execute("SELECT nextval(%s)", [number_sequence_name(tenant.pk)])
+            drawn = cursor.fetchone()[0]
+        finally:
+            cursor.execute("RESET ROLE")
+    assert drawn > 20
