@@ -15,7 +15,6 @@ Events go to an in-memory broker: publishing them is not what this measures.
 
 import argparse
 import os
-import random
 import statistics
 import sys
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_database_url, ensure_database  # noqa: E402
+from bench.common import add_packable_orders, bench_database_url, ensure_database  # noqa: E402
 
 TENANT_SLUG = "bench-scan"
 PRODUCTS = 200
@@ -48,13 +47,11 @@ def build_data(order_count: int):
     from decimal import Decimal
 
     from django.core.management import call_command
-    from django.db import transaction
-    from django.utils import timezone
 
     from inventory.models import Product
     from oms.models import Membership, Role, Tenant
     from oms.services import create_tenant, ensure_user
-    from orders.models import Customer, Group, Order, OrderLine, OrderStatus
+    from orders.models import Order
 
     call_command("migrate", verbosity=0)
     tenant = Tenant.objects.filter(slug=TENANT_SLUG).first() or create_tenant(slug=TENANT_SLUG, name="Bench scan")
@@ -78,42 +75,7 @@ def build_data(order_count: int):
                 for i in range(PRODUCTS)
             ]
         )
-    status = OrderStatus.objects.get(tenant=tenant, code="assembling")
-    customer = Customer.objects.filter(tenant=tenant).first() or Customer.objects.create(tenant=tenant, name="Bench")
-    rng = random.Random(7)  # noqa: S311
-    now = timezone.now()
-    batch = 5000
-    for start in range(have, order_count, batch):
-        with transaction.atomic():
-            orders = Order.objects.bulk_create(
-                [
-                    Order(
-                        tenant=tenant,
-                        number=str(500000 + n),
-                        customer=customer,
-                        status=status,
-                        group=Group.ASSEMBLY,
-                        created_at=now - timezone.timedelta(minutes=order_count - n),
-                    )
-                    for n in range(start, min(start + batch, order_count))
-                ]
-            )
-            lines = []
-            for order in orders:
-                for product in rng.sample(products, rng.randint(1, 3)):
-                    quantity = rng.randint(1, 3)
-                    lines.append(
-                        OrderLine(
-                            tenant=tenant,
-                            order=order,
-                            product=product,
-                            quantity=quantity,
-                            price=product.price,
-                            reserved=quantity,
-                        )
-                    )
-            OrderLine.objects.bulk_create(lines)
-        print(f"  {min(start + batch, order_count)} orders")
+    add_packable_orders(tenant, products, have, order_count, first_number=500000)
     return tenant, user
 
 
