@@ -58,9 +58,7 @@ class SummaryRow(TenantOwned):
     own either: each summary's indexes lead with tenant_id.
     """
 
-    tenant = models.ForeignKey(
-        Tenant, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
-    )
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
 
     class Meta:
         abstract = True

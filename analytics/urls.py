@@ -10,6 +10,7 @@ urlpatterns = [
     path("lifetime-value/", views.ltv, name="ltv"),
     path("flow/", views.flow, name="flow"),
     path("sla/", views.sla, name="sla"),
+    path("split-offs/", views.split_offs, name="splits"),
     path("settings/", views.settings_view, name="settings"),
     path("settings/rebuild/", views.refresh_view, name="refresh"),
 ]

@@ -13,7 +13,7 @@ from oms import csvsafe
 from oms.pages import run_service
 from oms.tenancy.roles import OWNER, role_required
 
-from . import charts, reports, services
+from . import charts, reports, services, splits
 from .forms import AnalyticsSettingsForm, ReportFilterForm
 
 TABS = [
@@ -22,6 +22,7 @@ TABS = [
     ("analytics:ltv", "Lifetime value"),
     ("analytics:flow", "Order flow"),
     ("analytics:sla", "SLA breaches"),
+    ("analytics:splits", "Split-offs"),
     ("analytics:settings", "Settings"),
 ]
 
@@ -258,6 +259,53 @@ SLA_TABLES = {
 @role_required(OWNER)
 def sla(request):
     return _render_report(request, page="sla", default_days=90, build=_sla, tables=SLA_TABLES)
+
+
+# --- what splitting earns ---------------------------------------------------------------------------------
+
+
+def _splits(request, filters):
+    report = splits.split_report(tenant=request.tenant, filters=filters)
+    ship = [report.median_seconds_to_ship, report.p90_seconds_to_ship]
+    return {
+        "report": report,
+        "median_to_ship": _duration(ship[0]) if ship[0] is not None else "—",
+        "p90_to_ship": _duration(ship[1]) if ship[1] is not None else "—",
+        "summary": reports.summary_state(request.tenant),
+    }
+
+
+SPLIT_TABLES = {
+    "cohorts": lambda c: (
+        [
+            "first_purchase_month",
+            "split_customers",
+            "split_customer_value",
+            "split_repeat_percent",
+            "other_customers",
+            "other_customer_value",
+            "other_repeat_percent",
+        ],
+        [
+            [
+                r.cohort.strftime("%Y-%m"),
+                r.split_customers,
+                r.split_value,
+                round(100 * r.split_repeat, 1),
+                r.other_customers,
+                "" if r.other_value is None else r.other_value,
+                "" if r.other_repeat is None else round(100 * r.other_repeat, 1),
+            ]
+            for r in c["report"].cohorts
+        ],
+    ),
+}
+
+
+@vary_on_headers("HX-Request")
+@role_required(OWNER)
+def split_offs(request):
+    return _render_report(request, page="splits", default_days=365, build=_splits, tables=SPLIT_TABLES)
 
 
 # --- settings ----------------------------------------------------------------------------------------------

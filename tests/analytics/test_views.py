@@ -11,7 +11,7 @@ from oms.models import Role
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["analytics:home", "analytics:cohorts", "analytics:ltv", "analytics:flow", "analytics:sla"]
+PAGES = ["analytics:home", "analytics:cohorts", "analytics:ltv", "analytics:flow", "analytics:sla", "analytics:splits"]
 YEAR = {"date_from": "2025-01-01", "date_to": "2025-12-31"}
 
 

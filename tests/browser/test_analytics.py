@@ -40,3 +40,24 @@ def test_phone_sees_the_matrix_scrollable(tenant, live_server, phone_page):
     phone_page.locator("[data-testid=cohort-matrix]").wait_for()
     page_width = phone_page.evaluate("() => document.documentElement.scrollWidth")
     assert page_width <= 400  # the wide matrix scrolls inside its box, not the whole page
+
+
+@pytest.mark.parametrize("viewport", ["page", "phone_page"])
+def test_owner_reads_what_splitting_earns_at_desktop_and_phone_width(tenant, live_server, request, viewport):
+    from tests.analytics.test_split_report import add_split_facts
+
+    page = request.getfixturevalue(viewport)
+    add_split_facts(tenant, build_history(tenant))
+    owner = make_member(tenant, Role.OWNER)
+    log_in(page, live_server.url, owner.username, PASSWORD)
+    page.goto(f"{live_server.url}/analytics/split-offs/?date_from=2025-01-01&date_to=2025-12-31")
+    assert page.locator("[data-testid=split-recovered]").inner_text() == "80.00"
+    assert page.locator("[data-testid=split-value]").inner_text() == "140.00"
+    assert page.locator("[data-testid=split-method]").is_visible()
+    width = page.viewport_size["width"]
+    page.screenshot(path=f"/tmp/shots/splits-{width}.png", full_page=True)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+
+    page.fill("input[name=date_from]", "2025-02-01")  # the filter swaps the report in place
+    page.locator("input[name=date_from]").dispatch_event("change")
+    page.wait_for_selector("[data-testid=split-children]:text-is('1')")
