@@ -83,6 +83,17 @@ class OrderStatusChanged(DomainEvent):
     from_group: str = Field(description="Group of the status it left.", examples=["approval"])
     to_group: str = Field(description="Group of the status it entered.", examples=["assembly"])
     actor: str = Field(description="Who moved it: a user name, `api:<token name>` or `system`.", examples=["anna"])
+    from_purpose: str | None = Field(
+        default=None,
+        description="Purpose of the status it left (`packed`, `handed_over`, `delivered`, `refused`, ...); null "
+        "when that status has none. Unlike codes, purposes do not change when a shop renames its statuses.",
+        examples=[None],
+    )
+    to_purpose: str | None = Field(
+        default=None,
+        description="Purpose of the status it entered; null when that status has none.",
+        examples=["packed"],
+    )
 
 
 class OrderOverdue(DomainEvent):

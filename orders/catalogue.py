@@ -3,7 +3,7 @@
 from django.db import ProgrammingError, connection, transaction
 from psycopg.errors import UndefinedTable
 
-from .models import Group, OrderStatus, StatusTransition
+from .models import Group, OrderStatus, StatusPurpose, StatusTransition
 
 DEFAULT_STATUSES = [
     # code, name, group, colour
@@ -43,6 +43,18 @@ DEFAULT_TRANSITIONS = [
 ]
 
 SPLIT_TARGET = "awaiting-stock"
+
+# What each status of the default catalogue is for (the code looks statuses up by purpose, never by code).
+DEFAULT_PURPOSES = {
+    "awaiting-stock": StatusPurpose.SPLIT_TARGET,
+    "packed": StatusPurpose.PACKED,
+    "handed-over": StatusPurpose.HANDED_OVER,
+    "in-transit": StatusPurpose.IN_TRANSIT,
+    "at-pickup-point": StatusPurpose.AT_PICKUP_POINT,
+    "delivered": StatusPurpose.DELIVERED,
+    "refused": StatusPurpose.REFUSED,
+    "returned": StatusPurpose.RETURNED,
+}
 FIRST_ORDER_NUMBER = 1001
 
 
@@ -57,7 +69,7 @@ def install_default_catalogue(*, tenant) -> None:
             color=color,
             position=position,
             is_default=code in ("new", "confirmed", "assembling", "handed-over", "delivered", "cancelled"),
-            is_split_target=code == SPLIT_TARGET,
+            purpose=DEFAULT_PURPOSES.get(code, ""),
         )
     StatusTransition.objects.bulk_create(
         [

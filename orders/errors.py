@@ -41,3 +41,13 @@ class DuplicateStatus(Conflict):
 
 class InvalidMerge(DomainError):
     code = "invalid"
+
+
+class PurposeTaken(Conflict):
+    code = "purpose_taken"
+    field = "purpose"
+
+
+class PurposeNotAllowed(DomainError):
+    code = "invalid_purpose"
+    field = "purpose"

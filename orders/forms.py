@@ -5,7 +5,7 @@ from inventory.services import MAX_PRICE
 from oms.models import Role
 
 from . import marks
-from .models import Group, OrderStatus, PaymentStatus
+from .models import Group, OrderStatus, PaymentStatus, StatusPurpose
 from .services.amounts import MAX_LINE_QUANTITY
 
 SORTS = {
@@ -148,6 +148,11 @@ class StatusForm(forms.Form):
     color = forms.CharField(max_length=7, initial="#667085", widget=forms.TextInput(attrs={"type": "color"}))
     position = forms.IntegerField(min_value=0, max_value=MAX_STATUS_POSITION, initial=100)
     is_active = forms.BooleanField(required=False, initial=True, label="Active")
+    purpose = forms.ChoiceField(
+        choices=[("", "— none —"), *StatusPurpose.choices],
+        required=False,
+        help_text="What the system does with it (packing, handover, returns ...), whatever its code.",
+    )
 
     def clean_color(self):
         color = self.cleaned_data["color"]

@@ -26,6 +26,34 @@ class Group(models.TextChoices):
     CANCEL = "cancel", "Cancel"
 
 
+class StatusPurpose(models.TextChoices):
+    """What the code does with a status, whatever the shop calls it: at most one status per purpose and shop."""
+
+    SPLIT_TARGET = "split_target", "Split-off orders start here"
+    PACKED = "packed", "Packed (packing verified by scan)"
+    HANDED_OVER = "handed_over", "Handed over to a courier or carrier"
+    IN_TRANSIT = "in_transit", "In transit with the carrier"
+    AT_PICKUP_POINT = "at_pickup_point", "Waiting at the pickup point"
+    DELIVERY_PROBLEM = "delivery_problem", "Delivery problem"
+    DELIVERED = "delivered", "Delivered"
+    REFUSED = "refused", "Refused by the customer"
+    RETURNED = "returned", "Returned parcel received back"
+
+
+# The groups a status of each purpose may belong to (the purpose's behaviour assumes the group's invariants).
+PURPOSE_GROUPS = {
+    StatusPurpose.SPLIT_TARGET: (Group.NEW, Group.APPROVAL),
+    StatusPurpose.PACKED: (Group.ASSEMBLY,),
+    StatusPurpose.HANDED_OVER: (Group.DELIVERY,),
+    StatusPurpose.IN_TRANSIT: (Group.DELIVERY,),
+    StatusPurpose.AT_PICKUP_POINT: (Group.DELIVERY,),
+    StatusPurpose.DELIVERY_PROBLEM: (Group.DELIVERY,),
+    StatusPurpose.DELIVERED: (Group.COMPLETE,),
+    StatusPurpose.REFUSED: (Group.CANCEL,),
+    StatusPurpose.RETURNED: (Group.CANCEL,),
+}
+
+
 class PaymentStatus(models.TextChoices):
     UNPAID = "unpaid", "Unpaid"
     PAID = "paid", "Paid"
@@ -88,7 +116,13 @@ class OrderStatus(TenantOwned):
     position = models.PositiveIntegerField(default=0)
     is_active = models.BooleanField(default=True)
     is_default = models.BooleanField(default=False, help_text="Where new orders of its group start.")
-    is_split_target = models.BooleanField(default=False, help_text="Where split-off child orders start.")
+    purpose = models.CharField(
+        max_length=30,
+        choices=StatusPurpose.choices,
+        blank=True,
+        default="",
+        help_text="What the system does with this status (packing, handover, returns ...), whatever its code.",
+    )
 
     class Meta:
         ordering = ["position", "pk"]
@@ -98,13 +132,18 @@ class OrderStatus(TenantOwned):
             models.UniqueConstraint(
                 fields=["tenant", "group"], condition=Q(is_default=True), name="status_one_default_per_group"
             ),
-            models.UniqueConstraint(
-                fields=["tenant"], condition=Q(is_split_target=True), name="status_one_split_target"
+            models.UniqueConstraint(fields=["tenant", "purpose"], condition=~Q(purpose=""), name="status_one_per_purpose"),
+            models.CheckConstraint(
+                condition=Q(purpose="") | Q(purpose__in=StatusPurpose.values), name="status_purpose_valid"
             ),
         ]
 
     def __str__(self):
         return self.name
+
+    @property
+    def is_split_target(self) -> bool:
+        return self.purpose == StatusPurpose.SPLIT_TARGET
 
 
 class StatusTransition(TenantOwned):

@@ -51,7 +51,8 @@ class ShipmentSettingsForm(forms.Form):
     logo = forms.ImageField(required=False, help_text="PNG or JPEG, up to 1 MB, printed on documents.")
     tracking_status_map = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text="JSON: shipment state → order status code (blank = leave the order where it is).",
+        help_text="JSON: shipment state → status purpose (in_transit, at_pickup_point, delivery_problem, refused, "
+        "...) or a status code; blank = leave the order where it is. Purposes keep working when codes are renamed.",
         initial=json.dumps(DEFAULT_TRACKING_STATUS_MAP, indent=1),
     )
 

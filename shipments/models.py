@@ -10,9 +10,9 @@ from django.utils import timezone
 from oms.models import TenantOwned
 
 DEFAULT_TRACKING_STATUS_MAP = {
-    # our shipment state -> the tenant's order status code ("" = leave the order where it is)
-    "in_transit": "in-transit",
-    "at_pickup_point": "at-pickup-point",
+    # our shipment state -> a status purpose (or a status code) of the tenant ("" = leave the order where it is)
+    "in_transit": "in_transit",
+    "at_pickup_point": "at_pickup_point",
     "delivered": "delivered",
     "returning": "",
     "error": "",

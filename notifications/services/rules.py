@@ -14,6 +14,9 @@ FIELDS = {
     "group": "Order status group",
     "from_status": "Changed from (status code)",
     "to_status": "Changed to (status code)",
+    "status_purpose": "Order status purpose",
+    "from_purpose": "Changed from (status purpose)",
+    "to_purpose": "Changed to (status purpose)",
     "channel": "Channel",
     "payment_status": "Payment status",
     "payment_method": "Payment method",
@@ -64,12 +67,18 @@ def field_value(field: str, event: Event, order: Order | None, cache: dict):
         if event.kind not in (OrderStatusChanged.kind, ShipmentStatusChanged.kind):
             return None
         return payload.get("from" if field == "from_status" else "to")
+    if field in ("from_purpose", "to_purpose"):
+        if event.kind != OrderStatusChanged.kind:
+            return None
+        return payload.get(field) or ""
     if field == "skus":
         return [str(line.get("sku", "")) for line in payload.get("lines", [])]
     if order is None:
         return None
     if field == "status":
         return order.status.code
+    if field == "status_purpose":
+        return order.status.purpose
     if field == "order_tags":
         return list(order.tags)
     if field == "customer_tags":

@@ -12,6 +12,7 @@ from django.utils import timezone
 from oms import rls
 from oms.errors import DomainError
 from orders.models import ActivityKind, Group, Order, OrderActivity
+from orders.purposes import StatusPurpose, codes_for
 
 from ..models import DeliveryWindow, ShipmentTracking
 
@@ -64,14 +65,17 @@ class Step:
 def customer_timeline(order: Order) -> list[Step]:
     """Customer-facing steps only: never an internal status name, comment or note."""
     reached: dict[str, datetime] = {}
+    packed_codes = codes_for(order.tenant_id, StatusPurpose.PACKED)
+    pickup_codes = codes_for(order.tenant_id, StatusPurpose.AT_PICKUP_POINT)
     for activity in OrderActivity.objects.filter(tenant_id=order.tenant_id, order=order, kind=ActivityKind.STATUS).only(
         "changes", "at"
     ):
         to_code = (activity.changes.get("status") or [None, None])[1]
         to_group = (activity.changes.get("group") or [None, None])[1]
-        if to_code == "packed":
+        to_purpose = (activity.changes.get("purpose") or [None, None])[1]
+        if to_purpose == StatusPurpose.PACKED or (to_purpose is None and to_code in packed_codes):
             reached.setdefault("packed", activity.at)
-        if to_code == "at-pickup-point":
+        if to_purpose == StatusPurpose.AT_PICKUP_POINT or (to_purpose is None and to_code in pickup_codes):
             reached.setdefault("pickup", activity.at)
         if to_group == Group.CANCEL:
             reached["cancelled"] = activity.at

@@ -17,7 +17,7 @@ from oms.errors import DomainError
 from oms.event_catalogue import OrderPaymentChanged, OrderStatusChanged, ShipmentStatusChanged, StockReceived
 from oms.events import event_depth
 from oms.models import Event
-from orders.models import Group, Order, OrderStatus
+from orders.models import Group, Order, OrderStatus, StatusPurpose
 from orders.services import customers as customer_services
 from orders.services import editing, families, reservations, statuses
 from orders.services import settings as order_settings
@@ -188,7 +188,7 @@ def reserve_waiting_orders(*, event: Event, actor: Actor) -> list[Order]:
     waiting = (
         Order.objects.filter(
             tenant_id=event.tenant_id,
-            status__is_split_target=True,
+            status__purpose=StatusPurpose.SPLIT_TARGET,
             lines__product_id__in=product_ids,
         )
         .distinct()
@@ -300,7 +300,7 @@ TEMPLATES = {
     "delivery-problem-task": (
         "Task for the manager when delivery has a problem",
         OrderStatusChanged.kind,
-        [{"field": "to_status", "op": "eq", "value": "delivery-problem"}],
+        [{"field": "to_purpose", "op": "eq", "value": StatusPurpose.DELIVERY_PROBLEM}],
         [{"type": "create_task", "value": "manager", "text": "Call the customer: delivery problem", "hours": "4"}],
         "When an order moves to “Delivery problem”, its manager gets a task due in 4 hours.",
     ),
@@ -317,7 +317,7 @@ TEMPLATES = {
     "refused-tags-bad": (
         "Refused order tags the customer BAD",
         OrderStatusChanged.kind,
-        [{"field": "to_status", "op": "eq", "value": "refused"}],
+        [{"field": "to_purpose", "op": "eq", "value": StatusPurpose.REFUSED}],
         [{"type": "tag_customer", "value": "BAD"}],
         "When an order is refused (from any status), the customer gets the tag BAD.",
     ),
@@ -347,25 +347,32 @@ def create_from_template(*, tenant, code: str) -> Trigger:
 
 
 def _ensure_delivery_problem_status(tenant) -> None:
-    """The template needs a 'delivery-problem' status reachable from the delivery statuses."""
-    status = OrderStatus.objects.filter(tenant=tenant, code="delivery-problem").first()
+    """The template needs a status for the purpose 'delivery problem', reachable from the delivery statuses."""
+    status = OrderStatus.objects.filter(tenant=tenant, purpose=StatusPurpose.DELIVERY_PROBLEM).first()
     if status is None:
+        code = "delivery-problem"
+        while OrderStatus.objects.filter(tenant=tenant, code=code).exists():
+            code = f"{code}-x"[:50]
         status = order_settings.save_status(
             tenant=tenant,
-            code="delivery-problem",
+            code=code,
             name="Delivery problem",
             group=Group.DELIVERY,
             color="#d92d20",
             position=75,
             is_active=True,
+            purpose=StatusPurpose.DELIVERY_PROBLEM,
         )
-        by_code = {s.code: s for s in OrderStatus.objects.filter(tenant=tenant)}
+        by_purpose = {s.purpose: s for s in OrderStatus.objects.filter(tenant=tenant).exclude(purpose="")}
+        P = StatusPurpose
         for a, b in [
-            ("handed-over", "delivery-problem"),
-            ("in-transit", "delivery-problem"),
-            ("at-pickup-point", "delivery-problem"),
-            ("delivery-problem", "in-transit"),
-            ("delivery-problem", "refused"),
+            (P.HANDED_OVER, P.DELIVERY_PROBLEM),
+            (P.IN_TRANSIT, P.DELIVERY_PROBLEM),
+            (P.AT_PICKUP_POINT, P.DELIVERY_PROBLEM),
+            (P.DELIVERY_PROBLEM, P.IN_TRANSIT),
+            (P.DELIVERY_PROBLEM, P.REFUSED),
         ]:
-            if a in by_code and b in by_code:
-                order_settings.set_transition(tenant=tenant, from_status=by_code[a], to_status=by_code[b], allowed=True)
+            if a in by_purpose and b in by_purpose:
+                order_settings.set_transition(
+                    tenant=tenant, from_status=by_purpose[a], to_status=by_purpose[b], allowed=True
+                )

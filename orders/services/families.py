@@ -13,6 +13,7 @@ from oms.events import record_event
 from .. import locks
 from ..errors import NothingToSplit
 from ..models import ActivityKind, Group, Order, OrderLine, OrderStatus
+from ..purposes import StatusPurpose, status_for
 from .activity import log_activity, recompute_total, touch
 from .intake import bump_children_counter, default_status
 
@@ -20,7 +21,7 @@ SPLITTABLE_GROUPS = (Group.NEW, Group.APPROVAL, Group.ASSEMBLY)
 
 
 def split_status(tenant_id) -> OrderStatus:
-    status = OrderStatus.objects.filter(tenant_id=tenant_id, is_split_target=True, is_active=True).first()
+    status = status_for(tenant_id, StatusPurpose.SPLIT_TARGET)
     return status or default_status(tenant_id=tenant_id, group=Group.APPROVAL)
 
 

@@ -6,8 +6,8 @@ from oms.db import broken_constraint
 from oms.models import Role
 
 from .. import locks
-from ..errors import DuplicateStatus, InvalidOrder
-from ..models import Group, Order, OrderStatus, StatusTransition
+from ..errors import DuplicateStatus, InvalidOrder, PurposeNotAllowed, PurposeTaken
+from ..models import PURPOSE_GROUPS, Group, Order, OrderStatus, StatusPurpose, StatusTransition
 
 
 @transaction.atomic
@@ -21,10 +21,15 @@ def save_status(
     position: int,
     is_active: bool,
     status: OrderStatus | None = None,
+    purpose: str | None = None,
 ) -> OrderStatus:
-    """Create a status, or edit one. A status's group is fixed once orders use it."""
+    """Create a status, or edit one. A status's group is fixed once orders use it. `purpose` None leaves an
+    edited status's purpose as it is; "" clears it. A purpose belongs to one status per shop."""
     if group not in Group.values:
         raise InvalidOrder(f"Unknown group '{group}'.")
+    if purpose is None:
+        purpose = status.purpose if status is not None else ""
+    _check_purpose(tenant=tenant, purpose=purpose, group=group, status=status)
     if status is None:
         if OrderStatus.objects.filter(tenant=tenant, code=code).exists():
             raise DuplicateStatus(f"A status with the code '{code}' already exists.")
@@ -38,18 +43,52 @@ def save_status(
                     color=color,
                     position=position,
                     is_active=is_active,
+                    purpose=purpose,
                 )
         except IntegrityError as exc:
-            if broken_constraint(exc) != "status_unique_code":
-                raise
-            raise DuplicateStatus(f"A status with the code '{code}' already exists.") from exc
+            raise _integrity_error(exc, code=code, purpose=purpose) from exc
     if group != status.group and Order.objects.filter(tenant=tenant, status=status).exists():
         raise InvalidOrder("Orders use this status, so its group cannot change. Create a new status instead.")
-    if not is_active and (status.is_default or status.is_split_target):
+    if not is_active and (status.is_default or purpose == StatusPurpose.SPLIT_TARGET):
         raise InvalidOrder("This status is where new or split-off orders start; choose another one first.")
     status.name, status.group, status.color, status.position, status.is_active = name, group, color, position, is_active
-    status.save()
+    status.purpose = purpose
+    try:
+        with transaction.atomic():
+            status.save()
+    except IntegrityError as exc:
+        raise _integrity_error(exc, code=code, purpose=purpose) from exc
     return status
+
+
+def _check_purpose(*, tenant, purpose: str, group: str, status: OrderStatus | None) -> None:
+    if not purpose:
+        return
+    if purpose not in StatusPurpose.values:
+        raise PurposeNotAllowed(f"Unknown purpose '{purpose}'.")
+    label = StatusPurpose(purpose).label
+    groups = PURPOSE_GROUPS[StatusPurpose(purpose)]
+    if group not in groups:
+        names = " or ".join(Group(g).label for g in groups)
+        raise PurposeNotAllowed(f"“{label}” needs a status of the group {names}.")
+    holder = OrderStatus.objects.filter(tenant=tenant, purpose=purpose)
+    if status is not None:
+        holder = holder.exclude(pk=status.pk)
+    holder = holder.first()
+    if holder is not None:
+        raise PurposeTaken(
+            f"“{label}” is already the purpose of the status “{holder.name}” ({holder.code}); clear it there first.",
+            details={"purpose": purpose, "status": holder.code},
+        )
+
+
+def _integrity_error(exc: IntegrityError, *, code: str, purpose: str):
+    name = broken_constraint(exc)
+    if name == "status_unique_code":
+        return DuplicateStatus(f"A status with the code '{code}' already exists.")
+    if name == "status_one_per_purpose":
+        return PurposeTaken(f"Another status already has the purpose “{StatusPurpose(purpose).label}”.")
+    raise exc
 
 
 def _copy_general_matrix(tenant, channel: str) -> None:

@@ -79,7 +79,11 @@ def change_status(*, order: Order, to_code: str, actor: Actor, skip_matrix: bool
     order.status = target
     order.status_changed_at = order.updated_at = timezone.now()
     order.save(update_fields=["status", "group", "status_changed_at", "updated_at"])
-    changes = {"status": [previous_status.code, target.code], "group": [previous_group, target.group]}
+    changes = {
+        "status": [previous_status.code, target.code],
+        "group": [previous_group, target.group],
+        "purpose": [previous_status.purpose, target.purpose],
+    }
     log_activity(order=order, kind=ActivityKind.STATUS, actor=actor, changes=changes)
     record_event(
         tenant=order.tenant,
@@ -90,6 +94,8 @@ def change_status(*, order: Order, to_code: str, actor: Actor, skip_matrix: bool
             to_status=target.code,
             from_group=previous_group,
             to_group=target.group,
+            from_purpose=previous_status.purpose or None,
+            to_purpose=target.purpose or None,
             actor=actor.name,
         ),
     )

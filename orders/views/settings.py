@@ -13,7 +13,7 @@ from oms.tenancy.roles import SETTINGS, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
 from ..forms import StatusForm
-from ..models import Group, Order, OrderStatus, StatusTransition
+from ..models import Group, Order, OrderStatus, StatusPurpose, StatusTransition
 from ..services import settings as settings_services
 
 
@@ -32,7 +32,9 @@ def status_list(request):
         if ok:
             return redirect("orders:statuses")
     groups = [(value, label, [s for s in statuses if s.group == value]) for value, label in Group.choices]
-    return render(request, "orders/statuses.html", {"groups": groups, "form": form})
+    return render(
+        request, "orders/statuses.html", {"groups": groups, "form": form, "purposes": StatusPurpose.choices}
+    )
 
 
 @require_POST
@@ -42,10 +44,13 @@ def status_edit(request, pk):
     form = StatusForm({**request.POST.dict(), "code": status.code})
     if form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "code"}
+        if "purpose" not in request.POST:
+            data.pop("purpose")  # a form without the picker leaves the purpose alone
         run_service(
             request,
             lambda actor: settings_services.save_status(tenant=request.tenant, code=status.code, status=status, **data),
             success=lambda saved: f"Status “{saved.name}” saved.",
+            field="purpose",
         )
     else:
         messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))

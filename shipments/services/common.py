@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from orders.models import Group, Order, OrderStatus
+from orders.purposes import StatusPurpose, status_for
 
 from ..models import CustodyTransfer, HolderKind, ShipmentSettings
 
@@ -23,9 +24,9 @@ def install_default_settings(*, tenant) -> None:
 
 
 def packed_status(order: Order) -> OrderStatus | None:
-    """The tenant's status with code 'packed', else the first active assembly status after the current one."""
+    """The tenant's status for the purpose 'packed', else the first active assembly status after the current one."""
     statuses = OrderStatus.objects.filter(tenant_id=order.tenant_id, is_active=True, group=Group.ASSEMBLY)
-    packed = statuses.filter(code="packed").first()
+    packed = statuses.filter(purpose=StatusPurpose.PACKED).first()
     if packed is not None:
         return packed
     current = order.status
@@ -37,15 +38,23 @@ def packed_status(order: Order) -> OrderStatus | None:
 
 
 def delivery_status(order: Order) -> OrderStatus | None:
-    """The tenant's default delivery status ('handed-over' in the default catalogue)."""
+    """Where a handover moves the order: the status for the purpose 'handed over', else the delivery group's
+    default."""
     statuses = OrderStatus.objects.filter(tenant_id=order.tenant_id, is_active=True, group=Group.DELIVERY)
-    return statuses.filter(is_default=True).first() or statuses.filter(code="handed-over").first() or statuses.first()
+    return (
+        statuses.filter(purpose=StatusPurpose.HANDED_OVER).first()
+        or statuses.filter(is_default=True).first()
+        or statuses.first()
+    )
 
 
-def active_status_code(tenant_id, code: str) -> str | None:
-    if code and OrderStatus.objects.filter(tenant_id=tenant_id, code=code, is_active=True).exists():
-        return code
-    return None
+def mapped_status(tenant_id, value: str) -> OrderStatus | None:
+    """A status named in a setting (the tracking map): a purpose (what survives renaming codes), or a code."""
+    if not value:
+        return None
+    if value in StatusPurpose.values:
+        return status_for(tenant_id, value)
+    return OrderStatus.objects.filter(tenant_id=tenant_id, code=value, is_active=True).first()
 
 
 @dataclass(frozen=True)

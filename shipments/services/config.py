@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 from oms import http
 from oms.db import broken_constraint
 from oms.errors import DomainError
-from orders.models import OrderStatus
+from orders.models import OrderStatus, StatusPurpose
 
 from .. import locks
 from ..errors import DuplicateCarrier
@@ -38,10 +38,12 @@ def save_carrier(*, tenant, carrier: Carrier | None = None, token: str = "", **f
 
 @transaction.atomic
 def update_settings(*, tenant, departure_deadline, end_of_day, tracking_status_map, logo=None) -> ShipmentSettings:
-    codes = set(OrderStatus.objects.filter(tenant=tenant).values_list("code", flat=True))
-    unknown = sorted(code for code in tracking_status_map.values() if code and code not in codes)
+    known = set(OrderStatus.objects.filter(tenant=tenant).values_list("code", flat=True)) | set(StatusPurpose.values)
+    unknown = sorted(value for value in tracking_status_map.values() if value and value not in known)
     if unknown:
-        raise DomainError(f"No such order status: {', '.join(unknown)}.")
+        raise DomainError(
+            f"No such order status or status purpose: {', '.join(unknown)}.", field="tracking_status_map"
+        )
     settings = locks.lock_settings(settings_for(tenant))
     settings.departure_deadline, settings.end_of_day = departure_deadline, end_of_day
     settings.tracking_status_map = tracking_status_map

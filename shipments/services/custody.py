@@ -15,6 +15,7 @@ from oms.db import retry_on_conflict
 from oms.event_catalogue import ShipmentStatusChanged
 from oms.events import record_event
 from orders.models import Group, Order, OrderStatus
+from orders.purposes import StatusPurpose
 from orders.services.editing import record_shipment_fact
 from orders.services.statuses import change_status
 
@@ -178,7 +179,7 @@ def confirm_delivery(*, order: Order, actor: Actor, note: str = "") -> Order:
     line_ids = list(order.lines.values_list("pk", flat=True))
     stock.consume(tenant=order.tenant, line_ids=line_ids, actor=actor.user if actor.user_id else None)
     target = OrderStatus.objects.filter(tenant_id=order.tenant_id, group=Group.COMPLETE, is_active=True)
-    status = target.filter(code="delivered").first() or target.filter(is_default=True).first()
+    status = target.filter(purpose=StatusPurpose.DELIVERED).first() or target.filter(is_default=True).first()
     if status is not None and status.pk != order.status_id:
         order = change_status(order=order, to_code=status.code, actor=actor, skip_matrix=True)
     return order

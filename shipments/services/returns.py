@@ -1,5 +1,5 @@
-"""A returned parcel scanned in at the warehouse: its units go back on hand through the ledger; the order is
-`returned`."""
+"""A returned parcel scanned in at the warehouse: its units go back on hand through the ledger; the order moves to
+the shop's status for the purpose "returned"."""
 
 from collections import defaultdict
 
@@ -12,27 +12,29 @@ from inventory.models import MoveKind, StockMove
 from oms.actors import Actor
 from oms.db import retry_on_conflict
 from orders.models import Order, OrderLine
+from orders.purposes import StatusPurpose, status_for
 
 from .. import locks
 from ..errors import HandoverRefused
 from ..models import HolderKind, RouteStop, Shipment, ShipmentState
-from .common import Holder, active_status_code, current_holder, record_transfer
-
-RETURNED = "returned"
+from .common import Holder, current_holder, record_transfer
 
 
 @retry_on_conflict()
 @transaction.atomic
 def receive_return(*, order: Order, actor: Actor) -> Order:
     """Units that left with the parcel come back on hand (a `return` movement per line and warehouse), custody
-    returns to the warehouse and the order moves to `returned`."""
+    returns to the warehouse and the order moves to the status for the purpose "returned"."""
     order = locks.lock_order(order)
     if order.handed_over_at is None:
         raise HandoverRefused(f"Order {order.number} never left the warehouse; there is nothing to receive.")
-    if order.status.code == RETURNED:
+    if order.status.purpose == StatusPurpose.RETURNED:
         raise HandoverRefused(f"Order {order.number} has already been received back.")
-    if active_status_code(order.tenant_id, RETURNED) is None:
-        raise HandoverRefused("The shop has no active 'returned' status.")
+    returned = status_for(order.tenant_id, StatusPurpose.RETURNED)
+    if returned is None:
+        raise HandoverRefused(
+            "The shop has no active status with the purpose “Returned”; set one on the statuses screen."
+        )
     lines = list(OrderLine.objects.filter(tenant_id=order.tenant_id, order=order).select_related("product"))
     user = actor.user if actor.user_id else None
     # Reserved units never confirmed as delivered left with the parcel too: ship them out first, then back in.
@@ -76,4 +78,4 @@ def receive_return(*, order: Order, actor: Actor) -> Order:
     )
     from orders.services.statuses import change_status
 
-    return change_status(order=order, to_code=RETURNED, actor=actor, skip_matrix=True)
+    return change_status(order=order, to_code=returned.code, actor=actor, skip_matrix=True)

@@ -19,7 +19,7 @@ from .. import locks
 from ..carriers import RemoteEvent, adapter_for
 from ..errors import CarrierError
 from ..models import FINAL_STATES, Shipment, ShipmentState, TrackingEvent
-from .common import active_status_code, settings_for
+from .common import mapped_status, settings_for
 from .custody import confirm_delivery
 
 SYSTEM = Actor.system("tracking")
@@ -119,13 +119,13 @@ def _move_order(shipment: Shipment, previous: str) -> None:
         ),
     )
     mapping = settings_for(shipment.tenant_id).tracking_status_map or {}
-    code = active_status_code(order.tenant_id, mapping.get(shipment.state, ""))
+    target = mapped_status(order.tenant_id, mapping.get(shipment.state, ""))
     try:
         with transaction.atomic():
             if shipment.state == ShipmentState.DELIVERED:
                 confirm_delivery(order=order, actor=SYSTEM, note=f"{shipment.carrier.name} {shipment.tracking_number}")
-            elif code and code != order.status.code:
-                change_status(order=order, to_code=code, actor=SYSTEM, skip_matrix=True)
+            elif target is not None and target.pk != order.status_id:
+                change_status(order=order, to_code=target.code, actor=SYSTEM, skip_matrix=True)
     except (TransitionBlocked, TransitionNotAllowed) as exc:
         # The carrier's news is kept on the shipment; the order stays where it is and someone can look.
         Shipment.objects.filter(pk=shipment.pk).update(last_error=f"Order not moved: {exc.message}"[:2000])

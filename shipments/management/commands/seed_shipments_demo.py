@@ -59,7 +59,7 @@ class Command(BaseCommand):
             if handed["courier"] >= 4 and handed["sandbox"] >= 3:
                 break
             if order.packing_verified_at is None:
-                if order.status.code != "packed":
+                if order.status.purpose != "packed":
                     continue
                 for line in order.lines.select_related("product"):
                     for _ in range(line.quantity):
