@@ -8,6 +8,8 @@ class AnalyticsConfig(AppConfig):
     url_prefix = "analytics/"  # oms.urls mounts analytics.urls here
 
     def ready(self):
+        from django.utils.translation import gettext_lazy as _
+
         from oms.tenancy.navigation import register_navigation, register_start_screen
         from oms.tenancy.roles import OWNER
         from oms.tenancy.setup import register_tenant_initializer
@@ -15,5 +17,5 @@ class AnalyticsConfig(AppConfig):
         from .services import create_default_settings
 
         register_tenant_initializer(create_default_settings)
-        register_navigation(label="Analytics", url_name="analytics:home", roles=(OWNER,), position=90)
+        register_navigation(label=_("Analytics"), url_name="analytics:home", roles=(OWNER,), position=90)
         register_start_screen(role=OWNER, url_name="analytics:home")

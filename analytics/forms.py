@@ -1,6 +1,7 @@
 from datetime import date, timedelta
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 from django.utils import timezone
 
 from .models import REVENUE_GROUP_CHOICES
@@ -12,8 +13,8 @@ MAX_SPAN_DAYS = 366 * 5
 class ReportFilterForm(forms.Form):
     """Date range (inclusive), channel, and for cohorts the period and metric. Bad input falls back to defaults."""
 
-    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
     channel = forms.ChoiceField(required=False)
     period = forms.ChoiceField(required=False, choices=[("month", "Month"), ("week", "Week")])
     metric = forms.ChoiceField(required=False, choices=[("customers", "Customers"), ("revenue", "Revenue")])

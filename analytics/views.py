@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -17,13 +18,13 @@ from . import charts, reports, services, splits
 from .forms import AnalyticsSettingsForm, ReportFilterForm
 
 TABS = [
-    ("analytics:home", "Overview"),
-    ("analytics:cohorts", "Cohorts"),
-    ("analytics:ltv", "Lifetime value"),
-    ("analytics:flow", "Order flow"),
-    ("analytics:sla", "SLA breaches"),
-    ("analytics:splits", "Split-offs"),
-    ("analytics:settings", "Settings"),
+    ("analytics:home", _("Overview")),
+    ("analytics:cohorts", _("Cohorts")),
+    ("analytics:ltv", _("Lifetime value")),
+    ("analytics:flow", _("Order flow")),
+    ("analytics:sla", _("SLA breaches")),
+    ("analytics:splits", _("Split-offs")),
+    ("analytics:settings", _("Settings")),
 ]
 
 

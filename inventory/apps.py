@@ -9,10 +9,14 @@ class InventoryConfig(AppConfig):
     api_router = "inventory.api.router"
 
     def ready(self):
+        from django.utils.translation import gettext_lazy as _
+
         from oms.tenancy.navigation import register_navigation, register_settings_link
         from oms.tenancy.roles import ADMIN, MANAGER, OWNER, SETTINGS
 
-        register_navigation(label="Products", url_name="inventory:products", roles=(OWNER, MANAGER, ADMIN), position=30)
+        register_navigation(
+            label=_("Products"), url_name="inventory:products", roles=(OWNER, MANAGER, ADMIN), position=30
+        )
         register_settings_link(
-            label="Products and warehouses", url_name="inventory:products", roles=SETTINGS, position=50
+            label=_("Products and warehouses"), url_name="inventory:products", roles=SETTINGS, position=50
         )

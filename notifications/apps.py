@@ -9,6 +9,8 @@ class NotificationsConfig(AppConfig):
     api_router = "notifications.api.router"
 
     def ready(self):
+        from django.utils.translation import gettext_lazy as _
+
         from oms.tenancy.navigation import register_header_template, register_navigation, register_settings_link
         from oms.tenancy.roles import ADMIN, OFFICE, SETTINGS
         from oms.tenancy.setup import register_tenant_initializer
@@ -26,9 +28,9 @@ class NotificationsConfig(AppConfig):
         subscribers.register()
         # Tracking link, promised delivery window, the order's tasks and messages, on the order page.
         register_order_panel(title="Customer & tasks", url_name="notifications:order_panel", roles=OFFICE)
-        register_navigation(label="Alerts", url_name="notifications:inbox", roles=(*OFFICE, ADMIN), position=60)
-        register_navigation(label="My tasks", url_name="notifications:tasks", roles=OFFICE, position=70)
-        register_settings_link(label="Automation", url_name="notifications:settings", roles=SETTINGS, position=30)
+        register_navigation(label=_("Alerts"), url_name="notifications:inbox", roles=(*OFFICE, ADMIN), position=60)
+        register_navigation(label=_("My tasks"), url_name="notifications:tasks", roles=OFFICE, position=70)
+        register_settings_link(label=_("Automation"), url_name="notifications:settings", roles=SETTINGS, position=30)
         register_header_template("notifications/_alert_badge.html")  # the unread alert count
         # The order list's "Overdue only" filter and the "overdue" badge read this app's deadlines.
         register_order_mark(

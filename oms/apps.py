@@ -8,10 +8,12 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import rls, system  # noqa: F401 - system declares the core's cross-tenant functions
+        from django.utils.translation import gettext_lazy as _
+
+        from . import i18n, rls, system  # noqa: F401 - system declares the core's cross-tenant functions; i18n its signal
         from .tenancy.navigation import register_navigation, register_start_screen
         from .tenancy.roles import ADMIN, SETTINGS
 
         post_migrate.connect(rls.apply_policies, sender=self, dispatch_uid="oms.rls.apply_policies")
-        register_navigation(label="Settings", url_name="oms:settings", roles=SETTINGS, position=100)
+        register_navigation(label=_("Settings"), url_name="oms:settings", roles=SETTINGS, position=100)
         register_start_screen(role=ADMIN, url_name="oms:settings")

@@ -139,3 +139,10 @@ class IdempotencyKey(TenantOwned):
             models.UniqueConstraint(fields=["tenant", "scope", "key"], name="idempotency_unique_key"),
         ]
         indexes = [models.Index(fields=["created_at"], name="idempotency_created")]
+
+
+class Preferences(models.Model):
+    """A person's own choices, the same in every shop they work for: the language of the interface."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preferences")
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)

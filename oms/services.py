@@ -8,7 +8,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from . import rls
-from .models import ApiToken, Membership, Role, Tenant, hash_token
+from .errors import DomainError
+from .models import ApiToken, Membership, Preferences, Role, Tenant, hash_token
 from .tenancy.setup import initialize_tenant
 
 
@@ -76,3 +77,14 @@ def revoke_api_token(*, token: ApiToken) -> ApiToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
     return token
+
+
+def set_language(*, user, language: str) -> Preferences:
+    """The person's interface language, in every shop; refused when it is not one the interface ships in."""
+    from django.conf import settings
+    from django.utils.translation import gettext
+
+    if language not in dict(settings.LANGUAGES):
+        raise DomainError(gettext("Choose one of the languages offered."), field="language")
+    preferences, _ = Preferences.objects.update_or_create(user=user, defaults={"language": language})
+    return preferences

@@ -6,6 +6,7 @@ app_name = "oms"
 
 urlpatterns = [
     path("tenants/choose/", views.choose_tenant, name="choose_tenant"),
+    path("accounts/me/", views.account, name="account"),
     path("settings/", views.settings_home, name="settings"),
     path("settings/tokens/", views.api_token_create, name="api_token_create"),
     path("settings/tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),

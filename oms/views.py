@@ -1,17 +1,21 @@
 import tempfile
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import services
+from .i18n import SESSION_LANGUAGE_KEY
 from .lifecycle import export_tenant
 from .models import ApiToken, Membership
+from .pages import run_service
 from .tenancy.middleware import SESSION_TENANT_KEY, user_memberships
 from .tenancy.navigation import settings_links_for, start_screen_for
 from .tenancy.roles import OWNER, SETTINGS, role_required
@@ -26,6 +30,32 @@ def home(request):
     if start is None:
         raise PermissionDenied("Your role has no screen in this shop.")
     return redirect(start)
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+
+
+@login_required
+def account(request):
+    """The person's own page, in every shop: interface language, and the way to change the password."""
+    current = getattr(request.user, "preferences", None)
+    form = LanguageForm(
+        request.POST or None, initial={"language": current.language if current else translation.get_language()}
+    )
+    if request.method == "POST" and form.is_valid():
+        ok, preferences = run_service(
+            request,
+            lambda actor: services.set_language(user=request.user, language=form.cleaned_data["language"]),
+            form=form,
+            field="language",
+        )
+        if ok:
+            request.session[SESSION_LANGUAGE_KEY] = preferences.language
+            translation.activate(preferences.language)
+            messages.success(request, _("Language saved."))
+            return redirect("oms:account")
+    return render(request, "oms/account.html", {"form": form})
 
 
 @login_required

@@ -9,6 +9,8 @@ class OrdersConfig(AppConfig):
     api_router = "orders.api.router"
 
     def ready(self):
+        from django.utils.translation import gettext_lazy as _
+
         from oms.rls import register_role_grants
         from oms.tenancy.navigation import register_navigation, register_settings_link, register_start_screen
         from oms.tenancy.roles import MANAGER, OFFICE, SETTINGS
@@ -19,8 +21,8 @@ class OrdersConfig(AppConfig):
         register_tenant_initializer(install_default_catalogue)
         register_tenant_finalizer(drop_number_sequence)
         register_role_grants(number_schema_grants)
-        register_navigation(label="Orders", url_name="orders:list", roles=OFFICE, position=10)
-        register_navigation(label="Customers", url_name="orders:customers", roles=OFFICE, position=20)
+        register_navigation(label=_("Orders"), url_name="orders:list", roles=OFFICE, position=10)
+        register_navigation(label=_("Customers"), url_name="orders:customers", roles=OFFICE, position=20)
         register_start_screen(role=MANAGER, url_name="orders:list")
-        register_settings_link(label="Statuses", url_name="orders:statuses", roles=SETTINGS, position=10)
-        register_settings_link(label="Transition matrix", url_name="orders:matrix", roles=SETTINGS, position=20)
+        register_settings_link(label=_("Statuses"), url_name="orders:statuses", roles=SETTINGS, position=10)
+        register_settings_link(label=_("Transition matrix"), url_name="orders:matrix", roles=SETTINGS, position=20)

@@ -8,6 +8,8 @@ class ShipmentsConfig(AppConfig):
     url_prefix = "shipments/"  # oms.urls mounts shipments.urls here
 
     def ready(self):
+        from django.utils.translation import gettext_lazy as _
+
         from oms.tenancy.navigation import register_navigation, register_settings_link, register_start_screen
         from oms.tenancy.roles import COURIER, MANAGER, OFFICE, OWNER, PACKER, SETTINGS
         from oms.tenancy.setup import register_tenant_initializer
@@ -19,11 +21,13 @@ class ShipmentsConfig(AppConfig):
         register_tenant_initializer(install_default_settings)
         # The order page shows the custody chain: the same URL answers a fragment for htmx.
         register_order_panel(title="Custody", url_name="shipments:order_custody", roles=OFFICE)
-        register_navigation(label="Packing", url_name="shipments:packing", roles=(OWNER, MANAGER, PACKER), position=40)
-        register_navigation(label="My route", url_name="shipments:route", roles=(COURIER,), position=50)
-        register_navigation(label="Incidents", url_name="shipments:incidents", roles=OFFICE, position=80)
+        register_navigation(
+            label=_("Packing"), url_name="shipments:packing", roles=(OWNER, MANAGER, PACKER), position=40
+        )
+        register_navigation(label=_("My route"), url_name="shipments:route", roles=(COURIER,), position=50)
+        register_navigation(label=_("Incidents"), url_name="shipments:incidents", roles=OFFICE, position=80)
         register_start_screen(role=PACKER, url_name="shipments:packing")
         register_start_screen(role=COURIER, url_name="shipments:route")
         register_settings_link(
-            label="Shipping and documents", url_name="shipments:settings", roles=SETTINGS, position=40
+            label=_("Shipping and documents"), url_name="shipments:settings", roles=SETTINGS, position=40
         )

@@ -6,12 +6,12 @@ from django.db import IntegrityError, transaction
 
 from oms.event_catalogue import OrderStatusChanged
 from oms.models import Event, Role
+from oms.rls import tenant_context
 from orders.catalogue import DEFAULT_PURPOSES
 from orders.errors import PurposeNotAllowed, PurposeTaken
 from orders.models import OrderStatus, StatusPurpose
 from orders.purposes import status_for
 from orders.services.settings import save_status
-from oms.rls import tenant_context
 
 from .helpers import move, place_order, stocked_product
 

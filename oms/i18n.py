@@ -1,0 +1,34 @@
+"""The interface speaks each person's chosen language: kept in their preferences, carried in the session.
+
+Anonymous pages (log-in) follow the browser's Accept-Language through Django's LocaleMiddleware; once a person
+logs in, their own choice wins on every page, whatever the browser says.
+"""
+
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+from django.utils import translation
+
+SESSION_LANGUAGE_KEY = "language"
+
+
+class UserLanguageMiddleware:
+    """After authentication: the logged-in person's language (from the session, so no query per request)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        language = request.session.get(SESSION_LANGUAGE_KEY) if request.user.is_authenticated else None
+        if language and translation.check_for_language(language):
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        return self.get_response(request)
+
+
+@receiver(user_logged_in)
+def remember_language_in_session(sender, request, user, **kwargs):
+    from .models import Preferences
+
+    language = Preferences.objects.filter(user=user).values_list("language", flat=True).first()
+    if language and request is not None and hasattr(request, "session"):
+        request.session[SESSION_LANGUAGE_KEY] = language
