@@ -1,8 +1,8 @@
 from datetime import date, timedelta
 
 from django import forms
-from django.utils.translation import gettext_lazy as _
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .models import REVENUE_GROUP_CHOICES
 from .reports import ReportFilters
