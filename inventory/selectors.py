@@ -49,6 +49,17 @@ def product_by_code(*, tenant, code: str):
     return Product.objects.filter(tenant=tenant).filter(Q(barcode=code) | Q(sku=code)).order_by("-is_active").first()
 
 
+def product_by_any_code(*, tenant, code: str):
+    """What a person types for a product: its barcode, or its SKU in any case (an exact SKU wins)."""
+    code = (code or "").strip()[:64]
+    if not code:
+        return None
+    exact = product_by_code(tenant=tenant, code=code)
+    if exact is not None:
+        return exact
+    return Product.objects.filter(tenant=tenant, sku__iexact=code).order_by("-is_active", "pk").first()
+
+
 def ledger_drift(*, tenant):
     """Stock levels whose on-hand differs from the sum of their ledger movements."""
     sums = {

@@ -27,6 +27,8 @@ for _config in apps.get_app_configs():
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", healthz, name="healthz"),
+    # Pages name their icon; a PDF opened in a tab has none, so the browser asks for the classic path.
+    path("favicon.ico", views.favicon, name="favicon"),
     path(
         "accounts/password/",
         auth_views.PasswordChangeView.as_view(success_url="/"),

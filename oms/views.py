@@ -139,3 +139,12 @@ def round_robin(request):
         else "New orders are no longer assigned automatically.",
     )
     return redirect("oms:settings")
+
+
+def favicon(request):
+    """The classic icon path, asked for by a browser showing a PDF (no page to name the icon); resolved per request,
+    so the hashed static name exists only after collectstatic."""
+    from django.http import HttpResponsePermanentRedirect
+    from django.templatetags.static import static
+
+    return HttpResponsePermanentRedirect(static("oms/favicon.svg"))

@@ -108,14 +108,16 @@ class NewOrderForm(forms.Form):
     payment_status = forms.ChoiceField(choices=PaymentStatus.choices)
     comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     lines = forms.CharField(
+        required=False,
+        label="Or type lines",
         widget=forms.Textarea(
-            attrs={"rows": 4, "placeholder": "One line per product: SKU quantity [price]\nMUG-LOGO 2"}
+            attrs={"rows": 3, "placeholder": "One line per product: SKU quantity [price]\nMUG-LOGO 2"}
         ),
-        help_text="One line per product: SKU, quantity and optionally a price, separated by spaces.",
+        help_text="One line per product: SKU or barcode, quantity and optionally a price, separated by spaces.",
     )
 
     def clean_lines(self):
-        parsed = []
+        parsed = self._picked_lines()
         for number, raw in enumerate(self.cleaned_data["lines"].splitlines(), start=1):
             parts = raw.split()
             if not parts:
@@ -136,6 +138,24 @@ class NewOrderForm(forms.Form):
         if not parsed:
             raise forms.ValidationError("Add at least one product.")
         return parsed
+
+    def _picked_lines(self) -> list[tuple[str, int, None]]:
+        """Lines picked from the product search (`line_sku` with its `line_qty`)."""
+        if not hasattr(self.data, "getlist"):
+            return []
+        picked = []
+        for sku, raw in zip(self.data.getlist("line_sku"), self.data.getlist("line_qty"), strict=False):
+            sku = sku.strip()[:64]
+            if not sku:
+                continue
+            try:
+                quantity = int(raw)
+            except ValueError as exc:
+                raise forms.ValidationError(f"{sku}: quantity must be a whole number.") from exc
+            if not 1 <= quantity <= MAX_LINE_QUANTITY:
+                raise forms.ValidationError(f"{sku}: quantity must be between 1 and {MAX_LINE_QUANTITY:,}.")
+            picked.append((sku, quantity, None))
+        return picked
 
 
 MAX_STATUS_POSITION = 1_000_000  # orders a few dozen statuses; far below the column's 2**31 - 1

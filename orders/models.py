@@ -132,7 +132,9 @@ class OrderStatus(TenantOwned):
             models.UniqueConstraint(
                 fields=["tenant", "group"], condition=Q(is_default=True), name="status_one_default_per_group"
             ),
-            models.UniqueConstraint(fields=["tenant", "purpose"], condition=~Q(purpose=""), name="status_one_per_purpose"),
+            models.UniqueConstraint(
+                fields=["tenant", "purpose"], condition=~Q(purpose=""), name="status_one_per_purpose"
+            ),
             models.CheckConstraint(
                 condition=Q(purpose="") | Q(purpose__in=StatusPurpose.values), name="status_purpose_valid"
             ),

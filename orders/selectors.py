@@ -81,8 +81,9 @@ def search_condition(tenant, query: str) -> Q:
         )
     if "@" in query:
         customer_ids |= set(
-            CustomerContact.objects.filter(tenant=tenant, kind=ContactKind.EMAIL, normalized=query.strip().lower())
-            .values_list("customer_id", flat=True)[:NAME_MATCH_LIMIT]
+            CustomerContact.objects.filter(
+                tenant=tenant, kind=ContactKind.EMAIL, normalized=query.strip().lower()
+            ).values_list("customer_id", flat=True)[:NAME_MATCH_LIMIT]
         )
     if len(query) >= 2 and not query.replace("-", "").replace("+", "").replace(" ", "").isdigit():
         named = list(

@@ -11,6 +11,12 @@ class HandoverRefused(Conflict):
     code = "handover_refused"
 
 
+class AlreadyHandedOver(HandoverRefused):
+    """The order is already with the courier or carrier it was scanned for: a repeated scan, nothing to do."""
+
+    code = "already_handed_over"
+
+
 class RouteRuleBroken(Conflict):
     code = "route_rule"
 

@@ -5,15 +5,16 @@ from decimal import Decimal, InvalidOperation
 from oms.event_catalogue import OrderStatusChanged, ShipmentStatusChanged, StockReceived
 from oms.models import Event
 from orders.models import Order
+from orders.words import Words
 
 from ..errors import RuleError
 
 # field -> label. Values are read by `field_value` from the event and its order.
 FIELDS = {
-    "status": "Order status (code)",
+    "status": "Order status",
     "group": "Order status group",
-    "from_status": "Changed from (status code)",
-    "to_status": "Changed to (status code)",
+    "from_status": "Changed from status",
+    "to_status": "Changed to status",
     "status_purpose": "Order status purpose",
     "from_purpose": "Changed from (status purpose)",
     "to_purpose": "Changed to (status purpose)",
@@ -44,14 +45,14 @@ OPERATORS = {
 NUMERIC_OPERATORS = {"gt", "gte", "lt", "lte"}
 
 ACTIONS = {
-    "change_status": ("Change status", "status code"),
+    "change_status": ("Change status", "status"),
     "create_task": ("Create a task", "assignee: manager, role:<role> or user:<name>"),
     "alert": ("Alert users", "recipients: manager, admins, role:<role> or user:<name>"),
-    "email_customer": ("E-mail the customer", "template code"),
-    "sms_customer": ("SMS the customer", "template code"),
+    "email_customer": ("E-mail the customer", "template"),
+    "sms_customer": ("SMS the customer", "template"),
     "tag_customer": ("Tag the customer", "tag"),
     "tag_order": ("Tag the order", "tag"),
-    "webhook": ("Call a webhook", "webhook endpoint id"),
+    "webhook": ("Call a webhook", "webhook endpoint"),
     "reserve_stock": ("Reserve stock", "—"),
     "split_unavailable": ("Split off unavailable lines", "—"),
 }
@@ -144,6 +145,7 @@ def conditions_hold(conditions: list[dict], event: Event, order: Order | None) -
     """All must hold. Returns (verdict, one line per condition for the dry run and the log)."""
     cache: dict = {}
     notes, verdict = [], True
+    words = Words(event.tenant_id)
     for cond in conditions:
         field, op, expected = cond.get("field"), cond.get("op"), cond.get("value", "")
         actual = field_value(field, event, order, cache)
@@ -154,10 +156,9 @@ def conditions_hold(conditions: list[dict], event: Event, order: Order | None) -
             notes.append(f"✗ {FIELDS.get(field, field)}: {exc}")
             verdict = False
             continue
-        shown = ", ".join(map(str, actual)) if isinstance(actual, list) else actual
-        notes.append(
-            f"{'✓' if ok else '✗'} {FIELDS.get(field, field)} {OPERATORS.get(op, op)} {expected} (is: {shown})"
-        )
+        shown = ", ".join(map(str, actual)) if isinstance(actual, list) else words.value_of(field, actual)
+        wanted = ", ".join(words.value_of(field, v.strip()) for v in str(expected or "").split(",") if v.strip())
+        notes.append(f"{'✓' if ok else '✗'} {FIELDS.get(field, field)} {OPERATORS.get(op, op)} {wanted} (is: {shown})")
         verdict = verdict and ok
     return verdict, notes
 

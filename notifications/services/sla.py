@@ -4,6 +4,7 @@ Orders are read, never written: the order list learns of the mark through `order
 
 import datetime
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -222,7 +223,7 @@ def _manager_ids(tenant_id: int, cache: dict) -> list[int]:
 
 
 def sweep_overdue(*, now: datetime.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
-    """Mark deadlines passed overdue, alert the order's manager (or every manager) once, emit `order.overdue`."""
+    """Mark deadlines passed overdue, alert managers once (grouped per manager and status), emit `order.overdue`."""
     now = now or timezone.now()
     total = 0
     while True:
@@ -278,25 +279,9 @@ def _sweep_batch(now, batch) -> tuple[int, int]:
     if not overdue:
         return 0, len(candidates)
     OrderDeadline.objects.filter(order_id__in=[o.pk for o in overdue]).update(overdue_at=now)
-    codes = dict(OrderStatus.objects.filter(pk__in={o.status_id for o in overdue}).values_list("pk", "code"))
-    managers: dict[int, list[int]] = {}
-    alerts = []
-    for order in overdue:
-        users = [order.manager_id] if order.manager_id else _manager_ids(order.tenant_id, managers)
-        status = codes.get(order.status_id, "")
-        for user_id in users:
-            alerts.append(
-                (
-                    order.tenant_id,
-                    user_id,
-                    order.pk,
-                    f"Order {order.number} is overdue",
-                    f"It has been in '{status}' longer than its time limit.",
-                    f"/orders/{order.pk}/",
-                    f"overdue:{order.pk}:{int(order.status_changed_at.timestamp())}",
-                    now,
-                )
-            )
+    statuses = {s.pk: s for s in OrderStatus.objects.filter(pk__in={o.status_id for o in overdue}).only("code", "name")}
+    codes = {pk: status.code for pk, status in statuses.items()}
+    alerts = overdue_alerts(overdue, statuses=statuses, now=now)
     _insert_alerts(alerts)
     record_events(
         events=[
@@ -313,6 +298,59 @@ def _sweep_batch(now, batch) -> tuple[int, int]:
         ]
     )
     return len(overdue), len(candidates)
+
+
+GROUP_SAMPLE = 5  # order numbers named in a grouped alert
+
+
+def overdue_alerts(overdue: list, *, statuses: dict, now: datetime.datetime) -> list[tuple]:
+    """The alert rows for the orders one sweep batch found overdue, grouped per manager and status: one order
+    gets its own alert (linking to it); several get one ("12 orders overdue in Confirmed") linking to the order
+    list filtered to that status and to overdue orders (and to the manager, when all of them are theirs).
+    An order's manager is alerted; an order without one alerts every manager of the shop."""
+    managers: dict[int, list[int]] = {}
+    groups: dict[tuple[int, int, int], list] = {}
+    for order in overdue:
+        users = [order.manager_id] if order.manager_id else _manager_ids(order.tenant_id, managers)
+        for user_id in users:
+            groups.setdefault((order.tenant_id, user_id, order.status_id), []).append(order)
+    alerts = []
+    for (tenant_id, user_id, status_id), orders in groups.items():
+        status = statuses.get(status_id)
+        name = status.name if status else "its status"
+        if len(orders) == 1:
+            order = orders[0]
+            alerts.append(
+                (
+                    tenant_id,
+                    user_id,
+                    order.pk,
+                    f"Order {order.number} is overdue",
+                    f"It has been in {name} longer than the time limit of that status.",
+                    f"/orders/{order.pk}/",
+                    f"overdue:{order.pk}:{int(order.status_changed_at.timestamp())}",
+                    now,
+                )
+            )
+            continue
+        numbers = ", ".join(o.number for o in orders[:GROUP_SAMPLE])
+        more = f" and {len(orders) - GROUP_SAMPLE} more" if len(orders) > GROUP_SAMPLE else ""
+        query = {"status": status.code if status else "", "overdue": "on"}
+        if all(o.manager_id == user_id for o in orders):
+            query["manager"] = str(user_id)
+        alerts.append(
+            (
+                tenant_id,
+                user_id,
+                None,
+                f"{len(orders)} orders overdue in {name}",
+                f"They have been in {name} longer than its time limit: {numbers}{more}.",
+                "/orders/?" + urlencode(query),
+                f"overdue-group:{status_id}:{int(now.timestamp())}:{min(o.pk for o in orders)}",
+                now,
+            )
+        )
+    return alerts
 
 
 def _insert_alerts(rows: list[tuple]) -> None:

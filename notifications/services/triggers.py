@@ -21,9 +21,10 @@ from orders.models import Group, Order, OrderStatus, StatusPurpose
 from orders.services import customers as customer_services
 from orders.services import editing, families, reservations, statuses
 from orders.services import settings as order_settings
+from orders.words import Words
 
 from ..models import Channel, RunOutcome, Trigger, TriggerRun, WebhookEndpoint
-from . import inbox, messaging, rules, webhooks
+from . import inbox, messaging, references, rules, webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ def perform(trigger: Trigger, action: dict, event: Event, order: Order | None) -
         order = _need_order(order, kind)
         # The admin who wrote the trigger chose this move; the group invariants still apply.
         statuses.change_status(order=order, to_code=value, actor=actor, skip_matrix=True)
-        return f"Status changed to {value}."
+        return f"Status changed to {Words(tenant.pk).status(value)}."
     if kind == "create_task":
         task = inbox.task_for_spec(
             tenant=tenant, spec=value or "manager", order=order, title=text, due_at=_due(action), actor=actor
@@ -275,6 +276,10 @@ def save_trigger(
         [] if event_kind in event_catalogue.BY_KIND else ["Choose an event."]
     )
     problems += rules.validate(conditions, actions)
+    conditions, actions, unknown = references.check_references(
+        tenant=tenant, event_kind=event_kind, conditions=conditions, actions=actions
+    )
+    problems += unknown
     if problems:
         raise DomainError(" ".join(problems), details={"problems": problems})
     trigger = trigger or Trigger(tenant=tenant)

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from oms import event_catalogue
-from oms.event_catalogue import OrderStatusChanged
+from oms.event_catalogue import OrderStatusChanged, ShipmentStatusChanged
 from oms.pages import run_service
 from oms.tenancy.roles import SETTINGS, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
@@ -17,15 +17,19 @@ from orders.models import Order, OrderStatus
 
 from .. import selectors
 from ..models import Trigger, WebhookEndpoint
-from ..services import rules, triggers
+from ..services import references, rules, triggers
 
 MAX_ROWS = 20
 
 
 @role_required(*SETTINGS)
 def trigger_list(request):
+    labels = dict(event_catalogue.CHOICES)
+    listed = list(selectors.triggers(tenant=request.tenant))
+    for trigger in listed:
+        trigger.event_label = labels.get(trigger.event_kind, trigger.event_kind)
     context = {
-        "triggers": selectors.triggers(tenant=request.tenant),
+        "triggers": listed,
         "templates": [(code, t[0], t[4]) for code, t in triggers.TEMPLATES.items()],
         "event_labels": dict(event_catalogue.CHOICES),
     }
@@ -74,6 +78,43 @@ def _rows(post, prefix: str, names: list[str]) -> list[dict]:
 
 def _clean_actions(actions: list[dict]) -> list[dict]:
     return [{k: v for k, v in a.items() if v or k == "type"} for a in actions]
+
+
+def _condition_row(cond: dict, values, event_kind: str) -> dict:
+    """A condition row of the builder: a list of the shop's values where the field takes one of them."""
+    field, op = cond.get("field"), cond.get("op")
+    carrier_states = event_kind == ShipmentStatusChanged.kind  # the carrier's states: typed, not picked
+    choices = [] if carrier_states and field in ("from_status", "to_status") else values.for_field(field)
+    if op not in references.EXACT_OPERATORS:
+        choices = []
+    value = str(cond.get("value") or "")
+    multi = op in references.LIST_OPERATORS
+    unknown = bool(choices) and not multi and bool(value) and value not in dict(choices)
+    return {"c": cond, "choices": choices, "multi": multi, "unknown": unknown}
+
+
+NO_TARGET = {"reserve_stock", "split_unavailable"}
+
+
+def _action_row(action: dict, values) -> dict:
+    """An action row: the shop's statuses, templates, endpoints or people to pick from where the action names one."""
+    kind = action.get("type")
+    choices = values.for_action(kind)
+    value = str(action.get("value") or "")
+    empty_list = ""
+    if kind in references.TEMPLATE_ACTIONS and not choices:
+        empty_list = "No active template of this kind: add one under Message templates."
+    elif kind == "webhook" and not choices:
+        empty_list = "No active webhook endpoint: add one under Webhooks."
+    return {
+        "a": action,
+        "choices": choices,
+        "unknown": bool(choices) and bool(value) and value not in dict(choices),
+        "needs_value": kind not in NO_TARGET and not empty_list,
+        "hint": rules.ACTIONS.get(kind, ("", ""))[1],
+        "has_text": kind in references.RECIPIENT_ACTIONS,
+        "empty_list": empty_list,
+    }
 
 
 @vary_on_headers("HX-Request")
@@ -140,9 +181,12 @@ def trigger_edit(request, pk=None):
             "conditions": [{"field": "to_status", "op": "eq", "value": ""}],
             "actions": [{"type": "create_task", "value": "manager", "text": "", "hours": "24"}],
         }
+    values = references.shop_values(tenant=request.tenant)
     context = {
         "trigger": trigger,
         "state": state,
+        "condition_rows": [_condition_row(c, values, state["event_kind"]) for c in state["conditions"]],
+        "action_rows": [_action_row(a, values) for a in state["actions"]],
         "problems": problems,
         "event_kinds": event_catalogue.CHOICES,
         "fields": rules.FIELDS.items(),

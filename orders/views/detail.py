@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from inventory.selectors import product_by_code
+from inventory.selectors import product_by_any_code
 from oms.pages import run_service
 from oms.tenancy.roles import OFFICE, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
@@ -16,6 +16,7 @@ from ..models import OrderLine
 from ..panels import panels_for
 from ..services import editing, families, reservations, statuses
 from ..services.editing import LINE_EDIT_GROUPS
+from ..words import Words
 from .common import order_for
 
 
@@ -34,11 +35,15 @@ def detail_context(request, order, **extra):
         },
     )
     lines = list(order.lines.all())
+    words = Words(order.tenant_id)
+    timeline = list(selectors.timeline(order=order))
+    for entry in timeline:
+        entry.text = words.entry(entry)
     return {
         "order": order,
         "lines": lines,
         "next_statuses": statuses.allowed_targets(order=order, role=request.role),
-        "timeline": selectors.timeline(order=order),
+        "timeline": timeline,
         "family": list(selectors.family(order=order)),
         "fields_form": fields_form,
         "add_line_form": extra.pop("add_line_form", None) or AddLineForm(),
@@ -137,7 +142,7 @@ def add_line(request, pk):
     order = order_for(request, pk)
     form = AddLineForm(request.POST)
     if form.is_valid():
-        product = product_by_code(tenant=request.tenant, code=form.cleaned_data["code"])
+        product = product_by_any_code(tenant=request.tenant, code=form.cleaned_data["code"])
         if product is None:
             form.add_error("code", "No product with this SKU or barcode.")
         else:

@@ -62,8 +62,12 @@ def bulk_status(request):
     """Move many orders to one status; each order succeeds or fails on its own, and says why."""
     ids = request.POST.getlist("orders")[:MAX_BULK]
     to_code = request.POST.get("to", "")
-    if not ids or not to_code:
-        messages.error(request, "Choose orders and a status.")
+    target = OrderStatus.objects.filter(tenant=request.tenant, code=to_code, is_active=True).first()
+    if not ids or target is None:
+        error = "Choose the status to move them to." if ids else "Choose the orders to move."
+        if request.htmx:
+            return render(request, "orders/bulk_results.html#results", {"error": error})
+        messages.error(request, error)
         return redirect("orders:list")
     orders = Order.objects.filter(tenant=request.tenant, pk__in=[i for i in ids if i.isdigit()]).order_by("pk")
     results = []
@@ -76,4 +80,4 @@ def bulk_status(request):
         results.append((order.number, ok, "moved" if ok else outcome.message))
     done = sum(1 for _, ok, _ in results if ok)
     template = "orders/bulk_results.html#results" if request.htmx else "orders/bulk_results.html"
-    return render(request, template, {"results": results, "done": done, "to": to_code})
+    return render(request, template, {"results": results, "done": done, "to": target.name})

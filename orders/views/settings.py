@@ -32,9 +32,7 @@ def status_list(request):
         if ok:
             return redirect("orders:statuses")
     groups = [(value, label, [s for s in statuses if s.group == value]) for value, label in Group.choices]
-    return render(
-        request, "orders/statuses.html", {"groups": groups, "form": form, "purposes": StatusPurpose.choices}
-    )
+    return render(request, "orders/statuses.html", {"groups": groups, "form": form, "purposes": StatusPurpose.choices})
 
 
 @require_POST

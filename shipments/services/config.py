@@ -41,9 +41,7 @@ def update_settings(*, tenant, departure_deadline, end_of_day, tracking_status_m
     known = set(OrderStatus.objects.filter(tenant=tenant).values_list("code", flat=True)) | set(StatusPurpose.values)
     unknown = sorted(value for value in tracking_status_map.values() if value and value not in known)
     if unknown:
-        raise DomainError(
-            f"No such order status or status purpose: {', '.join(unknown)}.", field="tracking_status_map"
-        )
+        raise DomainError(f"No such order status or status purpose: {', '.join(unknown)}.", field="tracking_status_map")
     settings = locks.lock_settings(settings_for(tenant))
     settings.departure_deadline, settings.end_of_day = departure_deadline, end_of_day
     settings.tracking_status_map = tracking_status_map

@@ -21,7 +21,7 @@ from orders.services.statuses import change_status
 
 from .. import locks
 from ..carriers import ShipmentRequest, adapter_for
-from ..errors import CarrierError, HandoverRefused
+from ..errors import AlreadyHandedOver, CarrierError, HandoverRefused
 from ..models import Carrier, CarrierKind, HolderKind, Route, RouteStop, Shipment
 from .common import Holder, current_holder, delivery_status, local_datetime, record_transfer, settings_for, user_label
 
@@ -33,12 +33,17 @@ class Handover:
     shipment: Shipment | None = None
 
 
-def _check_handover(order: Order) -> None:
+def _check_handover(order: Order, *, courier=None, carrier=None) -> None:
     if order.packing_verified_at is None:
         raise HandoverRefused(f"Order {order.number} has not been packed by scan yet.")
     if order.group not in (Group.ASSEMBLY, Group.DELIVERY):
         raise HandoverRefused(f"Order {order.number} is '{order.status.name}'; it cannot be handed over.")
     holder = current_holder(order)
+    same = (courier is not None and holder.kind == HolderKind.COURIER and holder.user == courier) or (
+        carrier is not None and holder.kind == HolderKind.CARRIER and holder.carrier == carrier
+    )
+    if same:
+        raise AlreadyHandedOver(f"Order {order.number} is already handed over to {holder.label}.")
     if holder.kind != HolderKind.WAREHOUSE:
         raise HandoverRefused(f"Order {order.number} is already with {holder.label}; it must be scanned back first.")
 
@@ -70,7 +75,7 @@ def hand_over(*, order: Order, actor: Actor, courier=None, carrier: Carrier | No
         raise HandoverRefused("Choose one courier or one carrier to hand over to.")
     if carrier is not None and (carrier.tenant_id != order.tenant_id or not carrier.is_active):
         raise HandoverRefused("That carrier is not available.")
-    _check_handover(order)
+    _check_handover(order, courier=courier, carrier=carrier)
     created = None
     if carrier is not None and carrier.kind != CarrierKind.OWN:
         # The carrier's API is called before the lock is taken, so a slow carrier never holds the order row.
@@ -92,7 +97,7 @@ def hand_over(*, order: Order, actor: Actor, courier=None, carrier: Carrier | No
 
 def _hand_over_locked(*, order, actor, courier, carrier, created) -> Handover:
     order = locks.lock_order(order)
-    _check_handover(order)
+    _check_handover(order, courier=courier, carrier=carrier)
     result = Handover(order=order)
     if courier is not None:
         route = locks.lock_route(route_for(tenant=order.tenant, courier=courier))

@@ -11,6 +11,7 @@ from oms.tenancy.shortcuts import get_for_tenant_or_404
 from orders.models import Order
 
 from .. import selectors
+from ..errors import AlreadyHandedOver
 from ..services import custody
 from ..services import returns as returns_service
 from ..services.common import user_label
@@ -66,7 +67,9 @@ def handover(request):
                 notify=False,  # the scan answer says it
             )
             message = f"Order {order.number} handed to {context['holder_label']}." if ok else result.message
-            if ok and result.shipment is not None:
+            if isinstance(result, AlreadyHandedOver):  # a repeated scan: nothing to do, nothing wrong
+                ok, context["repeat"] = True, True
+            elif ok and result.shipment is not None:
                 message += f" Tracking {result.shipment.tracking_number}."
         context["log"] = list(selectors.recent_handovers(tenant=request.tenant, user=request.user))
         context["waiting"] = list(selectors.packed_waiting(tenant=request.tenant)[:30])

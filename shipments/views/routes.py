@@ -1,6 +1,9 @@
 """A courier's route on the phone: depart, delivered / failed per order, close."""
 
+from urllib.parse import quote
+
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -16,21 +19,42 @@ from ..services.custody import amount_to_collect
 FAIL_REASONS = ["Nobody at the address", "Customer refused", "Wrong address", "Customer asked to reschedule"]
 
 
+MAP_SEARCH = "https://www.openstreetmap.org/search?query="
+
+
+def map_link(address: str) -> str:
+    """A map search for the stop's address; the phone opens it in its maps app or browser."""
+    address = " ".join((address or "").split())
+    return MAP_SEARCH + quote(address) if address else ""
+
+
+def lateness_minutes(route, now=None) -> int:
+    """Minutes past the departure deadline: still not departed (up to now), or departed after it."""
+    if route is None:
+        return 0
+    moment = route.departed_at or (now or timezone.now())
+    return max(0, int((moment - route.deadline).total_seconds() // 60))
+
+
 def route_context(request, route):
     stops = list(selectors.route_stops(route=route)) if route else []
     for stop in stops:
         stop.due = amount_to_collect(stop.order)
+        stop.map_url = map_link(stop.order.delivery_address or stop.order.customer.address)
     return {
         "route": route,
         "stops": stops,
         "open_count": sum(1 for s in stops if not s.result),
         "fail_reasons": FAIL_REASONS,
+        "late_minutes": lateness_minutes(route),
     }
 
 
 def respond(request, route):
     if request.method == "POST" and not request.htmx:
         return redirect("shipments:route")
+    if route is not None and request.method == "POST":
+        route.refresh_from_db()  # the service wrote a locked copy; the screen shows what it did
     template = "shipments/route.html#route" if request.htmx else "shipments/route.html"
     return render(request, template, route_context(request, route))
 

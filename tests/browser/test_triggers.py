@@ -12,6 +12,13 @@ from .conftest import DESKTOP, log_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+def with_swap(page, action):
+    """Do what re-renders the builder (a picker changed), and wait until the new builder is in place."""
+    with page.expect_response(lambda response: response.request.method == "POST"):
+        action()
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping')")
+
+
 def test_admin_builds_a_trigger_and_sees_it_fire(tenant, live_server, page, browser):
     admin = make_member(tenant, Role.ADMIN)
     manager = make_member(tenant, Role.MANAGER)
@@ -24,23 +31,23 @@ def test_admin_builds_a_trigger_and_sees_it_fire(tenant, live_server, page, brow
     page.click("text=New trigger")
     page.fill("input[name=name]", "Confirmed: call the customer")
     page.select_option("select[name=event_kind]", "order.status_changed")
-    page.select_option("select[name=cond_field]", "to_status")
-    page.select_option("select[name=cond_op]", "eq")
-    page.fill("input[name=cond_value]", "confirmed")
     marker = page.evaluate("() => (window.__noReload = 7)")
+    with_swap(page, lambda: page.select_option("select[name=cond_field]", "to_status"))
+    with_swap(page, lambda: page.select_option("select[name=cond_op]", "eq"))
+    page.select_option("select[name=cond_value]", label="Confirmed")  # a picker of the shop's statuses
     page.click("button[value=add_action]")
     page.wait_for_function("() => document.querySelectorAll('select[name=act_type]').length === 2")
     page.click("button[value=add_condition]")
     page.wait_for_function("() => document.querySelectorAll('select[name=cond_field]').length === 2")
     page.click("button[value='remove_condition:1']")
     page.wait_for_function("() => document.querySelectorAll('select[name=cond_field]').length === 1")
-    assert page.input_value("input[name=cond_value]") == "confirmed"  # typed values survive the swaps
+    assert page.input_value("select[name=cond_value]") == "confirmed"  # chosen values survive the swaps
     actions = page.locator("select[name=act_type]")
-    actions.nth(0).select_option("alert")
-    page.locator("input[name=act_value]").nth(0).fill("manager")
+    with_swap(page, lambda: actions.nth(0).select_option("alert"))
+    page.select_option("[data-testid=act-value-1]", "manager")
     page.locator("input[name=act_text]").nth(0).fill("Order confirmed: call the customer")
-    actions.nth(1).select_option("tag_order")
-    page.locator("input[name=act_value]").nth(1).fill("called")
+    with_swap(page, lambda: actions.nth(1).select_option("tag_order"))
+    page.fill("[data-testid=act-value-2]", "called")
     assert page.evaluate("() => window.__noReload") == marker  # the builder never reloaded the page
     page.click("button[value=save]")
     page.wait_for_selector("text=Dry run")

@@ -50,7 +50,7 @@ def test_header_badge_shows_unread_count_and_nothing_for_packers(client_for, ten
     user = manager_client.get(reverse("notifications:inbox")).wsgi_request.user
     inbox.create_alerts(tenant=tenant, user_ids=[user.pk], title="Look at this")
     html = manager_client.get(reverse("notifications:tasks")).content.decode()
-    assert 'data-testid="alert-count">1<' in html and 'hx-trigger="every 30s"' in html
+    assert 'data-testid="alert-count">1<' in html and 'hx-trigger="every 30s, alerts-changed from:body"' in html
     packer_page = client_for(Role.PACKER).get("/shipments/packing/")
     assert packer_page.status_code == 200 and "alert-badge" not in packer_page.content.decode()
     assert client_for(Role.PACKER).get(reverse("notifications:badge")).status_code == 403

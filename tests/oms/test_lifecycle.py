@@ -66,9 +66,7 @@ def test_export_neutralises_text_cells_a_spreadsheet_would_run(tenant, client_fo
 def test_export_carries_no_secret_value(tenant, client_for, settings):
     settings.WEBHOOKS_ALLOW_PRIVATE_URLS = True  # no DNS lookup for the example host
     save_carrier(tenant=tenant, kind="http", name="Fast", base_url="https://carrier.example", token="carrier-tok-5150")
-    endpoint, first_secret = webhooks.create_endpoint(
-        tenant=tenant, url="https://hooks.example/x", events=[KINDS[0]]
-    )
+    endpoint, first_secret = webhooks.create_endpoint(tenant=tenant, url="https://hooks.example/x", events=[KINDS[0]])
     current_secret = webhooks.rotate_secret(endpoint=endpoint)
     _, raw_token = create_api_token(tenant=tenant, name="shop-api")
     place_order(tenant, [(stocked_product(tenant), 1)])

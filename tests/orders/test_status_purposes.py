@@ -19,9 +19,13 @@ pytestmark = pytest.mark.django_db
 
 
 def _edit(status, **changes):
-    fields = dict(
-        name=status.name, group=status.group, color=status.color, position=status.position, is_active=status.is_active
-    )
+    fields = {
+        "name": status.name,
+        "group": status.group,
+        "color": status.color,
+        "position": status.position,
+        "is_active": status.is_active,
+    }
     fields.update(changes)
     return save_status(tenant=status.tenant, code=status.code, status=status, **fields)
 
@@ -116,8 +120,15 @@ def test_adding_a_status_with_a_taken_purpose_shows_the_error_at_the_picker(tena
     client = client_for(Role.OWNER)
     answer = client.post(
         "/orders/settings/statuses/",
-        {"code": "packed-2", "name": "Packed 2", "group": "assembly", "color": "#112233", "position": 5,
-         "is_active": "on", "purpose": StatusPurpose.PACKED},
+        {
+            "code": "packed-2",
+            "name": "Packed 2",
+            "group": "assembly",
+            "color": "#112233",
+            "position": 5,
+            "is_active": "on",
+            "purpose": StatusPurpose.PACKED,
+        },
     )
     assert answer.status_code == 200
     assert answer.context["form"].errors["purpose"]

@@ -35,6 +35,7 @@ API = "api"  # bearer token
 ACCESS = {
     "home": LOGGED_IN,
     "healthz": PUBLIC,
+    "favicon": PUBLIC,
     "password_change": LOGGED_IN,
     "oms:account": LOGGED_IN,
     "login": PUBLIC,

@@ -729,7 +729,9 @@ class Command(BaseCommand):
     @staticmethod
     def should_rebuild(cursor, rebuild: str, orders: int) -> bool:
         # Dropping indexes is the owner's: run with the owner's DATABASE_URL (as `migrate` is) to get the fast load.
-        cursor.execute("SELECT pg_has_role(current_user, tableowner, 'USAGE') FROM pg_tables WHERE tablename = 'orders_order'")
+        cursor.execute(
+            "SELECT pg_has_role(current_user, tableowner, 'USAGE') FROM pg_tables WHERE tablename = 'orders_order'"
+        )
         if not cursor.fetchone()[0]:
             return False
         if rebuild != "auto":

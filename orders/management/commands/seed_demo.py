@@ -175,8 +175,10 @@ class Command(BaseCommand):
         order.refresh_from_db()
         if code == "assembling":
             reservations.reserve_order(order=order, actor=actor)
-        if code == "handed-over":
+        if code == "packed" or (code == "handed-over" and order.packing_verified_at is None):
+            # A packed demo order is packed in fact, so the packing queue and the packed panel agree.
             editing.record_shipment_fact(order=order, fact="packing_verified_at", actor=actor)
+        if code == "handed-over":
             editing.record_shipment_fact(order=order, fact="handed_over_at", actor=actor)
         if code == "delivered":
             editing.record_shipment_fact(order=order, fact="delivered_at", actor=actor)
