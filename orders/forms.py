@@ -6,6 +6,7 @@ from oms.models import Role
 
 from . import marks
 from .models import Group, OrderStatus, PaymentStatus, StatusPurpose
+from .selectors import channels_in_use
 from .services.amounts import MAX_LINE_QUANTITY
 
 SORTS = {
@@ -36,7 +37,7 @@ class OrderFilterForm(forms.Form):
     )
     status = forms.ChoiceField(required=False)
     group = forms.ChoiceField(required=False, choices=[("", "Any group"), *Group.choices])
-    channel = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": "Channel", "size": 10}))
+    channel = forms.ChoiceField(required=False)
     manager = forms.ChoiceField(required=False)
     payment_status = forms.ChoiceField(
         required=False, label="Payment", choices=[("", "Any payment"), *PaymentStatus.choices]
@@ -60,6 +61,7 @@ class OrderFilterForm(forms.Form):
         statuses = OrderStatus.objects.filter(tenant=tenant).order_by("position")
         self.fields["status"].choices = [("", "Any status")] + [(s.code, s.name) for s in statuses]
         self.fields["manager"].choices = manager_choices(tenant)
+        self.fields["channel"].choices = [("", "Any channel")] + [(c, c) for c in channels_in_use(tenant=tenant)]
         for mark in marks.registered():  # one checkbox per mark other apps put on orders
             self.fields[mark.name] = forms.BooleanField(required=False, label=mark.filter_label)
 

@@ -1,6 +1,6 @@
 """The one place that turns internal codes into the shop's words: statuses by the shop's own names, groups, event
 kinds, custody facts, payment states, field names and timeline entries. Screens, alerts, triggers, reports and
-documents ask here instead of printing a code ("confirmed", "order.status_changed", "packing_verified_at").
+documents ask here instead of printing a code (a status code, an event kind, "packing_verified_at").
 
     words = Words(tenant_id)
     words.status("confirmed")   # "Confirmed" (or what the shop renamed it to)

@@ -27,12 +27,26 @@ def test_list_filters_and_searches(tenant, client_for):
     assert b'id="order-table"' in partial.content and b"<html" not in partial.content
 
 
+def test_channel_filter_offers_the_shops_channels_only(tenant, other_tenant, client_for):
+    from orders.selectors import channels_in_use
+
+    product = stocked_product(tenant)
+    for channel in ("web", "marketplace", "phone", "web"):
+        place_order(tenant, [(product, 1)], channel=channel)
+    place_order(other_tenant, [(stocked_product(other_tenant), 1)], channel="elsewhere")
+    assert channels_in_use(tenant=tenant) == ["marketplace", "phone", "web"]
+    page = client_for().get(reverse("orders:list")).content.decode()
+    assert '<option value="marketplace">marketplace</option>' in page and "elsewhere" not in page
+    refused = client_for().get(reverse("orders:list"), {"channel": "elsewhere"})
+    assert refused.status_code == 200 and "Select a valid choice" in refused.content.decode()
+
+
 def test_list_query_count_does_not_grow_with_rows(tenant, client_for, django_assert_max_num_queries):
     product = stocked_product(tenant, on_hand=100)
     manager = client_for()
     for _ in range(30):
         place_order(tenant, [(product, 1)])
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):
         response = manager.get(reverse("orders:list"))
     assert response.content.decode().count('name="orders"') == 30
 
