@@ -153,4 +153,4 @@ def test_the_phone_menu_opens_below_the_bar_with_every_link(demo_shop, live_serv
     nav = page.locator(".mainnav").bounding_box()
     assert nav["y"] >= brand["y"] + brand["height"] - 1  # below the logo, not beside it
     assert nav["width"] > 300
-    assert page.get_by_role("link", name="Password").is_visible()
+    assert page.get_by_role("link", name="Account").is_visible()
