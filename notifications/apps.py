@@ -15,7 +15,7 @@ class NotificationsConfig(AppConfig):
         from oms.tenancy.roles import ADMIN, OFFICE, SETTINGS
         from oms.tenancy.setup import register_tenant_initializer
         from orders.marks import register_order_mark
-        from orders.panels import register_order_panel
+        from orders.panels import register_order_panel, register_public_link
 
         from . import (
             selectors,
@@ -23,8 +23,10 @@ class NotificationsConfig(AppConfig):
             system,  # noqa: F401 - declares the sweeps' cross-tenant functions
         )
         from .services.messaging import install_default_templates
+        from .services.tracking import tracking_url
 
         register_tenant_initializer(install_default_templates)
+        register_public_link(tracking_url)  # the API's `tracking_url`
         subscribers.register()
         # Tracking link, promised delivery window, the order's tasks and messages, on the order page.
         register_order_panel(title="Customer & tasks", url_name="notifications:order_panel", roles=OFFICE)

@@ -11,10 +11,10 @@ from oms.api import Error, paginate
 from oms.idempotency import run_idempotent
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
-from . import selectors
+from . import panels, selectors
 from .errors import InvalidOrder
-from .models import Group, Order, OrderLine
-from .services import families, intake, reservations, statuses
+from .models import Group, Order, OrderLine, Payment
+from .services import families, intake, payments, reservations, statuses
 
 router = Router(tags=["orders"])
 
@@ -77,7 +77,29 @@ class LineOut(Schema):
 
 class PaymentOut(Schema):
     method: str
-    status: str
+    status: Literal["unpaid", "partially_paid", "paid", "refunded"]
+    paid: str
+    due: str
+
+
+class PaymentRecordIn(Schema):
+    amount: str | int | float = Field(examples=["10.00"])
+    method: Annotated[str, Field(min_length=1, max_length=60, examples=["card"])]
+    kind: Literal["payment", "refund"] = "payment"
+    external_id: Annotated[str, Field(max_length=100)] | None = None
+
+
+class PaymentRecordOut(Schema):
+    id: int
+    amount: str
+    method: str
+    kind: Literal["payment", "refund"]
+    external_id: str
+    created_at: datetime
+
+
+class PaymentList(Schema):
+    results: list[PaymentRecordOut]
 
 
 class DeliveryOut(Schema):
@@ -98,6 +120,7 @@ class OrderOut(Schema):
     total: str
     payment: PaymentOut
     delivery: DeliveryOut
+    tracking_url: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -167,8 +190,14 @@ def order_out(order: Order) -> dict:
             for ln in order.lines.all()
         ],
         "total": f"{order.total:.2f}",
-        "payment": {"method": order.payment_method, "status": order.payment_status},
+        "payment": {
+            "method": order.payment_method,
+            "status": order.payment_status,
+            "paid": f"{order.paid:.2f}",
+            "due": f"{order.due:.2f}",
+        },
         "delivery": {"method": order.delivery_method, "address": order.delivery_address},
+        "tracking_url": panels.public_link(order),
         "created_at": order.created_at.isoformat(),
         "updated_at": order.updated_at.isoformat(),
     }
@@ -263,3 +292,39 @@ def history(request, order_id: int):
             for entry in selectors.timeline(order=order)
         ]
     }
+
+
+def payment_out(payment: Payment) -> dict:
+    return {
+        "id": payment.pk,
+        "amount": f"{payment.amount:.2f}",
+        "method": payment.method,
+        "kind": payment.kind,
+        "external_id": payment.external_id,
+        "created_at": payment.created_at.isoformat(),
+    }
+
+
+@router.post("/orders/{order_id}/payments", response={201: PaymentRecordOut, 404: Error, 409: Error, 422: Error})
+def add_payment(request, order_id: int, payload: PaymentRecordIn):
+    order = _get(request, order_id)
+
+    def produce():
+        payment = payments.record_payment(
+            order=order,
+            amount=payload.amount,
+            method=payload.method,
+            kind=payload.kind,
+            external_id=payload.external_id or "",
+            actor=Actor.api(request.api_token),
+        )
+        return 201, payment_out(payment)
+
+    status, body = run_idempotent(request=request, scope=f"orders.payments.{order.pk}", produce=produce)
+    return Status(status, body)
+
+
+@router.get("/orders/{order_id}/payments", response={200: PaymentList, 404: Error})
+def list_payments(request, order_id: int):
+    order = _get(request, order_id)
+    return {"results": [payment_out(p) for p in order.payments.order_by("created_at", "pk")]}

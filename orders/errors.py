@@ -51,3 +51,13 @@ class PurposeTaken(Conflict):
 class PurposeNotAllowed(DomainError):
     code = "invalid_purpose"
     field = "purpose"
+
+
+class RefundExceedsPaid(Conflict):
+    code = "refund_exceeds_paid"
+    field = "amount"
+
+
+class InvalidPayment(DomainError):
+    code = "invalid"
+    field = "amount"

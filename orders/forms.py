@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.contrib.auth import get_user_model
 
@@ -5,7 +7,7 @@ from inventory.services import MAX_PRICE
 from oms.models import Role
 
 from . import marks
-from .models import Group, OrderStatus, PaymentStatus, StatusPurpose
+from .models import Group, OrderStatus, PaymentKind, PaymentStatus, StatusPurpose
 from .selectors import channels_in_use
 from .services.amounts import MAX_LINE_QUANTITY
 
@@ -74,7 +76,6 @@ class OrderFieldsForm(forms.Form):
     delivery_method = forms.CharField(max_length=60, required=False)
     delivery_address = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     payment_method = forms.CharField(max_length=60, required=False)
-    payment_status = forms.ChoiceField(choices=PaymentStatus.choices)
     manager_id = forms.TypedChoiceField(required=False, label="Manager", coerce=int, empty_value=None)
     comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -107,7 +108,10 @@ class NewOrderForm(forms.Form):
     delivery_method = forms.CharField(max_length=60, required=False)
     delivery_address = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     payment_method = forms.CharField(max_length=60, required=False)
-    payment_status = forms.ChoiceField(choices=PaymentStatus.choices)
+    payment_status = forms.ChoiceField(
+        choices=[(PaymentStatus.UNPAID, "Unpaid"), (PaymentStatus.PAID, "Paid in full")],
+        help_text="Paid in full records one payment of the order's total.",
+    )
     comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     lines = forms.CharField(
         required=False,
@@ -193,3 +197,10 @@ class CustomerForm(forms.Form):
 
     def clean_tags(self):
         return [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]
+
+
+class PaymentForm(forms.Form):
+    kind = forms.ChoiceField(choices=PaymentKind.choices, initial=PaymentKind.PAYMENT)
+    amount = forms.DecimalField(min_value=Decimal("0.01"), max_digits=14, decimal_places=2)
+    method = forms.CharField(max_length=60, initial="card")
+    external_id = forms.CharField(max_length=100, required=False, label="Reference")

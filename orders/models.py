@@ -55,8 +55,12 @@ PURPOSE_GROUPS = {
 
 
 class PaymentStatus(models.TextChoices):
+    """Derived from the order's payments (services/payments.py); never set by hand."""
+
     UNPAID = "unpaid", "Unpaid"
+    PARTIALLY_PAID = "partially_paid", "Partially paid"
     PAID = "paid", "Paid"
+    REFUNDED = "refunded", "Refunded"
 
 
 class Customer(TenantOwned):
@@ -182,6 +186,8 @@ class Order(TenantOwned):
     delivery_address = models.TextField(blank=True)
     payment_method = models.CharField(max_length=60, blank=True)
     payment_status = models.CharField(max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID)
+    # What the order's payments add up to, refunds subtracted; kept with every payment (services/payments.py).
+    paid = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
     comment = models.TextField(blank=True)
     total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
     tags = ArrayField(models.CharField(max_length=40), default=list, blank=True)
@@ -219,6 +225,11 @@ class Order(TenantOwned):
 
     def __str__(self):
         return f"Order {self.number}"
+
+    @property
+    def due(self) -> Decimal:
+        """What is still to be paid (API.md: total − paid; negative after an over-payment)."""
+        return self.total - self.paid
 
     # --- the group state machine: hard invariants no setting can switch off ----------------------------
     def lines_unreserved(self) -> list[str]:
@@ -309,6 +320,49 @@ class OrderLine(TenantOwned):
         return self.quantity - self.reserved
 
 
+class PaymentKind(models.TextChoices):
+    PAYMENT = "payment", "Payment"
+    REFUND = "refund", "Refund"
+
+
+class Payment(TenantOwned):
+    """Money in (payment) or out (refund) of one order. Rows are never edited; a mistake is undone by a refund.
+
+    A split moves the moved lines' share of what was paid: a refund on the parent and a payment on the child,
+    both with method `transfer` and the other order named in `moved_with`.
+    """
+
+    TRANSFER = "transfer"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payments")
+    kind = models.CharField(max_length=10, choices=PaymentKind.choices, default=PaymentKind.PAYMENT)
+    method = models.CharField(max_length=60)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    external_id = models.CharField(max_length=100, blank=True, default="")
+    moved_with = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(condition=Q(kind__in=PaymentKind.values), name="payment_kind_valid"),
+            models.UniqueConstraint(
+                fields=["tenant", "order", "external_id"],
+                condition=~Q(external_id=""),
+                name="payment_unique_external_id",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "order", "created_at"], name="payment_tenant_order")]
+
+    @property
+    def signed_amount(self) -> Decimal:
+        return self.amount if self.kind == PaymentKind.PAYMENT else -self.amount
+
+
 class ActivityKind(models.TextChoices):
     CREATED = "created", "Created"
     STATUS = "status_changed", "Status changed"
@@ -324,6 +378,7 @@ class ActivityKind(models.TextChoices):
     NOTE = "note", "Note"
     MESSAGE = "message", "Message sent"
     CUSTODY = "custody", "Custody"
+    PAYMENT = "payment", "Payment"
 
 
 class OrderActivity(TenantOwned):

@@ -26,3 +26,17 @@ def register_order_panel(*, title: str, url_name: str, roles) -> None:
 
 def panels_for(*, order, role) -> list[dict]:
     return [{"title": p.title, "url": reverse(p.url_name, args=[order.pk])} for p in _panels if role in p.roles]
+
+
+# The customer's public page of an order (API.md `tracking_url`): the app that serves it registers how to link it.
+_public_link = None
+
+
+def register_public_link(link) -> None:
+    """`link(order) -> absolute URL`; one app owns the customer's page."""
+    global _public_link
+    _public_link = link
+
+
+def public_link(order) -> str | None:
+    return _public_link(order) if _public_link else None

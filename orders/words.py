@@ -111,6 +111,12 @@ class Words:
         if kind == ActivityKind.MESSAGE:
             sent = "sent" if changes.get("sent") else "failed"
             return f"{str(changes.get('channel', '')).upper()} to {changes.get('to', EMPTY)} ({sent})"
+        if kind == ActivityKind.PAYMENT:
+            what = "Refund" if changes.get("kind") == "refund" else "Payment"
+            method = changes.get("method", "")
+            moved = " (moved within the family)" if method == "transfer" else f" by {method}" if method else ""
+            reference = f" · {changes['external_id']}" if changes.get("external_id") else ""
+            return f"{what} of {changes.get('amount', EMPTY)}{moved}{reference}"
         if kind == ActivityKind.RESERVED:
             return ", ".join(f"{sku} × {units}" for sku, units in changes.items())
         if kind == ActivityKind.RELEASED:

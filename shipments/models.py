@@ -140,6 +140,8 @@ class RouteStop(TenantOwned):
     result = models.CharField(max_length=20, choices=StopResult.choices, blank=True, default="")
     reason = models.CharField(max_length=255, blank=True)
     amount_collected = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # Cash due on delivery when the courier delivered; closing the route reconciles it against what was collected.
+    amount_due = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     returned_at = models.DateTimeField(null=True, blank=True, help_text="Failed parcel scanned back in.")
 
@@ -166,6 +168,7 @@ class RouteStop(TenantOwned):
 class IncidentKind(models.TextChoices):
     MISSED_DEPARTURE = "missed_departure", "Route not departed by its deadline"
     LEFT_OPEN = "left_open", "Route left open at end of day"
+    CASH_MISMATCH = "cash_mismatch", "Cash collected differs from cash due"
 
 
 class Incident(TenantOwned):

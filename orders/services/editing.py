@@ -7,27 +7,25 @@ from django.db import transaction
 from inventory import services as stock
 from inventory.models import Product
 from oms.actors import Actor
-from oms.event_catalogue import OrderPaymentChanged
-from oms.events import record_event
 from oms.models import Role
 
 from .. import locks
 from ..errors import EditNotAllowed, FieldNotAllowed, InvalidOrder
-from ..models import ActivityKind, Group, Order, OrderLine, PaymentStatus
+from ..models import ActivityKind, Group, Order, OrderLine
 from .activity import log_activity, recompute_total, touch
 from .amounts import check_line
+from .payments import refresh_payment_state
 
 EDITABLE_FIELDS = {
     "delivery_method",
     "delivery_address",
     "payment_method",
-    "payment_status",
     "comment",
     "manager_id",
     "tags",
 }
 # Contact data and money: never editable by warehouse or delivery staff, whatever the request says.
-PROTECTED_FIELDS = {"delivery_address", "payment_status", "payment_method"}
+PROTECTED_FIELDS = {"delivery_address", "payment_method"}
 FIELD_RESTRICTED_ROLES = {Role.PACKER, Role.COURIER}
 LINE_EDIT_GROUPS = (Group.NEW, Group.APPROVAL)
 
@@ -45,8 +43,6 @@ def update_order_fields(*, order: Order, changes: dict, actor: Actor) -> Order:
     if unknown:
         raise FieldNotAllowed(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
     _check_field_rights(actor, changes)
-    if "payment_status" in changes and changes["payment_status"] not in PaymentStatus.values:
-        raise InvalidOrder("Payment status must be 'unpaid' or 'paid'.", field="payment_status")
     order = locks.lock_order(order)
     diff = {}
     for name, value in changes.items():
@@ -58,16 +54,6 @@ def update_order_fields(*, order: Order, changes: dict, actor: Actor) -> Order:
         return order
     touch(order, *[n for n in changes if n in diff])
     log_activity(order=order, kind=ActivityKind.FIELDS, actor=actor, changes=diff)
-    if "payment_status" in diff:
-        record_event(
-            tenant=order.tenant,
-            event=OrderPaymentChanged(
-                order_id=order.pk,
-                number=order.number,
-                from_status=diff["payment_status"][0],
-                to_status=diff["payment_status"][1],
-            ),
-        )
     return order
 
 
@@ -131,6 +117,7 @@ def _lines_changed(order: Order, actor: Actor, kind: str, changes: dict) -> None
     recompute_total(order)
     touch(order, "total")
     log_activity(order=order, kind=kind, actor=actor, changes=changes)
+    refresh_payment_state(order=order)  # a paid order with a new line is partially paid again
 
 
 @transaction.atomic

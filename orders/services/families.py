@@ -14,6 +14,7 @@ from .. import locks
 from ..errors import NothingToSplit
 from ..models import ActivityKind, Group, Order, OrderLine, OrderStatus
 from ..purposes import StatusPurpose, status_for
+from . import payments
 from .activity import log_activity, recompute_total, touch
 from .intake import bump_children_counter, default_status
 
@@ -40,7 +41,6 @@ def _new_child(*, parent: Order, root: Order, status: OrderStatus) -> Order:
         delivery_method=parent.delivery_method,
         delivery_address=parent.delivery_address,
         payment_method=parent.payment_method,
-        payment_status=parent.payment_status,
         comment=parent.comment,
         tags=list(parent.tags),
     )
@@ -63,6 +63,7 @@ def split_unavailable(*, order: Order, actor: Actor) -> Order:
     if not any(ln.reserved for ln in lines):
         raise NothingToSplit("Nothing is reserved yet: reserve first, or move the whole order to awaiting stock.")
     child = _new_child(parent=order, root=root, status=split_status(order.tenant_id))
+    total_before = order.total
     moved, emptied = [], []
     for line in missing:
         OrderLine.objects.create(
@@ -79,6 +80,10 @@ def split_unavailable(*, order: Order, actor: Actor) -> Order:
         for line in emptied:
             line.delete()
     _finish_family_change(parent=order, child=child, actor=actor, moved=moved, kind=ActivityKind.SPLIT)
+    payments.move_paid_share(
+        parent=order, child=child, moved_value=child.total, parent_total_before=total_before, actor=actor
+    )
+    payments.refresh_payment_state(order=order)  # its total fell: what was partly paid may now be paid
     return child
 
 

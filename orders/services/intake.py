@@ -19,6 +19,7 @@ from .. import locks
 from ..catalogue import next_order_number
 from ..errors import DuplicateExternalId, InvalidOrder
 from ..models import ActivityKind, Group, Order, OrderLine, OrderStatus, PaymentStatus
+from . import payments
 from .activity import log_activity
 from .amounts import check_line, lines_total
 from .customers import match_or_create_customer
@@ -101,7 +102,7 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
     products = _validate_lines(tenant, data.lines)
     prices = [products[line.sku].price if line.price is None else line.price for line in data.lines]
     total = lines_total(zip(prices, (line.quantity for line in data.lines), strict=True))  # before any write
-    if data.payment_status not in PaymentStatus.values:
+    if data.payment_status not in (PaymentStatus.UNPAID, PaymentStatus.PAID):
         raise InvalidOrder("Payment status must be 'unpaid' or 'paid'.", details={"field": "payment.status"})
     if (
         data.external_id
@@ -135,7 +136,6 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
                 delivery_method=data.delivery_method,
                 delivery_address=data.delivery_address,
                 payment_method=data.payment_method,
-                payment_status=data.payment_status,
                 comment=data.comment,
                 tags=data.tags,
                 **(
@@ -182,6 +182,10 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
             total=str(order.total),
         ),
     )
+    if data.payment_status == PaymentStatus.PAID and order.total > 0:  # API.md: one payment of its total
+        payments.record_payment(
+            order=order, amount=order.total, method=data.payment_method or "prepaid", actor=actor, locked=True
+        )
     return order
 
 

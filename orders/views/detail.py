@@ -11,10 +11,10 @@ from oms.tenancy.roles import OFFICE, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
 from .. import marks, selectors
-from ..forms import AddLineForm, LineForm, OrderFieldsForm
+from ..forms import AddLineForm, LineForm, OrderFieldsForm, PaymentForm
 from ..models import OrderLine
 from ..panels import panels_for
-from ..services import editing, families, reservations, statuses
+from ..services import editing, families, payments, reservations, statuses
 from ..services.editing import LINE_EDIT_GROUPS
 from ..words import Words
 from .common import order_for
@@ -29,7 +29,6 @@ def detail_context(request, order, **extra):
             "delivery_method": order.delivery_method,
             "delivery_address": order.delivery_address,
             "payment_method": order.payment_method,
-            "payment_status": order.payment_status,
             "manager_id": order.manager_id,
             "comment": order.comment,
         },
@@ -51,6 +50,9 @@ def detail_context(request, order, **extra):
         "can_split": any(ln.missing for ln in lines),
         "missing_units": sum(ln.missing for ln in lines),
         "panels": panels_for(order=order, role=request.role),
+        "payments": list(order.payments.order_by("created_at", "pk")),
+        "payment_form": extra.pop("payment_form", None)
+        or PaymentForm(initial={"method": order.payment_method or "card"}),
         **extra,
     }
 
@@ -183,3 +185,27 @@ def add_note(request, pk):
     order = order_for(request, pk)
     run_service(request, lambda actor: editing.add_note(order=order, text=request.POST.get("text", ""), actor=actor))
     return respond(request, order)
+
+
+@require_POST
+@role_required(*OFFICE)
+def add_payment(request, pk):
+    """A payment or a refund taken by a manager (card terminal, cash, bank transfer)."""
+    order = order_for(request, pk)
+    form = PaymentForm(request.POST)
+    if not form.is_valid():
+        return respond(request, order, payment_form=form)
+    data = form.cleaned_data
+    ok, _ = run_service(
+        request,
+        lambda actor: payments.record_payment(
+            order=order,
+            amount=data["amount"],
+            method=data["method"],
+            kind=data["kind"],
+            external_id=data["external_id"],
+            actor=actor,
+        ),
+        success="Refund recorded." if data["kind"] == "refund" else "Payment recorded.",
+    )
+    return respond(request, order, **({} if ok else {"payment_form": form}))

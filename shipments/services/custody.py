@@ -49,9 +49,10 @@ def _check_handover(order: Order, *, courier=None, carrier=None) -> None:
 
 
 def amount_to_collect(order: Order):
+    """Cash on delivery: what the order's payments leave due (nothing for a prepaid order)."""
     from decimal import Decimal
 
-    return order.total if order.payment_status == "unpaid" else Decimal("0.00")
+    return max(order.due, Decimal("0.00"))
 
 
 def route_for(*, tenant, courier, date=None) -> Route:

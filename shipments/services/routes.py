@@ -5,13 +5,14 @@ import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from oms.actors import Actor
 from oms.db import retry_on_conflict
 from oms.event_catalogue import RouteIncident
 from oms.events import record_event
+from orders.services import payments
 
 from .. import locks
 from ..errors import RouteRuleBroken
@@ -77,7 +78,10 @@ def deliver(*, stop: RouteStop, actor: Actor, amount_collected=None) -> RouteSto
         note="delivered",
     )
     stop.result, stop.resolved_at, stop.amount_collected = StopResult.DELIVERED, timezone.now(), amount
-    stop.save(update_fields=["result", "resolved_at", "amount_collected"])
+    stop.amount_due = due
+    stop.save(update_fields=["result", "resolved_at", "amount_collected", "amount_due"])
+    if amount:  # the cash is the order's payment now (API.md: method `cod`)
+        payments.record_payment(order=order, amount=amount, method=payments.COD, actor=actor, locked=True)
     return stop
 
 
@@ -112,7 +116,22 @@ def close(*, route: Route, actor: Actor) -> Route:
         raise RouteRuleBroken(f"{open_count} order(s) on this route are not resolved yet.")
     route.closed_at = timezone.now()
     route.save(update_fields=["closed_at"])
+    expected, collected = cash_of(route)
+    if expected != collected:
+        raise_incident(
+            route=route,
+            kind=IncidentKind.CASH_MISMATCH,
+            message=f"Cash on delivery: {expected:.2f} due, {collected:.2f} collected ({collected - expected:+.2f}).",
+        )
     return route
+
+
+def cash_of(route: Route) -> tuple[Decimal, Decimal]:
+    """(cash due, cash collected) over the route's delivered stops."""
+    totals = RouteStop.objects.filter(tenant_id=route.tenant_id, route=route, result=StopResult.DELIVERED).aggregate(
+        due=Sum("amount_due"), collected=Sum("amount_collected")
+    )
+    return totals["due"] or Decimal("0.00"), totals["collected"] or Decimal("0.00")
 
 
 # --- incidents ---------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """A courier's route on the phone: depart, delivered / failed per order, close."""
 
+from decimal import Decimal
 from urllib.parse import quote
 
 from django.shortcuts import redirect, render
@@ -39,9 +40,12 @@ def lateness_minutes(route, now=None) -> int:
 def route_context(request, route):
     stops = list(selectors.route_stops(route=route)) if route else []
     for stop in stops:
-        stop.due = amount_to_collect(stop.order)
+        # A delivered stop keeps what was due when it was delivered (the cash is the order's payment by then).
+        stop.due = (stop.amount_due or 0) if stop.result == "delivered" else amount_to_collect(stop.order)
         stop.map_url = map_link(stop.order.delivery_address or stop.order.customer.address)
     return {
+        "cash_due": sum((s.due for s in stops if s.result != "failed"), Decimal("0.00")),
+        "cash_collected": sum((s.amount_collected or 0 for s in stops), Decimal("0.00")),
         "route": route,
         "stops": stops,
         "open_count": sum(1 for s in stops if not s.result),

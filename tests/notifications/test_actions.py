@@ -6,7 +6,7 @@ from notifications.models import Alert, MessageLog, Task, Trigger, TriggerRun, W
 from notifications.services import triggers, webhooks
 from oms.models import Role
 from orders.models import ActivityKind, Order, OrderActivity
-from orders.services import editing
+from orders.services.payments import record_payment
 from tests.factories import WarehouseFactory, make_member
 from tests.rls_support import within_tenant
 
@@ -159,7 +159,7 @@ def test_payment_change_is_an_event_kind(tenant, order):
         conditions=[{"field": "payment_status", "op": "eq", "value": "paid"}],
     )
     drain()
-    editing.update_order_fields(order=order, changes={"payment_status": "paid"}, actor=SYSTEM)
+    record_payment(order=order, amount=order.total, method="card", actor=SYSTEM)
     drain()
     order.refresh_from_db()
     assert order.tags == ["paid"]

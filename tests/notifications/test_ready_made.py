@@ -8,6 +8,7 @@ from notifications.services import triggers
 from oms.models import Role
 from orders.models import Order
 from orders.services import editing, families, reservations
+from orders.services.payments import record_payment
 from tests.factories import WarehouseFactory, make_member
 
 from .helpers import SYSTEM, drain, move, place_order, stocked_product
@@ -38,7 +39,7 @@ def test_paid_order_goes_to_assembly(tenant):
     product = stocked_product(tenant, on_hand=3)
     order = place_order(tenant, [(product, 2)])
     drain()
-    editing.update_order_fields(order=order, changes={"payment_status": "paid"}, actor=SYSTEM)
+    record_payment(order=order, amount=order.total, method="card", actor=SYSTEM)
     drain()
     order.refresh_from_db()
     assert order.status.code == "assembling" and order.lines.get().reserved == 2

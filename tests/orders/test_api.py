@@ -59,7 +59,8 @@ def test_create_order_returns_the_contract_representation(tenant, api_client):
     assert body["status"] == {"code": "new", "name": "New", "group": "new"}
     assert body["total"] == "19.90" and body["lines"][0]["price"] == "19.90" and body["lines"][0]["reserved"] == 0
     assert body["root_id"] == body["id"] and body["parent_id"] is None
-    assert body["payment"] == {"method": "card", "status": "paid"}
+    assert body["payment"] == {"method": "card", "status": "paid", "paid": "19.90", "due": "0.00"}
+    assert body["tracking_url"].startswith("http") and "/track/" in body["tracking_url"]
     assert "+" in body["created_at"] or body["created_at"].endswith("Z")
 
 

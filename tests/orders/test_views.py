@@ -172,7 +172,7 @@ def test_edit_fields_records_the_timeline(tenant, client_for):
         reverse("orders:edit_fields", args=[order.pk]),
         {
             "delivery_address": "New 2",
-            "payment_status": "paid",
+            "payment_status": "paid",  # no longer a field: payments set it
             "delivery_method": "",
             "payment_method": "",
             "comment": "",
@@ -180,7 +180,7 @@ def test_edit_fields_records_the_timeline(tenant, client_for):
         },
     )
     order.refresh_from_db()
-    assert order.delivery_address == "New 2" and order.payment_status == "paid"
+    assert order.delivery_address == "New 2" and order.payment_status == "unpaid"
     entry = order.activities.filter(kind="fields_changed").get()
     assert entry.changes["delivery_address"][1] == "New 2" and entry.actor is not None
 

@@ -35,8 +35,12 @@ def test_the_timeline_shows_names_not_codes(tenant, client_for):
 
 def test_edited_fields_are_named_in_words(tenant, client_for):
     from orders.services.editing import update_order_fields
+    from orders.services.payments import record_payment
 
     order = place_order(tenant, [(stocked_product(tenant), 1)])
-    update_order_fields(order=order, changes={"payment_status": "paid"}, actor=SYSTEM)
+    update_order_fields(order=order, changes={"payment_method": "card"}, actor=SYSTEM)
+    record_payment(order=order, amount="5.00", method="cash", external_id="R-7", actor=SYSTEM)
     page = client_for().get(reverse("orders:detail", args=[order.pk])).content.decode()
-    assert "Payment: Unpaid → Paid" in page and "payment status: unpaid" not in page
+    assert "Payment method: — → card" in page and "Payment of 5.00 by cash · R-7" in page
+    timeline = page[page.index('aria-label="Timeline"') :]
+    assert "payment_method" not in timeline[: timeline.index("</section>")]

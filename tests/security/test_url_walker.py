@@ -70,6 +70,7 @@ ACCESS = {
     "orders:add_line": OFFICE,
     "orders:edit_line": OFFICE,
     "orders:add_note": OFFICE,
+    "orders:add_payment": OFFICE,
     "orders:customers": OFFICE,
     "orders:customer": OFFICE,
     "orders:customer_merge": OFFICE,
@@ -146,6 +147,8 @@ ACCESS = {
     "api:reserve": API,
     "api:split": API,
     "api:history": API,
+    "api:add_payment": API,
+    "api:list_payments": API,
     "api:create_webhook": API,
     "api:list_webhooks": API,
     "api:delete_webhook": API,
@@ -155,6 +158,8 @@ ACCESS = {
 VALID_BODIES = {
     "api:transition": {"to": "confirmed"},
     "api:split": {"mode": "copy"},
+    "api:add_payment": {"amount": "1.00", "method": "card"},
+    "api:list_payments": {"amount": "1.00", "method": "card"},
 }  # so the id, not the body, decides
 FOREIGN_ID = 777_777
 MISSING_ID = 999_999_999

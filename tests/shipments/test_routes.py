@@ -120,3 +120,39 @@ def test_closed_route_raises_nothing(tenant):
         routes.close(route=stop.route, actor=SYSTEM)
     with time_machine.travel(_at(tenant, 23, 0, day), tick=False):
         assert check_route_deadlines() == 0
+
+
+def test_cash_collected_on_delivery_is_the_orders_cod_payment(tenant):
+    order, stop, _ = handed_to_courier(tenant)
+    routes.depart(route=stop.route, actor=SYSTEM)
+    routes.deliver(stop=stop, actor=SYSTEM, amount_collected=str(order.total))
+    order.refresh_from_db()
+    stop.refresh_from_db()
+    assert (order.payment_status, order.due) == ("paid", 0)
+    assert list(order.payments.values_list("method", "kind", "amount")) == [("cod", "payment", order.total)]
+    assert stop.amount_due == order.total
+
+
+def test_closing_a_route_reconciles_cash_due_against_collected(tenant):
+    courier = courier_of(tenant)
+    first, first_stop, _ = handed_to_courier(tenant, courier=courier)
+    second, second_stop, _ = handed_to_courier(tenant, courier=courier, payment_status="paid")
+    route = first_stop.route
+    routes.depart(route=route, actor=SYSTEM)
+    short = first.total - 1
+    routes.deliver(stop=first_stop, actor=SYSTEM, amount_collected=str(short))
+    routes.deliver(stop=second_stop, actor=SYSTEM)
+    assert routes.cash_of(route) == (first.total, short)
+    routes.close(route=route, actor=SYSTEM)
+    incident = Incident.objects.get(route=route, kind=IncidentKind.CASH_MISMATCH)
+    assert f"{first.total:.2f} due, {short:.2f} collected (-1.00)" in incident.message
+    first.refresh_from_db()
+    assert (first.payment_status, first.due) == ("partially_paid", 1)
+
+
+def test_a_route_whose_cash_adds_up_closes_without_incident(tenant):
+    order, stop, _ = handed_to_courier(tenant)
+    routes.depart(route=stop.route, actor=SYSTEM)
+    routes.deliver(stop=stop, actor=SYSTEM, amount_collected=str(order.total))
+    routes.close(route=stop.route, actor=SYSTEM)
+    assert not Incident.objects.filter(kind=IncidentKind.CASH_MISMATCH).exists()

@@ -1,0 +1,156 @@
+"""An order's money: payments and refunds as rows, the paid amount and payment status derived from them.
+
+Every write locks the order row first, so two refunds at once can never take back more than was paid, and the
+same external id twice (a provider retrying) is one payment.
+"""
+
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+
+from oms.actors import Actor
+from oms.db import broken_constraint
+from oms.event_catalogue import OrderPaymentChanged
+from oms.events import record_event
+
+from .. import locks
+from ..errors import DuplicateExternalId, InvalidPayment, RefundExceedsPaid
+from ..models import ActivityKind, Order, Payment, PaymentKind, PaymentStatus
+from .activity import log_activity
+
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("999999999999.99")
+COD = "cod"
+MAX_METHOD = 60
+MAX_EXTERNAL_ID = 100
+
+
+def parse_amount(raw) -> Decimal:
+    """A positive money amount with at most two decimals, else a clear error."""
+    try:
+        amount = Decimal(str(raw).strip())
+    except (InvalidOperation, ValueError):
+        raise InvalidPayment("Amount must be a number such as 10.00.") from None
+    if not amount.is_finite() or amount <= 0:
+        raise InvalidPayment("Amount must be more than 0.")
+    if amount != amount.quantize(CENT) or amount > MAX_AMOUNT:
+        raise InvalidPayment("Amount must have at most two decimals and twelve digits.")
+    return amount.quantize(CENT)
+
+
+def derived_status(*, total: Decimal, payments: list[Payment]) -> tuple[Decimal, str]:
+    """(net paid, status) per API.md: unpaid (nothing paid), partially paid, paid (paid ≥ total), refunded
+    (something was paid and all of it refunded). Money moved to a split-off child is not a refund to anybody."""
+    paid = sum((p.signed_amount for p in payments), Decimal("0.00"))
+    if paid > 0:
+        return paid, PaymentStatus.PAID if paid >= total else PaymentStatus.PARTIALLY_PAID
+    refunded = any(p.kind == PaymentKind.REFUND and p.method != Payment.TRANSFER for p in payments)
+    return paid, PaymentStatus.REFUNDED if refunded else PaymentStatus.UNPAID
+
+
+def refresh_payment_state(*, order: Order) -> str | None:
+    """Recount a locked order's paid amount and status (after a payment, or after its total changed).
+
+    Returns the previous status when the status changed (and records `order.payment_changed`), else None.
+    """
+    paid, status = derived_status(total=order.total, payments=list(order.payments.all()))
+    before = order.payment_status
+    if paid == order.paid and status == before:
+        return None
+    Order.objects.filter(pk=order.pk).update(paid=paid, payment_status=status)
+    order.paid, order.payment_status = paid, status
+    if status == before:
+        return None
+    record_event(
+        tenant=order.tenant,
+        event=OrderPaymentChanged(order_id=order.pk, number=order.number, from_status=before, to_status=status),
+    )
+    return before
+
+
+def _clean_text(value: str, *, limit: int, label: str) -> str:
+    value = (value or "").strip()
+    if "\x00" in value or len(value) > limit:
+        raise InvalidPayment(f"{label} must be at most {limit} characters.", field=label.lower().replace(" ", "_"))
+    return value
+
+
+@transaction.atomic
+def record_payment(
+    *,
+    order: Order,
+    amount,
+    method: str,
+    actor: Actor,
+    kind: str = PaymentKind.PAYMENT,
+    external_id: str = "",
+    moved_with: Order | None = None,
+    locked: bool = False,
+) -> Payment:
+    """Add a payment or a refund to the order. A refund never takes back more than is paid."""
+    if kind not in PaymentKind.values:
+        raise InvalidPayment("Kind must be 'payment' or 'refund'.", field="kind")
+    amount = parse_amount(amount)
+    method = _clean_text(method, limit=MAX_METHOD, label="Method")
+    if not method:
+        raise InvalidPayment("Say how it was paid (card, cash, bank transfer…).", field="method")
+    external_id = _clean_text(external_id, limit=MAX_EXTERNAL_ID, label="External id")
+    if not locked:
+        order = locks.lock_order(order)
+    if external_id and Payment.objects.filter(order=order, external_id=external_id).exists():
+        raise DuplicateExternalId(
+            f"A payment with external id '{external_id}' is already recorded on this order.",
+            details={"external_id": external_id},
+        )
+    if kind == PaymentKind.REFUND and amount > order.paid:
+        raise RefundExceedsPaid(
+            f"A refund of {amount} is more than the {order.paid} paid on this order.",
+            details={"paid": f"{order.paid:.2f}", "amount": f"{amount:.2f}"},
+        )
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                tenant_id=order.tenant_id,
+                order=order,
+                kind=kind,
+                method=method,
+                amount=amount,
+                external_id=external_id,
+                moved_with=moved_with,
+                created_by=actor.user if actor.user_id else None,
+                created_by_label=actor.name,
+            )
+    except IntegrityError as exc:  # the order row is locked, so only a broken invariant can get here
+        if broken_constraint(exc) == "payment_unique_external_id":
+            raise DuplicateExternalId(f"A payment with external id '{external_id}' is already recorded.") from exc
+        raise
+    log_activity(
+        order=order,
+        kind=ActivityKind.PAYMENT,
+        actor=actor,
+        changes={"kind": kind, "method": method, "amount": f"{amount:.2f}", "external_id": external_id},
+    )
+    refresh_payment_state(order=order)
+    return payment
+
+
+def record_refund(*, order: Order, amount, method: str, actor: Actor, external_id: str = "") -> Payment:
+    return record_payment(
+        order=order, amount=amount, method=method, actor=actor, kind=PaymentKind.REFUND, external_id=external_id
+    )
+
+
+def move_paid_share(*, parent: Order, child: Order, moved_value: Decimal, parent_total_before: Decimal, actor: Actor):
+    """A split moves the moved lines' share of what was paid to the child (both orders locked by the caller)."""
+    if parent.paid <= 0 or moved_value <= 0 or parent_total_before <= 0:
+        return
+    share = min(parent.paid, (parent.paid * moved_value / parent_total_before).quantize(CENT))
+    if parent.paid >= parent_total_before:
+        share = min(parent.paid, moved_value)  # fully paid: the child is fully paid too
+    if share <= 0:
+        return
+    method = Payment.TRANSFER
+    record_payment(
+        order=parent, amount=share, method=method, kind=PaymentKind.REFUND, moved_with=child, actor=actor, locked=True
+    )
+    record_payment(order=child, amount=share, method=method, moved_with=parent, actor=actor, locked=True)
