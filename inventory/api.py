@@ -1,15 +1,18 @@
 """API: products, warehouses, stock receipts and stock query (API.md, "Catalogue and stock")."""
 
+import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from ninja import Field, Router, Schema, Status
 
 from oms.api import Error, paginate
+from oms.idempotency import run_idempotent
+from oms.tenancy.shortcuts import get_for_tenant_or_404
 
-from . import selectors, services
+from . import purchasing, selectors, services
 from .errors import UnknownProduct, UnknownWarehouse
-from .models import Product, Warehouse
+from .models import Product, PurchaseOrder, PurchaseState, Warehouse
 
 router = Router(tags=["catalogue and stock"])
 
@@ -64,6 +67,48 @@ class StockRow(Schema):
     on_hand: int
     reserved: int
     available: int
+    incoming: int
+    expected_at: datetime.date | None
+
+
+class PurchaseLineIn(Schema):
+    sku: Sku
+    quantity: Annotated[int, Field(ge=1, le=1_000_000)]
+    cost: Money | None = None
+
+
+class PurchaseOrderIn(Schema):
+    supplier: Annotated[str, Field(min_length=1, max_length=200)]
+    warehouse: Annotated[str, Field(min_length=1, max_length=32)]
+    expected_at: datetime.date | None = None
+    lines: Annotated[list[PurchaseLineIn], Field(min_length=1, max_length=1000)]
+
+
+class PurchaseLineOut(Schema):
+    sku: str
+    quantity: int
+    received: int
+    cost: str | None
+
+
+class PurchaseOrderOut(Schema):
+    id: int
+    number: str
+    supplier: str
+    warehouse: str
+    state: Literal["ordered", "partially_received", "received", "cancelled"]
+    expected_at: datetime.date | None
+    lines: list[PurchaseLineOut]
+
+
+class PurchaseOrderList(Schema):
+    results: list[PurchaseOrderOut]
+    count: int
+    next: str | None
+
+
+class ReceiveIn(Schema):
+    lines: Annotated[list[ReceiptLine], Field(min_length=1, max_length=1000)]
 
 
 class ProductList(Schema):
@@ -135,14 +180,82 @@ def receive_stock(request, payload: ReceiptIn):
 
 @router.get("/stock", response={200: StockList, 422: Error})
 def stock(request, sku: str | None = None):
+    levels = selectors.stock_levels(tenant=request.tenant, sku=sku or "")
+    expected = purchasing.incoming(tenant=request.tenant, product_ids=levels.values_list("product_id", flat=True))
     return paginate(
         request,
-        selectors.stock_levels(tenant=request.tenant, sku=sku or ""),
+        levels,
         lambda lv: {
             "sku": lv.product.sku,
             "warehouse": lv.warehouse.code,
             "on_hand": lv.on_hand,
             "reserved": lv.reserved,
             "available": lv.available,
+            "incoming": expected.get(lv.product_id, (0, None))[0],
+            "expected_at": expected.get(lv.product_id, (0, None))[1],
         },
     )
+
+
+def purchase_order_out(order: PurchaseOrder) -> dict:
+    return {
+        "id": order.pk,
+        "number": order.number,
+        "supplier": order.supplier.name,
+        "warehouse": order.warehouse.code,
+        "state": order.state,
+        "expected_at": order.expected_at,
+        "lines": [
+            {
+                "sku": ln.product.sku,
+                "quantity": ln.quantity,
+                "received": ln.received,
+                "cost": None if ln.cost is None else f"{ln.cost:.2f}",
+            }
+            for ln in order.lines.select_related("product").order_by("pk")
+        ],
+    }
+
+
+def _purchase_order(request, purchase_order_id: int) -> PurchaseOrder:
+    return get_for_tenant_or_404(
+        PurchaseOrder.objects.select_related("supplier", "warehouse"), request.tenant, pk=purchase_order_id
+    )
+
+
+@router.post("/purchase-orders", response={201: PurchaseOrderOut, 409: Error, 422: Error})
+def create_purchase_order(request, payload: PurchaseOrderIn):
+    def produce():
+        order = purchasing.create_purchase_order(
+            tenant=request.tenant,
+            supplier=payload.supplier,
+            warehouse_code=payload.warehouse,
+            expected_at=payload.expected_at,
+            lines=[purchasing.PurchaseLine(ln.sku, ln.quantity, ln.cost) for ln in payload.lines],
+        )
+        return 201, purchase_order_out(_purchase_order(request, order.pk))
+
+    status, body = run_idempotent(request=request, scope="purchase-orders.create", produce=produce)
+    return Status(status, body)
+
+
+@router.get("/purchase-orders", response={200: PurchaseOrderList, 422: Error})
+def list_purchase_orders(request, state: PurchaseState | None = None):
+    queryset = PurchaseOrder.objects.filter(tenant=request.tenant).select_related("supplier", "warehouse")
+    if state:
+        queryset = queryset.filter(state=state)
+    return paginate(request, queryset.order_by("-created_at", "-pk"), purchase_order_out)
+
+
+@router.get("/purchase-orders/{purchase_order_id}", response={200: PurchaseOrderOut, 404: Error})
+def get_purchase_order(request, purchase_order_id: int):
+    return purchase_order_out(_purchase_order(request, purchase_order_id))
+
+
+@router.post(
+    "/purchase-orders/{purchase_order_id}/receive", response={200: PurchaseOrderOut, 404: Error, 409: Error, 422: Error}
+)
+def receive_purchase_order(request, purchase_order_id: int, payload: ReceiveIn):
+    order = _purchase_order(request, purchase_order_id)
+    purchasing.receive_purchase_order(order=order, lines=[(ln.sku, ln.quantity) for ln in payload.lines])
+    return purchase_order_out(_purchase_order(request, order.pk))

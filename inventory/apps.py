@@ -12,10 +12,13 @@ class InventoryConfig(AppConfig):
         from django.utils.translation import gettext_lazy as _
 
         from oms.tenancy.navigation import register_navigation, register_settings_link
-        from oms.tenancy.roles import ADMIN, MANAGER, OWNER, SETTINGS
+        from oms.tenancy.roles import ADMIN, MANAGER, OWNER, PACKER, SETTINGS
 
         register_navigation(
             label=_("Products"), url_name="inventory:products", roles=(OWNER, MANAGER, ADMIN), position=30
+        )
+        register_navigation(
+            label=_("Purchasing"), url_name="inventory:purchases", roles=(OWNER, MANAGER, ADMIN, PACKER), position=45
         )
         register_settings_link(
             label=_("Products and warehouses"), url_name="inventory:products", roles=SETTINGS, position=50

@@ -6,6 +6,7 @@ from django import forms
 from django.core.validators import RegexValidator
 
 from . import selectors
+from .models import Warehouse
 from .services import MAX_PRICE, MAX_UNITS
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
@@ -111,3 +112,47 @@ class ImportForm(forms.Form):
 
 class ImportConfirmForm(forms.Form):
     digest = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+
+class PurchaseOrderForm(forms.Form):
+    supplier = forms.CharField(max_length=200)
+    warehouse = forms.ChoiceField()
+    expected_at = forms.DateField(required=False, label="Expected on", widget=forms.DateInput(attrs={"type": "date"}))
+    lines = forms.CharField(
+        widget=forms.Textarea(
+            attrs={"rows": 4, "placeholder": "One line per product: SKU quantity [cost]\nTEA-01 24 2.50"}
+        ),
+        help_text="One line per product: SKU, quantity and optionally the unit cost, separated by spaces.",
+    )
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["warehouse"].choices = [
+            (w.code, f"{w.code} · {w.name}") for w in Warehouse.objects.filter(tenant=tenant, is_active=True)
+        ]
+
+    def clean_lines(self):
+        parsed = []
+        for number, raw in enumerate(self.cleaned_data["lines"].splitlines(), start=1):
+            parts = raw.split()
+            if not parts:
+                continue
+            try:
+                quantity = int(parts[1]) if len(parts) > 1 else 0
+                cost = Decimal(parts[2].replace(",", ".")) if len(parts) > 2 else None
+            except (ValueError, ArithmeticError):
+                quantity, cost = 0, Decimal("-1")
+            if (
+                len(parts) > 3
+                or not 1 <= quantity <= 1_000_000
+                or (cost is not None and (not cost.is_finite() or cost < 0))
+            ):
+                raise forms.ValidationError(f"Line {number}: write SKU, a quantity from 1 and an optional cost.")
+            parsed.append((parts[0], quantity, cost))
+        if not parsed:
+            raise forms.ValidationError("Add at least one line.")
+        return parsed
+
+
+class ScanForm(forms.Form):
+    code = forms.CharField(max_length=64, strip=True)

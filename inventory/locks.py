@@ -1,6 +1,6 @@
 """The one place stock rows are locked: always ordered by (product, warehouse) so lockers never deadlock."""
 
-from .models import StockLevel
+from .models import PurchaseOrder, StockLevel
 
 
 def lock_levels_of_products(*, tenant, product_ids, warehouse_ids=None) -> list[StockLevel]:
@@ -18,3 +18,12 @@ def lock_level(*, tenant, product, warehouse) -> StockLevel:
         [StockLevel(tenant=tenant, product=product, warehouse=warehouse)], ignore_conflicts=True
     )
     return StockLevel.objects.select_for_update().get(tenant=tenant, product=product, warehouse=warehouse)
+
+
+def lock_purchase_order(order):
+    """A purchase order before its lines, and both before any stock level (receiving takes them in that order)."""
+    return PurchaseOrder.objects.select_for_update().select_related("warehouse").get(pk=order.pk, tenant=order.tenant)
+
+
+def lock_purchase_lines(order):
+    return list(order.lines.select_related("product").select_for_update(of=("self",)).order_by("pk"))

@@ -86,6 +86,10 @@ class StockMove(TenantOwned):
     # The order line shipped or returned, if any. A plain id, not a foreign key: inventory sits below orders and
     # knows no order table; orders.services.editing forgets the id when it deletes a line (inventory.forget_lines).
     order_line_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # The purchase order a receipt came in on (purchasing.py).
+    purchase_order = models.ForeignKey(
+        "PurchaseOrder", null=True, blank=True, on_delete=models.PROTECT, related_name="moves"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -115,3 +119,73 @@ class Reservation(TenantOwned):
             models.CheckConstraint(condition=Q(quantity__gt=0), name="reservation_positive"),
         ]
         indexes = [models.Index(fields=["tenant", "product", "warehouse"], name="reservation_tenant_product")]
+
+
+class Supplier(TenantOwned):
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="supplier_unique_name")]
+
+    def __str__(self):
+        return self.name
+
+
+class PurchaseState(models.TextChoices):
+    ORDERED = "ordered", "Ordered"
+    PARTIALLY_RECEIVED = "partially_received", "Partially received"
+    RECEIVED = "received", "Received"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+OPEN_PURCHASE_STATES = (PurchaseState.ORDERED, PurchaseState.PARTIALLY_RECEIVED)
+
+
+class PurchaseOrder(TenantOwned):
+    """Stock ordered from a supplier into one warehouse; received (by scan or form) in one or more deliveries."""
+
+    number = models.CharField(max_length=30)
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="purchase_orders")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=20, choices=PurchaseState.choices, default=PurchaseState.ORDERED)
+    expected_at = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "number"], name="purchaseorder_unique_number"),
+            models.CheckConstraint(condition=Q(state__in=PurchaseState.values), name="purchaseorder_state_valid"),
+        ]
+        indexes = [models.Index(fields=["tenant", "state", "expected_at"], name="purchaseorder_tenant_state")]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_PURCHASE_STATES
+
+
+class PurchaseOrderLine(TenantOwned):
+    purchase_order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    received = models.PositiveIntegerField(default=0)
+    cost = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["purchase_order", "product"], name="purchaseline_unique_product"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="purchaseline_quantity_positive"),
+            models.CheckConstraint(condition=Q(received__lte=F("quantity")), name="purchaseline_not_over_received"),
+        ]
+        indexes = [models.Index(fields=["tenant", "product"], name="purchaseline_tenant_product")]
+
+    @property
+    def outstanding(self) -> int:
+        return self.quantity - self.received

@@ -144,7 +144,9 @@ def _check_tenant(tenant, *objects) -> None:
         raise DomainError("That product or warehouse does not belong to this shop.")
 
 
-def _move(*, level: StockLevel, kind: str, quantity: int, actor, reason: str, order_line_id=None) -> StockMove:
+def _move(
+    *, level: StockLevel, kind: str, quantity: int, actor, reason: str, order_line_id=None, purchase_order=None
+) -> StockMove:
     if level.on_hand + quantity > MAX_ON_HAND:
         raise InvalidQuantity(f"On-hand stock cannot exceed {MAX_ON_HAND:,} units.")
     StockLevel.objects.filter(pk=level.pk).update(on_hand=F("on_hand") + quantity)
@@ -158,13 +160,14 @@ def _move(*, level: StockLevel, kind: str, quantity: int, actor, reason: str, or
         actor=actor,
         reason=reason,
         order_line_id=order_line_id,
+        purchase_order=purchase_order,
     )
 
 
 @retry_on_conflict()
 @transaction.atomic
 def receive(
-    *, tenant, warehouse: Warehouse, lines: list[tuple[Product, int]], actor=None, reason=""
+    *, tenant, warehouse: Warehouse, lines: list[tuple[Product, int]], actor=None, reason="", purchase_order=None
 ) -> list[StockMove]:
     """Add on-hand stock: one `receipt` movement per line."""
     if not lines:
@@ -175,7 +178,16 @@ def receive(
     moves = []
     for product, quantity in sorted(lines, key=lambda pair: pair[0].pk):
         level = locks.lock_level(tenant=tenant, product=product, warehouse=warehouse)
-        moves.append(_move(level=level, kind=MoveKind.RECEIPT, quantity=quantity, actor=actor, reason=reason))
+        moves.append(
+            _move(
+                level=level,
+                kind=MoveKind.RECEIPT,
+                quantity=quantity,
+                actor=actor,
+                reason=reason,
+                purchase_order=purchase_order,
+            )
+        )
     record_event(
         tenant=tenant,
         event=StockReceived(

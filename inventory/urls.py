@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import purchase_views, views
 
 app_name = "inventory"
 
@@ -16,4 +16,10 @@ urlpatterns = [
     path("warehouses/<int:pk>/", views.warehouse_edit, name="warehouse_edit"),
     path("import/", views.import_products, name="import"),
     path("import/confirm/", views.import_confirm, name="import_confirm"),
+    path("purchases/", purchase_views.purchase_list, name="purchases"),
+    path("purchases/new/", purchase_views.purchase_new, name="purchase_new"),
+    path("purchases/<int:pk>/", purchase_views.purchase_detail, name="purchase"),
+    path("purchases/<int:pk>/scan/", purchase_views.purchase_scan, name="purchase_scan"),
+    path("purchases/<int:pk>/receive/", purchase_views.purchase_receive, name="purchase_receive"),
+    path("purchases/<int:pk>/cancel/", purchase_views.purchase_cancel, name="purchase_cancel"),
 ]

@@ -11,12 +11,15 @@ class OrdersConfig(AppConfig):
     def ready(self):
         from django.utils.translation import gettext_lazy as _
 
+        from oms.event_catalogue import StockReceived
+        from oms.events import subscribe
         from oms.rls import register_role_grants
         from oms.tenancy.navigation import register_navigation, register_settings_link, register_start_screen
         from oms.tenancy.roles import MANAGER, OFFICE, SETTINGS
         from oms.tenancy.setup import register_tenant_finalizer, register_tenant_initializer
 
         from .catalogue import drop_number_sequence, install_default_catalogue, number_schema_grants
+        from .services.waiting import on_stock_received
 
         register_tenant_initializer(install_default_catalogue)
         register_tenant_finalizer(drop_number_sequence)
@@ -26,3 +29,4 @@ class OrdersConfig(AppConfig):
         register_start_screen(role=MANAGER, url_name="orders:list")
         register_settings_link(label=_("Statuses"), url_name="orders:statuses", roles=SETTINGS, position=10)
         register_settings_link(label=_("Transition matrix"), url_name="orders:matrix", roles=SETTINGS, position=20)
+        subscribe(StockReceived, on_stock_received, name="orders.serve_waiting")  # before triggers see the event

@@ -8,6 +8,7 @@
 """
 
 import json
+import re
 
 import pytest
 from django.core.management import call_command
@@ -57,6 +58,12 @@ ACCESS = {
     "inventory:warehouse_edit": SETTINGS,
     "inventory:import": STOCK,
     "inventory:import_confirm": STOCK,
+    "inventory:purchases": STOCK | WAREHOUSE,
+    "inventory:purchase": STOCK | WAREHOUSE,
+    "inventory:purchase_scan": STOCK | WAREHOUSE,
+    "inventory:purchase_receive": STOCK | WAREHOUSE,
+    "inventory:purchase_new": STOCK,
+    "inventory:purchase_cancel": STOCK,
     "orders:list": OFFICE,
     "orders:bulk_status": OFFICE,
     "orders:new": OFFICE,
@@ -140,6 +147,10 @@ ACCESS = {
     "api:create_warehouse": API,
     "api:receive_stock": API,
     "api:stock": API,
+    "api:create_purchase_order": API,
+    "api:list_purchase_orders": API,
+    "api:get_purchase_order": API,
+    "api:receive_purchase_order": API,
     "api:create_order": API,
     "api:list_orders": API,
     "api:get_order": API,
@@ -160,6 +171,8 @@ VALID_BODIES = {
     "api:split": {"mode": "copy"},
     "api:add_payment": {"amount": "1.00", "method": "card"},
     "api:list_payments": {"amount": "1.00", "method": "card"},
+    "api:receive_purchase_order": {"lines": [{"sku": "X", "quantity": 1}]},
+    "api:get_purchase_order": {"lines": [{"sku": "X", "quantity": 1}]},
 }  # so the id, not the body, decides
 FOREIGN_ID = 777_777
 MISSING_ID = 999_999_999
@@ -281,7 +294,7 @@ def test_api_ids_of_another_tenant_answer_404(tenant, foreign_world):
     for route, name, converters in url_patterns():
         if not route.startswith("api/") or "<" not in route:
             continue
-        path = "/" + route.replace("<order_id>", str(FOREIGN_ID)).replace("<webhook_id>", str(FOREIGN_ID))
+        path = "/" + re.sub(r"<\w+_id>", str(FOREIGN_ID), route)
         answers = {
             "get": client.get(path),
             "post": client.post(path, data=json.dumps(VALID_BODIES.get(name, {})), content_type="application/json"),
@@ -295,5 +308,5 @@ def test_api_requires_a_token(db):
     client = Client()
     for route, name, converters in url_patterns():
         if route.startswith("api/") and ACCESS.get(name) != PUBLIC:
-            path = "/" + route.replace("<order_id>", "1").replace("<webhook_id>", "1")
+            path = "/" + re.sub(r"<\w+_id>", "1", route)
             assert client.get(path).status_code in (401, 405), name

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from inventory import purchasing
 from inventory import services as stock
 from inventory.models import Product, Warehouse
 from oms import rls
@@ -122,6 +123,17 @@ class Command(BaseCommand):
         ]
         stock.receive(tenant=tenant, warehouse=main, lines=[(p, 400) for p in products[:-2]], reason="opening stock")
         stock.receive(tenant=tenant, warehouse=spare, lines=[(p, 60) for p in products[:6]], reason="opening stock")
+        # The two products with no stock are on order, so waiting orders show when they will ship.
+        purchasing.create_purchase_order(
+            tenant=tenant,
+            supplier="Springfield Wholesale",
+            warehouse_code="MAIN",
+            expected_at=timezone.localdate() + timedelta(days=5),
+            lines=[
+                purchasing.PurchaseLine(p.sku, 40, (p.price * Decimal("0.45")).quantize(Decimal("0.01")))
+                for p in products[-2:]
+            ],
+        )
         self.stdout.write(f"Creating {order_count} demo orders ...")
         for index in range(order_count):
             self.create_order(tenant, products, rng, index, order_count)

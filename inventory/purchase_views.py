@@ -1,0 +1,125 @@
+"""Purchasing screens: the list of purchase orders, a new one, and receiving it by scan at the warehouse."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from oms.pages import run_service
+from oms.tenancy.roles import ADMIN, MANAGER, OWNER, PACKER, role_required
+from oms.tenancy.shortcuts import get_for_tenant_or_404
+
+from . import purchasing
+from .forms import PurchaseOrderForm, ScanForm
+from .models import PurchaseOrder, PurchaseState
+
+BUYERS = (OWNER, MANAGER, ADMIN)  # order from suppliers, cancel
+RECEIVERS = (OWNER, MANAGER, ADMIN, PACKER)  # see purchase orders and receive them
+PER_PAGE = 50
+
+
+@role_required(*RECEIVERS)
+def purchase_list(request):
+    state = request.GET.get("state", "")
+    orders = PurchaseOrder.objects.filter(tenant=request.tenant).select_related("supplier", "warehouse")
+    if state in PurchaseState.values:
+        orders = orders.filter(state=state)
+    page = Paginator(orders.order_by("-created_at", "-pk"), PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "inventory/purchases.html",
+        {"page": page, "state": state, "states": PurchaseState.choices, "can_buy": request.role in BUYERS},
+    )
+
+
+@role_required(*BUYERS)
+def purchase_new(request):
+    form = PurchaseOrderForm(request.POST or None, tenant=request.tenant)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        ok, order = run_service(
+            request,
+            lambda actor: purchasing.create_purchase_order(
+                tenant=request.tenant,
+                supplier=data["supplier"],
+                warehouse_code=data["warehouse"],
+                expected_at=data["expected_at"],
+                lines=[purchasing.PurchaseLine(sku, qty, cost) for sku, qty, cost in data["lines"]],
+                actor=actor.user,
+            ),
+            success=lambda created: f"{created.number} created.",
+            form=form,
+        )
+        if ok:
+            return redirect("inventory:purchase", pk=order.pk)
+    return render(request, "inventory/purchase_new.html", {"form": form})
+
+
+def _purchase_page(request, order, *, status=200):
+    order = PurchaseOrder.objects.select_related("supplier", "warehouse").get(pk=order.pk)
+    lines = list(order.lines.select_related("product").order_by("pk"))
+    context = {"po": order, "lines": lines, "scan_form": ScanForm(), "can_buy": request.role in BUYERS}
+    template = "inventory/purchase.html#receiving" if request.htmx else "inventory/purchase.html"
+    return render(request, template, context, status=status)
+
+
+@vary_on_headers("HX-Request")
+@role_required(*RECEIVERS)
+def purchase_detail(request, pk):
+    return _purchase_page(request, get_for_tenant_or_404(PurchaseOrder, request.tenant, pk=pk))
+
+
+@require_POST
+@role_required(*RECEIVERS)
+def purchase_scan(request, pk):
+    """One scanned unit received; the screen answers with the lines as they now are, ready for the next scan."""
+    order = get_for_tenant_or_404(PurchaseOrder, request.tenant, pk=pk)
+    form = ScanForm(request.POST)
+    if form.is_valid():
+        run_service(
+            request,
+            lambda actor: purchasing.receive_scanned_unit(
+                order=order, code=form.cleaned_data["code"], actor=actor.user
+            ),
+            success=lambda result: f"{result[1].sku}: one received.",
+        )
+    if not request.htmx:
+        return redirect("inventory:purchase", pk=order.pk)
+    return _purchase_page(request, order)
+
+
+@require_POST
+@role_required(*RECEIVERS)
+def purchase_receive(request, pk):
+    """Receive by form: a quantity per line (what a delivery note says)."""
+    order = get_for_tenant_or_404(PurchaseOrder, request.tenant, pk=pk)
+    lines = []
+    for line in order.lines.select_related("product"):
+        raw = request.POST.get(f"qty-{line.pk}", "").strip()
+        if raw.isdigit() and 0 < int(raw) <= 1_000_000:
+            lines.append((line.product.sku, int(raw)))
+        elif raw not in ("", "0"):
+            lines = None
+            break
+    if lines is None:
+        messages.error(request, "Quantities must be whole numbers.")
+    else:
+        run_service(
+            request,
+            lambda actor: purchasing.receive_purchase_order(order=order, lines=lines, actor=actor.user),
+            success="Received.",
+        )
+    if not request.htmx:
+        return redirect("inventory:purchase", pk=order.pk)
+    return _purchase_page(request, order)
+
+
+@require_POST
+@role_required(*BUYERS)
+def purchase_cancel(request, pk):
+    order = get_for_tenant_or_404(PurchaseOrder, request.tenant, pk=pk)
+    run_service(
+        request, lambda actor: purchasing.cancel_purchase_order(order=order), success="Purchase order cancelled."
+    )
+    return redirect("inventory:purchase", pk=order.pk)

@@ -1,0 +1,179 @@
+"""Purchasing: suppliers, purchase orders, and receiving them into stock (API.md "Purchasing").
+
+Receiving locks the purchase order row, then stock levels in product order (services.receive), so two people
+receiving the same delivery can never book more than was ordered.
+"""
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F, Min, Sum
+
+from oms.errors import Conflict
+
+from . import locks, services
+from .errors import InvalidQuantity, UnknownProduct, UnknownWarehouse
+from .models import (
+    OPEN_PURCHASE_STATES,
+    Product,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseState,
+    Supplier,
+    Warehouse,
+)
+
+MAX_LINES = 1000
+MAX_COST = Decimal("9999999999.99")
+
+
+class PurchaseOrderClosed(Conflict):
+    code = "purchase_order_closed"
+
+
+@dataclass(frozen=True)
+class PurchaseLine:
+    sku: str
+    quantity: int
+    cost: Decimal | None = None
+
+
+def _supplier(tenant, name: str) -> Supplier:
+    name = " ".join((name or "").split())
+    if not name or len(name) > 200 or "\x00" in name:
+        raise InvalidQuantity("Name the supplier (at most 200 characters).", field="supplier")
+    supplier = Supplier.objects.filter(tenant=tenant, name__iexact=name).first()
+    if supplier is None:
+        Supplier.objects.bulk_create([Supplier(tenant=tenant, name=name)], ignore_conflicts=True)
+        supplier = Supplier.objects.get(tenant=tenant, name=name)
+    return supplier
+
+
+def _products(tenant, skus) -> dict[str, Product]:
+    skus = set(skus)
+    products = {p.sku: p for p in Product.objects.filter(tenant=tenant, sku__in=skus)}
+    unknown = sorted(skus - products.keys())
+    if unknown:
+        raise UnknownProduct(f"Unknown SKU: {', '.join(unknown)}.", details={"skus": unknown})
+    return products
+
+
+def _check_lines(lines: list[PurchaseLine]) -> None:
+    if not lines or len(lines) > MAX_LINES:
+        raise InvalidQuantity(f"A purchase order needs 1 to {MAX_LINES} lines.", field="lines")
+    for line in lines:
+        if not isinstance(line.quantity, int) or not 1 <= line.quantity <= 1_000_000:
+            raise InvalidQuantity(f"Quantity of {line.sku} must be a whole number from 1 to 1,000,000.", field="lines")
+        if line.cost is not None and not (Decimal("0") <= line.cost <= MAX_COST):
+            raise InvalidQuantity(f"Cost of {line.sku} must be zero or more.", field="lines")
+
+
+@transaction.atomic
+def create_purchase_order(
+    *, tenant, supplier: str, warehouse_code: str, lines: list[PurchaseLine], expected_at=None, actor=None
+) -> PurchaseOrder:
+    _check_lines(lines)
+    warehouse = Warehouse.objects.filter(tenant=tenant, code=warehouse_code).first()
+    if warehouse is None:
+        raise UnknownWarehouse(f"Unknown warehouse '{warehouse_code}'.", details={"warehouse": warehouse_code})
+    if expected_at is not None and not isinstance(expected_at, datetime.date):
+        raise InvalidQuantity("Expected date must be a date such as 2026-12-31.", field="expected_at")
+    merged: dict[str, PurchaseLine] = {}
+    for line in lines:  # the same SKU twice is one line of the summed quantity
+        seen = merged.get(line.sku)
+        merged[line.sku] = line if seen is None else PurchaseLine(line.sku, seen.quantity + line.quantity, line.cost)
+    products = _products(tenant, merged)
+    order = PurchaseOrder.objects.create(
+        tenant=tenant,
+        number="",
+        supplier=_supplier(tenant, supplier),
+        warehouse=warehouse,
+        expected_at=expected_at,
+        created_by=actor,
+    )
+    order.number = f"PO-{order.pk}"
+    PurchaseOrder.objects.filter(pk=order.pk).update(number=order.number)
+    PurchaseOrderLine.objects.bulk_create(
+        [
+            PurchaseOrderLine(
+                tenant=tenant, purchase_order=order, product=products[sku], quantity=line.quantity, cost=line.cost
+            )
+            for sku, line in merged.items()
+        ]
+    )
+    return order
+
+
+@transaction.atomic
+def receive_purchase_order(*, order: PurchaseOrder, lines: list[tuple[str, int]], actor=None) -> PurchaseOrder:
+    """Book what arrived: `receipt` movements naming the purchase order; more than is still expected is refused."""
+    order = locks.lock_purchase_order(order)
+    if not order.is_open:
+        raise PurchaseOrderClosed(f"{order.number} is {order.get_state_display().lower()}; nothing more can arrive.")
+    if not lines:
+        raise InvalidQuantity("Say what arrived: at least one line.", field="lines")
+    wanted: dict[str, int] = {}
+    for sku, quantity in lines:
+        if not isinstance(quantity, int) or quantity < 1:
+            raise InvalidQuantity(f"Quantity of {sku} must be at least 1.", field="lines")
+        wanted[sku] = wanted.get(sku, 0) + quantity
+    by_sku = {ln.product.sku: ln for ln in locks.lock_purchase_lines(order)}
+    not_ordered = sorted(set(wanted) - by_sku.keys())
+    if not_ordered:
+        raise InvalidQuantity(
+            f"Not on {order.number}: {', '.join(not_ordered)}.", field="lines", details={"skus": not_ordered}
+        )
+    too_many = {sku: by_sku[sku].outstanding for sku, qty in wanted.items() if qty > by_sku[sku].outstanding}
+    if too_many:
+        text = ", ".join(f"{sku} ({left} still expected)" for sku, left in sorted(too_many.items()))
+        raise InvalidQuantity(f"More than is still expected: {text}.", field="lines", details={"outstanding": too_many})
+    for sku, quantity in wanted.items():
+        PurchaseOrderLine.objects.filter(pk=by_sku[sku].pk).update(received=F("received") + quantity)
+    services.receive(
+        tenant=order.tenant,
+        warehouse=order.warehouse,
+        lines=[(by_sku[sku].product, quantity) for sku, quantity in wanted.items()],
+        actor=actor,
+        reason=f"Purchase order {order.number}",
+        purchase_order=order,
+    )
+    left = order.lines.filter(received__lt=F("quantity")).exists()
+    order.state = PurchaseState.PARTIALLY_RECEIVED if left else PurchaseState.RECEIVED
+    order.save(update_fields=["state"])
+    return order
+
+
+def receive_scanned_unit(*, order: PurchaseOrder, code: str, actor=None) -> tuple[PurchaseOrder, Product]:
+    """One scanned unit (barcode or SKU) received on the purchase order."""
+    product = (
+        Product.objects.filter(tenant=order.tenant, barcode=code.strip()).first()
+        or Product.objects.filter(tenant=order.tenant, sku=code.strip()).first()
+    )
+    if product is None or not order.lines.filter(product=product).exists():
+        raise InvalidQuantity(f"'{code.strip()[:64]}' is not on {order.number}.", field="code")
+    return receive_purchase_order(order=order, lines=[(product.sku, 1)], actor=actor), product
+
+
+@transaction.atomic
+def cancel_purchase_order(*, order: PurchaseOrder) -> PurchaseOrder:
+    order = locks.lock_purchase_order(order)
+    if not order.is_open:
+        raise PurchaseOrderClosed(f"{order.number} is already {order.get_state_display().lower()}.")
+    order.state = PurchaseState.CANCELLED
+    order.save(update_fields=["state"])
+    return order
+
+
+def incoming(*, tenant, product_ids=None) -> dict[int, tuple[int, datetime.date | None]]:
+    """Per product: units still expected on open purchase orders, and the earliest expected date."""
+    rows = PurchaseOrderLine.objects.filter(
+        tenant=tenant, purchase_order__state__in=OPEN_PURCHASE_STATES, received__lt=F("quantity")
+    )
+    if product_ids is not None:
+        rows = rows.filter(product_id__in=list(product_ids))
+    totals = rows.values("product_id").annotate(
+        units=Sum(F("quantity") - F("received")), earliest=Min("purchase_order__expected_at")
+    )
+    return {row["product_id"]: (row["units"], row["earliest"]) for row in totals}

@@ -1,0 +1,168 @@
+"""Purchasing (API.md "Purchasing"): purchase orders, receiving them, incoming stock, waiting orders served."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from inventory import purchasing
+from inventory.models import PurchaseOrder, StockLevel, StockMove
+from oms import rls
+from oms.models import Role
+from orders.models import Order
+from orders.services import families
+from orders.services.reservations import reserve_order
+from tests.factories import WarehouseFactory
+from tests.notifications.helpers import drain
+from tests.orders.helpers import SYSTEM, move, place_order, stocked_product
+
+pytestmark = pytest.mark.django_db
+
+
+def post(client, path, body, **headers):
+    return client.post(path, data=json.dumps(body), content_type="application/json", **headers)
+
+
+def make_po(api_client, **extra):
+    body = {"supplier": "Tea Co", "warehouse": "MAIN", "lines": [{"sku": "TEA", "quantity": 10, "cost": "2.50"}]}
+    return post(api_client, "/api/v1/purchase-orders", {**body, **extra})
+
+
+@pytest.fixture
+def tea(tenant):
+    WarehouseFactory(tenant=tenant, code="MAIN")
+    return stocked_product(tenant, sku="TEA", on_hand=0, price="5.00", barcode="4600000000017")
+
+
+def test_purchase_order_contract(tenant, api_client, tea):
+    post(api_client, "/api/v1/stock/receipts", {"warehouse": "MAIN", "lines": [{"sku": "TEA", "quantity": 1}]})
+    response = make_po(api_client, expected_at="2026-12-20")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert set(body) == {"id", "number", "supplier", "warehouse", "state", "expected_at", "lines"}
+    assert (body["supplier"], body["warehouse"], body["state"], body["expected_at"]) == (
+        "Tea Co",
+        "MAIN",
+        "ordered",
+        "2026-12-20",
+    )
+    assert body["lines"] == [{"sku": "TEA", "quantity": 10, "received": 0, "cost": "2.50"}]
+    row = api_client.get("/api/v1/stock?sku=TEA").json()["results"][0]
+    assert (row["incoming"], row["expected_at"]) == (10, "2026-12-20")
+
+
+def test_receiving_books_stock_naming_the_purchase_order_and_moves_the_state(tenant, api_client, tea):
+    po = make_po(api_client).json()
+    path = f"/api/v1/purchase-orders/{po['id']}/receive"
+    first = post(api_client, path, {"lines": [{"sku": "TEA", "quantity": 4}]})
+    assert first.status_code == 200 and first.json()["state"] == "partially_received"
+    assert first.json()["lines"][0]["received"] == 4
+    level = StockLevel.objects.get(product=tea)
+    assert level.on_hand == 4
+    move = StockMove.objects.get(kind="receipt", product=tea)
+    assert move.purchase_order_id == po["id"] and move.quantity == 4
+    rest = post(api_client, path, {"lines": [{"sku": "TEA", "quantity": 6}]})
+    assert rest.json()["state"] == "received"
+    assert api_client.get("/api/v1/stock?sku=TEA").json()["results"][0]["incoming"] == 0
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [[{"sku": "TEA", "quantity": 11}], [{"sku": "NOPE", "quantity": 1}], [{"sku": "TEA", "quantity": 0}], []],
+)
+def test_receiving_more_than_expected_or_unknown_is_422_and_writes_nothing(tenant, api_client, tea, lines):
+    po = make_po(api_client).json()
+    response = post(api_client, f"/api/v1/purchase-orders/{po['id']}/receive", {"lines": lines})
+    assert response.status_code == 422 and response.json()["error"]["code"] == "invalid"
+    assert not StockMove.objects.filter(product=tea).exists()
+    assert PurchaseOrder.objects.get(pk=po["id"]).state == "ordered"
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"warehouse": "NOWHERE"}, "unknown_warehouse"),
+        ({"lines": [{"sku": "NOPE", "quantity": 1}]}, "unknown_sku"),
+        ({"lines": []}, "invalid"),
+        ({"lines": [{"sku": "TEA", "quantity": -1}]}, "invalid"),
+        ({"expected_at": "someday"}, "invalid"),
+        ({"supplier": ""}, "invalid"),
+    ],
+)
+def test_bad_purchase_orders_are_refused(tenant, api_client, tea, change, code):
+    response = make_po(api_client, **change)
+    assert response.status_code == 422 and response.json()["error"]["code"] == code
+    assert not PurchaseOrder.objects.exists()
+
+
+def test_purchase_orders_of_another_shop_are_404(tenant, other_tenant, api_client, other_api_client, tea):
+    WarehouseFactory(tenant=other_tenant, code="MAIN")
+    stocked_product(other_tenant, sku="TEA", on_hand=0)
+    po = make_po(api_client).json()
+    assert other_api_client.get(f"/api/v1/purchase-orders/{po['id']}").status_code == 404
+    receive = post(
+        other_api_client, f"/api/v1/purchase-orders/{po['id']}/receive", {"lines": [{"sku": "TEA", "quantity": 1}]}
+    )
+    assert receive.status_code == 404
+    rls.bind(tenant.pk)
+    assert PurchaseOrder.objects.get(pk=po["id"]).state == "ordered"
+
+
+def test_a_cancelled_purchase_order_receives_nothing(tenant, api_client, tea):
+    po = make_po(api_client).json()
+    purchasing.cancel_purchase_order(order=PurchaseOrder.objects.get(pk=po["id"]))
+    response = post(
+        api_client, f"/api/v1/purchase-orders/{po['id']}/receive", {"lines": [{"sku": "TEA", "quantity": 1}]}
+    )
+    assert response.status_code == 409 and response.json()["error"]["code"] == "purchase_order_closed"
+
+
+def test_a_split_off_child_is_reserved_the_moment_its_stock_is_received(tenant, api_client, tea):
+    mug = stocked_product(tenant, sku="MUG", on_hand=5)
+    older = move(place_order(tenant, [(tea, 2)]), "confirmed")
+    reserve_order(order=older, actor=SYSTEM)
+    parent = move(place_order(tenant, [(mug, 1), (tea, 3)]), "confirmed")
+    reserve_order(order=parent, actor=SYSTEM)
+    child = families.split_unavailable(order=parent, actor=SYSTEM)
+    fresh = place_order(tenant, [(tea, 1)])  # new, not accepted yet: not served by a delivery
+    po = make_po(api_client, lines=[{"sku": "TEA", "quantity": 4}]).json()
+    post(api_client, f"/api/v1/purchase-orders/{po['id']}/receive", {"lines": [{"sku": "TEA", "quantity": 4}]})
+    drain()
+    reserved = {o.pk: sum(ln.reserved for ln in o.lines.all()) for o in Order.objects.all()}
+    assert reserved[child.pk] == 3  # the split-off child first
+    assert reserved[older.pk] == 1  # then the oldest, with what is left
+    assert reserved[fresh.pk] == 0
+    assert api_client.get(f"/api/v1/orders/{child.pk}").json()["lines"][0]["reserved"] == 3
+
+
+def test_purchase_screens_create_list_and_receive_by_scan(tenant, client_for, tea):
+    manager = client_for(Role.MANAGER)
+    created = manager.post(
+        reverse("inventory:purchase_new"),
+        {"supplier": "Tea Co", "warehouse": "MAIN", "expected_at": "2026-12-20", "lines": "TEA 3 2.50"},
+    )
+    po = PurchaseOrder.objects.get()
+    assert created.status_code == 302 and created["Location"] == reverse("inventory:purchase", args=[po.pk])
+    assert po.lines.get().cost == Decimal("2.50")
+    listing = manager.get(reverse("inventory:purchases")).content.decode()
+    assert po.number in listing and "Tea Co" in listing
+    url = reverse("inventory:purchase_scan", args=[po.pk])
+    scanned = manager.post(url, {"code": tea.barcode}, HTTP_HX_REQUEST="true")
+    assert scanned.status_code == 200 and "1 of 3" in scanned.content.decode()
+    wrong = manager.post(url, {"code": "NOT-ON-IT"}, HTTP_HX_REQUEST="true")
+    assert "is not on" in wrong.content.decode()
+    assert StockLevel.objects.get(product=tea).on_hand == 1
+    bad = manager.post(reverse("inventory:purchase_new"), {"supplier": "", "warehouse": "MAIN", "lines": "TEA x"})
+    assert bad.status_code == 200 and PurchaseOrder.objects.count() == 1
+
+
+def test_purchase_screens_are_for_the_office_and_warehouse_only(tenant, other_tenant, client_for, tea):
+    po = purchasing.create_purchase_order(
+        tenant=tenant, supplier="Tea Co", warehouse_code="MAIN", lines=[purchasing.PurchaseLine("TEA", 2)]
+    )
+    assert client_for(Role.COURIER).get(reverse("inventory:purchases")).status_code == 403
+    assert client_for(Role.PACKER).get(reverse("inventory:purchase", args=[po.pk])).status_code == 200
+    assert client_for(Role.PACKER).get(reverse("inventory:purchase_new")).status_code == 403
+    foreign = client_for(Role.MANAGER, on_tenant=other_tenant)
+    assert foreign.get(reverse("inventory:purchase", args=[po.pk])).status_code == 404
