@@ -7,6 +7,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from oms.errors import DomainError
+from oms.events import enqueue_after_commit
 from orders.models import Order
 
 from . import locks
@@ -162,7 +163,7 @@ def update_settings(*, tenant, revenue_groups: list[str]) -> AnalyticsSettings:
     settings.save(update_fields=["revenue_groups", "updated_at"])
     from .tasks import refresh_tenant_purchases  # tasks import this module
 
-    refresh_tenant_purchases.delay_on_commit(tenant.pk, True)
+    enqueue_after_commit(refresh_tenant_purchases, tenant.pk, True)
     return settings
 
 

@@ -16,6 +16,7 @@ due_deliveries = system_function(
     body="SELECT d.id, d.tenant_id FROM notifications_webhookdelivery d "
     "JOIN notifications_webhookendpoint e ON e.id = d.endpoint_id "
     "WHERE d.state = 'pending' AND d.next_attempt_at <= p_now AND e.is_active "
+    "AND (d.enqueued_until IS NULL OR d.enqueued_until < p_now) "
     "ORDER BY d.next_attempt_at LIMIT p_limit",
 )
 

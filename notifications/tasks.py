@@ -2,9 +2,11 @@
 explicit system scope; the work on one delivery runs inside its tenant."""
 
 from celery import shared_task
+from django.db import transaction
 from django.utils import timezone
 
 from oms import rls
+from oms.events import send_task
 
 from . import system
 from .services import sla, webhooks
@@ -33,7 +35,15 @@ def deliver_webhook(delivery_id: int) -> bool:
 @shared_task(acks_late=True)
 def sweep_webhooks() -> int:
     """Beat: send deliveries whose (re)try time has come; the claim lease keeps each attempt single."""
-    ids = [row[0] for row in rls.system_rows(system.due_deliveries, timezone.now(), webhooks.SWEEP_BATCH)]
-    for delivery_id in ids:
-        deliver_webhook.delay(delivery_id)
-    return len(ids)
+    now = timezone.now()
+    by_tenant: dict[int, list[int]] = {}
+    for delivery_id, tenant_id in rls.system_rows(system.due_deliveries, now, webhooks.SWEEP_BATCH):
+        by_tenant.setdefault(tenant_id, []).append(delivery_id)
+    queued = 0
+    for tenant_id, ids in by_tenant.items():
+        with rls.tenant_context(tenant_id), transaction.atomic():
+            claimed = webhooks.claim_for_queue(delivery_ids=ids, now=now)
+        for delivery_id in claimed:  # the claims are committed: a second sweep will not queue them again
+            send_task(deliver_webhook, delivery_id)
+        queued += len(claimed)
+    return queued

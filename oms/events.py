@@ -11,6 +11,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from contextvars import ContextVar
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -24,6 +25,10 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[Event], None]
 _subscribers: dict[str, list[tuple[str, Handler]]] = defaultdict(list)
 ANY_KIND = "*"
+MAX_ATTEMPTS = 8  # about two hours of back-off, then the event waits for an admin
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_WAIT = timedelta(hours=1)
+CLAIM_LEASE = timedelta(minutes=5)
 # How many event-driven reactions deep the current change is (0: a person, the API or a schedule started it).
 # Automation sets it while it acts, so the events it causes carry payload["_depth"] and chains stay bounded.
 event_depth: ContextVar[int] = ContextVar("event_depth", default=0)
@@ -59,7 +64,7 @@ def record_events(*, events: list[tuple[int, DomainEvent]]) -> list[Event]:
     if ids:
         from .tasks import dispatch_events
 
-        transaction.on_commit(lambda: dispatch_events.delay(ids))
+        enqueue_after_commit(dispatch_events, ids)
     return rows
 
 
@@ -70,8 +75,22 @@ def record_event(*, tenant, event: DomainEvent) -> Event:
     row.save(force_insert=True)
     from .tasks import dispatch_event
 
-    transaction.on_commit(lambda: dispatch_event.delay(row.pk))
+    enqueue_after_commit(dispatch_event, row.pk)
     return row
+
+
+def enqueue_after_commit(task, *args) -> None:
+    """Send a task once the transaction commits. The write has happened by then: a broker that is down must not
+    turn it into an error (an API client would retry and duplicate it). The outbox sweep is the safety net."""
+    transaction.on_commit(lambda: send_task(task, *args))
+
+
+def send_task(task, *args) -> None:
+    """Put a task on the queue now (outside any transaction); a broker failure is logged, not raised."""
+    try:
+        task.apply_async(args=list(args), retry=False)
+    except Exception:  # noqa: BLE001 - any broker failure; the sweep picks the work up
+        logger.warning("Could not enqueue %s%r; the sweep will pick it up", task.name, args, exc_info=True)
 
 
 def dispatch(event_id: int) -> bool:
@@ -80,25 +99,63 @@ def dispatch(event_id: int) -> bool:
     if tenant_id is None:
         return True
     with rls.tenant_context(tenant_id):
-        event = Event.objects.filter(pk=event_id, dispatched_at__isnull=True).first()
+        event = _claim(event_id)
         if event is None:
-            return True
+            return True  # dispatched, failed for good, or another worker holds it right now
         return _dispatch_bound(event)
 
 
+def _claim(event_id: int) -> Event | None:
+    """Take the event for one attempt: a conditional UPDATE pushes it a lease ahead, so a second dispatch of the
+    same event (a repeated message, the sweep) finds it taken and leaves it; a worker that dies mid-attempt lets
+    the lease run out and the sweep tries again."""
+    now = timezone.now()
+    claimed = Event.objects.filter(
+        pk=event_id, dispatched_at__isnull=True, failed_at__isnull=True, next_attempt_at__lte=now
+    ).update(next_attempt_at=now + CLAIM_LEASE)
+    return Event.objects.filter(pk=event_id).first() if claimed else None
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before attempt n + 1: 30 s, 1 min, 2 min … capped at an hour."""
+    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_WAIT)
+
+
 def _dispatch_bound(event: Event) -> bool:
-    failed = False
+    errors = []
     for name, handler in subscribers_for(event.kind):
         try:
             _run_once(event, name, handler)
-        except Exception as exc:  # a failing subscriber must not block the others; the sweep retries it
-            failed = True
+        except Exception as exc:  # a failing subscriber must not block the others; a later attempt retries it
             logger.exception("Subscriber %s failed on event %s", name, event.pk)
-            Event.objects.filter(pk=event.pk).update(last_error=f"{name}: {exc}"[:2000])
-    Event.objects.filter(pk=event.pk).update(attempts=event.attempts + 1)
-    if not failed:
-        Event.objects.filter(pk=event.pk, dispatched_at__isnull=True).update(dispatched_at=timezone.now())
-    return not failed
+            errors.append(f"{name}: {exc}")
+    now, attempts = timezone.now(), event.attempts + 1
+    if not errors:
+        Event.objects.filter(pk=event.pk).update(attempts=attempts, dispatched_at=now)
+        return True
+    Event.objects.filter(pk=event.pk).update(
+        attempts=attempts,
+        last_error="\n".join(errors)[:2000],
+        next_attempt_at=now + backoff(attempts),
+        failed_at=now if attempts >= MAX_ATTEMPTS else None,
+    )
+    return False
+
+
+def retry_failed(*, tenant, event_ids) -> int:
+    """An admin's retry: failed events get a fresh set of attempts and are dispatched again."""
+    from .tasks import dispatch_events
+
+    with transaction.atomic():
+        ids = list(
+            Event.objects.filter(tenant=tenant, pk__in=list(event_ids), failed_at__isnull=False).values_list(
+                "pk", flat=True
+            )
+        )
+        Event.objects.filter(pk__in=ids).update(failed_at=None, attempts=0, next_attempt_at=timezone.now())
+        if ids:
+            enqueue_after_commit(dispatch_events, ids)
+    return len(ids)
 
 
 def _run_once(event: Event, name: str, handler: Handler) -> None:

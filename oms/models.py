@@ -100,11 +100,17 @@ class Event(TenantOwned):
     dispatched_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # When the sweep may try it (again): a claim pushes it ahead by a lease, a failure by a growing back-off,
+    # so an event that keeps failing waits its turn instead of starving newer ones.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    failed_at = models.DateTimeField(null=True, blank=True)  # gave up after MAX_ATTEMPTS; an admin may retry
 
     class Meta:
         indexes = [
             models.Index(
-                fields=["created_at"], name="event_undispatched", condition=models.Q(dispatched_at__isnull=True)
+                fields=["next_attempt_at"],
+                name="event_due",
+                condition=models.Q(dispatched_at__isnull=True, failed_at__isnull=True),
             ),
             models.Index(fields=["tenant", "kind", "created_at"], name="event_tenant_kind"),
         ]

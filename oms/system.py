@@ -27,6 +27,6 @@ stale_events = system_function(
     "oms_stale_events",
     arguments="p_before timestamptz, p_limit integer",
     returns="SETOF bigint",
-    body="SELECT id FROM oms_event WHERE dispatched_at IS NULL AND created_at < p_before "
-    "ORDER BY created_at LIMIT p_limit",
+    body="SELECT id FROM oms_event WHERE dispatched_at IS NULL AND failed_at IS NULL AND next_attempt_at < p_before "
+    "ORDER BY next_attempt_at LIMIT p_limit",
 )

@@ -12,4 +12,5 @@ urlpatterns = [
     path("settings/tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("settings/export/", views.export_data, name="export"),
     path("settings/round-robin/", views.round_robin, name="round_robin"),
+    path("settings/events/retry/", views.events_retry, name="events_retry"),
 ]

@@ -11,15 +11,17 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import services
+from . import events, services
 from .i18n import SESSION_LANGUAGE_KEY
 from .lifecycle import export_tenant
-from .models import ApiToken, Membership
+from .models import ApiToken, Event, Membership
 from .pages import run_service
 from .tenancy.middleware import SESSION_TENANT_KEY, user_memberships
 from .tenancy.navigation import settings_links_for, start_screen_for
 from .tenancy.roles import OWNER, SETTINGS, role_required
 from .tenancy.shortcuts import get_for_tenant_or_404
+
+FAILED_EVENTS_SHOWN = 50
 
 
 @login_required
@@ -83,8 +85,24 @@ def _settings_page(request, *, new_token: str | None = None):
         "token_form": ApiTokenForm(),
         "new_token": new_token,
         "settings_links": settings_links_for(request.role),
+        "failed_events": Event.objects.filter(tenant=request.tenant, failed_at__isnull=False).order_by("-failed_at")[
+            :FAILED_EVENTS_SHOWN
+        ],
     }
     return render(request, "oms/settings.html", context)
+
+
+@require_POST
+@role_required(*SETTINGS)
+def events_retry(request):
+    """Give failed events (one, or every one shown) a fresh set of attempts."""
+    ids = [int(i) for i in request.POST.getlist("event") if i.isdigit()][:FAILED_EVENTS_SHOWN]
+    retried = events.retry_failed(tenant=request.tenant, event_ids=ids)
+    if retried:
+        messages.success(request, f"{retried} event(s) queued again.")
+    else:
+        messages.error(request, "Nothing to retry: the events are no longer failed.")
+    return redirect("oms:settings")
 
 
 @role_required(*SETTINGS)

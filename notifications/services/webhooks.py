@@ -12,13 +12,14 @@ import secrets
 import time
 from datetime import UTC, datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from standardwebhooks import Webhook
 
 from oms import event_catalogue, http
 from oms.errors import DomainError
+from oms.events import enqueue_after_commit
 from oms.models import Event
 
 from .. import locks
@@ -47,6 +48,7 @@ RETRY_DELAYS = [
 ]
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 CLAIM_LEASE = timedelta(seconds=60)
+QUEUE_LEASE = timedelta(minutes=2)  # a queued attempt whose message was lost is queued again after this
 # A "long run of failures": this many failed attempts in a row, over at least this long, with no success between.
 DISABLE_AFTER_FAILURES = 20
 DISABLE_AFTER_FAILING_FOR = timedelta(days=2)
@@ -162,12 +164,39 @@ def enqueue(*, event: Event, endpoints) -> list[WebhookDelivery]:
     if ids:
         from ..tasks import deliver_webhook
 
-        transaction.on_commit(lambda: [deliver_webhook.delay(pk) for pk in ids])
+        for pk in ids:
+            enqueue_after_commit(deliver_webhook, pk)
     return created
 
 
+def claim_for_queue(*, delivery_ids: list[int], now: datetime) -> list[int]:
+    """The due deliveries this sweep puts on the queue: claimed in one UPDATE … RETURNING, skipping rows another
+    sweep or a sending worker holds, so each due attempt is queued once however long the backlog lasts."""
+    if not delivery_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE notifications_webhookdelivery SET enqueued_until = %(until)s
+            WHERE id IN (
+                SELECT id FROM notifications_webhookdelivery
+                WHERE id = ANY(%(ids)s) AND state = 'pending' AND next_attempt_at <= %(now)s
+                  AND (enqueued_until IS NULL OR enqueued_until < %(now)s)
+                FOR UPDATE SKIP LOCKED
+            )
+            RETURNING id
+            """,
+            {"ids": delivery_ids, "now": now, "until": now + QUEUE_LEASE},
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
 def enqueue_for_subscribers(event: Event) -> list[WebhookDelivery]:
-    endpoints = WebhookEndpoint.objects.filter(tenant_id=event.tenant_id, is_active=True, events__contains=[event.kind])
+    """Endpoints subscribed to the kind that existed when the event happened: a new endpoint gets no backlog,
+    however far behind the worker is."""
+    endpoints = WebhookEndpoint.objects.filter(
+        tenant_id=event.tenant_id, is_active=True, events__contains=[event.kind], created_at__lte=event.created_at
+    )
     return enqueue(event=event, endpoints=endpoints)
 
 
@@ -242,7 +271,8 @@ def _record(delivery: WebhookDelivery, status_code, error: str, duration_ms: int
         delivery.state, delivery.next_attempt_at = DeliveryState.FAILED, None
     else:
         delivery.next_attempt_at = now + RETRY_DELAYS[number - 1]
-    delivery.save(update_fields=["attempts", "last_status_code", "state", "next_attempt_at"])
+    delivery.enqueued_until = None  # the next due attempt may be queued again
+    delivery.save(update_fields=["attempts", "last_status_code", "state", "next_attempt_at", "enqueued_until"])
     endpoints = WebhookEndpoint.objects.filter(pk=delivery.endpoint_id)
     if ok:
         endpoints.exclude(consecutive_failures=0).update(consecutive_failures=0, failing_since=None)
@@ -283,5 +313,5 @@ def send_again(*, delivery: WebhookDelivery) -> WebhookDelivery:
     delivery.save(update_fields=["state", "next_attempt_at"])
     from ..tasks import deliver_webhook
 
-    transaction.on_commit(lambda: deliver_webhook.delay(delivery.pk))
+    enqueue_after_commit(deliver_webhook, delivery.pk)
     return delivery

@@ -33,6 +33,8 @@ def test_packer_scans_an_order_to_completion_and_hands_it_to_a_courier(tenant, l
     page.wait_for_function("document.activeElement && document.activeElement.name === 'order'")
     scan(page, order.number)
     page.wait_for_selector("#station")
+    page.wait_for_url(f"**/shipments/packing/{order.pk}/")
+    page.wait_for_load_state("networkidle")  # the station page, settled: from here on nothing may reload it
     page.wait_for_function("document.activeElement && document.activeElement.name === 'code'")
     page.evaluate("() => (window.__noReload = 1)")
 

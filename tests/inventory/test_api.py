@@ -206,8 +206,24 @@ def test_stock_query_returns_levels_per_warehouse(tenant, api_client):
     reserve_order(order=order_for(tenant, tee, 2), actor=SYSTEM)
     body = api_client.get("/api/v1/stock", {"sku": "TEE-1"}).json()
     assert body["results"] == [
-        {"sku": "TEE-1", "warehouse": "MAIN", "on_hand": 5, "reserved": 2, "available": 3, "incoming": 0, "expected_at": None},
-        {"sku": "TEE-1", "warehouse": "NORTH", "on_hand": 3, "reserved": 0, "available": 3, "incoming": 0, "expected_at": None},
+        {
+            "sku": "TEE-1",
+            "warehouse": "MAIN",
+            "on_hand": 5,
+            "reserved": 2,
+            "available": 3,
+            "incoming": 0,
+            "expected_at": None,
+        },
+        {
+            "sku": "TEE-1",
+            "warehouse": "NORTH",
+            "on_hand": 3,
+            "reserved": 0,
+            "available": 3,
+            "incoming": 0,
+            "expected_at": None,
+        },
     ]
     assert body["count"] == 2
 

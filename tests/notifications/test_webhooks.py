@@ -9,7 +9,7 @@ import time_machine
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from notifications.models import Alert, DeliveryState, WebhookAttempt, WebhookDelivery, WebhookMessage
+from notifications.models import Alert, DeliveryState, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
 from notifications.services import webhooks
 from notifications.tasks import sweep_webhooks
 from oms.models import Event, Role
@@ -117,7 +117,10 @@ def test_outbox_delivery_after_the_worker_was_down(tenant):
         move(orders[0], "confirmed")
         # nothing was dispatched (the test transaction never commits: as if the worker was down)
         assert Event.objects.filter(dispatched_at__isnull=True).count() >= 4
-        Event.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+        WebhookEndpoint.objects.update(created_at=timezone.now() - timedelta(minutes=10))  # subscribed before
+        Event.objects.update(
+            created_at=timezone.now() - timedelta(minutes=5), next_attempt_at=timezone.now() - timedelta(minutes=5)
+        )
         # the worker starts: beat runs the outbox sweep and the webhook sweep, twice over
         for _ in range(2):
             sweep_outbox()

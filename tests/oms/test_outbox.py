@@ -1,5 +1,6 @@
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from oms import events
 from oms.event_catalogue import DomainEvent
@@ -57,7 +58,8 @@ def test_committed_event_is_dispatched_exactly_once_even_when_dispatch_runs_twic
 
 def test_a_lost_dispatch_is_picked_up_by_the_sweep(tenant):
     event = Event.objects.create(tenant=tenant, kind="test.happened", payload={})  # as if the task was lost
-    Event.objects.filter(pk=event.pk).update(created_at=event.created_at.replace(year=2020))
+    long_ago = event.created_at.replace(year=2020)
+    Event.objects.filter(pk=event.pk).update(created_at=long_ago, next_attempt_at=long_ago)
     assert sweep_outbox() == 1
     assert received == [event.pk]
     assert sweep_outbox() == 0
@@ -77,6 +79,8 @@ def test_a_failing_subscriber_is_retried_without_repeating_the_others(tenant):
             event = record_event(tenant=tenant, event=Happened())
         event.refresh_from_db()
         assert event.dispatched_at is None and "downstream down" in event.last_error
+        assert event.next_attempt_at > timezone.now()  # backs off before the next attempt
+        Event.objects.filter(pk=event.pk).update(next_attempt_at=timezone.now())  # its time has come
         events.dispatch(event.pk)
         event.refresh_from_db()
         assert event.dispatched_at is not None

@@ -1,0 +1,150 @@
+"""Background work never lost, repeated or starved: robust enqueue, back-off, failed events, webhook claims."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from notifications.models import WebhookDelivery
+from notifications.services import webhooks
+from notifications.tasks import sweep_webhooks
+from oms import events
+from oms.celery import app as celery_app
+from oms.models import Event, Role
+from oms.tasks import dispatch_event, sweep_outbox
+from orders.models import Order
+from tests.orders.helpers import place_order, stocked_product
+
+pytestmark = pytest.mark.django_db
+
+handled: list[int] = []
+
+
+def poison(event):
+    raise RuntimeError("this subscriber always fails")
+
+
+def healthy(event):
+    handled.append(event.pk)
+
+
+events.subscribe("test.poison", poison, name="tests.poison")
+events.subscribe("test.healthy", healthy, name="tests.healthy")
+
+
+def old_events(tenant, kind, count, minutes=5):
+    at = timezone.now() - timedelta(minutes=minutes)
+    return Event.objects.bulk_create(
+        [Event(tenant=tenant, kind=kind, payload={}, created_at=at, next_attempt_at=at) for _ in range(count)]
+    )
+
+
+def test_a_poison_event_never_delays_a_healthy_one(tenant, monkeypatch):
+    import oms.tasks
+
+    monkeypatch.setattr(oms.tasks, "SWEEP_BATCH", 20)
+    old_events(tenant, "test.poison", 30, minutes=10)
+    sweep_outbox()  # the oldest 20 fail and step back
+    sweep_outbox()  # the other 10 fail and step back
+    [fresh] = old_events(tenant, "test.healthy", 1, minutes=1)
+    sweep_outbox()
+    assert fresh.pk in handled
+    failing = Event.objects.filter(kind="test.poison")
+    assert all(e.attempts == 1 and e.next_attempt_at > timezone.now() for e in failing)
+
+
+def test_an_event_that_keeps_failing_backs_off_then_waits_for_an_admin(tenant, client_for):
+    [event] = old_events(tenant, "test.poison", 1)
+    waits = []
+    for _ in range(events.MAX_ATTEMPTS):
+        Event.objects.filter(pk=event.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+        before = timezone.now()
+        assert events.dispatch(event.pk) is False
+        event.refresh_from_db()
+        waits.append(event.next_attempt_at - before)
+    assert waits[1] > waits[0] and event.failed_at is not None and event.attempts == events.MAX_ATTEMPTS
+    assert "always fails" in event.last_error
+    Event.objects.filter(pk=event.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    assert events.dispatch(event.pk) is True and Event.objects.get(pk=event.pk).attempts == events.MAX_ATTEMPTS
+
+    page = client_for(Role.ADMIN).get(reverse("oms:settings")).content.decode()
+    assert "test.poison" in page and "always fails" in page
+    assert client_for(Role.MANAGER).post(reverse("oms:events_retry"), {"event": event.pk}).status_code == 403
+    client_for(Role.ADMIN).post(reverse("oms:events_retry"), {"event": event.pk})
+    event.refresh_from_db()
+    assert (event.failed_at, event.attempts) == (None, 0) and event.next_attempt_at <= timezone.now()
+
+
+def test_an_event_is_taken_by_one_dispatcher_at_a_time(tenant):
+    [event] = old_events(tenant, "test.healthy", 1)
+    assert events._claim(event.pk) is not None
+    assert events._claim(event.pk) is None  # a repeated message finds it taken
+    assert events.dispatch(event.pk) is True and event.pk not in handled
+
+
+@pytest.fixture
+def broker_down():
+    """The broker is unreachable (a closed port) and tasks really go to it, as in production."""
+    conf = celery_app.conf
+    saved = conf.broker_url, conf.task_always_eager
+    fresh_pools()
+    conf.broker_url, conf.task_always_eager = "redis://127.0.0.1:9/0", False
+    yield
+    conf.broker_url, conf.task_always_eager = saved
+    fresh_pools()
+
+
+def fresh_pools():
+    """Celery keeps its connection and producer pools for the broker it first met: start them anew."""
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+def test_a_broker_outage_during_writes_loses_and_duplicates_nothing(
+    tenant, api_client, broker_down, django_capture_on_commit_callbacks
+):
+    with pytest.raises(Exception):  # noqa: B017, PT011 - the premise: publishing really fails
+        dispatch_event.apply_async(args=[0], retry=False)
+    stocked_product(tenant, sku="MUG")
+    body = {"customer": {"name": "Ann"}, "lines": [{"sku": "MUG", "quantity": 1}]}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client.post("/api/v1/orders", data=body, content_type="application/json")
+    assert response.status_code == 201, response.content  # the write stands; nothing to retry, nothing doubled
+    assert Order.objects.count() == 1
+    pending = Event.objects.filter(kind="order.created", dispatched_at__isnull=True)
+    assert pending.count() == 1
+    Event.objects.filter(pk=pending.get().pk).update(next_attempt_at=timezone.now() - timedelta(minutes=1))
+    celery_app.conf.task_always_eager = True  # the broker is back
+    sweep_outbox()
+    assert Event.objects.get(kind="order.created").dispatched_at is not None
+
+
+@pytest.fixture
+def local_endpoints(settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE_URLS = True
+
+
+def test_a_new_webhook_endpoint_gets_no_backlog(tenant, local_endpoints):
+    place_order(tenant, [(stocked_product(tenant), 1)])  # an event from before the endpoint
+    webhooks.create_endpoint(tenant=tenant, url="http://127.0.0.1:9/closed", events=["order.created"])
+    for event in Event.objects.filter(kind="order.created"):
+        webhooks.enqueue_for_subscribers(event)
+    assert not WebhookDelivery.objects.exists()
+    place_order(tenant, [(stocked_product(tenant), 1)])
+    newest = Event.objects.filter(kind="order.created").latest("pk")
+    assert len(webhooks.enqueue_for_subscribers(newest)) == 1
+
+
+def test_the_webhook_sweep_queues_each_due_attempt_once(tenant, local_endpoints, monkeypatch):
+    import notifications.tasks
+
+    webhooks.create_endpoint(tenant=tenant, url="http://127.0.0.1:9/closed", events=["order.created"])
+    place_order(tenant, [(stocked_product(tenant), 1)])
+    event = Event.objects.get(kind="order.created")
+    [delivery] = webhooks.enqueue(event=event, endpoints=webhooks.WebhookEndpoint.objects.all())
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    queued = []  # what the sweeps put on the queue (no worker takes it here)
+    monkeypatch.setattr(notifications.tasks, "send_task", lambda task, *args: queued.append(args))
+    assert (sweep_webhooks(), sweep_webhooks()) == (1, 0)
+    assert queued == [(delivery.pk,)]
