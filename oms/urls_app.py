@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import staff_views, views
 
 app_name = "oms"
 
@@ -13,4 +13,9 @@ urlpatterns = [
     path("settings/export/", views.export_data, name="export"),
     path("settings/round-robin/", views.round_robin, name="round_robin"),
     path("settings/events/retry/", views.events_retry, name="events_retry"),
+    path("settings/staff/", staff_views.staff_list, name="staff"),
+    path("settings/staff/audit/", staff_views.staff_audit, name="staff_audit"),
+    path("settings/staff/<int:pk>/role/", staff_views.staff_role, name="staff_role"),
+    path("settings/staff/<int:pk>/active/", staff_views.staff_active, name="staff_active"),
+    path("settings/staff/<int:pk>/password-link/", staff_views.staff_password_link, name="staff_password_link"),
 ]

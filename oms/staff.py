@@ -1,0 +1,138 @@
+"""Staff of a shop: add people with a role, change roles, deactivate, and one-time password links.
+
+Owners manage everybody; admins manage everybody below owner. Nobody changes their own access, and a shop
+always keeps at least one active owner. Every change is written to the owner's audit list (StaffChange).
+"""
+
+import re
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.tokens import default_token_generator
+from django.contrib.sessions.models import Session
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from .errors import DomainError
+from .models import ApiToken, Membership, Role, StaffChange
+
+USERNAME = re.compile(r"^[\w.@+-]{3,150}$")
+
+
+class StaffRuleBroken(DomainError):
+    code = "staff_rule"
+    status = 409
+
+
+def _may_manage(actor_role: str, role: str) -> bool:
+    return actor_role == Role.OWNER or (actor_role == Role.ADMIN and role != Role.OWNER)
+
+
+def _check(actor, actor_role: str, membership: Membership | None, new_role: str | None = None) -> None:
+    if new_role is not None and new_role not in Role.values:
+        raise DomainError("Choose one of the roles offered.", field="role")
+    if membership is not None and membership.user_id == actor.pk:
+        raise StaffRuleBroken("You cannot change your own access; ask another owner.")
+    for role in filter(None, [membership.role if membership else None, new_role]):
+        if not _may_manage(actor_role, role):
+            raise StaffRuleBroken("Only an owner can give or change the owner role.")
+
+
+def _last_owner(membership: Membership) -> bool:
+    return (
+        membership.role == Role.OWNER
+        and not Membership.objects.filter(tenant_id=membership.tenant_id, role=Role.OWNER, is_active=True)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
+def _log(membership: Membership, actor, action: str, **details) -> None:
+    StaffChange.objects.create(
+        tenant_id=membership.tenant_id, actor=actor, member=membership.user, action=action, details=details
+    )
+
+
+@transaction.atomic
+def add_staff(*, tenant, actor, actor_role: str, username: str, email: str, role: str) -> Membership:
+    """A person joins the shop with a role (a new login, or someone already working for another shop)."""
+    _check(actor, actor_role, None, role)
+    username = (username or "").strip()
+    if not USERNAME.match(username):
+        raise DomainError("A login of 3 to 150 letters, digits or . @ + - _", field="username")
+    User = get_user_model()
+    user = User.objects.filter(username__iexact=username).first()
+    if user is None:
+        user = User(username=username, email=(email or "").strip())
+        user.set_unusable_password()  # they choose it through the one-time link
+        user.save()
+    existing = Membership.objects.filter(tenant=tenant, user=user).first()
+    if existing is not None and existing.is_active:
+        raise StaffRuleBroken(f"{username} already works in this shop.", field="username")
+    membership, _ = Membership.objects.update_or_create(
+        tenant=tenant, user=user, defaults={"role": role, "is_active": True}
+    )
+    _log(membership, actor, "added", role=role)
+    return membership
+
+
+@transaction.atomic
+def change_role(*, membership: Membership, actor, actor_role: str, role: str) -> Membership:
+    _check(actor, actor_role, membership, role)
+    if membership.role == role:
+        return membership
+    if _last_owner(membership):
+        raise StaffRuleBroken("The shop needs an owner: make someone else owner first.")
+    before = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    _log(membership, actor, "role_changed", before=before, after=role)
+    return membership
+
+
+@transaction.atomic
+def set_active(*, membership: Membership, actor, actor_role: str, active: bool) -> Membership:
+    """Deactivating ends the person's access at once: their sessions and the API tokens they made."""
+    _check(actor, actor_role, membership)
+    if membership.is_active == active:
+        return membership
+    if not active and _last_owner(membership):
+        raise StaffRuleBroken("The shop needs an active owner: this is the last one.")
+    membership.is_active = active
+    membership.save(update_fields=["is_active"])
+    revoked = 0
+    if not active:
+        revoked = ApiToken.objects.filter(
+            tenant_id=membership.tenant_id, created_by=membership.user, revoked_at__isnull=True
+        ).update(revoked_at=timezone.now())
+        end_sessions(membership.user)
+    _log(membership, actor, "activated" if active else "deactivated", tokens_revoked=revoked)
+    return membership
+
+
+def end_sessions(user) -> int:
+    """Log the person out everywhere (database sessions carry the user id in their data)."""
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
+            session.delete()
+            ended += 1
+    return ended
+
+
+@transaction.atomic
+def password_link(*, membership: Membership, actor, actor_role: str) -> str:
+    """A one-time link (valid until used or the password changes) for the person to set a password."""
+    _check(actor, actor_role, membership)
+    user = membership.user
+    path = reverse(
+        "password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    _log(membership, actor, "password_link")
+    return path

@@ -1,0 +1,123 @@
+"""The staff screen: who works in the shop, with which role; add, change, deactivate, password links."""
+
+from django import forms
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from . import staff
+from .models import Membership, Role, StaffChange
+from .pages import run_service
+from .tenancy.roles import OWNER, SETTINGS, role_required
+from .tenancy.shortcuts import get_for_tenant_or_404
+
+PER_PAGE = 50
+
+
+class StaffForm(forms.Form):
+    username = forms.CharField(label="Login", max_length=150)
+    email = forms.EmailField(label="E-mail", required=False)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MANAGER)
+
+
+def _roles_for(actor_role: str) -> list[tuple[str, str]]:
+    return [(value, label) for value, label in Role.choices if actor_role == OWNER or value != Role.OWNER]
+
+
+def _page(request, form=None, link=None, link_for=None):
+    query = request.GET.get("q", "").strip()[:100]
+    members = Membership.objects.filter(tenant=request.tenant).select_related("user")
+    if query:
+        members = members.filter(Q(user__username__icontains=query) | Q(user__email__icontains=query))
+    page = Paginator(members.order_by("-is_active", "role", "user__username"), PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    for member in page.object_list:
+        member.manageable = member.user_id != request.user.pk and (request.role == OWNER or member.role != Role.OWNER)
+    form = form or StaffForm()
+    form.fields["role"].choices = _roles_for(request.role)
+    context = {
+        "page": page,
+        "query": query,
+        "form": form,
+        "roles": _roles_for(request.role),
+        "link": link,
+        "link_for": link_for,
+    }
+    return render(request, "oms/staff.html", context)
+
+
+@role_required(*SETTINGS)
+def staff_list(request):
+    form = StaffForm(request.POST or None)
+    if request.method == "POST":
+        form.fields["role"].choices = _roles_for(request.role)
+        if form.is_valid():
+            data = form.cleaned_data
+            ok, membership = run_service(
+                request,
+                lambda actor: staff.add_staff(
+                    tenant=request.tenant, actor=request.user, actor_role=request.role, **data
+                ),
+                success=lambda m: f"{m.user.username} added as {m.get_role_display()}.",
+                form=form,
+            )
+            if ok:
+                link = staff.password_link(membership=membership, actor=request.user, actor_role=request.role)
+                return _page(request, link=request.build_absolute_uri(link), link_for=membership.user.username)
+    return _page(request, form=form)
+
+
+def _member(request, pk) -> Membership:
+    return get_for_tenant_or_404(Membership.objects.select_related("user"), request.tenant, pk=pk)
+
+
+@require_POST
+@role_required(*SETTINGS)
+def staff_role(request, pk):
+    membership = _member(request, pk)
+    role = request.POST.get("role", "")
+    run_service(
+        request,
+        lambda actor: staff.change_role(membership=membership, actor=request.user, actor_role=request.role, role=role),
+        success=lambda m: f"{m.user.username} is now {m.get_role_display()}.",
+    )
+    return redirect("oms:staff")
+
+
+@require_POST
+@role_required(*SETTINGS)
+def staff_active(request, pk):
+    membership = _member(request, pk)
+    active = request.POST.get("active") == "1"
+    run_service(
+        request,
+        lambda actor: staff.set_active(
+            membership=membership, actor=request.user, actor_role=request.role, active=active
+        ),
+        success=lambda m: (
+            f"{m.user.username} {'can work again' if active else 'is deactivated: signed out, tokens revoked'}."
+        ),
+    )
+    return redirect("oms:staff")
+
+
+@require_POST
+@role_required(*SETTINGS)
+def staff_password_link(request, pk):
+    membership = _member(request, pk)
+    ok, link = run_service(
+        request,
+        lambda actor: staff.password_link(membership=membership, actor=request.user, actor_role=request.role),
+    )
+    if not ok:
+        return redirect("oms:staff")
+    return _page(request, link=request.build_absolute_uri(link), link_for=membership.user.username)
+
+
+@role_required(OWNER)
+def staff_audit(request):
+    changes = StaffChange.objects.filter(tenant=request.tenant).select_related("actor", "member").order_by("-at")
+    page = Paginator(changes, PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "oms/staff_audit.html", {"page": page})

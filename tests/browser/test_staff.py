@@ -1,0 +1,52 @@
+"""An owner staffs the shop without a command line: add a packer, change a role, make a link, deactivate."""
+
+import pytest
+
+from oms.models import Membership, Role
+from tests.factories import PASSWORD, make_member
+
+from .conftest import log_in
+from .watch import assert_fits, watch
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_owner_adds_changes_and_deactivates_staff(tenant, live_server, page, browser):
+    console = watch(page)
+    owner = make_member(tenant, Role.OWNER)
+    log_in(page, live_server.url, owner.username, PASSWORD)
+    page.goto(f"{live_server.url}/settings/")
+    page.click("[data-testid=manage-staff]")
+    page.fill("input[name=username]", "pat.packer")
+    page.fill("input[name=email]", "pat@example.test")
+    page.select_option("form[aria-labelledby=add-staff] select[name=role]", "packer")
+    page.click("form[aria-labelledby=add-staff] button[type=submit]")
+    link = page.inner_text("[data-testid=password-link] code")
+    assert "/accounts/reset/" in link
+
+    newcomer = browser.new_context()
+    their_page = newcomer.new_page()
+    their_page.goto(link)
+    their_page.fill("input[name=new_password1]", "Str0ng-pass-99")
+    their_page.fill("input[name=new_password2]", "Str0ng-pass-99")
+    their_page.click("button[type=submit]")
+    their_page.wait_for_selector("text=Password saved")
+    log_in(their_page, live_server.url, "pat.packer", "Str0ng-pass-99")
+    assert their_page.url.endswith("/shipments/packing/")  # a packer lands at the packing station
+
+    row = page.locator("[data-member='pat.packer']")
+    row.locator("select[name=role]").select_option("manager")
+    row.locator("button:text('Save')").click()
+    page.wait_for_selector("text=pat.packer is now Manager")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("[data-member='pat.packer'] button:text('Deactivate')").click()
+    page.wait_for_selector("[data-member='pat.packer'] .badge:text('deactivated')")
+    assert not Membership.objects.get(user__username="pat.packer").is_active
+    their_page.goto(f"{live_server.url}/orders/")
+    assert "/accounts/login/" in their_page.url  # signed out at once
+    newcomer.close()
+    page.goto(f"{live_server.url}/settings/staff/audit/")
+    audit = page.inner_text("table")
+    assert "Added as packer" in audit and "Role packer → manager" in audit and "Deactivated" in audit
+    assert_fits(page)
+    console.assert_clean()

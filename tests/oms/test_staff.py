@@ -1,0 +1,110 @@
+"""A shop staffs itself: owners (and admins, below owner) add people, change roles, deactivate, send links."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+
+from oms import rls, staff
+from oms.models import ApiToken, Membership, Role, StaffChange
+from oms.services import create_api_token
+from tests.conftest import login
+from tests.factories import make_member
+
+pytestmark = pytest.mark.django_db
+
+
+def test_owner_adds_a_packer_who_sets_a_password_through_the_one_time_link(tenant, client):
+    owner = make_member(tenant, Role.OWNER)
+    page = login(owner, tenant).post(
+        reverse("oms:staff"), {"username": "pat.packer", "email": "pat@example.test", "role": "packer"}
+    )
+    html = page.content.decode()
+    assert page.status_code == 200 and 'data-testid="password-link"' in html
+    link = html.split('class="token">')[1].split("<")[0]
+    membership = Membership.objects.get(user__username="pat.packer")
+    assert (membership.role, membership.is_active) == ("packer", True)
+    form = client.get(link, follow=True)
+    assert b"Set your password" in form.content
+    done = client.post(
+        form.redirect_chain[-1][0], {"new_password1": "Str0ng-pass-99", "new_password2": "Str0ng-pass-99"}
+    )
+    assert done.status_code == 302
+    assert get_user_model().objects.get(username="pat.packer").check_password("Str0ng-pass-99")
+    assert b"no longer valid" in Client().get(link, follow=True).content  # used once
+    rls.bind(tenant.pk)  # anonymous requests above left the connection unbound
+    assert list(StaffChange.objects.values_list("action", flat=True).order_by("pk")) == ["added", "password_link"]
+
+
+def test_deactivating_ends_sessions_and_tokens_at_once(tenant):
+    owner, manager = make_member(tenant, Role.OWNER), make_member(tenant, Role.MANAGER)
+    manager_client = login(manager, tenant)
+    assert manager_client.get(reverse("orders:list")).status_code == 200
+    token, raw = create_api_token(tenant=tenant, name="their script", actor=manager)
+    membership = Membership.objects.get(user=manager)
+    staff.set_active(membership=membership, actor=owner, actor_role=Role.OWNER, active=False)
+    assert manager_client.get(reverse("orders:list")).status_code in (302, 403)
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get("/api/v1/orders").status_code == 401
+    rls.bind(tenant.pk)
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert StaffChange.objects.get(action="deactivated").details == {"tokens_revoked": 1}
+
+
+def test_role_changes_and_their_limits(tenant):
+    owner, admin = make_member(tenant, Role.OWNER), make_member(tenant, Role.ADMIN)
+    courier = Membership.objects.get(user=make_member(tenant, Role.COURIER))
+    staff.change_role(membership=courier, actor=admin, actor_role=Role.ADMIN, role=Role.MANAGER)
+    assert Membership.objects.get(pk=courier.pk).role == "manager"
+    owner_membership = Membership.objects.get(user=owner)
+    with pytest.raises(staff.StaffRuleBroken):  # an admin never touches an owner
+        staff.change_role(membership=owner_membership, actor=admin, actor_role=Role.ADMIN, role=Role.MANAGER)
+    with pytest.raises(staff.StaffRuleBroken):  # nor makes one
+        staff.change_role(membership=courier, actor=admin, actor_role=Role.ADMIN, role=Role.OWNER)
+    with pytest.raises(staff.StaffRuleBroken):  # nobody changes their own access
+        staff.set_active(membership=owner_membership, actor=owner, actor_role=Role.OWNER, active=False)
+    second_owner = make_member(tenant, Role.OWNER)
+    with pytest.raises(staff.StaffRuleBroken):  # the last active owner stays
+        staff.set_active(membership=owner_membership, actor=second_owner, actor_role=Role.OWNER, active=False)
+        staff.set_active(
+            membership=Membership.objects.get(user=second_owner), actor=owner, actor_role=Role.OWNER, active=False
+        )
+    assert Membership.objects.filter(role="owner", is_active=True).count() >= 1
+
+
+def test_one_person_works_for_two_shops_with_a_role_in_each(tenant, other_tenant):
+    owner_a, owner_b = make_member(tenant, Role.OWNER), make_member(other_tenant, Role.OWNER)
+    staff.add_staff(tenant=tenant, actor=owner_a, actor_role=Role.OWNER, username="sam", email="", role=Role.MANAGER)
+    rls.bind(other_tenant.pk)
+    staff.add_staff(tenant=other_tenant, actor=owner_b, actor_role=Role.OWNER, username="sam", email="", role="packer")
+    assert get_user_model().objects.filter(username="sam").count() == 1
+    assert Membership.objects.get(tenant=other_tenant, user__username="sam").role == "packer"
+    with pytest.raises(staff.StaffRuleBroken):
+        staff.add_staff(
+            tenant=other_tenant, actor=owner_b, actor_role=Role.OWNER, username="SAM", email="", role="courier"
+        )
+
+
+@pytest.mark.parametrize("username", ["", "a", "bad name", "x" * 151, "nul\x00"])
+def test_bad_logins_are_refused_and_nothing_is_written(tenant, client_for, username):
+    page = client_for(Role.OWNER).post(reverse("oms:staff"), {"username": username, "role": "manager"})
+    assert page.status_code == 400 or (page.status_code == 200 and "errorlist" in page.content.decode())
+    assert not StaffChange.objects.exists()
+
+
+def test_staff_screens_by_role_and_shop(tenant, other_tenant, client_for):
+    member = Membership.objects.get(user=make_member(tenant, Role.COURIER))
+    for role in (Role.MANAGER, Role.PACKER, Role.COURIER):
+        assert client_for(role).get(reverse("oms:staff")).status_code == 403
+    assert client_for(Role.ADMIN).get(reverse("oms:staff")).status_code == 200
+    assert client_for(Role.ADMIN).get(reverse("oms:staff_audit")).status_code == 403
+    assert client_for(Role.OWNER).get(reverse("oms:staff_audit")).status_code == 200
+    foreign = client_for(Role.OWNER, on_tenant=other_tenant)
+    assert foreign.post(reverse("oms:staff_active", args=[member.pk]), {"active": "0"}).status_code == 404
+    assert foreign.post(reverse("oms:staff_role", args=[member.pk]), {"role": "owner"}).status_code == 404
+    rls.bind(tenant.pk)
+    assert Membership.objects.get(pk=member.pk).is_active
+    admin = client_for(Role.ADMIN)
+    admin.post(reverse("oms:staff_role", args=[member.pk]), {"role": "owner"})
+    assert Membership.objects.get(pk=member.pk).role == "courier"
+    assert ApiToken.objects.count() == 0
