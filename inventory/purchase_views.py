@@ -57,6 +57,9 @@ def purchase_new(request):
 
 
 def _purchase_page(request, order, *, status=200):
+    """The purchase order with its lines for htmx (after a scan or a receipt); a plain POST redirects to it."""
+    if request.method == "POST" and not request.htmx:
+        return redirect("inventory:purchase", pk=order.pk)
     order = PurchaseOrder.objects.select_related("supplier", "warehouse").get(pk=order.pk)
     lines = list(order.lines.select_related("product").order_by("pk"))
     context = {"po": order, "lines": lines, "scan_form": ScanForm(), "can_buy": request.role in BUYERS}
@@ -84,8 +87,6 @@ def purchase_scan(request, pk):
             ),
             success=lambda result: f"{result[1].sku}: one received.",
         )
-    if not request.htmx:
-        return redirect("inventory:purchase", pk=order.pk)
     return _purchase_page(request, order)
 
 
@@ -110,8 +111,6 @@ def purchase_receive(request, pk):
             lambda actor: purchasing.receive_purchase_order(order=order, lines=lines, actor=actor.user),
             success="Received.",
         )
-    if not request.htmx:
-        return redirect("inventory:purchase", pk=order.pk)
     return _purchase_page(request, order)
 
 
