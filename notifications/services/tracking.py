@@ -135,3 +135,52 @@ def save_delivery_window(*, tenant, delivery_method: str, days_min: int, days_ma
 
 def delete_delivery_window(*, window: DeliveryWindow) -> None:
     window.delete()
+
+
+@dataclass
+class Part:
+    """Another parcel of the same purchase, as the customer sees it: its lines and when they should ship."""
+
+    number: str
+    lines: list[tuple[str, int]]
+    expected: date | None
+    ready: bool
+
+
+def parts_that_follow(order: Order) -> list[Part]:
+    """The family's other open parcels (split-off parts), each with the earliest date its missing stock is due."""
+    family = (
+        Order.objects.filter(tenant_id=order.tenant_id, root_id=order.root_id or order.pk)
+        .exclude(pk=order.pk)
+        .exclude(group__in=(Group.COMPLETE, Group.CANCEL))
+        .filter(parent__isnull=False)
+        .prefetch_related("lines__product")
+        .order_by("pk")
+    )
+    return _parts(order.tenant, list(family))
+
+
+def this_parcel(order: Order) -> Part:
+    return _parts(order.tenant, [order])[0]
+
+
+def _parts(tenant, orders: list[Order]) -> list[Part]:
+    from inventory.purchasing import incoming
+
+    parts = [(member, list(member.lines.all())) for member in orders]
+    missing = {ln.product_id for _, lines in parts for ln in lines if ln.reserved < ln.quantity}
+    due = incoming(tenant=tenant, product_ids=missing) if missing else {}
+    result = []
+    for member, lines in parts:
+        short = [ln for ln in lines if ln.reserved < ln.quantity]
+        dates = [due.get(ln.product_id, (0, None))[1] for ln in short]
+        expected = None if not short or None in dates else max(dates)
+        result.append(
+            Part(
+                number=member.number,
+                lines=[(ln.product.name, ln.quantity) for ln in lines],
+                expected=expected,
+                ready=not short,
+            )
+        )
+    return result

@@ -4,7 +4,11 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+from orders.models import Group
+
 from ..services import tracking
+
+WAITING = (Group.NEW, Group.APPROVAL, Group.ASSEMBLY)  # a split-off part that has not left yet
 
 
 @never_cache
@@ -19,6 +23,8 @@ def track(request, token):  # public by design: the signature is the key (no rol
         "window": tracking.delivery_window(order),
         "shipment": tracking.shipment_for(order),
         "shop": order.tenant.name,
+        "parts": tracking.parts_that_follow(order),
+        "parcel": tracking.this_parcel(order) if order.parent_id and order.group in WAITING else None,
     }
     response = render(request, "notifications/track.html", context)
     response["X-Robots-Tag"] = "noindex"
