@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 SHARED = VAR / "services.json"
 PYTHON = sys.executable
+# One worker per queue (oms/settings.py routes each task to its queue) → its processes.
+WORKER_QUEUES = {"events": 2, "io": 1, "reports": 1}
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 STOP_TIMEOUT = 10
 DEMO_LOGINS = "owner/admin/manager/packer/courier, password demo-pass-1"
@@ -254,7 +256,13 @@ def up(stack, args):
     celery = [PYTHON, "-m", "celery", "-A", "oms"]
     children = {
         "web": spawn([PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}"], env),
-        "worker": spawn([*celery, "worker", "-l", "info", "--concurrency", "2"], env),
+        **{
+            f"worker-{queue}": spawn(
+                [*celery, "worker", "-l", "info", "-Q", queue, "-n", f"{queue}@%h", "--concurrency", str(processes)],
+                env,
+            )
+            for queue, processes in WORKER_QUEUES.items()
+        },
         "beat": spawn([*celery, "beat", "-l", "info", "--schedule", "var/celerybeat-schedule"], env),
     }
     stack.callback(stop_children, children)
@@ -293,7 +301,7 @@ def hand_terminal_to(terminal, group):
 
 
 def stop_children(children):
-    log("Stopping web, worker and beat")
+    log("Stopping web, workers and beat")
     stop_processes(list(children.values()))
 
 

@@ -208,6 +208,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = TIME_ZONE
+# Queues by kind of work, each served by its own worker (make up, docker-compose.yml): a minute-long report
+# rebuild or a webhook waiting out its timeout never delays event dispatch, time limits and triggers.
+CELERY_TASK_DEFAULT_QUEUE = "events"
+CELERY_TASK_ROUTES = {
+    "notifications.tasks.deliver_webhook": {"queue": "io"},
+    "notifications.tasks.sweep_webhooks": {"queue": "io"},
+    "shipments.tasks.poll_shipment": {"queue": "io"},
+    "shipments.tasks.poll_due_shipments": {"queue": "io"},
+    "analytics.tasks.*": {"queue": "reports"},
+}
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "oms.tasks.sweep_outbox", "schedule": 60.0},
     "expire-idempotency-keys": {"task": "oms.tasks.purge_idempotency_keys", "schedule": crontab(minute=7)},

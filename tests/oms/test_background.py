@@ -148,3 +148,19 @@ def test_the_webhook_sweep_queues_each_due_attempt_once(tenant, local_endpoints,
     monkeypatch.setattr(notifications.tasks, "send_task", lambda task, *args: queued.append(args))
     assert (sweep_webhooks(), sweep_webhooks()) == (1, 0)
     assert queued == [(delivery.pk,)]
+
+
+@pytest.mark.parametrize(
+    ("task", "queue"),
+    [
+        ("oms.tasks.dispatch_event", "events"),
+        ("oms.tasks.sweep_outbox", "events"),
+        ("notifications.tasks.sweep_time_limits", "events"),
+        ("notifications.tasks.deliver_webhook", "io"),
+        ("shipments.tasks.poll_shipment", "io"),
+        ("analytics.tasks.refresh_tenant_summaries", "reports"),
+    ],
+)
+def test_work_goes_to_the_queue_of_its_kind(task, queue):
+    """A report rebuild or a slow webhook never waits in front of event dispatch: each kind has its own queue."""
+    assert celery_app.amqp.router.route({}, task)["queue"].name == queue
