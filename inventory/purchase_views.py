@@ -1,5 +1,6 @@
 """Purchasing screens: the list of purchase orders, a new one, and receiving it by scan at the warehouse."""
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -121,4 +122,23 @@ def purchase_cancel(request, pk):
     run_service(
         request, lambda actor: purchasing.cancel_purchase_order(order=order), success="Purchase order cancelled."
     )
+    return redirect("inventory:purchase", pk=order.pk)
+
+
+@require_POST
+@role_required(*BUYERS)
+def purchase_expected(request, pk):
+    """The supplier named a new date."""
+    order = get_for_tenant_or_404(PurchaseOrder, request.tenant, pk=pk)
+    field = forms.DateField(required=False)
+    try:
+        expected_at = field.clean(request.POST.get("expected_at", ""))
+    except forms.ValidationError:
+        messages.error(request, "Enter a date such as 2026-12-31.")
+    else:
+        run_service(
+            request,
+            lambda actor: purchasing.change_expected_date(order=order, expected_at=expected_at),
+            success="Expected date saved; waiting orders are told.",
+        )
     return redirect("inventory:purchase", pk=order.pk)

@@ -12,6 +12,8 @@ from django.db import transaction
 from django.db.models import F, Min, Sum
 
 from oms.errors import Conflict
+from oms.event_catalogue import PurchaseExpectedChanged
+from oms.events import record_event
 
 from . import locks, services
 from .errors import InvalidQuantity, UnknownProduct, UnknownWarehouse
@@ -177,3 +179,29 @@ def incoming(*, tenant, product_ids=None) -> dict[int, tuple[int, datetime.date 
         units=Sum(F("quantity") - F("received")), earliest=Min("purchase_order__expected_at")
     )
     return {row["product_id"]: (row["units"], row["earliest"]) for row in totals}
+
+
+@transaction.atomic
+def change_expected_date(*, order: PurchaseOrder, expected_at) -> PurchaseOrder:
+    """A supplier's new date; orders waiting for what is still expected hear of it (their timelines say so)."""
+    if expected_at is not None and not isinstance(expected_at, datetime.date):
+        raise InvalidQuantity("Expected date must be a date such as 2026-12-31.", field="expected_at")
+    order = locks.lock_purchase_order(order)
+    if not order.is_open:
+        raise PurchaseOrderClosed(f"{order.number} is {order.get_state_display().lower()}; its date cannot change.")
+    before = order.expected_at
+    if before == expected_at:
+        return order
+    order.expected_at = expected_at
+    order.save(update_fields=["expected_at"])
+    record_event(
+        tenant=order.tenant,
+        event=PurchaseExpectedChanged(
+            purchase_order_id=order.pk,
+            number=order.number,
+            product_ids=list(order.lines.filter(received__lt=F("quantity")).values_list("product_id", flat=True)),
+            from_date=before.isoformat() if before else None,
+            to_date=expected_at.isoformat() if expected_at else None,
+        ),
+    )
+    return order

@@ -22,4 +22,5 @@ urlpatterns = [
     path("purchases/<int:pk>/scan/", purchase_views.purchase_scan, name="purchase_scan"),
     path("purchases/<int:pk>/receive/", purchase_views.purchase_receive, name="purchase_receive"),
     path("purchases/<int:pk>/cancel/", purchase_views.purchase_cancel, name="purchase_cancel"),
+    path("purchases/<int:pk>/expected/", purchase_views.purchase_expected, name="purchase_expected"),
 ]

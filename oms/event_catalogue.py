@@ -158,6 +158,20 @@ class StockReceived(DomainEvent):
     )
 
 
+class PurchaseExpectedChanged(DomainEvent):
+    kind = "purchase.expected_changed"
+    label = "Purchase order date moved"
+    description = "The date a purchase order is expected changed; orders waiting for its products are told."
+
+    purchase_order_id: int = Field(description="Id of the purchase order.", examples=[12])
+    number: str = Field(description="Number of the purchase order.", examples=["PO-12"])
+    product_ids: list[int] = Field(description="Products still expected on it.", examples=[[7, 9]])
+    from_date: str | None = Field(
+        alias="from", description="The date before (ISO 8601), or null.", examples=["2026-12-15"]
+    )
+    to_date: str | None = Field(alias="to", description="The date now (ISO 8601), or null.", examples=["2026-12-20"])
+
+
 class RouteIncident(DomainEvent):
     kind = "route.incident"
     label = "Route incident"
@@ -181,6 +195,7 @@ CATALOGUE: tuple[type[DomainEvent], ...] = (
     OrderPaymentChanged,
     ShipmentStatusChanged,
     StockReceived,
+    PurchaseExpectedChanged,
     RouteIncident,
 )
 BY_KIND: dict[str, type[DomainEvent]] = {event.kind: event for event in CATALOGUE}

@@ -4,13 +4,14 @@ from django.db.models import F
 
 from oms.actors import Actor
 
-from ..models import Group, Order, OrderLine
+from ..models import ActivityKind, Group, Order, OrderLine
+from .activity import log_activity
 from .reservations import reserve_order
 
 # Accepted orders only: a new order is reserved when a manager (or a trigger) accepts it, not by a delivery.
 WAITING_GROUPS = (Group.APPROVAL, Group.ASSEMBLY)
 BATCH = 500
-STOCK_ARRIVED = Actor.system("stock arrived")
+PURCHASING = Actor.system("purchasing")
 
 
 def serve_waiting_orders(*, tenant_id: int, product_ids) -> list[int]:
@@ -32,7 +33,7 @@ def serve_waiting_orders(*, tenant_id: int, product_ids) -> list[int]:
         seen.add(order_id)
         order = Order.objects.get(pk=order_id, tenant_id=tenant_id)
         before = sum(ln.reserved for ln in order.lines.all())
-        order = reserve_order(order=order, actor=STOCK_ARRIVED)
+        order = reserve_order(order=order, actor=PURCHASING)
         if sum(ln.reserved for ln in order.lines.all()) > before:
             served.append(order_id)
     return served
@@ -43,3 +44,25 @@ def on_stock_received(event) -> None:
     product_ids = [pk for pk in product_ids if isinstance(pk, int)]
     if product_ids:
         serve_waiting_orders(tenant_id=event.tenant_id, product_ids=product_ids)
+
+
+def on_expected_date_changed(event) -> None:
+    """Each order waiting for the purchase order's products gets a line on its timeline: the date moved."""
+    payload = event.payload
+    product_ids = [pk for pk in payload.get("product_ids", []) if isinstance(pk, int)]
+    waiting = (
+        OrderLine.objects.filter(
+            tenant_id=event.tenant_id,
+            product_id__in=product_ids,
+            reserved__lt=F("quantity"),
+            order__group__in=(Group.NEW, *WAITING_GROUPS),
+        )
+        .values_list("order_id", flat=True)
+        .distinct()
+    )
+    text = (
+        f"Expected date of purchase order {payload.get('number')} moved: "
+        f"{payload.get('from') or 'none'} → {payload.get('to') or 'none'}"
+    )
+    for order in Order.objects.filter(tenant_id=event.tenant_id, pk__in=list(waiting[:BATCH])):
+        log_activity(order=order, kind=ActivityKind.NOTE, actor=PURCHASING, changes={"text": text})

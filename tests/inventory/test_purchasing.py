@@ -166,3 +166,27 @@ def test_purchase_screens_are_for_the_office_and_warehouse_only(tenant, other_te
     assert client_for(Role.PACKER).get(reverse("inventory:purchase_new")).status_code == 403
     foreign = client_for(Role.MANAGER, on_tenant=other_tenant)
     assert foreign.get(reverse("inventory:purchase", args=[po.pk])).status_code == 404
+
+
+def test_waiting_lines_show_their_expected_date_and_hear_when_it_moves(tenant, client_for, tea):
+    import datetime
+
+    order = move(place_order(tenant, [(tea, 2)]), "confirmed")
+    po = purchasing.create_purchase_order(
+        tenant=tenant,
+        supplier="Tea Co",
+        warehouse_code="MAIN",
+        expected_at=datetime.date(2026, 12, 15),
+        lines=[purchasing.PurchaseLine("TEA", 5)],
+    )
+    manager = client_for(Role.MANAGER)
+    page = manager.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    assert "expected 15 Dec" in page
+    refused = manager.post(reverse("inventory:purchase_expected", args=[po.pk]), {"expected_at": "someday"})
+    assert refused.status_code == 302 and PurchaseOrder.objects.get(pk=po.pk).expected_at.day == 15
+    manager.post(reverse("inventory:purchase_expected", args=[po.pk]), {"expected_at": "2026-12-20"})
+    drain()
+    note = order.activities.get(kind="note").changes["text"]
+    assert note == f"Expected date of purchase order {po.number} moved: 2026-12-15 → 2026-12-20"
+    assert "expected 20 Dec" in manager.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    assert client_for(Role.PACKER).post(reverse("inventory:purchase_expected", args=[po.pk])).status_code == 403

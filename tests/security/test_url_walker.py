@@ -72,6 +72,7 @@ ACCESS = {
     "inventory:purchase_receive": STOCK | WAREHOUSE,
     "inventory:purchase_new": STOCK,
     "inventory:purchase_cancel": STOCK,
+    "inventory:purchase_expected": STOCK,
     "orders:list": OFFICE,
     "orders:bulk_status": OFFICE,
     "orders:new": OFFICE,
