@@ -3,6 +3,7 @@
 from django.db.models import F
 
 from oms.actors import Actor
+from oms.events import enqueue_after_commit
 
 from ..models import ActivityKind, Group, Order, OrderLine
 from .activity import log_activity
@@ -42,8 +43,10 @@ def serve_waiting_orders(*, tenant_id: int, product_ids) -> list[int]:
 def on_stock_received(event) -> None:
     product_ids = [line.get("product_id") for line in event.payload.get("lines", [])]
     product_ids = [pk for pk in product_ids if isinstance(pk, int)]
-    if product_ids:
-        serve_waiting_orders(tenant_id=event.tenant_id, product_ids=product_ids)
+    if product_ids:  # after the event's bookkeeping commits, in a task of its own
+        from ..tasks import serve_waiting  # tasks import this module
+
+        enqueue_after_commit(serve_waiting, event.tenant_id, product_ids)
 
 
 def on_expected_date_changed(event) -> None:

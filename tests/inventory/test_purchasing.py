@@ -118,7 +118,9 @@ def test_a_cancelled_purchase_order_receives_nothing(tenant, api_client, tea):
     assert response.status_code == 409 and response.json()["error"]["code"] == "purchase_order_closed"
 
 
-def test_a_split_off_child_is_reserved_the_moment_its_stock_is_received(tenant, api_client, tea):
+def test_a_split_off_child_is_reserved_the_moment_its_stock_is_received(
+    tenant, api_client, tea, django_capture_on_commit_callbacks
+):
     mug = stocked_product(tenant, sku="MUG", on_hand=5)
     older = move(place_order(tenant, [(tea, 2)]), "confirmed")
     reserve_order(order=older, actor=SYSTEM)
@@ -128,7 +130,8 @@ def test_a_split_off_child_is_reserved_the_moment_its_stock_is_received(tenant, 
     fresh = place_order(tenant, [(tea, 1)])  # new, not accepted yet: not served by a delivery
     po = make_po(api_client, lines=[{"sku": "TEA", "quantity": 4}]).json()
     post(api_client, f"/api/v1/purchase-orders/{po['id']}/receive", {"lines": [{"sku": "TEA", "quantity": 4}]})
-    drain()
+    with django_capture_on_commit_callbacks(execute=True):  # the event's work, then the task it queues
+        drain()
     reserved = {o.pk: sum(ln.reserved for ln in o.lines.all()) for o in Order.objects.all()}
     assert reserved[child.pk] == 3  # the split-off child first
     assert reserved[older.pk] == 1  # then the oldest, with what is left
