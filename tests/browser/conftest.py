@@ -1,3 +1,4 @@
+import contextlib
 import os
 import shutil
 
@@ -37,6 +38,7 @@ def page(browser):
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
+    settle(page)
     context.close()
 
 
@@ -46,7 +48,16 @@ def phone_page(browser):
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
+    settle(page)
     context.close()
+
+
+def settle(page):
+    """Let requests the page still has in flight finish before the test's database is flushed: a request the
+    live server is still answering holds locks that the flush's TRUNCATE would deadlock with."""
+    with contextlib.suppress(Exception):  # a page already gone or never loaded has nothing in flight
+        page.wait_for_function("() => !document.querySelector('.htmx-request')", timeout=5_000)
+        page.wait_for_load_state("networkidle", timeout=5_000)
 
 
 def log_in(page, base_url, username, password):
