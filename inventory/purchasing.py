@@ -205,3 +205,31 @@ def change_expected_date(*, order: PurchaseOrder, expected_at) -> PurchaseOrder:
         ),
     )
     return order
+
+
+def earliest_ship_date(*, tenant, product: Product, quantity: int, today: datetime.date):
+    """When `quantity` units could leave: today from available stock, else the expected date of the open
+    purchase order that brings the last unit needed (None: no date can be promised)."""
+    from .models import StockLevel
+
+    available = sum(
+        level.available
+        for level in StockLevel.objects.filter(tenant=tenant, product=product, warehouse__is_active=True)
+    )
+    if available >= quantity:
+        return today, True
+    still_needed = quantity - max(available, 0)
+    incoming_lines = (
+        PurchaseOrderLine.objects.filter(
+            tenant=tenant, product=product, purchase_order__state__in=OPEN_PURCHASE_STATES, received__lt=F("quantity")
+        )
+        .select_related("purchase_order")
+        .order_by(F("purchase_order__expected_at").asc(nulls_last=True), "pk")
+    )
+    for line in incoming_lines:
+        if line.purchase_order.expected_at is None:
+            return None, False
+        still_needed -= line.outstanding
+        if still_needed <= 0:
+            return max(line.purchase_order.expected_at, today), False
+    return None, False

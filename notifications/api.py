@@ -9,6 +9,7 @@ from oms.api import Error, paginate
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
 from .models import WebhookAttempt, WebhookEndpoint
+from .promise import router as promise_router
 from .services import webhooks
 
 router = Router(tags=["webhooks"])
@@ -102,3 +103,6 @@ def list_deliveries(request, webhook_id: int):
             "at": a.at,
         },
     )
+
+
+router.add_router("", promise_router)  # GET /api/v1/delivery-promise (notifications/promise.py)

@@ -193,3 +193,37 @@ def test_waiting_lines_show_their_expected_date_and_hear_when_it_moves(tenant, c
     assert note == f"Expected date of purchase order {po.number} moved: 2026-12-15 → 2026-12-20"
     assert "expected 20 Dec" in manager.get(reverse("orders:detail", args=[order.pk])).content.decode()
     assert client_for(Role.PACKER).post(reverse("inventory:purchase_expected", args=[po.pk])).status_code == 403
+
+
+def test_the_delivery_promise_counts_stock_incoming_stock_and_the_window(tenant, api_client, tea):
+    import datetime
+
+    from django.utils import timezone
+
+    from notifications.models import DeliveryWindow
+
+    DeliveryWindow.objects.create(tenant=tenant, delivery_method="courier", days_min=1, days_max=3)
+    post(api_client, "/api/v1/stock/receipts", {"warehouse": "MAIN", "lines": [{"sku": "TEA", "quantity": 2}]})
+    expected = timezone.localdate() + datetime.timedelta(days=10)
+    purchasing.create_purchase_order(
+        tenant=tenant,
+        supplier="Tea Co",
+        warehouse_code="MAIN",
+        expected_at=expected,
+        lines=[purchasing.PurchaseLine("TEA", 5)],
+    )
+    today = timezone.localdate()
+
+    def promise(**params):
+        return api_client.get("/api/v1/delivery-promise", {"sku": "TEA", "method": "courier", **params})
+
+    now = promise(quantity=2).json()
+    assert (now["from_stock"], now["ships_on"]) == (True, today.isoformat())
+    assert now["delivery_to"] == (today + datetime.timedelta(days=3)).isoformat()
+    later = promise(quantity=6).json()
+    assert (later["from_stock"], later["ships_on"]) == (False, expected.isoformat())
+    assert later["delivery_from"] == (expected + datetime.timedelta(days=1)).isoformat()
+    never = promise(quantity=8).json()
+    assert never["ships_on"] is None and never["delivery_from"] is None
+    assert promise(sku="NOPE").status_code == 422 and promise(quantity=0).status_code == 422
+    assert api_client.get("/api/v1/delivery-promise").status_code == 422

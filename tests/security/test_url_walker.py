@@ -157,6 +157,7 @@ ACCESS = {
     "api:receive_stock": API,
     "api:stock": API,
     "api:create_purchase_order": API,
+    "api:delivery_promise": API,
     "api:list_purchase_orders": API,
     "api:get_purchase_order": API,
     "api:receive_purchase_order": API,
