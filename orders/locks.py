@@ -3,23 +3,18 @@
 from .models import AssignmentCursor, Customer, Order, OrderLine, StatusTransition
 
 
+# Order rows are locked with a query on the order table alone: with a join (e.g. to its status), PostgreSQL re-checks a
+# row that changed while it waited against the joined row it read before, so an order whose status moved meanwhile
+# would not be found at all. The status is read after the lock.
+
+
 def lock_order(order: Order) -> Order:
-    return (
-        Order.objects.select_for_update(of=("self",))
-        .select_related("status")
-        .get(pk=order.pk, tenant_id=order.tenant_id)
-    )
+    return Order.objects.select_for_update().get(pk=order.pk, tenant_id=order.tenant_id)
 
 
 def lock_family_root_and_order(order: Order) -> tuple[Order, Order]:
     ids = sorted({order.root_id or order.pk, order.pk})
-    locked = {
-        o.pk: o
-        for o in Order.objects.select_for_update(of=("self",))
-        .select_related("status")
-        .filter(pk__in=ids)
-        .order_by("pk")
-    }
+    locked = {o.pk: o for o in Order.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
     return locked[order.root_id or order.pk], locked[order.pk]
 
 

@@ -4,11 +4,15 @@ import threading
 
 import pytest
 from django.db import DatabaseError, connections, transaction
+from django.utils import timezone
 
 from oms import rls
 from orders.locks import lock_order
-from shipments.models import Carrier, Shipment
-from shipments.services import custody, tracking
+from orders.models import Order
+from orders.purposes import StatusPurpose
+from shipments.carriers.base import RemoteEvent
+from shipments.models import Carrier, Shipment, ShipmentState
+from shipments.services import custody, returns, tracking
 
 from .helpers import PACKER_ACTOR, packed_order
 
@@ -59,3 +63,47 @@ def test_a_tracking_poll_waits_for_the_order_before_it_locks_the_shipment(tenant
         holder.join(timeout=30)
         poller.join(timeout=30)
     assert failures == [] and poll_done.is_set()
+
+
+ROUNDS = 12
+
+
+def test_a_poll_and_a_return_scan_of_the_same_order_never_deadlock(tenant, caplog):
+    """Both lock the order row, then the shipment row: run together many times, neither PostgreSQL's deadlock
+    detector nor a retry is ever needed, and the order ends received back."""
+    carrier = Carrier.objects.create(tenant=tenant, kind="sandbox", name="Sandbox", poll_interval_seconds=60)
+    failures = []
+    for round_number in range(ROUNDS):
+        order = packed_order(tenant)
+        shipment = custody.hand_over(order=order, actor=PACKER_ACTOR, carrier=carrier).shipment
+        start = threading.Barrier(2)
+        news = [RemoteEvent(external_id=f"r{round_number}", state=ShipmentState.RETURNING, at=timezone.now())]
+
+        def poll(shipment_id=shipment.pk, news=news, start=start):
+            try:
+                rls.bind(tenant.pk)
+                start.wait(timeout=30)
+                tracking.apply_events(shipment_id=shipment_id, events=news)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                failures.append(exc)
+            finally:
+                connections.close_all()
+
+        def scan_return(order_id=order.pk, start=start):
+            try:
+                rls.bind(tenant.pk)
+                start.wait(timeout=30)
+                returns.receive_return(order=Order.objects.get(pk=order_id), actor=PACKER_ACTOR)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                failures.append(exc)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=poll), threading.Thread(target=scan_return)]
+        [thread.start() for thread in threads]
+        [thread.join(timeout=60) for thread in threads]
+        rls.bind(tenant.pk)
+        order.refresh_from_db()
+        assert order.status.purpose == StatusPurpose.RETURNED
+    assert [repr(f) for f in failures] == []
+    assert "Retrying" not in caplog.text and "deadlock" not in caplog.text.lower()
