@@ -199,20 +199,48 @@ class MessageTemplate(TenantOwned):
         return f"{self.name} ({self.channel})"
 
 
+class MessageState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
 class MessageLog(TenantOwned):
+    """One message to a customer, and the outbox row that sends it: written queued in the transaction that decided
+    to send, sent by a task after commit (`services.messaging.send_queued`), at most once."""
+
     order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     channel = models.CharField(max_length=10, choices=Channel.choices)
     template_code = models.CharField(max_length=60, blank=True)
     to = models.CharField(max_length=254)
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField()
-    ok = models.BooleanField(default=True)
+    state = models.CharField(max_length=10, choices=MessageState.choices, default=MessageState.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Queued: when the next attempt is due. Sending: when the claim lapses (a worker that died mid-send).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    provider_ref = models.CharField(max_length=100, blank=True)
+    actor_label = models.CharField(max_length=150, blank=True)
     error = models.TextField(blank=True)
     backend = models.CharField(max_length=100, blank=True)
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["tenant", "-at"], name="messagelog_tenant_at")]
+        indexes = [
+            models.Index(fields=["tenant", "-at"], name="messagelog_tenant_at"),
+            models.Index(
+                fields=["next_attempt_at"],
+                name="messagelog_due",
+                condition=Q(state__in=["queued", "sending"]),
+            ),
+        ]
+
+    @property
+    def ok(self) -> bool:
+        """Not failed: sent, or still on its way."""
+        return self.state != MessageState.FAILED
 
 
 class DeliveryWindow(TenantOwned):

@@ -26,3 +26,18 @@ tenants_past_deadline = system_function(
     returns="SETOF bigint",
     body="SELECT DISTINCT tenant_id FROM notifications_orderdeadline WHERE overdue_at IS NULL AND due_at <= p_now",
 )
+
+due_messages = system_function(
+    "notifications_due_messages",
+    arguments="p_before timestamptz, p_limit integer",
+    returns="TABLE (id bigint, tenant_id bigint, state varchar)",
+    body="SELECT id, tenant_id, state FROM notifications_messagelog "
+    "WHERE state IN ('queued', 'sending') AND next_attempt_at < p_before ORDER BY next_attempt_at LIMIT p_limit",
+)
+
+message_tenant = system_function(
+    "notifications_message_tenant",
+    arguments="p_message_id bigint",
+    returns="bigint",
+    body="SELECT tenant_id FROM notifications_messagelog WHERE id = p_message_id",
+)

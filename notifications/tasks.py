@@ -1,6 +1,8 @@
 """Celery tasks: take ids, are safe to run twice, call services. Sweeps list work across tenants in the
 explicit system scope; the work on one delivery runs inside its tenant."""
 
+from datetime import timedelta
+
 from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
@@ -9,7 +11,7 @@ from oms import rls
 from oms.events import send_task
 
 from . import system
-from .services import sla, webhooks
+from .services import messaging, sla, webhooks
 
 
 @shared_task(acks_late=True)
@@ -47,3 +49,40 @@ def sweep_webhooks() -> int:
             send_task(deliver_webhook, delivery_id)
         queued += len(claimed)
     return queued
+
+
+@shared_task(acks_late=True)
+def send_message(log_id: int) -> bool:
+    """Send one queued message to a customer (safe to run twice: the claim lets one run send)."""
+    tenant_id = rls.system_value(system.message_tenant, log_id)
+    if tenant_id is None:
+        return False
+    with rls.tenant_context(tenant_id):
+        return messaging.send_queued(log_id) is not None
+
+
+MESSAGE_SWEEP_BATCH = 500
+MESSAGE_STALE = timedelta(seconds=60)
+
+
+@shared_task(acks_late=True)
+def sweep_messages() -> int:
+    """Beat: queue messages whose task was lost (queued and due for over a minute) and settle those whose sender died
+    mid-send (see `messaging.settle_interrupted`); the claim in `send_queued` keeps a repeated task harmless."""
+    now = timezone.now()
+    by_tenant: dict[int, list[int]] = {}
+    interrupted: set[int] = set()
+    for log_id, tenant_id, state in rls.system_rows(system.due_messages, now - MESSAGE_STALE, MESSAGE_SWEEP_BATCH):
+        if state == "sending":
+            interrupted.add(tenant_id)
+        else:
+            by_tenant.setdefault(tenant_id, []).append(log_id)
+    handled = 0
+    for tenant_id in interrupted:
+        with rls.tenant_context(tenant_id):
+            handled += messaging.settle_interrupted(now=now)
+    for ids in by_tenant.values():
+        for log_id in ids:
+            send_task(send_message, log_id)
+        handled += len(ids)
+    return handled

@@ -29,6 +29,22 @@ def broken_constraint(exc: BaseException) -> str:
     return getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) or ""
 
 
+class NetworkCallInTransaction(RuntimeError):
+    """A call to another system (HTTP, SMTP) was about to run inside a database transaction."""
+
+
+def in_transaction(using: str = DEFAULT_DB_ALIAS) -> bool:
+    """True inside a transaction the code opened (the wrapping transaction of a test case does not count)."""
+    return any(not block._from_testcase for block in connections[using].atomic_blocks)
+
+
+def ensure_no_transaction(what: str) -> None:
+    """Refuse a network call inside a transaction: it would hold row locks for the remote side's time and could
+    not be taken back if the transaction rolled back. Work after commit goes through the outbox or a task."""
+    if in_transaction():
+        raise NetworkCallInTransaction(f"{what} inside a database transaction; do it after commit.")
+
+
 def retry_on_conflict(attempts: int = 5):
     """Run a transactional function again when PostgreSQL aborts it for a serialization failure or deadlock.
 

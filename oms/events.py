@@ -85,10 +85,10 @@ def enqueue_after_commit(task, *args) -> None:
     transaction.on_commit(lambda: send_task(task, *args))
 
 
-def send_task(task, *args) -> None:
+def send_task(task, *args, countdown: float | None = None) -> None:
     """Put a task on the queue now (outside any transaction); a broker failure is logged, not raised."""
     try:
-        task.apply_async(args=list(args), retry=False)
+        task.apply_async(args=list(args), retry=False, countdown=countdown)
     except Exception:  # noqa: BLE001 - any broker failure; the sweep picks the work up
         logger.warning("Could not enqueue %s%r; the sweep will pick it up", task.name, args, exc_info=True)
 

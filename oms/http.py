@@ -24,6 +24,7 @@ import urllib3
 from django.conf import settings
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
+from .db import ensure_no_transaction
 from .errors import DomainError
 
 CONNECT_TIMEOUT = 5.0
@@ -231,6 +232,7 @@ def request(
 ) -> Response:
     """Make one vetted request. Any answer comes back (a 3xx too, never followed); OutboundError otherwise.
     `timeout` bounds the whole exchange, from connecting to the last byte."""
+    ensure_no_transaction(f"HTTP {method} to {urlsplit(url).hostname or url}")
     target = vet(url)
     all_headers = {**(headers or {}), "Host": target.host_header}
     timeouts = urllib3.Timeout(connect=min(CONNECT_TIMEOUT, timeout), read=timeout)

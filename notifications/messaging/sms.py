@@ -16,7 +16,11 @@ class SmsError(Exception):
 
 
 class BaseSmsBackend:
-    def send(self, *, to: str, text: str) -> str:
+    # True when the gateway delivers a message at most once per idempotency key, so one whose sending was
+    # interrupted may be handed over again.
+    idempotent = False
+
+    def send(self, *, to: str, text: str, idempotency_key: str = "") -> str:
         """Send one message; return the gateway's id for it (or ""). Raise SmsError on failure."""
         raise NotImplementedError
 
@@ -24,17 +28,19 @@ class BaseSmsBackend:
 class LoggingSmsBackend(BaseSmsBackend):
     """Sends nothing: the message is logged (the caller's MessageLog row is its record)."""
 
-    def send(self, *, to: str, text: str) -> str:
+    def send(self, *, to: str, text: str, idempotency_key: str = "") -> str:
         logger.info("SMS to %s: %s", to, text)
         return ""
 
 
 class HttpGatewayBackend(BaseSmsBackend):
-    """POSTs {"to", "text"} as JSON to settings.SMS_GATEWAY_URL with a bearer settings.SMS_GATEWAY_TOKEN."""
+    """POSTs {"to", "text"} as JSON to settings.SMS_GATEWAY_URL with a bearer settings.SMS_GATEWAY_TOKEN and the
+    message's `Idempotency-Key` header (the gateway is expected to deliver a key once)."""
 
     timeout = 10
+    idempotent = True
 
-    def send(self, *, to: str, text: str) -> str:
+    def send(self, *, to: str, text: str, idempotency_key: str = "") -> str:
         url = getattr(settings, "SMS_GATEWAY_URL", "")
         if not url.startswith(("https://", "http://")):
             raise SmsError("SMS_GATEWAY_URL is not configured.")
@@ -46,6 +52,7 @@ class HttpGatewayBackend(BaseSmsBackend):
                 headers={
                     "Content-Type": "application/json",
                     "Authorization": f"Bearer {getattr(settings, 'SMS_GATEWAY_TOKEN', '')}",
+                    **({"Idempotency-Key": idempotency_key} if idempotency_key else {}),
                 },
                 timeout=self.timeout,
                 max_bytes=2000,

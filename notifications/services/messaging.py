@@ -1,24 +1,39 @@
 """Messages to customers: e-mail through Django's e-mail backend, SMS through the configured SMS backend.
 
-Every message links to the order's tracking page and is logged on the order's timeline.
+The message log is the outbox: a message is written queued in the transaction that decides to send it and is sent by
+a task after commit, outside any transaction, at most once. Every message links to the order's tracking page; its
+final state (sent or failed) is on the order's timeline.
 """
+
+import smtplib
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
 from oms.actors import Actor
+from oms.db import ensure_no_transaction
 from oms.errors import DomainError
+from oms.events import backoff, enqueue_after_commit, send_task
 from orders.models import ActivityKind, Order
 from orders.services.activity import log_activity
 
 from .. import templating
 from ..messaging.sms import SmsError, get_backend
-from ..models import Channel, MessageLog, MessageTemplate
+from ..models import Channel, MessageLog, MessageState, MessageTemplate
 from ..templating import TEXT, ListOf
 from . import tracking
 
 MAX_LINES = 200  # lines offered to a template; a message is not a packing list
+MAX_SEND_ATTEMPTS = 5  # with the events' back-off: about 8 minutes of a provider being away
+SEND_LEASE = timedelta(minutes=2)  # longer than any provider call may take (SMTP and HTTP time out sooner)
+INTERRUPTED = (
+    "Sending was interrupted (the worker stopped mid-send): it may have reached the customer, so it is not sent "
+    "again automatically."
+)
 
 DEFAULT_TEMPLATES = [
     # code, channel, name, subject, body
@@ -224,24 +239,51 @@ def _template(order: Order, channel: str, code: str) -> MessageTemplate:
     return template
 
 
-def _deliver(*, channel: str, to: str, subject: str, body: str) -> tuple[bool, str, str]:
-    """Hand the message to the e-mail or SMS backend; returns (ok, error, backend)."""
-    backend = ""
-    try:
-        if channel == Channel.EMAIL:
-            backend = settings.EMAIL_BACKEND
-            EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[to]).send()
-        else:
-            sms = get_backend()
-            backend = type(sms).__name__
-            sms.send(to=to, text=body)
-    except (SmsError, OSError) as exc:
-        return False, str(exc)[:2000], backend
-    return True, "", backend
+def _deliver(log: MessageLog) -> tuple[str, str]:
+    """Hand the message to the e-mail or SMS backend; returns (backend, provider's reference). Raises on failure.
+    The log id is the message's identity at the provider: the e-mail's Message-ID, the SMS gateway's idempotency
+    key, so a gateway that honours it never delivers the same message twice."""
+    ensure_no_transaction(f"Sending {log.get_channel_display()} message {log.pk}")
+    if log.channel == Channel.EMAIL:
+        domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip("> ") or "localhost"
+        EmailMessage(
+            subject=log.subject,
+            body=log.body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[log.to],
+            headers={"Message-ID": f"<message-{log.pk}@{domain}>"},
+        ).send()
+        return settings.EMAIL_BACKEND, ""
+    sms = get_backend()
+    return type(sms).__name__, sms.send(to=log.to, text=log.body, idempotency_key=f"message-{log.pk}")
 
 
-def send_customer_message(*, order: Order, channel: str, template_code: str, actor: Actor) -> MessageLog:
-    """Render the shop's template for the order, send it to the customer, log it and note it on the timeline."""
+def _record(log: MessageLog, *, state: str, error: str = "", actor_label: str = "") -> None:
+    """A final state: on the log and, for an order, on its timeline."""
+    now = timezone.now()
+    log.state, log.error = state, error[:2000]
+    log.sent_at = now if state == MessageState.SENT else None
+    log.next_attempt_at = None
+    log.save(update_fields=["state", "error", "sent_at", "next_attempt_at", "provider_ref", "backend", "attempts"])
+    if log.order_id is not None:
+        log_activity(
+            order=log.order,
+            kind=ActivityKind.MESSAGE,
+            actor=Actor.system(actor_label or log.actor_label or "system"),
+            changes={
+                "channel": log.channel,
+                "template": log.template_code,
+                "to": log.to,
+                "subject": log.subject,
+                "sent": state == MessageState.SENT,
+                **({"error": log.error[:300]} if error else {}),
+            },
+        )
+
+
+def queue_customer_message(*, order: Order, channel: str, template_code: str, actor: Actor) -> MessageLog:
+    """Render the shop's template for the order and queue it: the log row is written in the caller's transaction
+    and a task sends it after commit (`send_queued`). A text that cannot render is recorded failed, nothing sent."""
     template = _template(order, channel, template_code)
     customer = order.customer
     to = customer.email if channel == Channel.EMAIL else customer.phone
@@ -249,10 +291,10 @@ def send_customer_message(*, order: Order, channel: str, template_code: str, act
         raise DomainError(f"The customer has no {'e-mail address' if channel == Channel.EMAIL else 'phone number'}.")
     try:
         subject, body = render_message(template, order)
-    except templating.TemplateFailed as exc:  # a stored text that cannot render: recorded, nothing sent
-        subject, body, ok, error, backend = "", "", False, f"Template '{template_code}': {exc.message}"[:2000], ""
+    except templating.TemplateFailed as exc:
+        subject, body, error = "", "", f"Template '{template_code}': {exc.message}"
     else:
-        ok, error, backend = _deliver(channel=channel, to=to, subject=subject, body=body)
+        error = ""
     with transaction.atomic():
         log = MessageLog.objects.create(
             tenant_id=order.tenant_id,
@@ -262,14 +304,68 @@ def send_customer_message(*, order: Order, channel: str, template_code: str, act
             to=to,
             subject=subject,
             body=body,
-            ok=ok,
-            error=error,
-            backend=backend[:100],
+            actor_label=actor.name[:150],
+            next_attempt_at=timezone.now(),
         )
-        log_activity(
-            order=order,
-            kind=ActivityKind.MESSAGE,
-            actor=actor,
-            changes={"channel": channel, "template": template_code, "to": to, "subject": subject, "sent": ok},
-        )
-    return log  # a failed send is logged (ok=False), not raised, so the record survives
+        if error:
+            _record(log, state=MessageState.FAILED, error=error)
+        else:
+            enqueue_after_commit(_send_task(), log.pk)
+    return log
+
+
+def _send_task():
+    from ..tasks import send_message
+
+    return send_message
+
+
+def send_queued(log_id: int) -> MessageLog | None:
+    """Send one queued message, at most once. The claim (queued → sending) commits before the provider is called,
+    so a second task for the same message finds it taken; a worker that dies mid-send leaves it `sending`, and
+    `settle_interrupted` decides what happens to it. None when the message is not due or taken."""
+    now = timezone.now()
+    claimed = MessageLog.objects.filter(pk=log_id, state=MessageState.QUEUED, next_attempt_at__lte=now).update(
+        state=MessageState.SENDING, attempts=F("attempts") + 1, next_attempt_at=now + SEND_LEASE
+    )
+    if not claimed:
+        return None
+    log = MessageLog.objects.select_related("order").get(pk=log_id)
+    try:
+        log.backend, log.provider_ref = (value[:100] for value in _deliver(log))
+    except (SmsError, OSError, smtplib.SMTPException) as exc:
+        with transaction.atomic():
+            if log.attempts >= MAX_SEND_ATTEMPTS:
+                _record(log, state=MessageState.FAILED, error=str(exc) or type(exc).__name__)
+            else:  # the provider refused or was unreachable: it did not take the message; try again later
+                wait = backoff(log.attempts)
+                MessageLog.objects.filter(pk=log.pk).update(
+                    state=MessageState.QUEUED, error=str(exc)[:2000], next_attempt_at=timezone.now() + wait
+                )
+                transaction.on_commit(lambda: send_task(_send_task(), log.pk, countdown=wait.total_seconds()))
+        return log
+    with transaction.atomic():
+        _record(log, state=MessageState.SENT)
+    return log
+
+
+def settle_interrupted(*, now=None) -> int:
+    """Messages whose sender died mid-send (claim lapsed while `sending`). Whether the provider took it is unknown:
+    a gateway that honours the idempotency key gets it again (it will not deliver twice); any other is marked
+    failed, never resent, so the customer never receives it twice. Returns how many were settled."""
+    now = now or timezone.now()
+    settled = 0
+    idempotent = getattr(type(get_backend()), "idempotent", False)
+    for log in MessageLog.objects.select_related("order").filter(state=MessageState.SENDING, next_attempt_at__lt=now):
+        with transaction.atomic():
+            if log.channel == Channel.SMS and idempotent and log.attempts < MAX_SEND_ATTEMPTS:
+                settled += MessageLog.objects.filter(pk=log.pk, state=MessageState.SENDING).update(
+                    state=MessageState.QUEUED, next_attempt_at=now
+                )
+                continue
+            if MessageLog.objects.filter(pk=log.pk, state=MessageState.SENDING, next_attempt_at__lt=now).update(
+                state=MessageState.FAILED
+            ):
+                _record(log, state=MessageState.FAILED, error=INTERRUPTED)
+                settled += 1
+    return settled

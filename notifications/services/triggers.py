@@ -147,10 +147,10 @@ def perform(trigger: Trigger, action: dict, event: Event, order: Order | None) -
     if kind in ("email_customer", "sms_customer"):
         order = _need_order(order, kind)
         channel = Channel.EMAIL if kind == "email_customer" else Channel.SMS
-        log = messaging.send_customer_message(order=order, channel=channel, template_code=value, actor=actor)
+        log = messaging.queue_customer_message(order=order, channel=channel, template_code=value, actor=actor)
         if not log.ok:
-            raise DomainError(f"Sending failed: {log.error}")
-        return f"{log.get_channel_display()} “{value}” sent to {log.to}."
+            raise DomainError(f"Not sent: {log.error}")
+        return f"{log.get_channel_display()} “{value}” to {log.to} queued for sending."
     if kind == "tag_customer":
         order = _need_order(order, kind)
         customer_services.tag_customer(customer=order.customer, tag=value)

@@ -4,6 +4,8 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from notifications.models import MessageLog, MessageState
+from notifications.services import messaging
 from oms import events
 from oms.models import Event
 
@@ -11,16 +13,32 @@ from ..orders.helpers import SYSTEM, move, place_order, stocked_product  # noqa:
 
 
 def drain(rounds: int = 30) -> int:
-    """Dispatch every pending event, and the events those cause, as the worker would. Returns how many ran."""
+    """Dispatch every pending event, and the events those cause, and send the messages they queue, as the workers
+    would. Returns how many events ran."""
     ran = 0
     for _ in range(rounds):
         ids = list(Event.objects.filter(dispatched_at__isnull=True).order_by("pk").values_list("pk", flat=True))
         if not ids:
+            send_queued_messages()
             return ran
         for pk in ids:
             events.dispatch(pk)
             ran += 1
     return ran
+
+
+def send_queued_messages() -> int:
+    """Send every queued message as the task does after commit."""
+    ids = list(MessageLog.objects.filter(state=MessageState.QUEUED).order_by("pk").values_list("pk", flat=True))
+    return sum(messaging.send_queued(pk) is not None for pk in ids)
+
+
+def send_now(**kwargs) -> MessageLog:
+    """Queue a message to a customer and send it as the task would after commit; the log as it ends."""
+    log = messaging.queue_customer_message(**kwargs)
+    messaging.send_queued(log.pk)
+    log.refresh_from_db()
+    return log
 
 
 class Receiver:

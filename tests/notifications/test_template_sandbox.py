@@ -13,7 +13,7 @@ from notifications.services import messaging, tracking, triggers
 from oms.models import Role
 from orders.models import ActivityKind, OrderActivity
 
-from .helpers import SYSTEM, drain, move, place_order, stocked_product
+from .helpers import SYSTEM, drain, move, place_order, send_now, stocked_product
 
 pytestmark = pytest.mark.django_db
 
@@ -120,7 +120,7 @@ def test_deep_nesting_is_refused_not_a_crash(tenant, order, payload):
     with pytest.raises(templating.TemplateRefused, match="too deeply"):
         save(tenant, payload)
     MessageTemplate.objects.create(tenant=tenant, code="deep", channel="sms", name="Deep", body=payload)
-    log = messaging.send_customer_message(order=order, channel="sms", template_code="deep", actor=SYSTEM)
+    log = send_now(order=order, channel="sms", template_code="deep", actor=SYSTEM)
     assert not log.ok and "too deeply" in log.error
 
 
@@ -169,7 +169,7 @@ def test_a_stored_payload_fails_at_send_time_with_a_recorded_error(
     tenant, order, mailoutbox, settings, payload, problem
 ):
     MessageTemplate.objects.create(tenant=tenant, code="evil", channel="email", name="Evil", subject="Hi", body=payload)
-    log = messaging.send_customer_message(order=order, channel="email", template_code="evil", actor=SYSTEM)
+    log = send_now(order=order, channel="email", template_code="evil", actor=SYSTEM)
     assert not log.ok and problem in log.error and log.error.startswith("Template 'evil': ")
     assert log.body == "" and mailoutbox == []
     assert settings.SECRET_KEY not in log.error
@@ -183,7 +183,7 @@ def test_a_text_that_comes_out_too_long_for_a_big_order_is_stopped_and_recorded(
     save(tenant, "{% for line in lines %}{{ line.name }} " + padding + "{% endfor %}")
     products = [stocked_product(tenant) for _ in range(3)]
     big = place_order(tenant, [(p, 1) for p in products], customer_email="ann@example.test")
-    log = messaging.send_customer_message(order=big, channel="email", template_code="custom", actor=SYSTEM)
+    log = send_now(order=big, channel="email", template_code="custom", actor=SYSTEM)
     assert not log.ok and "longer than 20,000 characters" in log.error and mailoutbox == []
 
 
@@ -278,7 +278,7 @@ def test_documented_variables_render_for_a_real_order(tenant, order, mailoutbox)
         "Window: {{ window }}. {{ tracking_url }}"
     )
     save(tenant, body, subject="Order {{ order.number }}")
-    log = messaging.send_customer_message(order=order, channel="email", template_code="custom", actor=SYSTEM)
+    log = send_now(order=order, channel="email", template_code="custom", actor=SYSTEM)
     assert log.ok, log.error
     sent = mailoutbox[0]
     assert sent.subject == f"Order {order.number}"
