@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from oms.errors import DomainError
 from oms.events import enqueue_after_commit
+from oms.jobs import JobResult
 from orders.models import Order
 
 from . import locks
@@ -267,6 +268,18 @@ def refresh_stays(*, tenant, force: bool = False) -> int | None:
     settings.stays_seen_activity = latest
     settings.save(update_fields=["stays_seen_activity"])
     return written
+
+
+REBUILD_JOB = "analytics.rebuild"
+
+
+def rebuild_job(tenant, progress) -> JobResult:
+    """ "Rebuild now" as a job: both summaries, forced."""
+    progress(5, "Rebuilding the purchase summary")
+    purchases = refresh_purchases(tenant=tenant, force=True)
+    progress(60, "Rebuilding the time in statuses")
+    stays = refresh_stays(tenant=tenant, force=True)
+    return JobResult(summary=f"Summaries rebuilt: {purchases} purchases, {stays} stays.")
 
 
 def refresh_summaries(*, tenant, force: bool = False) -> dict:

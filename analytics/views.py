@@ -2,7 +2,6 @@
 
 from collections.abc import Callable
 
-from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -10,8 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from oms import csvsafe
-from oms.pages import run_service
+from oms import csvsafe, jobs
+from oms.pages import job_answer, job_context, run_service
 from oms.tenancy.roles import OWNER, role_required
 
 from . import charts, reports, services, splits
@@ -330,14 +329,19 @@ def settings_view(request):
         )
         if ok:
             return redirect("analytics:settings")
-    context = {"form": form, "tabs": TABS, "page": "settings", "summary": reports.summary_state(request.tenant)}
+    context = {
+        "form": form,
+        "tabs": TABS,
+        "page": "settings",
+        "summary": reports.summary_state(request.tenant),
+        "rebuild": job_context(jobs.latest_job(tenant=request.tenant, kind=services.REBUILD_JOB)),
+    }
     return render(request, "analytics/settings.html", context)
 
 
 @require_POST
 @role_required(OWNER)
 def refresh_view(request):
-    """Rebuild the purchase summary now instead of waiting for the next scheduled rebuild."""
-    done = services.refresh_summaries(tenant=request.tenant, force=True)
-    messages.success(request, f"Summaries rebuilt: {done['purchases']} purchases, {done['stays']} stays.")
-    return redirect("analytics:settings")
+    """Rebuild the summaries now instead of waiting for the next scheduled rebuild (a task; the page shows it)."""
+    job = jobs.start_job(tenant=request.tenant, kind=services.REBUILD_JOB, user=request.user)
+    return job_answer(request, job, back="analytics:settings")

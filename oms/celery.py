@@ -1,9 +1,21 @@
 import os
 
 from celery import Celery
+from celery.signals import task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
 
 app = Celery("oms")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+def check_database_connections(sender=None, **kwargs):
+    """Before each task, as Django does before each request: a connection that broke or outlived CONN_MAX_AGE is
+    closed (the next query opens a fresh one); a healthy one is reused (see CELERY_DB_REUSE_MAX)."""
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

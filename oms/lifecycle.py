@@ -7,14 +7,17 @@ without touching this module.
 import datetime
 import io
 import json
+import tempfile
 import zipfile
 
 from django.apps import apps
+from django.core.files import File
 from django.db import connection, transaction
 from django.utils import timezone
 from simple_history.models import HistoricalChanges
 
 from . import csvsafe, rls
+from .jobs import JobResult
 from .models import Tenant
 from .tenancy.setup import finalize_tenant
 
@@ -112,17 +115,19 @@ def _export_cell(value):
     return value
 
 
-def export_tenant(tenant: Tenant, target) -> dict[str, int]:
+def export_tenant(tenant: Tenant, target, progress=None) -> dict[str, int]:
     """Write a ZIP to `target`: one CSV per table of the tenant (history excluded) and a manifest.
 
     Secret columns are left out and text cells that a spreadsheet would run as a formula are neutralised.
+    `progress(percent, step)` is told as each table starts.
     """
     counts = {}
+    models = [model for model in _tenant_models() if not issubclass(model, HistoricalChanges)]
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         with transaction.atomic(), rls.tenant_context(tenant.pk):
-            for model in _tenant_models():
-                if issubclass(model, HistoricalChanges):
-                    continue
+            for number, model in enumerate(models):
+                if progress is not None:
+                    progress(number * 100 // len(models), f"Exporting {model._meta.verbose_name_plural}")
                 table = model._meta.db_table
                 fields = exported_fields(model)
                 rows = (
@@ -149,3 +154,22 @@ def export_tenant(tenant: Tenant, target) -> dict[str, int]:
         }
         archive.writestr("manifest.json", json.dumps(manifest, indent=2))
     return counts
+
+
+EXPORT_JOB = "export"
+
+
+def export_job(tenant: Tenant, progress) -> JobResult:
+    """The owner's export as a job: the ZIP is kept as the job's file (private storage) for download."""
+    archive = tempfile.TemporaryFile()  # noqa: SIM115 - the job's file takes a copy; closed below
+    try:
+        counts = export_tenant(tenant, archive, progress)
+        archive.seek(0)
+        return JobResult(
+            summary=f"{sum(counts.values()):,} rows from {len(counts)} tables.",
+            file=File(archive),
+            filename=f"{tenant.slug}-export-{timezone.now():%Y%m%d-%H%M}.zip",
+        )
+    except BaseException:
+        archive.close()
+        raise

@@ -4,6 +4,8 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.core.cache import cache
+from django.core.files.storage import storages
 from django.db import models
 from django.utils import timezone
 
@@ -165,3 +167,57 @@ class StaffChange(TenantOwned):
 
     class Meta:
         indexes = [models.Index(fields=["tenant", "-at"], name="staffchange_tenant_at")]
+
+
+def private_storage():
+    return storages["private"]
+
+
+class JobState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Job(TenantOwned):
+    """Long work a person started from a page (the owner's export, an analytics rebuild): run by a task on the
+    reports queue, its progress polled by the page, its result (a file, a line of text) offered when ready."""
+
+    kind = models.CharField(max_length=40)
+    state = models.CharField(max_length=10, choices=JobState.choices, default=JobState.QUEUED)
+    result = models.CharField(max_length=300, blank=True)  # the outcome in one line
+    result_file = models.FileField(upload_to="jobs/%Y/%m/", blank=True, storage=private_storage)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "kind", "-created_at"], name="job_tenant_kind_created")]
+        constraints = [
+            # One export (or rebuild) of a shop at a time: a second click joins the running one.
+            models.UniqueConstraint(
+                fields=["tenant", "kind"],
+                condition=models.Q(state__in=["queued", "running"]),
+                name="job_one_running_per_kind",
+            ),
+        ]
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (JobState.DONE, JobState.FAILED)
+
+    def progress(self) -> tuple[int, str]:
+        """(percent, what it is doing now) while it runs; kept in the cache, since a runner may hold a long
+        transaction whose writes the polling page could not see."""
+        if self.state == JobState.DONE:
+            return 100, ""
+        if self.state != JobState.RUNNING:
+            return 0, ""
+        return cache.get(progress_key(self.pk)) or (0, "")
+
+
+def progress_key(job_id: int) -> str:
+    return f"job-progress:{job_id}"

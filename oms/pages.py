@@ -9,11 +9,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.shortcuts import redirect, render
 
 from .actors import Actor
 from .errors import DomainError
+from .jobs import kind_label
 
-__all__ = ["NON_FIELD_ERRORS", "run_service", "show_error"]
+__all__ = ["NON_FIELD_ERRORS", "job_answer", "job_context", "run_service", "show_error"]
 
 
 def show_error(request, exc: DomainError, *, form=None, field: str | None = None) -> None:
@@ -56,3 +58,18 @@ def run_service(
     elif success:
         messages.success(request, success.format(result=result))
     return True, result
+
+
+def job_context(job) -> dict:
+    """What the job fragment (`oms/_job.html`) shows; `job` may be None (never run)."""
+    percent, step = job.progress() if job else (0, "")
+    return {"job": job, "percent": percent, "step": step}
+
+
+def job_answer(request, job, *, back: str):
+    """The answer to starting a job: its fragment for htmx (it polls itself until done); a plain form post goes back
+    to the page, which shows the job too."""
+    if request.htmx:
+        return render(request, "oms/_job.html", job_context(job))
+    messages.success(request, f"{kind_label(job.kind)} started; this page shows when it is ready.")
+    return redirect(back)

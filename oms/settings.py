@@ -153,6 +153,11 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist")]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Files only a view that checks the shop and role may hand out (exports): never under MEDIA_URL.
+    "private": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env("PRIVATE_FILES_ROOT", default=str(BASE_DIR / "var" / "private")), "base_url": None},
+    },
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -167,6 +172,7 @@ MEDIA_URL = "/media/"
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="orders@localhost")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)  # shorter than a message's send claim (messaging.SEND_LEASE)
 
 # Security: strict by default when DEBUG is off; each switch can be turned off for a plain-HTTP loopback run.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
@@ -205,6 +211,10 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Workers keep their database connection between tasks (Celery's Django fix-up would close it after each one: a new
+# connection per task, ~5 ms each); oms.celery checks it before each task as Django does per request, so
+# CONN_MAX_AGE and the health checks still apply.
+CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = TIME_ZONE
@@ -214,9 +224,12 @@ CELERY_TASK_DEFAULT_QUEUE = "events"
 CELERY_TASK_ROUTES = {
     "notifications.tasks.deliver_webhook": {"queue": "io"},
     "notifications.tasks.sweep_webhooks": {"queue": "io"},
+    "notifications.tasks.send_message": {"queue": "io"},
+    "notifications.tasks.sweep_messages": {"queue": "io"},
     "shipments.tasks.poll_shipment": {"queue": "io"},
     "shipments.tasks.poll_due_shipments": {"queue": "io"},
     "analytics.tasks.*": {"queue": "reports"},
+    "oms.tasks.run_job": {"queue": "reports"},
 }
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "oms.tasks.sweep_outbox", "schedule": 60.0},
@@ -226,7 +239,9 @@ CELERY_BEAT_SCHEDULE = {
     "shipments-poll-tracking": {"task": "shipments.tasks.poll_due_shipments", "schedule": 60.0},
     "sla-sweep": {"task": "notifications.tasks.sweep_time_limits", "schedule": 60.0},
     "webhook-retries": {"task": "notifications.tasks.sweep_webhooks", "schedule": 15.0},
+    "message-sweep": {"task": "notifications.tasks.sweep_messages", "schedule": 60.0},
     "worker-heartbeat": {"task": "oms.tasks.heartbeat", "schedule": 30.0},
+    "purge-job-files": {"task": "oms.tasks.purge_job_files", "schedule": crontab(minute=17)},
 }
 
 # Development and tests only (receivers on 127.0.0.1): lets the guarded HTTP client (oms/http.py) reach loopback

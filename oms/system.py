@@ -30,3 +30,10 @@ stale_events = system_function(
     body="SELECT id FROM oms_event WHERE dispatched_at IS NULL AND failed_at IS NULL AND next_attempt_at < p_before "
     "ORDER BY next_attempt_at LIMIT p_limit",
 )
+
+job_tenant = system_function(
+    "oms_job_tenant",
+    arguments="p_job_id bigint",
+    returns="bigint",
+    body="SELECT tenant_id FROM oms_job WHERE id = p_job_id",
+)

@@ -3,7 +3,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from . import events, rls, system
+from . import events, jobs, rls, system
 from .models import IdempotencyKey, Tenant
 from .observability import beat_heartbeat
 
@@ -46,3 +46,23 @@ def purge_idempotency_keys() -> int:
 def heartbeat() -> None:
     """Run by a worker on beat's schedule; /healthz reads how long ago it last ran."""
     beat_heartbeat()
+
+
+@shared_task(acks_late=True)
+def run_job(job_id: int) -> bool:
+    """A job a person started from a page (export, rebuild); safe to run twice (only a queued job is taken)."""
+    tenant_id = rls.system_value(system.job_tenant, job_id)
+    if tenant_id is None:
+        return False
+    with rls.tenant_context(tenant_id):
+        return jobs.run(job_id) is not None
+
+
+@shared_task
+def purge_job_files() -> int:
+    """Beat: finished jobs' files are kept a day (an export holds the whole shop; it should not linger)."""
+    removed = 0
+    for tenant_id in Tenant.objects.values_list("pk", flat=True):
+        with rls.tenant_context(tenant_id):
+            removed += jobs.purge_files(older_than=timezone.now() - jobs.FILES_KEPT)
+    return removed

@@ -1,21 +1,21 @@
-import tempfile
+import os
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import events, services
+from . import events, jobs, services
 from .i18n import SESSION_LANGUAGE_KEY
-from .lifecycle import export_tenant
-from .models import ApiToken, Event, Membership
-from .pages import run_service
+from .lifecycle import EXPORT_JOB
+from .models import ApiToken, Event, Job, JobState, Membership
+from .pages import job_answer, job_context, run_service
 from .tenancy.middleware import SESSION_TENANT_KEY, user_memberships
 from .tenancy.navigation import settings_links_for, start_screen_for
 from .tenancy.roles import OWNER, SETTINGS, role_required
@@ -85,6 +85,7 @@ def _settings_page(request, *, new_token: str | None = None):
         "token_form": ApiTokenForm(),
         "new_token": new_token,
         "settings_links": settings_links_for(request.role),
+        "export": job_context(jobs.latest_job(tenant=request.tenant, kind=EXPORT_JOB)),
         "failed_events": Event.objects.filter(tenant=request.tenant, failed_at__isnull=False).order_by("-failed_at")[
             :FAILED_EVENTS_SHOWN
         ],
@@ -135,14 +136,30 @@ def permission_denied(request, exception=None):
     return render(request, "403.html", status=403)
 
 
+@require_POST
 @role_required(OWNER)
 def export_data(request):
-    """The owner's copy of everything the shop keeps here: one CSV per table in a ZIP."""
-    archive = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it once sent
-    export_tenant(request.tenant, archive)
-    archive.seek(0)
-    filename = f"{request.tenant.slug}-export-{timezone.now():%Y%m%d-%H%M}.zip"
-    return FileResponse(archive, as_attachment=True, filename=filename, content_type="application/zip")
+    """Start preparing the owner's copy of everything the shop keeps here (a task; the page shows its progress)."""
+    job = jobs.start_job(tenant=request.tenant, kind=EXPORT_JOB, user=request.user)
+    return job_answer(request, job, back="oms:settings")
+
+
+@role_required(OWNER)
+def job_status(request, pk):
+    job = get_for_tenant_or_404(Job, request.tenant, pk=pk)
+    return render(request, "oms/_job.html", job_context(job))
+
+
+@role_required(OWNER)
+def job_download(request, pk):
+    job = get_for_tenant_or_404(Job, request.tenant, pk=pk, state=JobState.DONE)
+    if not job.result_file:
+        raise Http404("This job has no file.")
+    try:
+        handle = job.result_file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The file is no longer kept; start it again.") from None
+    return FileResponse(handle, as_attachment=True, filename=os.path.basename(job.result_file.name))
 
 
 @require_POST

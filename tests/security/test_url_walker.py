@@ -53,6 +53,8 @@ ACCESS = {
     "oms:settings": SETTINGS,
     "oms:api_token_create": SETTINGS,
     "oms:api_token_revoke": SETTINGS,
+    "oms:job": frozenset({OWNER}),
+    "oms:job_download": frozenset({OWNER}),
     "oms:export": frozenset({OWNER}),
     "oms:round_robin": SETTINGS,
     "inventory:products": STOCK,
