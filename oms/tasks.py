@@ -11,8 +11,8 @@ SWEEP_BATCH = 500
 
 
 @shared_task(acks_late=True)
-def dispatch_event(event_id: int) -> bool:
-    return events.dispatch(event_id)
+def dispatch_event(event_id: int, tenant_id: int | None = None) -> bool:
+    return events.dispatch(event_id, tenant_id)
 
 
 @shared_task(acks_late=True)

@@ -2,7 +2,6 @@
 
 from .models import AssignmentCursor, Customer, Order, OrderLine, StatusTransition
 
-
 # Order rows are locked with a query on the order table alone: with a join (e.g. to its status), PostgreSQL re-checks a
 # row that changed while it waited against the joined row it read before, so an order whose status moved meanwhile
 # would not be found at all. The status is read after the lock.

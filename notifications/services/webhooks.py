@@ -12,7 +12,7 @@ import secrets
 import time
 from datetime import UTC, datetime, timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from standardwebhooks import Webhook
@@ -132,40 +132,46 @@ def message_body(event: Event) -> str:
     )
 
 
-def message_for(event: Event) -> WebhookMessage:
-    """The event's one body, made on first need and never changed."""
+def message_for(event: Event) -> tuple[WebhookMessage, bool]:
+    """The event's one body, made on first need and never changed; and whether it was made now. Called while the
+    event's dispatch holds the event row, so two callers never race to make it."""
     message = WebhookMessage.objects.filter(event=event).first()
     if message is not None:
-        return message
-    try:
-        with transaction.atomic():
-            return WebhookMessage.objects.create(
-                tenant_id=event.tenant_id, event=event, kind=event.kind, body=message_body(event)
-            )
-    except IntegrityError:
-        return WebhookMessage.objects.get(event=event)
+        return message, False
+    made = WebhookMessage.objects.create(
+        tenant_id=event.tenant_id, event=event, kind=event.kind, body=message_body(event)
+    )
+    return made, True
 
 
 def enqueue(*, event: Event, endpoints) -> list[WebhookDelivery]:
-    """One delivery per endpoint for the event (never two), sent after commit."""
+    """One delivery per endpoint for the event (never two: a unique constraint backs this), sent after commit."""
     endpoints = list(endpoints)
     if not endpoints:
         return []
-    message = message_for(event)
-    now = timezone.now()
-    created = []
-    for endpoint in endpoints:
-        delivery, made = WebhookDelivery.objects.get_or_create(
-            endpoint=endpoint, message=message, defaults={"tenant_id": event.tenant_id, "next_attempt_at": now}
+    message, new = message_for(event)
+    have = (
+        set()
+        if new
+        else set(
+            WebhookDelivery.objects.filter(message=message, endpoint__in=endpoints).values_list(
+                "endpoint_id", flat=True
+            )
         )
-        if made:
-            created.append(delivery)
-    ids = [d.pk for d in created]
-    if ids:
+    )
+    now = timezone.now()
+    created = WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(tenant_id=event.tenant_id, endpoint=endpoint, message=message, next_attempt_at=now)
+            for endpoint in endpoints
+            if endpoint.pk not in have
+        ]
+    )
+    if created:
         from ..tasks import deliver_webhook
 
-        for pk in ids:
-            enqueue_after_commit(deliver_webhook, pk)
+        for delivery in created:
+            enqueue_after_commit(deliver_webhook, delivery.pk, event.tenant_id)
     return created
 
 

@@ -1,15 +1,17 @@
 """Background work never lost, repeated or starved: robust enqueue, back-off, failed events, webhook claims."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connections, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import WebhookDelivery
 from notifications.services import webhooks
 from notifications.tasks import sweep_webhooks
-from oms import events
+from oms import events, rls
 from oms.celery import app as celery_app
 from oms.models import Event, Role
 from oms.tasks import dispatch_event, sweep_outbox
@@ -76,11 +78,34 @@ def test_an_event_that_keeps_failing_backs_off_then_waits_for_an_admin(tenant, c
     assert (event.failed_at, event.attempts) == (None, 0) and event.next_attempt_at <= timezone.now()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_an_event_is_taken_by_one_dispatcher_at_a_time(tenant):
+    """While one worker's dispatch holds the event (its transaction open), a second dispatch of it skips it; once
+    the first ends without finishing (a dead worker: rolled back), the next dispatch takes it."""
     [event] = old_events(tenant, "test.healthy", 1)
-    assert events._claim(event.pk) is not None
-    assert events._claim(event.pk) is None  # a repeated message finds it taken
-    assert events.dispatch(event.pk) is True and event.pk not in handled
+    holding, release = threading.Event(), threading.Event()
+
+    def first_worker():
+        try:
+            rls.bind(tenant.pk)
+            with transaction.atomic():
+                assert events._claim(event.pk) is not None
+                holding.set()
+                release.wait(timeout=30)
+                transaction.set_rollback(True)  # it dies before finishing
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=first_worker)
+    worker.start()
+    assert holding.wait(timeout=30)
+    try:
+        assert events.dispatch(event.pk) is True and event.pk not in handled  # taken: skipped, not waited for
+    finally:
+        release.set()
+        worker.join(timeout=30)
+    assert events.dispatch(event.pk) is True and event.pk in handled
+    assert Event.objects.get(pk=event.pk).dispatched_at is not None
 
 
 @pytest.fixture
