@@ -7,13 +7,16 @@ per event (an `EventHandled` row, written in the transaction of the subscriber's
 twice by accident, or after a worker died — never repeats work.
 """
 
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from . import rls, system
@@ -25,6 +28,8 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[Event], None]
 _subscribers: dict[str, list[tuple[str, Handler]]] = defaultdict(list)
 ANY_KIND = "*"
+BATCH = 100  # events a dispatch transaction takes at most
+FLAG_TTL = 60  # seconds a "task queued" flag lives if its task never starts (the sweeps cover what waits meanwhile)
 MAX_ATTEMPTS = 8  # about two hours of back-off, then the event waits for an admin
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_WAIT = timedelta(hours=1)
@@ -72,9 +77,7 @@ def record_event(*, tenant, event: DomainEvent) -> Event:
     row = outbox_row(tenant_id=tenant.pk, event=event)
     row.tenant = tenant
     row.save(force_insert=True)
-    from .tasks import dispatch_event
-
-    enqueue_after_commit(dispatch_event, row.pk, tenant.pk)
+    transaction.on_commit(lambda: kick(tenant.pk))
     return row
 
 
@@ -84,12 +87,28 @@ def enqueue_after_commit(task, *args) -> None:
     transaction.on_commit(lambda: send_task(task, *args))
 
 
-def send_task(task, *args, countdown: float | None = None) -> None:
-    """Put a task on the queue now (outside any transaction); a broker failure is logged, not raised."""
+def send_task(task, *args, countdown: float | None = None) -> bool:
+    """Put a task on the queue now (outside any transaction); a broker failure is logged, not raised (False)."""
     try:
         task.apply_async(args=list(args), retry=False, countdown=countdown)
     except Exception:  # noqa: BLE001 - any broker failure; the sweep picks the work up
         logger.warning("Could not enqueue %s%r; the sweep will pick it up", task.name, args, exc_info=True)
+        return False
+    return True
+
+
+def send_once(task, tenant_id: int, *, flag: str) -> None:
+    """Queue `task(tenant_id)` unless one is already queued: the cache `flag` (which the task clears as it starts)
+    says so. One task per burst of work instead of one per item. Anything lost (the cache or the broker away) is
+    found by the sweeps."""
+    try:
+        queued_now = cache.add(flag, 1, timeout=FLAG_TTL)
+    except Exception:  # noqa: BLE001 - the cache is away: queue one anyway
+        logger.warning("Flag %s not set", flag, exc_info=True)
+        queued_now = True
+    if queued_now and not send_task(task, tenant_id):
+        with contextlib.suppress(Exception):
+            cache.delete(flag)  # nothing is on its way: let the next change try again
 
 
 def dispatch(event_id: int, tenant_id: int | None = None) -> bool:
@@ -101,15 +120,50 @@ def dispatch(event_id: int, tenant_id: int | None = None) -> bool:
         if tenant_id is None:
             return True
     with rls.tenant_context(tenant_id), transaction.atomic():
-        event = _claim(event_id)
-        if event is None:
-            return True  # dispatched, failed for good, not due, or another worker holds it right now
+        claimed = _claim(pk=event_id)
+        return _dispatch_claimed(claimed) == len(claimed)
+
+
+def dispatch_due(tenant_id: int) -> int:
+    """Dispatch the tenant's due events, oldest first, BATCH to a transaction, until none is left; returns how many.
+    What intake's events start (see `kick`): one task works through a burst instead of a task per event."""
+    done = 0
+    with rls.tenant_context(tenant_id):
+        while True:
+            with transaction.atomic():
+                claimed = _claim(limit=BATCH)
+                _dispatch_claimed(claimed)
+            done += len(claimed)
+            if len(claimed) < BATCH:
+                return done
+
+
+def kick(tenant_id: int) -> None:
+    """After commit: make sure a `dispatch_due` of the tenant is on its way, one per burst of events."""
+    from .tasks import dispatch_tenant
+
+    send_once(dispatch_tenant, tenant_id, flag=kick_key(tenant_id))
+
+
+def kick_key(tenant_id: int) -> str:
+    return f"oms:dispatch-queued:{tenant_id}"
+
+
+def _claim(*, pk: int | None = None, limit: int = 1) -> list[Event]:
+    """Take due events for this transaction: their rows stay locked until the dispatch commits, so a second
+    dispatch of the same event (a repeated message, the sweep, another worker's batch) skips them, and a worker
+    that dies mid-dispatch releases them with its rolled-back transaction for the sweep to try again."""
+    due = Event.objects.select_for_update(skip_locked=True).filter(
+        dispatched_at__isnull=True, failed_at__isnull=True, next_attempt_at__lte=timezone.now()
+    )
+    claimed = list((due if pk is None else due.filter(pk=pk)).order_by("pk")[:limit])
+    if claimed:
         _commit_without_waiting_for_disk()
-        return _dispatch_claimed(event)
+    return claimed
 
 
 def _commit_without_waiting_for_disk() -> None:
-    """The dispatch's COMMIT returns before its WAL reaches the disk (a flush per event was most of its time).
+    """The dispatch's COMMIT returns before its WAL reaches the disk (a flush per dispatch was much of its time).
     Safe: a crash can only lose a whole dispatch, which is then simply dispatched again; and whatever it set in
     motion outside the database (a webhook sent, a message sent) first commits its own claim synchronously, which
     flushes all WAL before it, this dispatch's included."""
@@ -117,52 +171,70 @@ def _commit_without_waiting_for_disk() -> None:
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def _claim(event_id: int) -> Event | None:
-    """Take the due event for this transaction: its row stays locked until the dispatch commits, so a second
-    dispatch of the same event (a repeated message, the sweep) skips it, and a worker that dies mid-dispatch
-    releases it with its rolled-back transaction for the sweep to try again."""
-    return (
-        Event.objects.select_for_update(skip_locked=True)
-        .filter(pk=event_id, dispatched_at__isnull=True, failed_at__isnull=True, next_attempt_at__lte=timezone.now())
-        .first()
-    )
-
-
 def backoff(attempts: int) -> timedelta:
     """Wait before attempt n + 1: 30 s, 1 min, 2 min … capped at an hour."""
     return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_WAIT)
 
 
-def _dispatch_claimed(event: Event) -> bool:
-    """All subscribers in the claiming transaction, each in a savepoint (a failing one's writes are undone, the
-    others' stay); the `EventHandled` rows of those that ran are written in one INSERT in the same transaction as
-    their work, so each subscriber runs exactly once per event."""
-    done = set(EventHandled.objects.filter(event=event).values_list("subscriber", flat=True))
-    ran, errors = [], []
-    for name, handler in subscribers_for(event.kind):
-        if name in done:
-            continue
-        try:
-            with transaction.atomic():
-                handler(event)
-        except Exception as exc:  # a failing subscriber must not block the others; a later attempt retries it
-            logger.exception("Subscriber %s failed on event %s", name, event.pk)
-            errors.append(f"{name}: {exc}")
-        else:
-            ran.append(EventHandled(event=event, subscriber=name))
+# What subscribers may keep for the length of one dispatch transaction (e.g. the tenant's triggers of a kind), so a
+# batch asks once; None outside a dispatch.
+_dispatch_memo: ContextVar[dict | None] = ContextVar("dispatch_memo", default=None)
+
+
+def memo(key, compute: Callable):
+    """`compute()`, kept for the rest of the current dispatch transaction under `key` (computed each time outside
+    one). For what a batch's events all need and none of them changes."""
+    kept = _dispatch_memo.get()
+    if kept is None:
+        return compute()
+    if key not in kept:
+        kept[key] = compute()
+    return kept[key]
+
+
+def _dispatch_claimed(claimed: list[Event]) -> int:
+    """All subscribers of the claimed events in the claiming transaction, each in a savepoint (a failing one's
+    writes are undone, the others' stay); the `EventHandled` rows of those that ran are written in one INSERT in the
+    same transaction as their work, so each subscriber runs exactly once per event. Returns how many events are
+    fully dispatched."""
+    if not claimed:
+        return 0
+    retried = [event.pk for event in claimed if event.attempts]
+    done = set(
+        EventHandled.objects.filter(event_id__in=retried).values_list("event_id", "subscriber") if retried else ()
+    )
+    ran, failures = [], {}
+    token = _dispatch_memo.set({})
+    try:
+        for event in claimed:
+            for name, handler in subscribers_for(event.kind):
+                if (event.pk, name) in done:
+                    continue
+                try:
+                    with transaction.atomic():
+                        handler(event)
+                except Exception as exc:  # a failing subscriber must not block the others; a later attempt retries
+                    logger.exception("Subscriber %s failed on event %s", name, event.pk)
+                    failures.setdefault(event, []).append(f"{name}: {exc}")
+                else:
+                    ran.append(EventHandled(event=event, subscriber=name))
+    finally:
+        _dispatch_memo.reset(token)
     if ran:
         EventHandled.objects.bulk_create(ran)
-    now, attempts = timezone.now(), event.attempts + 1
-    if not errors:
-        Event.objects.filter(pk=event.pk).update(attempts=attempts, dispatched_at=now)
-        return True
-    Event.objects.filter(pk=event.pk).update(
-        attempts=attempts,
-        last_error="\n".join(errors)[:2000],
-        next_attempt_at=now + backoff(attempts),
-        failed_at=now if attempts >= MAX_ATTEMPTS else None,
-    )
-    return False
+    now = timezone.now()
+    finished = [event.pk for event in claimed if event not in failures]
+    if finished:
+        Event.objects.filter(pk__in=finished).update(attempts=F("attempts") + 1, dispatched_at=now)
+    for event, errors in failures.items():
+        attempts = event.attempts + 1
+        Event.objects.filter(pk=event.pk).update(
+            attempts=attempts,
+            last_error="\n".join(errors)[:2000],
+            next_attempt_at=now + backoff(attempts),
+            failed_at=now if attempts >= MAX_ATTEMPTS else None,
+        )
+    return len(finished)
 
 
 def retry_failed(*, tenant, event_ids) -> int:

@@ -16,6 +16,15 @@ def dispatch_event(event_id: int, tenant_id: int | None = None) -> bool:
 
 
 @shared_task(acks_late=True)
+def dispatch_tenant(tenant_id: int) -> int:
+    """Work through the tenant's due events (see `events.kick`); safe to run twice or side by side."""
+    from django.core.cache import cache
+
+    cache.delete(events.kick_key(tenant_id))  # from here on, a new event queues the next run
+    return events.dispatch_due(tenant_id)
+
+
+@shared_task(acks_late=True)
 def dispatch_events(event_ids: list[int]) -> int:
     """Dispatch a batch of outbox events (as `dispatch_event` does one); safe to repeat."""
     for event_id in event_ids:

@@ -7,10 +7,11 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from oms.event_catalogue import OrderOverdue
-from oms.events import record_events
+from oms.events import memo, record_events
 from oms.models import Membership, Role
 from orders.models import Order, OrderStatus
 
@@ -100,15 +101,25 @@ def _plan(rows: list[tuple]) -> int:
 
 def sync_deadline(*, order_id: int, tenant_id: int) -> datetime.datetime | None:
     """Plan the order's deadline from its current status's limit (idempotent: reads the order, not the event)."""
-    order = Order.objects.filter(tenant_id=tenant_id, pk=order_id).only("pk", "status_id", "status_changed_at").first()
+    order = (
+        Order.objects.filter(tenant_id=tenant_id, pk=order_id)
+        .only("pk", "status_id", "status_changed_at")
+        .annotate(planned=Exists(OrderDeadline.objects.filter(tenant_id=tenant_id, order_id=OuterRef("pk"))))
+        .first()
+    )
     if order is None:
         return None
-    limit = TimeLimit.objects.filter(tenant_id=tenant_id, status_id=order.status_id, is_active=True).first()
-    due = deadline(limit, order.status_changed_at)
-    if due is None and not OrderDeadline.objects.filter(tenant_id=tenant_id, order_id=order.pk).exists():
+    limits = memo(("time-limits", tenant_id), lambda: active_limits(tenant_id))
+    due = deadline(limits.get(order.status_id), order.status_changed_at)
+    if due is None and not order.planned:
         return None  # no limit, and no earlier plan to clear: an order without limits needs no row
     _plan([(tenant_id, order.pk, order.status_changed_at, due)])
     return due
+
+
+def active_limits(tenant_id: int) -> dict[int, TimeLimit]:
+    """The tenant's active time limits by status id (one dispatch batch asks once: `oms.events.memo`)."""
+    return {limit.status_id: limit for limit in TimeLimit.objects.filter(tenant_id=tenant_id, is_active=True)}
 
 
 def deadline_of(*, order) -> OrderDeadline | None:

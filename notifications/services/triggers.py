@@ -15,7 +15,7 @@ from oms import event_catalogue
 from oms.actors import Actor
 from oms.errors import DomainError
 from oms.event_catalogue import OrderPaymentChanged, OrderStatusChanged, ShipmentStatusChanged, StockReceived
-from oms.events import event_depth
+from oms.events import event_depth, memo
 from oms.models import Event
 from orders.models import Group, Order, OrderStatus, StatusPurpose
 from orders.services import customers as customer_services
@@ -45,8 +45,11 @@ def order_of(event: Event) -> Order | None:
 
 def handle_event(event: Event) -> list[TriggerRun]:
     """The outbox subscriber: run the tenant's active triggers for this kind of event."""
-    triggers = list(
-        Trigger.objects.filter(tenant_id=event.tenant_id, event_kind=event.kind, is_active=True).order_by("pk")
+    triggers = memo(
+        ("triggers", event.tenant_id, event.kind),
+        lambda: list(
+            Trigger.objects.filter(tenant_id=event.tenant_id, event_kind=event.kind, is_active=True).order_by("pk")
+        ),
     )
     if not triggers:
         return []

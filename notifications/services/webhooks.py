@@ -13,13 +13,13 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from standardwebhooks import Webhook
 
 from oms import event_catalogue, http
 from oms.errors import DomainError
-from oms.events import enqueue_after_commit
+from oms.events import enqueue_after_commit, memo, send_once
 from oms.models import Event
 
 from .. import locks
@@ -168,11 +168,31 @@ def enqueue(*, event: Event, endpoints) -> list[WebhookDelivery]:
         ]
     )
     if created:
-        from ..tasks import deliver_webhook
-
-        for delivery in created:
-            enqueue_after_commit(deliver_webhook, delivery.pk, event.tenant_id)
+        tenant_id = event.tenant_id
+        transaction.on_commit(lambda: kick(tenant_id))
     return created
+
+
+def kick(tenant_id: int) -> None:
+    """After commit: make sure the tenant's due deliveries are being queued (`tasks.queue_due_webhooks`), one run per
+    burst, so the dispatch that made them publishes nothing itself. The sweep every 15 s covers anything lost."""
+    from ..tasks import queue_due_webhooks
+
+    send_once(queue_due_webhooks, tenant_id, flag=kick_key(tenant_id))
+
+
+def kick_key(tenant_id: int) -> str:
+    return f"oms:webhooks-queued:{tenant_id}"
+
+
+def due_delivery_ids(*, now: datetime, limit: int) -> list[int]:
+    """The tenant's deliveries whose attempt is due and not yet queued, oldest first."""
+    return list(
+        WebhookDelivery.objects.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now, endpoint__is_active=True)
+        .filter(Q(enqueued_until__isnull=True) | Q(enqueued_until__lt=now))
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def claim_for_queue(*, delivery_ids: list[int], now: datetime) -> list[int]:
@@ -200,10 +220,13 @@ def claim_for_queue(*, delivery_ids: list[int], now: datetime) -> list[int]:
 def enqueue_for_subscribers(event: Event) -> list[WebhookDelivery]:
     """Endpoints subscribed to the kind that existed when the event happened: a new endpoint gets no backlog,
     however far behind the worker is."""
-    endpoints = WebhookEndpoint.objects.filter(
-        tenant_id=event.tenant_id, is_active=True, events__contains=[event.kind], created_at__lte=event.created_at
+    subscribed = memo(
+        ("webhook-endpoints", event.tenant_id, event.kind),
+        lambda: list(
+            WebhookEndpoint.objects.filter(tenant_id=event.tenant_id, is_active=True, events__contains=[event.kind])
+        ),
     )
-    return enqueue(event=event, endpoints=endpoints)
+    return enqueue(event=event, endpoints=[e for e in subscribed if e.created_at <= event.created_at])
 
 
 def signature_header(endpoint: WebhookEndpoint, msg_id: str, at: datetime, body: str, now: datetime) -> str:

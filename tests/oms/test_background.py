@@ -4,6 +4,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connections, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -89,7 +90,7 @@ def test_an_event_is_taken_by_one_dispatcher_at_a_time(tenant):
         try:
             rls.bind(tenant.pk)
             with transaction.atomic():
-                assert events._claim(event.pk) is not None
+                assert events._claim(pk=event.pk) != []
                 holding.set()
                 release.wait(timeout=30)
                 transaction.set_rollback(True)  # it dies before finishing
@@ -175,10 +176,61 @@ def test_the_webhook_sweep_queues_each_due_attempt_once(tenant, local_endpoints,
     assert queued == [(delivery.pk,)]
 
 
+def test_the_deliveries_a_dispatch_made_are_queued_each_once(tenant, local_endpoints, monkeypatch):
+    import notifications.tasks
+
+    webhooks.create_endpoint(tenant=tenant, url="http://127.0.0.1:9/closed", events=["order.created"])
+    for _ in range(3):
+        place_order(tenant, [(stocked_product(tenant), 1)])
+    for event in Event.objects.filter(kind="order.created"):
+        webhooks.enqueue_for_subscribers(event)
+    queued = []
+    monkeypatch.setattr(notifications.tasks, "send_task", lambda task, *args: queued.append(args))
+    assert notifications.tasks.queue_due_webhooks(tenant.pk) == 3
+    assert notifications.tasks.queue_due_webhooks(tenant.pk) == 0  # claimed: never queued twice
+    assert sorted(queued) == sorted((d.pk, tenant.pk) for d in WebhookDelivery.objects.all())
+
+
+def test_a_burst_of_events_queues_one_dispatch_task(tenant, settings):
+    """Intake's events each ask for a dispatch after commit; while one is queued and not yet started, the others
+    ask for nothing, and the task, once it starts, lets the next event queue another."""
+    celery_app.conf.task_always_eager = False
+    queue = celery_app.amqp.router.route({}, "oms.tasks.dispatch_tenant")["queue"].name
+    with celery_app.connection_for_write() as conn:
+        redis = conn.default_channel.client
+        conn.default_channel.queue_purge(queue)
+        try:
+            before = redis.llen(queue)
+            for _ in range(5):
+                events.kick(tenant.pk)
+            assert redis.llen(queue) - before == 1
+            cache.delete(events.kick_key(tenant.pk))  # what the task does as it starts
+            events.kick(tenant.pk)
+            assert redis.llen(queue) - before == 2
+        finally:
+            celery_app.conf.task_always_eager = True
+            conn.default_channel.queue_purge(queue)
+            cache.delete(events.kick_key(tenant.pk))
+
+
+def test_a_batch_dispatches_every_due_event_once_and_keeps_a_failure_to_itself(tenant, monkeypatch):
+    monkeypatch.setattr(events, "BATCH", 4)
+    healthy_events = old_events(tenant, "test.healthy", 9)
+    [poisoned] = old_events(tenant, "test.poison", 1)
+    assert events.dispatch_due(tenant.pk) == 10
+    assert events.dispatch_due(tenant.pk) == 0
+    assert sorted(e.pk for e in healthy_events) == sorted(pk for pk in handled if pk in {e.pk for e in healthy_events})
+    assert all(Event.objects.get(pk=e.pk).dispatched_at for e in healthy_events)
+    poisoned.refresh_from_db()
+    assert poisoned.dispatched_at is None and poisoned.attempts == 1 and "always fails" in poisoned.last_error
+
+
 @pytest.mark.parametrize(
     ("task", "queue"),
     [
         ("oms.tasks.dispatch_event", "events"),
+        ("oms.tasks.dispatch_tenant", "events"),
+        ("notifications.tasks.queue_due_webhooks", "io"),
         ("oms.tasks.sweep_outbox", "events"),
         ("notifications.tasks.sweep_time_limits", "events"),
         ("notifications.tasks.deliver_webhook", "io"),
