@@ -147,7 +147,10 @@ def export_data(request):
 @role_required(OWNER)
 def job_status(request, pk):
     job = get_for_tenant_or_404(Job, request.tenant, pk=pk)
-    return render(request, "oms/_job.html", job_context(job))
+    response = render(request, "oms/_job.html", job_context(job))
+    if job.finished:
+        response["HX-Trigger"] = "job-finished"  # parts of the page that show the job's effect refresh themselves
+    return response
 
 
 @role_required(OWNER)
