@@ -383,6 +383,16 @@ def forget_lines(*, tenant, line_ids) -> dict[int, int]:
 
 def consume(*, tenant, line_ids, actor=None) -> list[StockMove]:
     """Ship reserved units: on-hand and reserved both drop, one `shipment` movement each. Caller's transaction."""
+    return _take_reserved(tenant=tenant, line_ids=line_ids, kind=MoveKind.SHIPMENT, reason="shipped", actor=actor)
+
+
+def write_off_reserved(*, tenant, line_ids, reason: str, actor=None) -> list[StockMove]:
+    """Reserved units that will never come back (a parcel lost on the way): on-hand and reserved both drop, one
+    `write-off` movement each. Caller's transaction."""
+    return _take_reserved(tenant=tenant, line_ids=line_ids, kind=MoveKind.WRITE_OFF, reason=reason, actor=actor)
+
+
+def _take_reserved(*, tenant, line_ids, kind: str, reason: str, actor) -> list[StockMove]:
     reservations, levels = _locked_reservations(tenant=tenant, line_ids=line_ids)
     moves = []
     for reservation in reservations:
@@ -391,15 +401,19 @@ def consume(*, tenant, line_ids, actor=None) -> list[StockMove]:
         moves.append(
             _move(
                 level=level,
-                kind=MoveKind.SHIPMENT,
+                kind=kind,
                 quantity=-reservation.quantity,
                 actor=actor,
-                reason="shipped",
+                reason=reason,
                 order_line_id=reservation.line_id,
             )
         )
         reservation.delete()
     return moves
+
+
+def holds_reservations(*, tenant, line_ids) -> bool:
+    return Reservation.objects.filter(tenant=tenant, line_id__in=list(line_ids)).exists()
 
 
 def restock_return(

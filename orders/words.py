@@ -92,6 +92,8 @@ class Words:
         if kind == ActivityKind.CUSTODY:
             if "delivery_failed" in changes:
                 return f"{FACTS['delivery_failed']}: {changes['delivery_failed']}"
+            if "parcel_lost" in changes:
+                return f"Parcel written off as lost: {changes['parcel_lost']} ({changes.get('units', 0)} unit(s))"
             parts = [self.fact(changes.get("fact", ""))]
             parts += [
                 f"{DETAIL_WORDS.get(key, key)} {value}".strip()

@@ -18,6 +18,7 @@ urlpatterns = [
     path("route/stops/<int:pk>/delivered/", views.stop_deliver, name="stop_deliver"),
     path("route/stops/<int:pk>/failed/", views.stop_fail, name="stop_fail"),
     path("orders/<int:pk>/custody/", views.order_custody, name="order_custody"),
+    path("orders/<int:pk>/lost/", views.write_off_lost, name="write_off_lost"),
     path("documents/<slug:kind>.pdf", views.document_pdf, name="document"),
     path("incidents/", views.incident_list, name="incidents"),
     path("settings/", views.shipment_settings, name="settings"),

@@ -110,7 +110,19 @@ def _enter_group(order: Order, group: str) -> None:
         raise TransitionBlocked(
             f"The order cannot enter group '{group}': " + "; ".join(reasons), reasons=reasons
         ) from exc
-    if group == Group.CANCEL:
+    if group == Group.CANCEL and not parcel_is_out(order):
         line_ids = list(order.lines.values_list("pk", flat=True))
         stock.release(tenant=order.tenant, line_ids=line_ids)
         OrderLine.objects.filter(pk__in=line_ids).update(reserved=0)
+
+
+def parcel_is_out(order: Order) -> bool:
+    """The order's units left the warehouse with a courier or carrier and were neither delivered nor received
+    back. A refused or cancelled order in that state keeps its units reserved, out of what can be sold, until the
+    parcel is received back (`shipments.services.returns.receive_return`) or written off as lost
+    (`write_off_lost_parcel`): releasing them would sell units that are still in a van."""
+    return (
+        order.handed_over_at is not None
+        and order.delivered_at is None
+        and stock.holds_reservations(tenant=order.tenant, line_ids=order.lines.values_list("pk", flat=True))
+    )

@@ -11,7 +11,7 @@ from inventory import services as stock
 from inventory.models import MoveKind, StockMove
 from oms.actors import Actor
 from oms.db import retry_on_conflict
-from orders.models import Order, OrderLine
+from orders.models import ActivityKind, Order, OrderLine
 from orders.purposes import StatusPurpose, status_for
 
 from .. import locks
@@ -39,6 +39,7 @@ def receive_return(*, order: Order, actor: Actor) -> Order:
     user = actor.user if actor.user_id else None
     # Reserved units never confirmed as delivered left with the parcel too: ship them out first, then back in.
     stock.consume(tenant=order.tenant, line_ids=[line.pk for line in lines], actor=user)
+    OrderLine.objects.filter(tenant_id=order.tenant_id, order=order).update(reserved=0)
     out = defaultdict(int)
     for row in (
         StockMove.objects.filter(
@@ -79,3 +80,35 @@ def receive_return(*, order: Order, actor: Actor) -> Order:
     from orders.services.statuses import change_status
 
     return change_status(order=order, to_code=returned.code, actor=actor, skip_matrix=True)
+
+
+@retry_on_conflict()
+@transaction.atomic
+def write_off_lost_parcel(*, order: Order, actor: Actor, reason: str) -> Order:
+    """A parcel that left and will not come back (lost by the carrier, never returned by the customer): the units
+    it holds reserved leave stock with a `write-off` movement each, so they stop waiting for a return that never
+    comes. Only for a parcel that is out (see `orders.services.statuses.parcel_is_out`)."""
+    from orders.services.activity import log_activity
+    from orders.services.statuses import parcel_is_out
+
+    order = locks.lock_order(order)
+    reason = " ".join((reason or "").split())[:200]
+    if not reason:
+        raise HandoverRefused("Say what happened to the parcel (e.g. “lost by the carrier”).")
+    if not parcel_is_out(order):
+        raise HandoverRefused(f"Order {order.number} has no parcel out: nothing to write off.")
+    line_ids = list(OrderLine.objects.filter(tenant_id=order.tenant_id, order=order).values_list("pk", flat=True))
+    moves = stock.write_off_reserved(
+        tenant=order.tenant,
+        line_ids=line_ids,
+        reason=f"lost parcel {order.number}: {reason}",
+        actor=actor.user if actor.user_id else None,
+    )
+    OrderLine.objects.filter(pk__in=line_ids).update(reserved=0)
+    log_activity(
+        order=order,
+        kind=ActivityKind.CUSTODY,
+        actor=actor,
+        changes={"parcel_lost": reason, "units": sum(-move.quantity for move in moves)},
+    )
+    return order

@@ -1,7 +1,7 @@
 """Screens of the shipments module: packing station, handover, returns, courier route, custody, documents."""
 
 from .config import shipment_settings
-from .custody import handover, order_custody, returns
+from .custody import handover, order_custody, returns, write_off_lost
 from .documents import document_pdf
 from .incidents import incident_list, incident_resolve
 from .packing import packing, packing_open, packing_scan, packing_station, packing_undo
@@ -25,4 +25,5 @@ __all__ = [
     "stop_deliver",
     "shipment_settings",
     "stop_fail",
+    "write_off_lost",
 ]

@@ -2,13 +2,14 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from oms.pages import run_service
 from oms.tenancy.roles import MANAGER, OWNER, PACKER, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 from orders.models import Order
+from orders.services.statuses import parcel_is_out
 
 from .. import selectors
 from ..errors import AlreadyHandedOver
@@ -129,8 +130,23 @@ def order_custody(request, pk):
             "holder": custody.current_holder(order),
             "stops": list(selectors.stops_of_order(order=order)),
             "shipment": selectors.shipment_of(order=order),
+            "parcel_out": parcel_is_out(order),
         },
     )
 
 
-__all__ = ["handover", "order_custody", "returns"]
+@require_POST
+@role_required(OWNER, MANAGER)
+def write_off_lost(request, pk):
+    """A parcel that will not come back: its units leave stock (written off) instead of waiting for a return."""
+    order = get_for_tenant_or_404(Order, request.tenant, pk=pk)
+    reason = request.POST.get("reason", "")
+    run_service(
+        request,
+        lambda actor: returns_service.write_off_lost_parcel(order=order, actor=actor, reason=reason),
+        success=f"The parcel of order {order.number} is written off as lost; its units left stock.",
+    )
+    return redirect("shipments:order_custody", pk=order.pk)
+
+
+__all__ = ["handover", "order_custody", "returns", "write_off_lost"]

@@ -109,6 +109,7 @@ ACCESS = {
     "shipments:stop_deliver": frozenset({COURIER}),
     "shipments:stop_fail": frozenset({COURIER}),
     "shipments:order_custody": WAREHOUSE,
+    "shipments:write_off_lost": OFFICE,
     "shipments:document": frozenset({OWNER, ADMIN, MANAGER, PACKER}),
     "shipments:incidents": OFFICE,
     "shipments:settings": SETTINGS,

@@ -1,8 +1,12 @@
 import pytest
+from django.urls import reverse
 
 from inventory.models import MoveKind, StockLevel, StockMove
+from oms.models import Role
 from orders.errors import TransitionBlocked
-from orders.services.statuses import change_status
+from orders.models import ActivityKind, OrderActivity, OrderStatus
+from orders.purposes import StatusPurpose, status_for
+from orders.services.statuses import change_status, parcel_is_out
 from shipments.errors import HandoverRefused
 from shipments.models import CustodyTransfer, HolderKind
 from shipments.services import common, custody, returns, routes
@@ -105,3 +109,68 @@ def test_parcel_returned_before_delivery_leaves_stock_as_it_was(tenant):
         level = StockLevel.objects.get(tenant=tenant, product=line.product)
         on_hand, reserved = levels_before[line.product_id]
         assert (level.on_hand, level.reserved) == (on_hand, reserved - line.quantity)
+
+
+def available(product) -> int:
+    level = StockLevel.objects.get(product=product)
+    return level.on_hand - level.reserved
+
+
+def refused_on_the_way(tenant):
+    """A parcel handed to a courier, then refused by the customer: the order moves to the refused status."""
+    order, stop, _ = handed_to_courier(tenant)
+    refused = status_for(tenant.pk, StatusPurpose.REFUSED)
+    return change_status(order=order, to_code=refused.code, actor=SYSTEM, skip_matrix=True)
+
+
+def test_a_refused_parcel_keeps_its_units_out_of_sale_until_it_is_back(tenant):
+    order = refused_on_the_way(tenant)
+    products = [line.product for line in order.lines.all()]
+    before = {p.pk: available(p) for p in products}
+    assert all(line.reserved == line.quantity for line in order.lines.all())  # still with the courier
+    assert parcel_is_out(order)
+    order = returns.receive_return(order=order, actor=PACKER_ACTOR)  # scanned back in
+    for line in order.lines.all():
+        assert available(line.product) == before[line.product_id] + line.quantity
+        assert line.reserved == 0
+    assert not parcel_is_out(order)
+
+
+def test_a_refused_parcel_lost_on_the_way_is_written_off_not_sold(tenant):
+    order = refused_on_the_way(tenant)
+    line = order.lines.select_related("product").first()
+    level = StockLevel.objects.get(product=line.product)
+    on_hand, sellable = level.on_hand, available(line.product)
+    with pytest.raises(HandoverRefused, match="Say what happened"):
+        returns.write_off_lost_parcel(order=order, actor=SYSTEM, reason="  ")
+    returns.write_off_lost_parcel(order=order, actor=SYSTEM, reason="lost by the courier")
+    level.refresh_from_db()
+    assert level.on_hand == on_hand - line.quantity and available(line.product) == sellable  # no phantom stock
+    move = StockMove.objects.get(order_line_id=line.pk, kind=MoveKind.WRITE_OFF)
+    assert move.quantity == -line.quantity and "lost by the courier" in move.reason
+    with pytest.raises(HandoverRefused, match="no parcel out"):
+        returns.write_off_lost_parcel(order=order, actor=SYSTEM, reason="again")
+
+
+def test_an_order_cancelled_before_it_left_gives_its_units_back_at_once(tenant):
+    order = packed_order(tenant)
+    line = order.lines.select_related("product").first()
+    sellable = available(line.product)
+    cancelled = OrderStatus.objects.filter(tenant=tenant, group="cancel").exclude(purpose__in=["refused", "returned"])
+    change_status(order=order, to_code=cancelled.first().code, actor=SYSTEM, skip_matrix=True)
+    assert available(line.product) == sellable + line.quantity
+
+
+def test_only_office_staff_write_off_a_lost_parcel_from_the_custody_page(tenant, client_for):
+    order = refused_on_the_way(tenant)
+    url = reverse("shipments:write_off_lost", args=[order.pk])
+    page = client_for(Role.MANAGER).get(reverse("shipments:order_custody", args=[order.pk])).content.decode()
+    assert 'data-testid="parcel-out"' in page and 'data-testid="write-off-lost"' in page
+    assert client_for(Role.PACKER).post(url, {"reason": "lost"}).status_code == 403
+    response = client_for(Role.MANAGER).post(url, {"reason": "lost by the carrier"})
+    assert response.status_code == 302
+    assert not parcel_is_out(order)
+    assert (
+        "lost by the carrier"
+        in OrderActivity.objects.filter(order=order, kind=ActivityKind.CUSTODY).last().changes["parcel_lost"]
+    )
