@@ -92,6 +92,10 @@ class Words:
         if kind == ActivityKind.CUSTODY:
             if "delivery_failed" in changes:
                 return f"{FACTS['delivery_failed']}: {changes['delivery_failed']}"
+            if "return_announced" in changes:
+                return f"Return announced: {changes.get('units', 0)} unit(s), {changes['return_announced']}"
+            if "return_received" in changes:
+                return f"Return received: {changes.get('units', 0)} unit(s), {changes['return_received']}"
             if "parcel_lost" in changes:
                 return f"Parcel written off as lost: {changes['parcel_lost']} ({changes.get('units', 0)} unit(s))"
             parts = [self.fact(changes.get("fact", ""))]

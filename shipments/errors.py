@@ -28,3 +28,9 @@ class DuplicateCarrier(Conflict):
 
 class CarrierError(Exception):
     """A carrier could not be reached or answered nonsense; polls back off, nothing else changes."""
+
+
+class ReturnRefused(DomainError):
+    """A customer return that cannot be announced or received as asked; nothing was written."""
+
+    code = "return_refused"

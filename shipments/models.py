@@ -272,3 +272,49 @@ class TrackingEvent(TenantOwned):
             models.UniqueConstraint(fields=["tenant", "shipment", "external_id"], name="trackingevent_unique"),
             models.CheckConstraint(condition=Q(state__in=ShipmentState.values), name="trackingevent_state_valid"),
         ]
+
+
+class ReturnState(models.TextChoices):
+    EXPECTED = "expected", "Expected"
+    RECEIVED = "received", "Received"
+
+
+class ReturnOutcome(models.TextChoices):
+    RESTOCK = "restock", "Back on the shelf"
+    WRITE_OFF = "write_off", "Written off"
+
+
+class CustomerReturn(TenantOwned):
+    """Lines of a delivered order the customer sends back: announced by a manager, received by scan at the
+    warehouse, where each line is restocked or written off; refunded (a `refund` payment) on receipt if asked,
+    and replaced by an exchange order in the family if asked."""
+
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=200)
+    state = models.CharField(max_length=10, choices=ReturnState.choices, default=ReturnState.EXPECTED)
+    refund_on_receipt = models.BooleanField(default=False)
+    refund_method = models.CharField(max_length=60, blank=True)
+    refund = models.ForeignKey("orders.Payment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    exchange = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by_label = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    received_by_label = models.CharField(max_length=150, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["tenant", "order"], name="customerreturn_order")]
+
+
+class CustomerReturnLine(TenantOwned):
+    customer_return = models.ForeignKey(CustomerReturn, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey("orders.OrderLine", on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField()
+    outcome = models.CharField(max_length=10, choices=ReturnOutcome.choices, blank=True)
+    write_off_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="customerreturnline_quantity_positive"),
+            models.UniqueConstraint(fields=["customer_return", "order_line"], name="customerreturnline_one_per_line"),
+        ]

@@ -88,8 +88,13 @@ def split_unavailable(*, order: Order, actor: Actor) -> Order:
 
 
 @transaction.atomic
-def copy_order(*, order: Order, actor: Actor, line_ids: list[int] | None = None) -> Order:
-    """A new order of the same family with all lines (or the chosen ones); the original is unchanged."""
+def copy_order(
+    *, order: Order, actor: Actor, line_ids: list[int] | None = None, quantities: dict[int, int] | None = None
+) -> Order:
+    """A new order of the same family with all lines (or the chosen ones, or `quantities` of chosen lines: an
+    exchange sends again what came back); the original is unchanged."""
+    if quantities is not None:
+        line_ids = list(quantities)
     root, order = locks.lock_family_root_and_order(order)
     lines = list(order.lines.select_related("product"))
     if line_ids is not None:
@@ -100,11 +105,17 @@ def copy_order(*, order: Order, actor: Actor, line_ids: list[int] | None = None)
     child = _new_child(parent=order, root=root, status=default_status(tenant_id=order.tenant_id))
     OrderLine.objects.bulk_create(
         [
-            OrderLine(tenant_id=order.tenant_id, order=child, product=ln.product, quantity=ln.quantity, price=ln.price)
+            OrderLine(
+                tenant_id=order.tenant_id,
+                order=child,
+                product=ln.product,
+                quantity=(quantities or {}).get(ln.pk, ln.quantity),
+                price=ln.price,
+            )
             for ln in lines
         ]
     )
-    moved = [[ln.product.sku, ln.quantity] for ln in lines]
+    moved = [[ln.product.sku, (quantities or {}).get(ln.pk, ln.quantity)] for ln in lines]
     _finish_family_change(parent=order, child=child, actor=actor, moved=moved, kind=ActivityKind.COPIED)
     return child
 

@@ -36,6 +36,12 @@ def reserve_order(*, order: Order, actor: Actor, warehouse_ids: list[int] | None
     return order
 
 
+def forget_reserved(*, order: Order) -> None:
+    """The order's units left stock another way (shipped back in as a return, written off as a lost parcel): its
+    lines hold nothing reserved any more. The caller holds the order's lock, in its transaction."""
+    OrderLine.objects.filter(tenant_id=order.tenant_id, order=order).update(reserved=0)
+
+
 @transaction.atomic
 def release_order(*, order: Order, actor: Actor) -> Order:
     order = locks.lock_order(order)

@@ -2,6 +2,7 @@
 the shop's status for the purpose "returned"."""
 
 from collections import defaultdict
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Sum
@@ -13,10 +14,20 @@ from oms.actors import Actor
 from oms.db import retry_on_conflict
 from orders.models import ActivityKind, Order, OrderLine
 from orders.purposes import StatusPurpose, status_for
+from orders.services.reservations import forget_reserved
 
 from .. import locks
-from ..errors import HandoverRefused
-from ..models import HolderKind, RouteStop, Shipment, ShipmentState
+from ..errors import HandoverRefused, ReturnRefused
+from ..models import (
+    CustomerReturn,
+    CustomerReturnLine,
+    HolderKind,
+    ReturnOutcome,
+    ReturnState,
+    RouteStop,
+    Shipment,
+    ShipmentState,
+)
 from .common import Holder, current_holder, record_transfer
 
 
@@ -39,7 +50,7 @@ def receive_return(*, order: Order, actor: Actor) -> Order:
     user = actor.user if actor.user_id else None
     # Reserved units never confirmed as delivered left with the parcel too: ship them out first, then back in.
     stock.consume(tenant=order.tenant, line_ids=[line.pk for line in lines], actor=user)
-    OrderLine.objects.filter(tenant_id=order.tenant_id, order=order).update(reserved=0)
+    forget_reserved(order=order)
     out = defaultdict(int)
     for row in (
         StockMove.objects.filter(
@@ -104,7 +115,7 @@ def write_off_lost_parcel(*, order: Order, actor: Actor, reason: str) -> Order:
         reason=f"lost parcel {order.number}: {reason}",
         actor=actor.user if actor.user_id else None,
     )
-    OrderLine.objects.filter(pk__in=line_ids).update(reserved=0)
+    forget_reserved(order=order)
     log_activity(
         order=order,
         kind=ActivityKind.CUSTODY,
@@ -112,3 +123,169 @@ def write_off_lost_parcel(*, order: Order, actor: Actor, reason: str) -> Order:
         changes={"parcel_lost": reason, "units": sum(-move.quantity for move in moves)},
     )
     return order
+
+
+# --- line-level returns ----------------------------------------------------------------------------------------
+
+
+def returnable(order: Order) -> dict[int, int]:
+    """Units of each line the customer may still send back: what was delivered, less what earlier returns named."""
+    if order.delivered_at is None:
+        return {}
+    named = defaultdict(int)
+    for row in (
+        CustomerReturnLine.objects.filter(tenant_id=order.tenant_id, customer_return__order=order)
+        .values("order_line_id")
+        .annotate(units=Sum("quantity"))
+    ):
+        named[row["order_line_id"]] = row["units"]
+    lines = OrderLine.objects.filter(tenant_id=order.tenant_id, order=order).values_list("pk", "quantity")
+    return {pk: quantity - named[pk] for pk, quantity in lines if quantity - named[pk] > 0}
+
+
+@retry_on_conflict()
+@transaction.atomic
+def announce_return(
+    *,
+    order: Order,
+    quantities: dict[int, int],
+    reason: str,
+    actor: Actor,
+    refund_method: str = "",
+    exchange: bool = False,
+) -> CustomerReturn:
+    """The customer sends back these units of these lines (only what was delivered and not yet named by another
+    return). With `refund_method`, their value is refunded by that method when they arrive; with `exchange`, an
+    order of the same family sends the same units again."""
+    order = locks.lock_order(order)
+    reason = " ".join((reason or "").split())[:200]
+    if not reason:
+        raise ReturnRefused("Say why the customer sends it back.", field="reason")
+    if order.delivered_at is None:
+        raise ReturnRefused(f"Order {order.number} has not been delivered: there is nothing to send back.")
+    wanted = {int(line_id): int(units) for line_id, units in quantities.items() if int(units or 0) != 0}
+    if not wanted:
+        raise ReturnRefused("Choose at least one unit to send back.")
+    left = returnable(order)
+    for line_id, units in wanted.items():
+        if units < 0 or line_id not in left or units > left[line_id]:
+            raise ReturnRefused(
+                f"At most {left.get(line_id, 0)} unit(s) of that line can still be sent back.",
+                details={"line_id": line_id},
+            )
+    customer_return = CustomerReturn.objects.create(
+        tenant_id=order.tenant_id,
+        order=order,
+        reason=reason,
+        refund_on_receipt=bool(refund_method.strip()),
+        refund_method=refund_method.strip()[:60],
+        created_by_label=actor.name[:150],
+    )
+    CustomerReturnLine.objects.bulk_create(
+        [
+            CustomerReturnLine(tenant_id=order.tenant_id, customer_return=customer_return, order_line_id=pk, quantity=n)
+            for pk, n in sorted(wanted.items())
+        ]
+    )
+    if exchange:
+        from orders.services.families import copy_order
+
+        customer_return.exchange = copy_order(order=order, actor=actor, quantities=wanted)
+        customer_return.save(update_fields=["exchange"])
+    from orders.services.activity import log_activity
+
+    log_activity(
+        order=order,
+        kind=ActivityKind.CUSTODY,
+        actor=actor,
+        changes={"return_announced": reason, "units": sum(wanted.values())},
+    )
+    return customer_return
+
+
+def expected_return_of(order: Order) -> CustomerReturn | None:
+    return (
+        CustomerReturn.objects.filter(tenant_id=order.tenant_id, order=order, state=ReturnState.EXPECTED)
+        .order_by("created_at", "pk")
+        .first()
+    )
+
+
+@retry_on_conflict()
+@transaction.atomic
+def receive_customer_return(
+    *, customer_return: CustomerReturn, actor: Actor, write_offs: dict[int, str] | None = None
+) -> CustomerReturn:
+    """The returned units are in: each line back on the shelf (a `return` movement into the warehouse it left
+    from), or, for the lines in `write_offs` (line id → reason), taken in and written off (`return` then
+    `write-off`). Refunded if the return asked for it."""
+    order = locks.lock_order(customer_return.order)
+    customer_return = CustomerReturn.objects.select_for_update().get(pk=customer_return.pk)
+    if customer_return.state != ReturnState.EXPECTED:
+        raise ReturnRefused(f"This return of order {order.number} has already been received.")
+    write_offs = {int(k): " ".join(str(v).split())[:200] for k, v in (write_offs or {}).items()}
+    lines = list(customer_return.lines.select_related("order_line__product"))
+    for line_id, why in write_offs.items():
+        if line_id not in {line.order_line_id for line in lines}:
+            raise ReturnRefused("That line is not part of this return.")
+        if not why:
+            raise ReturnRefused("Say why the units are written off (e.g. damaged).", field="write_off_reason")
+    user = actor.user if actor.user_id else None
+    for line in lines:
+        product = line.order_line.product
+        warehouse = _warehouse_it_left_from(line.order_line_id, order.tenant)
+        stock.restock_return(
+            tenant=order.tenant,
+            warehouse=warehouse,
+            product=product,
+            quantity=line.quantity,
+            actor=user,
+            order_line_id=line.order_line_id,
+            reason=f"customer return {order.number}",
+        )
+        if line.order_line_id in write_offs:
+            line.outcome, line.write_off_reason = ReturnOutcome.WRITE_OFF, write_offs[line.order_line_id]
+            stock.write_off(
+                tenant=order.tenant,
+                warehouse=warehouse,
+                product=product,
+                quantity=line.quantity,
+                reason=f"customer return {order.number}: {line.write_off_reason}",
+                actor=user,
+            )
+        else:
+            line.outcome = ReturnOutcome.RESTOCK
+        line.save(update_fields=["outcome", "write_off_reason"])
+    if customer_return.refund_on_receipt:
+        value = sum((line.order_line.price * line.quantity for line in lines), Decimal("0.00"))
+        refundable = min(value, order.paid)
+        if refundable > 0:
+            from orders.services.payments import record_refund
+
+            customer_return.refund = record_refund(
+                order=order, amount=refundable, method=customer_return.refund_method, actor=actor
+            )
+    customer_return.state, customer_return.received_at = ReturnState.RECEIVED, timezone.now()
+    customer_return.received_by_label = actor.name[:150]
+    customer_return.save(update_fields=["state", "received_at", "received_by_label", "refund"])
+    from orders.services.activity import log_activity
+
+    log_activity(
+        order=order,
+        kind=ActivityKind.CUSTODY,
+        actor=actor,
+        changes={"return_received": customer_return.reason, "units": sum(line.quantity for line in lines)},
+    )
+    return customer_return
+
+
+def _warehouse_it_left_from(line_id: int, tenant):
+    from inventory.models import Warehouse
+
+    move = StockMove.objects.filter(tenant=tenant, order_line_id=line_id, kind=MoveKind.SHIPMENT).order_by("pk").first()
+    if move is not None:
+        return move.warehouse
+    warehouse = Warehouse.objects.filter(tenant=tenant).order_by("priority", "pk").first()
+    if warehouse is None:
+        raise ReturnRefused("The shop has no warehouse to take the units back into.")
+    return warehouse

@@ -17,6 +17,7 @@ from ..services import custody
 from ..services import returns as returns_service
 from ..services.common import user_label
 from .common import WAREHOUSE_STAFF, trigger
+from .customer_returns import scanned_return
 
 
 def _holder_choice(request, value: str):
@@ -85,6 +86,7 @@ def handover(request):
 RETURN_MODES = {
     "failed": ("Failed delivery back from a courier", custody.return_to_warehouse),
     "parcel": ("Returned parcel: restock and mark returned", returns_service.receive_return),
+    "customer": ("Customer return: some lines of a delivered order", None),
 }
 
 
@@ -101,6 +103,10 @@ def returns(request):
         order = selectors.order_by_number(tenant=request.tenant, number=code)
         if order is None:
             ok, message = False, f"No order '{code.strip()[:40]}'."
+        elif mode == "customer":
+            ok, message, opened = scanned_return(request, order)
+            if opened is not None:
+                return opened
         else:
             action = RETURN_MODES[mode][1]
             ok, result = run_service(request, lambda actor: action(order=order, actor=actor), notify=False)

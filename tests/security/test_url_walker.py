@@ -110,6 +110,8 @@ ACCESS = {
     "shipments:stop_fail": frozenset({COURIER}),
     "shipments:order_custody": WAREHOUSE,
     "shipments:write_off_lost": OFFICE,
+    "shipments:announce_return": OFFICE,
+    "shipments:customer_return": WAREHOUSE,
     "shipments:document": frozenset({OWNER, ADMIN, MANAGER, PACKER}),
     "shipments:incidents": OFFICE,
     "shipments:settings": SETTINGS,

@@ -1,0 +1,144 @@
+"""Line-level returns: the customer sends back some units of a delivered order; the warehouse restocks or writes
+them off; the value is refunded on receipt when asked; an exchange order of the family sends them again."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from inventory.models import MoveKind, StockLevel, StockMove
+from oms.models import Role
+from orders.models import Payment
+from orders.services.payments import record_refund
+from shipments.errors import ReturnRefused
+from shipments.models import ReturnOutcome, ReturnState
+from shipments.services import returns, routes
+from shipments.services.custody import amount_to_collect
+from tests.orders.helpers import SYSTEM, stocked_product
+
+from .helpers import PACKER_ACTOR, handed_to_courier
+
+pytestmark = pytest.mark.django_db
+
+
+def delivered(tenant, **fields):
+    products = [stocked_product(tenant, on_hand=20), stocked_product(tenant, on_hand=20)]
+    order, stop, _ = handed_to_courier(tenant, lines=[(products[0], 3), (products[1], 1)], **fields)
+    routes.depart(route=stop.route, actor=SYSTEM)
+    routes.deliver(stop=stop, actor=SYSTEM, amount_collected=str(amount_to_collect(order)))  # cash on delivery
+    order.refresh_from_db()
+    return order
+
+
+def lines_of(order):
+    return list(order.lines.select_related("product").order_by("pk"))
+
+
+def test_only_delivered_units_not_yet_named_can_be_sent_back(tenant):
+    order = delivered(tenant)
+    first, second = lines_of(order)
+    assert returns.returnable(order) == {first.pk: 3, second.pk: 1}
+    returns.announce_return(order=order, quantities={first.pk: 2}, reason="too big", actor=SYSTEM)
+    assert returns.returnable(order) == {first.pk: 1, second.pk: 1}
+    with pytest.raises(ReturnRefused, match="At most 1 unit"):
+        returns.announce_return(order=order, quantities={first.pk: 2}, reason="again", actor=SYSTEM)
+    with pytest.raises(ReturnRefused, match="Say why"):
+        returns.announce_return(order=order, quantities={second.pk: 1}, reason=" ", actor=SYSTEM)
+    with pytest.raises(ReturnRefused, match="at least one"):
+        returns.announce_return(order=order, quantities={second.pk: 0}, reason="x", actor=SYSTEM)
+
+
+def test_an_order_not_delivered_has_nothing_to_send_back(tenant):
+    order, _, _ = handed_to_courier(tenant)
+    line = lines_of(order)[0]
+    with pytest.raises(ReturnRefused, match="not been delivered"):
+        returns.announce_return(order=order, quantities={line.pk: 1}, reason="x", actor=SYSTEM)
+
+
+def test_received_units_go_back_on_the_shelf_or_are_written_off_with_a_reason(tenant):
+    order = delivered(tenant)
+    first, second = lines_of(order)
+    on_hand = {line.pk: StockLevel.objects.get(product=line.product).on_hand for line in (first, second)}
+    customer_return = returns.announce_return(
+        order=order, quantities={first.pk: 2, second.pk: 1}, reason="wrong size", actor=SYSTEM
+    )
+    with pytest.raises(ReturnRefused, match="Say why"):
+        returns.receive_customer_return(customer_return=customer_return, actor=PACKER_ACTOR, write_offs={second.pk: ""})
+    returns.receive_customer_return(
+        customer_return=customer_return, actor=PACKER_ACTOR, write_offs={second.pk: "box crushed"}
+    )
+    customer_return.refresh_from_db()
+    assert customer_return.state == ReturnState.RECEIVED
+    assert StockLevel.objects.get(product=first.product).on_hand == on_hand[first.pk] + 2
+    assert StockLevel.objects.get(product=second.product).on_hand == on_hand[second.pk]  # in, then written off
+    assert StockMove.objects.get(order_line_id=second.pk, kind=MoveKind.RETURN).quantity == 1
+    assert "box crushed" in StockMove.objects.get(product=second.product, kind=MoveKind.WRITE_OFF).reason
+    outcomes = {line.order_line_id: line.outcome for line in customer_return.lines.all()}
+    assert outcomes == {first.pk: ReturnOutcome.RESTOCK, second.pk: ReturnOutcome.WRITE_OFF}
+    with pytest.raises(ReturnRefused, match="already been received"):
+        returns.receive_customer_return(customer_return=customer_return, actor=PACKER_ACTOR)
+
+
+def test_the_returned_value_is_refunded_on_receipt(tenant):
+    order = delivered(tenant, payment_status="paid")
+    first, _ = lines_of(order)
+    customer_return = returns.announce_return(
+        order=order, quantities={first.pk: 2}, reason="changed mind", actor=SYSTEM, refund_method="card"
+    )
+    assert not Payment.objects.filter(order=order, kind="refund").exists()  # not before the goods are back
+    returns.receive_customer_return(customer_return=customer_return, actor=PACKER_ACTOR)
+    refund = Payment.objects.get(order=order, kind="refund")
+    assert refund.amount == first.price * 2 and refund.method == "card"
+    order.refresh_from_db()
+    assert order.paid == order.total - first.price * 2 and order.payment_status == "partially_paid"
+
+
+def test_an_exchange_sends_the_same_units_again_in_an_order_of_the_family(tenant):
+    order = delivered(tenant)
+    first, _ = lines_of(order)
+    customer_return = returns.announce_return(
+        order=order, quantities={first.pk: 1}, reason="faulty", actor=SYSTEM, exchange=True
+    )
+    exchange = customer_return.exchange
+    assert exchange.parent_id == order.pk and exchange.root_id == order.pk
+    [line] = exchange.lines.all()
+    assert (line.product_id, line.quantity) == (first.product_id, 1)
+    assert exchange.total == first.price
+
+
+def test_managers_announce_and_warehouse_staff_receive_by_scan(tenant, client_for):
+    order = delivered(tenant)
+    first, second = lines_of(order)
+    url = reverse("shipments:announce_return", args=[order.pk])
+    assert client_for(Role.PACKER).get(url).status_code == 403
+    page = client_for(Role.MANAGER).get(url).content.decode()
+    assert f'name="line-{first.pk}"' in page and 'max="3"' in page
+    answer = client_for(Role.MANAGER).post(url, {f"line-{first.pk}": "1", "reason": "too small", "refund_method": ""})
+    assert answer.status_code == 302
+    packer = client_for(Role.PACKER)
+    scanned = packer.post(reverse("shipments:returns"), {"mode": "customer", "code": order.number})
+    customer_return = returns.expected_return_of(order)
+    assert scanned.status_code == 302 and scanned["Location"].endswith(
+        reverse("shipments:customer_return", args=[customer_return.pk])
+    )
+    receive = reverse("shipments:customer_return", args=[customer_return.pk])
+    refused = packer.post(receive, {f"write-off-{first.pk}": "on", f"reason-{first.pk}": ""})
+    assert refused.status_code == 200 and "Say why" in refused.content.decode()
+    assert packer.post(receive, {}).status_code == 302  # nothing ticked: every line back on the shelf
+    customer_return.refresh_from_db()
+    assert customer_return.state == ReturnState.RECEIVED
+    bad = client_for(Role.MANAGER).post(url, {f"line-{second.pk}": "5", "reason": "x"})
+    assert bad.status_code == 200 and "At most 1 unit" in bad.content.decode()
+
+
+def test_a_refund_never_gives_back_more_than_is_still_paid(tenant):
+    order = delivered(tenant)  # paid in cash on delivery
+    first, _ = lines_of(order)
+    record_refund(order=order, amount=str(order.paid), method="cash", actor=SYSTEM)  # already refunded in full
+    customer_return = returns.announce_return(
+        order=order, quantities={first.pk: 1}, reason="x", actor=SYSTEM, refund_method="cash"
+    )
+    returns.receive_customer_return(customer_return=customer_return, actor=PACKER_ACTOR)
+    assert Payment.objects.filter(order=order, kind="refund").count() == 1
+    order.refresh_from_db()
+    assert order.paid == Decimal("0.00")
