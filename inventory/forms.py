@@ -132,26 +132,56 @@ class PurchaseOrderForm(forms.Form):
         ]
 
     def clean_lines(self):
-        parsed = []
-        for number, raw in enumerate(self.cleaned_data["lines"].splitlines(), start=1):
-            parts = raw.split()
-            if not parts:
-                continue
-            try:
-                quantity = int(parts[1]) if len(parts) > 1 else 0
-                cost = Decimal(parts[2].replace(",", ".")) if len(parts) > 2 else None
-            except (ValueError, ArithmeticError):
-                quantity, cost = 0, Decimal("-1")
-            if (
-                len(parts) > 3
-                or not 1 <= quantity <= 1_000_000
-                or (cost is not None and (not cost.is_finite() or cost < 0))
-            ):
-                raise forms.ValidationError(f"Line {number}: write SKU, a quantity from 1 and an optional cost.")
-            parsed.append((parts[0], quantity, cost))
-        if not parsed:
-            raise forms.ValidationError("Add at least one line.")
-        return parsed
+        return parse_stock_lines(self.cleaned_data["lines"], with_cost=True)
+
+
+def parse_stock_lines(text: str, *, with_cost: bool) -> list[tuple]:
+    """Lines typed as "SKU quantity" (and an optional unit cost): (sku, quantity[, cost]) each."""
+    parsed = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        parts = raw.split()
+        if not parts:
+            continue
+        try:
+            quantity = int(parts[1]) if len(parts) > 1 else 0
+            cost = Decimal(parts[2].replace(",", ".")) if len(parts) > 2 else None
+        except (ValueError, ArithmeticError):
+            quantity, cost = 0, Decimal("-1")
+        if (
+            len(parts) > (3 if with_cost else 2)
+            or not 1 <= quantity <= 1_000_000
+            or (cost is not None and (not cost.is_finite() or cost < 0))
+        ):
+            wanted = "SKU, a quantity from 1 and an optional cost" if with_cost else "SKU and a quantity from 1"
+            raise forms.ValidationError(f"Line {number}: write {wanted}.")
+        parsed.append((parts[0], quantity, cost) if with_cost else (parts[0], quantity))
+    if not parsed:
+        raise forms.ValidationError("Add at least one line.")
+    return parsed
+
+
+class TransferForm(forms.Form):
+    from_warehouse = forms.ChoiceField(label="From")
+    to_warehouse = forms.ChoiceField(label="To")
+    note = forms.CharField(max_length=200, required=False)
+    lines = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "One line per product: SKU quantity\nTEA-01 24"}),
+        help_text="One line per product: SKU and quantity, separated by a space.",
+    )
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(w.code, f"{w.code} · {w.name}") for w in Warehouse.objects.filter(tenant=tenant, is_active=True)]
+        self.fields["from_warehouse"].choices = self.fields["to_warehouse"].choices = choices
+
+    def clean_lines(self):
+        return parse_stock_lines(self.cleaned_data["lines"], with_cost=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("from_warehouse") and data.get("from_warehouse") == data.get("to_warehouse"):
+            self.add_error("to_warehouse", "Choose a different warehouse to send to.")
+        return data
 
 
 class ScanForm(forms.Form):

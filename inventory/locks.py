@@ -1,6 +1,6 @@
 """The one place stock rows are locked: always ordered by (product, warehouse) so lockers never deadlock."""
 
-from .models import PurchaseOrder, StockLevel
+from .models import PurchaseOrder, StockLevel, Transfer
 
 
 def lock_levels_of_products(*, tenant, product_ids, warehouse_ids=None) -> list[StockLevel]:
@@ -27,3 +27,11 @@ def lock_purchase_order(order):
 
 def lock_purchase_lines(order):
     return list(order.lines.select_related("product").select_for_update(of=("self",)).order_by("pk"))
+
+
+def lock_transfer(transfer):
+    return Transfer.objects.select_for_update().get(pk=transfer.pk, tenant=transfer.tenant)
+
+
+def lock_transfer_lines(transfer):
+    return list(transfer.lines.select_related("product").select_for_update(of=("self",)).order_by("pk"))

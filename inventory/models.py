@@ -70,6 +70,8 @@ class MoveKind(models.TextChoices):
     RETURN = "return", "Return"
     WRITE_OFF = "write-off", "Write-off"
     ADJUSTMENT = "adjustment", "Adjustment"
+    TRANSFER_OUT = "transfer-out", "Sent to another warehouse"
+    TRANSFER_IN = "transfer-in", "Received from another warehouse"
 
 
 class StockMove(TenantOwned):
@@ -90,6 +92,8 @@ class StockMove(TenantOwned):
     purchase_order = models.ForeignKey(
         "PurchaseOrder", null=True, blank=True, on_delete=models.PROTECT, related_name="moves"
     )
+    # The transfer a unit left or arrived on (transfers.py).
+    transfer = models.ForeignKey("Transfer", null=True, blank=True, on_delete=models.PROTECT, related_name="moves")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -185,6 +189,56 @@ class PurchaseOrderLine(TenantOwned):
             models.CheckConstraint(condition=Q(received__lte=F("quantity")), name="purchaseline_not_over_received"),
         ]
         indexes = [models.Index(fields=["tenant", "product"], name="purchaseline_tenant_product")]
+
+    @property
+    def outstanding(self) -> int:
+        return self.quantity - self.received
+
+
+class TransferState(models.TextChoices):
+    IN_TRANSIT = "in_transit", "In transit"
+    RECEIVED = "received", "Received"
+
+
+class Transfer(TenantOwned):
+    """Goods moved from one warehouse to another: they leave the source when the transfer is made (a
+    `transfer-out` movement each), travel where neither warehouse can sell them, and arrive by scan or form at the
+    destination (`transfer-in`)."""
+
+    number = models.CharField(max_length=30)
+    from_warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    to_warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=20, choices=TransferState.choices, default=TransferState.IN_TRANSIT)
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    received_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "number"], name="transfer_unique_number"),
+            models.CheckConstraint(condition=~Q(from_warehouse=F("to_warehouse")), name="transfer_two_warehouses"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+
+class TransferLine(TenantOwned):
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    received = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["transfer", "product"], name="transferline_unique_product"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="transferline_quantity_positive"),
+            models.CheckConstraint(condition=Q(received__lte=F("quantity")), name="transferline_not_over_received"),
+        ]
 
     @property
     def outstanding(self) -> int:

@@ -96,14 +96,7 @@ def purchase_scan(request, pk):
 def purchase_receive(request, pk):
     """Receive by form: a quantity per line (what a delivery note says)."""
     order = get_for_tenant_or_404(PurchaseOrder, request.tenant, pk=pk)
-    lines = []
-    for line in order.lines.select_related("product"):
-        raw = request.POST.get(f"qty-{line.pk}", "").strip()
-        if raw.isdigit() and 0 < int(raw) <= 1_000_000:
-            lines.append((line.product.sku, int(raw)))
-        elif raw not in ("", "0"):
-            lines = None
-            break
+    lines = received_quantities(request, order.lines.select_related("product"))
     if lines is None:
         messages.error(request, "Quantities must be whole numbers.")
     else:
@@ -113,6 +106,18 @@ def purchase_receive(request, pk):
             success="Received.",
         )
     return _purchase_page(request, order)
+
+
+def received_quantities(request, lines) -> list[tuple[str, int]] | None:
+    """The receive form's quantity per line (`qty-<line id>`), as (SKU, quantity); None when one is not a number."""
+    received = []
+    for line in lines:
+        raw = request.POST.get(f"qty-{line.pk}", "").strip()
+        if raw.isdigit() and 0 < int(raw) <= 1_000_000:
+            received.append((line.product.sku, int(raw)))
+        elif raw not in ("", "0"):
+            return None
+    return received
 
 
 @require_POST

@@ -145,7 +145,15 @@ def _check_tenant(tenant, *objects) -> None:
 
 
 def _move(
-    *, level: StockLevel, kind: str, quantity: int, actor, reason: str, order_line_id=None, purchase_order=None
+    *,
+    level: StockLevel,
+    kind: str,
+    quantity: int,
+    actor,
+    reason: str,
+    order_line_id=None,
+    purchase_order=None,
+    transfer=None,
 ) -> StockMove:
     if level.on_hand + quantity > MAX_ON_HAND:
         raise InvalidQuantity(f"On-hand stock cannot exceed {MAX_ON_HAND:,} units.")
@@ -161,15 +169,23 @@ def _move(
         reason=reason,
         order_line_id=order_line_id,
         purchase_order=purchase_order,
+        transfer=transfer,
     )
 
 
 @retry_on_conflict()
 @transaction.atomic
 def receive(
-    *, tenant, warehouse: Warehouse, lines: list[tuple[Product, int]], actor=None, reason="", purchase_order=None
+    *,
+    tenant,
+    warehouse: Warehouse,
+    lines: list[tuple[Product, int]],
+    actor=None,
+    reason="",
+    purchase_order=None,
+    transfer=None,
 ) -> list[StockMove]:
-    """Add on-hand stock: one `receipt` movement per line."""
+    """Add on-hand stock: one `receipt` movement per line (`transfer-in` when it arrives on a transfer)."""
     if not lines:
         raise InvalidQuantity("A receipt needs at least one line.")
     for product, quantity in lines:
@@ -181,11 +197,12 @@ def receive(
         moves.append(
             _move(
                 level=level,
-                kind=MoveKind.RECEIPT,
+                kind=MoveKind.RECEIPT if transfer is None else MoveKind.TRANSFER_IN,
                 quantity=quantity,
                 actor=actor,
                 reason=reason,
                 purchase_order=purchase_order,
+                transfer=transfer,
             )
         )
     record_event(
@@ -196,6 +213,28 @@ def receive(
         ),
     )
     return moves
+
+
+def send_away(*, tenant, warehouse: Warehouse, lines: list[tuple[Product, int]], transfer, actor=None) -> None:
+    """Units leave `warehouse` on a transfer: one `transfer-out` movement per line; only what is available (not
+    reserved) can go. Caller's transaction."""
+    for product, quantity in sorted(lines, key=lambda pair: pair[0].pk):
+        _check_quantity(quantity)
+        _check_tenant(tenant, product, warehouse)
+        level = locks.lock_level(tenant=tenant, product=product, warehouse=warehouse)
+        if quantity > level.available:
+            raise InsufficientStock(
+                f"Only {level.available} unit(s) of {product.sku} are available in {warehouse.code} to send.",
+                details={"sku": product.sku, "available": level.available},
+            )
+        _move(
+            level=level,
+            kind=MoveKind.TRANSFER_OUT,
+            quantity=-quantity,
+            actor=actor,
+            reason=f"Transfer {transfer.number}",
+            transfer=transfer,
+        )
 
 
 @retry_on_conflict()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import purchase_views, views
+from . import purchase_views, transfer_views, views
 
 app_name = "inventory"
 
@@ -23,4 +23,9 @@ urlpatterns = [
     path("purchases/<int:pk>/receive/", purchase_views.purchase_receive, name="purchase_receive"),
     path("purchases/<int:pk>/cancel/", purchase_views.purchase_cancel, name="purchase_cancel"),
     path("purchases/<int:pk>/expected/", purchase_views.purchase_expected, name="purchase_expected"),
+    path("transfers/", transfer_views.transfer_list, name="transfers"),
+    path("transfers/new/", transfer_views.transfer_new, name="transfer_new"),
+    path("transfers/<int:pk>/", transfer_views.transfer_detail, name="transfer"),
+    path("transfers/<int:pk>/scan/", transfer_views.transfer_scan, name="transfer_scan"),
+    path("transfers/<int:pk>/receive/", transfer_views.transfer_receive, name="transfer_receive"),
 ]

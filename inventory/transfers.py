@@ -1,0 +1,130 @@
+"""Transfers between warehouses: goods leave the source when the transfer is made, travel where neither
+warehouse can sell them, and arrive by scan or form at the destination. Both ends are in the ledger.
+
+Receiving locks the transfer row, then its lines, then stock levels (services.receive), so two people receiving
+the same delivery can never book more than was sent.
+"""
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from oms.errors import Conflict
+
+from . import locks, services
+from .errors import InvalidQuantity, UnknownProduct, UnknownWarehouse
+from .models import Product, Transfer, TransferLine, TransferState, Warehouse
+
+MAX_LINES = 1000
+
+
+class TransferClosed(Conflict):
+    code = "transfer_closed"
+
+
+def _warehouse(tenant, code: str, field: str) -> Warehouse:
+    warehouse = Warehouse.objects.filter(tenant=tenant, code=(code or "").strip()).first()
+    if warehouse is None:
+        raise UnknownWarehouse(f"Unknown warehouse '{(code or '').strip()[:30]}'.", field=field)
+    return warehouse
+
+
+@transaction.atomic
+def create_transfer(*, tenant, from_code: str, to_code: str, lines: list[tuple[str, int]], note="", actor=None):
+    """Send these units (SKU, quantity) from one warehouse to another; they leave the source now."""
+    source, target = _warehouse(tenant, from_code, "from"), _warehouse(tenant, to_code, "to")
+    if source.pk == target.pk:
+        raise InvalidQuantity("Choose two different warehouses.", field="to")
+    if not lines or len(lines) > MAX_LINES:
+        raise InvalidQuantity(f"A transfer needs 1 to {MAX_LINES} lines.", field="lines")
+    wanted: dict[str, int] = {}
+    for sku, quantity in lines:
+        if not isinstance(quantity, int) or not 1 <= quantity <= 1_000_000:
+            raise InvalidQuantity(f"Quantity of {sku} must be a whole number from 1 to 1,000,000.", field="lines")
+        wanted[sku] = wanted.get(sku, 0) + quantity
+    products = {p.sku: p for p in Product.objects.filter(tenant=tenant, sku__in=wanted)}
+    unknown = sorted(set(wanted) - products.keys())
+    if unknown:
+        raise UnknownProduct(f"Unknown SKU: {', '.join(unknown)}.", field="lines", details={"skus": unknown})
+    transfer = Transfer.objects.create(
+        tenant=tenant,
+        number="",
+        from_warehouse=source,
+        to_warehouse=target,
+        note=" ".join((note or "").split())[:200],
+        created_by=actor,
+    )
+    transfer.number = f"TR-{transfer.pk}"
+    Transfer.objects.filter(pk=transfer.pk).update(number=transfer.number)
+    TransferLine.objects.bulk_create(
+        [TransferLine(tenant=tenant, transfer=transfer, product=products[sku], quantity=q) for sku, q in wanted.items()]
+    )
+    services.send_away(
+        tenant=tenant,
+        warehouse=source,
+        lines=[(products[sku], q) for sku, q in wanted.items()],
+        transfer=transfer,
+        actor=actor,
+    )
+    return transfer
+
+
+@transaction.atomic
+def receive_transfer(*, transfer: Transfer, lines: list[tuple[str, int]], actor=None) -> Transfer:
+    """Book what arrived at the destination (`transfer-in` movements); more than is still on the way is refused.
+    Orders waiting for these products are served as for any receipt."""
+    transfer = locks.lock_transfer(transfer)
+    if transfer.state != TransferState.IN_TRANSIT:
+        raise TransferClosed(f"{transfer.number} has arrived in full; nothing more is on the way.")
+    if not lines:
+        raise InvalidQuantity("Say what arrived: at least one line.", field="lines")
+    wanted: dict[str, int] = {}
+    for sku, quantity in lines:
+        if not isinstance(quantity, int) or quantity < 1:
+            raise InvalidQuantity(f"Quantity of {sku} must be at least 1.", field="lines")
+        wanted[sku] = wanted.get(sku, 0) + quantity
+    by_sku = {line.product.sku: line for line in locks.lock_transfer_lines(transfer)}
+    not_sent = sorted(set(wanted) - by_sku.keys())
+    if not_sent:
+        raise InvalidQuantity(f"Not on {transfer.number}: {', '.join(not_sent)}.", field="lines")
+    too_many = {sku: by_sku[sku].outstanding for sku, qty in wanted.items() if qty > by_sku[sku].outstanding}
+    if too_many:
+        text = ", ".join(f"{sku} ({left} still on the way)" for sku, left in sorted(too_many.items()))
+        raise InvalidQuantity(f"More than is still on the way: {text}.", field="lines")
+    for sku, quantity in wanted.items():
+        TransferLine.objects.filter(pk=by_sku[sku].pk).update(received=F("received") + quantity)
+    services.receive(
+        tenant=transfer.tenant,
+        warehouse=transfer.to_warehouse,
+        lines=[(by_sku[sku].product, quantity) for sku, quantity in wanted.items()],
+        actor=actor,
+        reason=f"Transfer {transfer.number}",
+        transfer=transfer,
+    )
+    if not transfer.lines.filter(received__lt=F("quantity")).exists():
+        transfer.state, transfer.received_at = TransferState.RECEIVED, timezone.now()
+        transfer.save(update_fields=["state", "received_at"])
+    return transfer
+
+
+def receive_scanned_unit(*, transfer: Transfer, code: str, actor=None) -> tuple[Transfer, Product]:
+    """One scanned unit (barcode or SKU) received on the transfer."""
+    code = (code or "").strip()
+    product = (
+        Product.objects.filter(tenant=transfer.tenant, barcode=code).first()
+        or Product.objects.filter(tenant=transfer.tenant, sku=code).first()
+    )
+    if product is None or not transfer.lines.filter(product=product).exists():
+        raise InvalidQuantity(f"'{code[:64]}' is not on {transfer.number}.", field="code")
+    return receive_transfer(transfer=transfer, lines=[(product.sku, 1)], actor=actor), product
+
+
+def in_transit(*, tenant, product_ids=None) -> dict[int, int]:
+    """Units on the way between warehouses, by product."""
+    lines = TransferLine.objects.filter(tenant=tenant, transfer__state=TransferState.IN_TRANSIT)
+    if product_ids is not None:
+        lines = lines.filter(product_id__in=list(product_ids))
+    totals: dict[int, int] = {}
+    for product_id, quantity, received in lines.values_list("product_id", "quantity", "received"):
+        totals[product_id] = totals.get(product_id, 0) + quantity - received
+    return totals

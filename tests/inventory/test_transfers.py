@@ -1,0 +1,91 @@
+"""Transfers between warehouses: units leave the source at once, can be sold nowhere while on the way, arrive by
+scan or form, and both ends are in the ledger."""
+
+import pytest
+from django.urls import reverse
+
+from inventory import transfers
+from inventory.errors import InsufficientStock, InvalidQuantity, UnknownWarehouse
+from inventory.models import MoveKind, StockLevel, StockMove, Transfer, TransferState
+from oms.models import Event, Role
+from tests.factories import WarehouseFactory
+from tests.orders.helpers import stocked_product
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_warehouses(tenant):
+    return WarehouseFactory(tenant=tenant, code="MAIN"), WarehouseFactory(tenant=tenant, code="SHOP")
+
+
+def level(product, warehouse):
+    return StockLevel.objects.filter(product=product, warehouse=warehouse).first()
+
+
+def test_units_leave_the_source_travel_unsellable_and_arrive_at_the_destination(tenant, two_warehouses):
+    main, shop = two_warehouses
+    mug = stocked_product(tenant, sku="MUG", on_hand=10, warehouse=main)
+    transfer = transfers.create_transfer(tenant=tenant, from_code="MAIN", to_code="SHOP", lines=[("MUG", 4)])
+    assert level(mug, main).on_hand == 6 and level(mug, shop) is None  # on the way: in neither warehouse
+    assert transfers.in_transit(tenant=tenant) == {mug.pk: 4}
+    transfers.receive_transfer(transfer=transfer, lines=[("MUG", 3)])
+    transfer.refresh_from_db()
+    assert transfer.state == TransferState.IN_TRANSIT and level(mug, shop).on_hand == 3
+    transfers.receive_scanned_unit(transfer=transfer, code="MUG")
+    transfer.refresh_from_db()
+    assert transfer.state == TransferState.RECEIVED and level(mug, shop).on_hand == 4
+    moves = StockMove.objects.filter(transfer=transfer)
+    assert sorted((m.kind, m.warehouse.code, m.quantity) for m in moves) == [
+        (MoveKind.TRANSFER_IN, "SHOP", 1),
+        (MoveKind.TRANSFER_IN, "SHOP", 3),
+        (MoveKind.TRANSFER_OUT, "MAIN", -4),
+    ]
+    assert Event.objects.filter(kind="stock.received").exists()  # waiting orders are served as for any receipt
+    with pytest.raises(transfers.TransferClosed):
+        transfers.receive_scanned_unit(transfer=transfer, code="MUG")
+
+
+def test_only_available_units_can_be_sent_and_a_refusal_changes_nothing(tenant, two_warehouses):
+    main, _ = two_warehouses
+    stocked_product(tenant, sku="MUG", on_hand=2, warehouse=main)
+    with pytest.raises(InsufficientStock, match="Only 2 unit"):
+        transfers.create_transfer(tenant=tenant, from_code="MAIN", to_code="SHOP", lines=[("MUG", 3)])
+    assert not Transfer.objects.exists() and not StockMove.objects.filter(kind=MoveKind.TRANSFER_OUT).exists()
+    with pytest.raises(InvalidQuantity, match="two different"):
+        transfers.create_transfer(tenant=tenant, from_code="MAIN", to_code="MAIN", lines=[("MUG", 1)])
+    with pytest.raises(UnknownWarehouse):
+        transfers.create_transfer(tenant=tenant, from_code="MAIN", to_code="NOPE", lines=[("MUG", 1)])
+
+
+def test_more_than_is_on_the_way_is_refused(tenant, two_warehouses):
+    main, _ = two_warehouses
+    stocked_product(tenant, sku="MUG", on_hand=5, warehouse=main)
+    transfer = transfers.create_transfer(tenant=tenant, from_code="MAIN", to_code="SHOP", lines=[("MUG", 2)])
+    with pytest.raises(InvalidQuantity, match="still on the way"):
+        transfers.receive_transfer(transfer=transfer, lines=[("MUG", 3)])
+    with pytest.raises(InvalidQuantity, match="is not on"):
+        transfers.receive_scanned_unit(transfer=transfer, code="TEA")
+
+
+def test_screens_send_and_receive_with_roles(tenant, two_warehouses, client_for):
+    main, shop = two_warehouses
+    mug = stocked_product(tenant, sku="MUG", on_hand=5, warehouse=main)
+    form = {"from_warehouse": "MAIN", "to_warehouse": "SHOP", "lines": "MUG 2", "note": "window display"}
+    assert client_for(Role.PACKER).post(reverse("inventory:transfer_new"), form).status_code == 403
+    refused = client_for(Role.MANAGER).post(reverse("inventory:transfer_new"), {**form, "lines": "MUG 99"})
+    assert refused.status_code == 200 and "Only 5 unit" in refused.content.decode()
+    created = client_for(Role.MANAGER).post(reverse("inventory:transfer_new"), form)
+    transfer = Transfer.objects.get()
+    assert created["Location"] == reverse("inventory:transfer", args=[transfer.pk])
+    packer = client_for(Role.PACKER)
+    answer = packer.post(
+        reverse("inventory:transfer_scan", args=[transfer.pk]), {"code": "MUG"}, HTTP_HX_REQUEST="true"
+    )
+    assert answer.status_code == 200 and "1 of 2" in answer.content.decode()
+    line = transfer.lines.get()
+    packer.post(reverse("inventory:transfer_receive", args=[transfer.pk]), {f"qty-{line.pk}": "1"})
+    transfer.refresh_from_db()
+    assert transfer.state == TransferState.RECEIVED and level(mug, shop).on_hand == 2
+    listing = packer.get(reverse("inventory:transfers")).content.decode()
+    assert transfer.number in listing and "New transfer" not in listing
