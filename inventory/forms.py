@@ -79,6 +79,16 @@ class AdjustForm(_StockForm):
     include_inactive = True  # a count may correct a warehouse that was switched off since
 
 
+class ReorderPointForm(_StockForm):
+    minimum = forms.IntegerField(
+        min_value=0, max_value=MAX_UNITS, required=False, help_text="Alert and list to reorder below this; empty: off."
+    )
+    quantity = forms.IntegerField(
+        label="Reorder quantity", min_value=1, max_value=MAX_UNITS, required=False, help_text="Ordered at a time."
+    )
+    include_inactive = True
+
+
 class WarehouseForm(forms.Form):
     code = forms.CharField(max_length=32, validators=[no_spaces], help_text="Short and unique, e.g. MAIN")
     name = forms.CharField(max_length=200)

@@ -50,8 +50,18 @@ class StockLevel(TenantOwned):
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="levels")
     on_hand = models.IntegerField(default=0)
     reserved = models.IntegerField(default=0)
+    # Reorder point: below `reorder_point` available units the buyer is alerted (stock.low) and the level is listed
+    # to reorder, `reorder_quantity` at a time; `low_since` marks an alert already raised for this dip.
+    reorder_point = models.PositiveIntegerField(null=True, blank=True)
+    reorder_quantity = models.PositiveIntegerField(null=True, blank=True)
+    low_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        indexes = [
+            models.Index(
+                fields=["tenant", "product"], name="stocklevel_reorder", condition=Q(reorder_point__isnull=False)
+            )
+        ]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "product", "warehouse"], name="stocklevel_unique"),
             models.CheckConstraint(

@@ -36,7 +36,9 @@ def purchase_list(request):
 
 @role_required(*BUYERS)
 def purchase_new(request):
-    form = PurchaseOrderForm(request.POST or None, tenant=request.tenant)
+    # A draft from the "to reorder" screen arrives with its warehouse and lines filled in.
+    initial = {key: request.GET.get(key, "")[:20_000] for key in ("warehouse", "lines") if request.GET.get(key)}
+    form = PurchaseOrderForm(request.POST or None, tenant=request.tenant, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         ok, order = run_service(

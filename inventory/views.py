@@ -4,6 +4,8 @@ Thin: check the role, parse with a form, call one service or selector, render. S
 get the refreshed `stock` partial back; without htmx they redirect (or re-render with the errors).
 """
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -15,7 +17,7 @@ from oms.pages import run_service
 from oms.tenancy.roles import ADMIN, MANAGER, OWNER, SETTINGS, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
-from . import importing, selectors, services
+from . import importing, reorder, selectors, services
 from .forms import (
     AdjustForm,
     ImportConfirmForm,
@@ -23,6 +25,7 @@ from .forms import (
     ProductEditForm,
     ProductForm,
     ReceiptForm,
+    ReorderPointForm,
     WarehouseEditForm,
     WarehouseForm,
     WriteOffForm,
@@ -80,6 +83,7 @@ def _product_page(request, product, *, partial=None, **forms):
         "receipt_form": ReceiptForm(tenant=tenant, warehouses=warehouses, prefix="receipt"),
         "write_off_form": WriteOffForm(tenant=tenant, warehouses=warehouses, prefix="writeoff"),
         "adjust_form": AdjustForm(tenant=tenant, warehouses=warehouses, prefix="adjust"),
+        "reorder_form": ReorderPointForm(tenant=tenant, warehouses=warehouses, prefix="reorder"),
         **forms,
     }
     context["totals"] = {
@@ -147,6 +151,48 @@ def receive(request, pk):
         return f"Received {data['quantity']} × {product.sku} into {data['warehouse'].code}."
 
     return _stock_action(request, pk, form_class=ReceiptForm, prefix="receipt", context_name="receipt_form", act=act)
+
+
+@role_required(*STOCK_ROLES)
+@require_POST
+def reorder_point(request, pk):
+    def act(product, data):
+        reorder.set_reorder_point(
+            tenant=request.tenant,
+            product=product,
+            warehouse=data["warehouse"],
+            minimum=data["minimum"],
+            quantity=data["quantity"],
+        )
+        if data["minimum"] is None:
+            return f"No minimum for {product.sku} in {data['warehouse'].code} any more."
+        return f"Minimum of {product.sku} in {data['warehouse'].code}: {data['minimum']}."
+
+    return _stock_action(
+        request, pk, form_class=ReorderPointForm, prefix="reorder", context_name="reorder_form", act=act
+    )
+
+
+@role_required(*STOCK_ROLES)
+def to_reorder(request):
+    """What is short against its minimum, by warehouse, with a purchase order drafted from it in one click."""
+    rows = reorder.to_reorder(tenant=request.tenant)
+    by_warehouse: dict = {}
+    for row in rows:
+        by_warehouse.setdefault(row.level.warehouse, []).append(row)
+    groups = [
+        {
+            "warehouse": warehouse,
+            "rows": items,
+            "draft": reverse("inventory:purchase_new")
+            + "?"
+            + urlencode(
+                {"warehouse": warehouse.code, "lines": "\n".join(f"{r.level.product.sku} {r.suggested}" for r in items)}
+            ),
+        }
+        for warehouse, items in by_warehouse.items()
+    ]
+    return render(request, "inventory/reorder.html", {"groups": groups})
 
 
 @role_required(*STOCK_ROLES)

@@ -158,6 +158,22 @@ class StockReceived(DomainEvent):
     )
 
 
+class StockLow(DomainEvent):
+    kind = "stock.low"
+    label = "Stock below its minimum"
+    description = (
+        "A product's available units in a warehouse fell below the minimum set for it (its reorder point); raised "
+        "once per dip, checked every few minutes."
+    )
+
+    warehouse: str = Field(description="Code of the warehouse.", examples=["MAIN"])
+    sku: str = Field(description="SKU of the product.", examples=["TEA-01"])
+    product_id: int = Field(description="Id of the product.", examples=[7])
+    available: int = Field(description="Units available now (on hand less reserved).", examples=[3])
+    reorder_point: int = Field(description="The minimum set for the product in this warehouse.", examples=[10])
+    reorder_quantity: int | None = Field(description="How many to order at a time, if set.", examples=[48])
+
+
 class PurchaseExpectedChanged(DomainEvent):
     kind = "purchase.expected_changed"
     label = "Purchase order date moved"
@@ -195,6 +211,7 @@ CATALOGUE: tuple[type[DomainEvent], ...] = (
     OrderPaymentChanged,
     ShipmentStatusChanged,
     StockReceived,
+    StockLow,
     PurchaseExpectedChanged,
     RouteIncident,
 )

@@ -243,6 +243,7 @@ CELERY_BEAT_SCHEDULE = {
     "message-sweep": {"task": "notifications.tasks.sweep_messages", "schedule": 60.0},
     "worker-heartbeat": {"task": "oms.tasks.heartbeat", "schedule": 30.0},
     "purge-job-files": {"task": "oms.tasks.purge_job_files", "schedule": crontab(minute=17)},
+    "low-stock-sweep": {"task": "inventory.tasks.sweep_low_stock", "schedule": 300.0},
 }
 
 # Development and tests only (receivers on 127.0.0.1): lets the guarded HTTP client (oms/http.py) reach loopback

@@ -11,6 +11,7 @@ class OrdersConfig(AppConfig):
     def ready(self):
         from django.utils.translation import gettext_lazy as _
 
+        from inventory.reorder import register_demand
         from oms.event_catalogue import PurchaseExpectedChanged, StockReceived
         from oms.events import subscribe
         from oms.rls import register_role_grants
@@ -19,7 +20,7 @@ class OrdersConfig(AppConfig):
         from oms.tenancy.setup import register_tenant_finalizer, register_tenant_initializer
 
         from .catalogue import drop_number_sequence, install_default_catalogue, number_schema_grants
-        from .services.waiting import on_expected_date_changed, on_stock_received
+        from .services.waiting import on_expected_date_changed, on_stock_received, units_needed
 
         register_tenant_initializer(install_default_catalogue)
         register_tenant_finalizer(drop_number_sequence)
@@ -31,3 +32,4 @@ class OrdersConfig(AppConfig):
         register_settings_link(label=_("Transition matrix"), url_name="orders:matrix", roles=SETTINGS, position=20)
         subscribe(StockReceived, on_stock_received, name="orders.serve_waiting")  # before triggers see the event
         subscribe(PurchaseExpectedChanged, on_expected_date_changed, name="orders.expected_date_moved")
+        register_demand(units_needed)

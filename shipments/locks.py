@@ -2,9 +2,10 @@
 
 from orders.locks import lock_order  # the order row has one lock helper, in orders; re-exported for the services
 
-from .models import Incident, Route, RouteStop, Shipment, ShipmentSettings
+from .models import CustomerReturn, Incident, Route, RouteStop, Shipment, ShipmentSettings
 
 __all__ = [
+    "lock_customer_return",
     "lock_incident",
     "lock_last_stop_of",
     "lock_order",
@@ -59,3 +60,8 @@ def lock_incident(incident: Incident) -> Incident:
 
 def lock_settings(settings: ShipmentSettings) -> ShipmentSettings:
     return ShipmentSettings.objects.select_for_update().get(pk=settings.pk)
+
+
+def lock_customer_return(customer_return: CustomerReturn) -> CustomerReturn:
+    """After its order (the house order): the return row, so two receipts of one return book it once."""
+    return CustomerReturn.objects.select_for_update().get(pk=customer_return.pk, tenant_id=customer_return.tenant_id)

@@ -14,7 +14,13 @@ from inventory.models import Product
 from oms import event_catalogue
 from oms.actors import Actor
 from oms.errors import DomainError
-from oms.event_catalogue import OrderPaymentChanged, OrderStatusChanged, ShipmentStatusChanged, StockReceived
+from oms.event_catalogue import (
+    OrderPaymentChanged,
+    OrderStatusChanged,
+    ShipmentStatusChanged,
+    StockLow,
+    StockReceived,
+)
 from oms.events import event_depth, memo
 from oms.models import Event
 from orders.models import Group, Order, OrderStatus, StatusPurpose
@@ -328,6 +334,14 @@ TEMPLATES = {
         [{"field": "to_purpose", "op": "eq", "value": StatusPurpose.REFUSED}],
         [{"type": "tag_customer", "value": "BAD"}],
         "When an order is refused (from any status), the customer gets the tag BAD.",
+    ),
+    "low-stock-alert": (
+        "Alert the buyer when stock falls below its minimum",
+        StockLow.kind,
+        [],
+        [{"type": "alert", "value": "manager", "text": "Stock below its minimum: see Purchasing › To reorder"}],
+        "When a product's available units fall below the minimum set for a warehouse, the managers are alerted "
+        "(choose another role or a person as the buyer).",
     ),
     "reserve-on-arrival": (
         "Reserve waiting split-off orders when stock arrives",

@@ -1,6 +1,6 @@
 """Orders waiting for stock are served the moment it arrives: split-off children first, then the oldest."""
 
-from django.db.models import F
+from django.db.models import F, Sum
 
 from oms.actors import Actor
 from oms.events import enqueue_after_commit
@@ -69,3 +69,18 @@ def on_expected_date_changed(event) -> None:
     )
     for order in Order.objects.filter(tenant_id=event.tenant_id, pk__in=list(waiting[:BATCH])):
         log_activity(order=order, kind=ActivityKind.NOTE, actor=PURCHASING, changes={"text": text})
+
+
+def units_needed(tenant, product_ids) -> dict[int, int]:
+    """Units that accepted orders want and do not hold, per product (what inventory's "to reorder" counts)."""
+    rows = (
+        OrderLine.objects.filter(
+            tenant_id=tenant.pk,
+            product_id__in=list(product_ids),
+            reserved__lt=F("quantity"),
+            order__group__in=WAITING_GROUPS,
+        )
+        .values("product_id")
+        .annotate(units=Sum(F("quantity") - F("reserved")))
+    )
+    return {row["product_id"]: row["units"] for row in rows}

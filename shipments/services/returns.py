@@ -220,7 +220,7 @@ def receive_customer_return(
     from), or, for the lines in `write_offs` (line id → reason), taken in and written off (`return` then
     `write-off`). Refunded if the return asked for it."""
     order = locks.lock_order(customer_return.order)
-    customer_return = CustomerReturn.objects.select_for_update().get(pk=customer_return.pk)
+    customer_return = locks.lock_customer_return(customer_return)
     if customer_return.state != ReturnState.EXPECTED:
         raise ReturnRefused(f"This return of order {order.number} has already been received.")
     write_offs = {int(k): " ".join(str(v).split())[:200] for k, v in (write_offs or {}).items()}

@@ -80,6 +80,8 @@ ACCESS = {
     "inventory:transfer_scan": STOCK | WAREHOUSE,
     "inventory:transfer_receive": STOCK | WAREHOUSE,
     "inventory:transfer_new": STOCK,
+    "inventory:reorder": STOCK,
+    "inventory:reorder_point": STOCK,
     "orders:list": OFFICE,
     "orders:bulk_status": OFFICE,
     "orders:new": OFFICE,
