@@ -87,6 +87,12 @@ class OrderFieldsForm(forms.Form):
 class LineForm(forms.Form):
     quantity = forms.IntegerField(min_value=1, max_value=100_000)
     price = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2)
+    discount = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2, required=False)
+
+
+class ChargesForm(forms.Form):
+    delivery_cost = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2, required=False)
+    discount = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2, required=False)
 
 
 class AddLineForm(forms.Form):

@@ -190,6 +190,9 @@ class Order(TenantOwned):
     paid = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
     comment = models.TextField(blank=True)
     total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    # Parts of the total besides the goods: total = Σ line amounts − discount + delivery cost (services/amounts.py).
+    delivery_cost = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    discount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
     tags = ArrayField(models.CharField(max_length=40), default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -210,6 +213,9 @@ class Order(TenantOwned):
             ),
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
             models.CheckConstraint(
+                condition=Q(delivery_cost__gte=0) & Q(discount__gte=0), name="order_charges_not_negative"
+            ),
+            models.CheckConstraint(
                 condition=Q(payment_status__in=PaymentStatus.values), name="order_payment_status_valid"
             ),
         ]
@@ -225,6 +231,11 @@ class Order(TenantOwned):
 
     def __str__(self):
         return f"Order {self.number}"
+
+    @property
+    def goods_total(self) -> Decimal:
+        """What the lines add up to (after their own discounts), before the order's discount and delivery."""
+        return self.total + self.discount - self.delivery_cost
 
     @property
     def due(self) -> Decimal:
@@ -300,6 +311,7 @@ class OrderLine(TenantOwned):
     quantity = models.PositiveIntegerField()
     price = models.DecimalField(max_digits=12, decimal_places=2)
     reserved = models.PositiveIntegerField(default=0)
+    discount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))  # off this line's amount
     history = HistoricalRecords()
 
     class Meta:
@@ -307,13 +319,14 @@ class OrderLine(TenantOwned):
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="line_quantity_positive"),
             models.CheckConstraint(condition=Q(price__gte=0), name="line_price_not_negative"),
+            models.CheckConstraint(condition=Q(discount__gte=0), name="line_discount_not_negative"),
             models.CheckConstraint(condition=Q(reserved__lte=F("quantity")), name="line_reserved_within_quantity"),
         ]
         indexes = [models.Index(fields=["tenant", "order"], name="line_tenant_order")]
 
     @property
     def amount(self) -> Decimal:
-        return self.price * self.quantity
+        return self.price * self.quantity - self.discount
 
     @property
     def missing(self) -> int:

@@ -18,6 +18,7 @@ urlpatterns = [
     path("<int:pk>/lines/", detail.add_line, name="add_line"),
     path("<int:pk>/lines/<int:line_pk>/", detail.edit_line, name="edit_line"),
     path("<int:pk>/notes/", detail.add_note, name="add_note"),
+    path("<int:pk>/charges/", detail.set_charges, name="set_charges"),
     path("<int:pk>/payments/", detail.add_payment, name="add_payment"),
     path("customers/", customers.customer_list, name="customers"),
     path("customers/<int:pk>/", customers.customer_detail, name="customer"),

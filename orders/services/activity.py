@@ -3,7 +3,7 @@ from django.utils import timezone
 from oms.actors import Actor
 
 from ..models import Order, OrderActivity
-from .amounts import lines_total
+from .amounts import order_total
 
 
 def log_activity(*, order: Order, kind: str, actor: Actor, changes: dict | None = None, at=None) -> OrderActivity:
@@ -24,4 +24,8 @@ def touch(order: Order, *fields: str) -> None:
 
 
 def recompute_total(order: Order) -> None:
-    order.total = lines_total((line.price, line.quantity) for line in order.lines.all())
+    order.total = order_total(
+        lines=[(line.price, line.quantity, line.discount) for line in order.lines.all()],
+        discount=order.discount,
+        delivery_cost=order.delivery_cost,
+    )

@@ -51,3 +51,19 @@ def lines_total(lines: Iterable[tuple[Decimal, int]]) -> Decimal:
             details={"field": "lines", "total": f"{total:.2f}", "max_total": f"{MAX_ORDER_TOTAL:.2f}"},
         )
     return total
+
+
+def order_total(*, lines: Iterable[tuple[Decimal, int, Decimal]], discount: Decimal, delivery_cost: Decimal) -> Decimal:
+    """The order's total: its lines (price × quantity − line discount) less its discount plus delivery. A discount
+    larger than what it applies to is refused, never turned into a negative amount."""
+    goods = Decimal("0.00")
+    for price, quantity, line_discount in lines:
+        if line_discount > price * quantity:
+            raise InvalidOrder(
+                f"A line discount of {line_discount:.2f} is more than the line's {price * quantity:.2f}.",
+                field="discount",
+            )
+        goods += price * quantity - line_discount
+    if discount > goods:
+        raise InvalidOrder(f"The discount of {discount:.2f} is more than the goods' {goods:.2f}.", field="discount")
+    return lines_total([(goods - discount + delivery_cost, 1)])

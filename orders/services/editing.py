@@ -80,11 +80,47 @@ def add_line(*, order: Order, product: Product, quantity: int, price: Decimal | 
     return line
 
 
+MAX_CHARGE = Decimal("9999999999.99")
+
+
+def _charge(value, label: str) -> Decimal:
+    try:
+        amount = Decimal(str(value if value not in (None, "") else "0")).quantize(Decimal("0.01"))
+    except ArithmeticError:
+        amount = Decimal("-1")
+    if not (Decimal("0") <= amount <= MAX_CHARGE):
+        raise InvalidOrder(f"{label} must be an amount of zero or more.", field=label.lower().replace(" ", "_"))
+    return amount
+
+
 @transaction.atomic
-def update_line(*, line: OrderLine, quantity: int, price: Decimal, actor: Actor) -> OrderLine:
+def set_charges(*, order: Order, delivery_cost, discount, actor: Actor) -> Order:
+    """The order's delivery cost and discount, parts of its total; while its lines may still change."""
+    delivery_cost, discount = _charge(delivery_cost, "Delivery cost"), _charge(discount, "Discount")
+    order = _lock_editable(order, actor)
+    diff = {
+        name: [str(getattr(order, name)), str(value)]
+        for name, value in (("delivery_cost", delivery_cost), ("discount", discount))
+        if getattr(order, name) != value
+    }
+    if not diff:
+        return order
+    order.delivery_cost, order.discount = delivery_cost, discount
+    recompute_total(order)
+    touch(order, "delivery_cost", "discount", "total")
+    log_activity(order=order, kind=ActivityKind.FIELDS, actor=actor, changes=diff)
+    refresh_payment_state(order=order)
+    return order
+
+
+@transaction.atomic
+def update_line(
+    *, line: OrderLine, quantity: int, price: Decimal, actor: Actor, discount: Decimal | None = None
+) -> OrderLine:
     order = _lock_editable(line.order, actor)
     line = locks.lock_line(line, order=order)
     check_line(quantity=quantity, price=price, sku=line.product.sku)
+    discount = line.discount if discount is None else _charge(discount, "Discount")
     if quantity < line.reserved:  # give back what the smaller line no longer needs
         excess = line.reserved - quantity
         stock.release(tenant=order.tenant, line_ids=[line.pk], quantity_by_line={line.pk: excess})
@@ -94,8 +130,10 @@ def update_line(*, line: OrderLine, quantity: int, price: Decimal, actor: Actor)
         diff["quantity"] = [line.quantity, quantity]
     if line.price != price:
         diff["price"] = [str(line.price), str(price)]
-    line.quantity, line.price = quantity, price
-    line.save(update_fields=["quantity", "price", "reserved"])
+    if line.discount != discount:
+        diff["discount"] = [str(line.discount), str(discount)]
+    line.quantity, line.price, line.discount = quantity, price, discount
+    line.save(update_fields=["quantity", "price", "discount", "reserved"])
     if len(diff) > 1:
         _lines_changed(order, actor, ActivityKind.LINE_CHANGED, diff)
     return line

@@ -72,13 +72,18 @@ def split_unavailable(*, order: Order, actor: Actor) -> Order:
         moved.append([line.product.sku, line.missing])
         if line.reserved:
             line.quantity = line.reserved
-            line.save(update_fields=["quantity"])
+            line.discount = min(line.discount, line.price * line.quantity)  # stays with what stays, at most its value
+            line.save(update_fields=["quantity", "discount"])
         else:
             emptied.append(line)
     if emptied:  # nothing reserved on them; inventory forgets their ids all the same
         stock.forget_lines(tenant=order.tenant, line_ids=[line.pk for line in emptied])
         for line in emptied:
             line.delete()
+    goods_left = sum((line.amount for line in order.lines.all()), Decimal("0.00"))
+    if order.discount > goods_left:  # the order's discount never exceeds the goods it keeps
+        order.discount = goods_left
+        order.save(update_fields=["discount"])
     _finish_family_change(parent=order, child=child, actor=actor, moved=moved, kind=ActivityKind.SPLIT)
     payments.move_paid_share(
         parent=order, child=child, moved_value=child.total, parent_total_before=total_before, actor=actor

@@ -12,7 +12,7 @@ from oms.tenancy.roles import OFFICE, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
 from .. import marks, selectors
-from ..forms import AddLineForm, LineForm, OrderFieldsForm, PaymentForm
+from ..forms import AddLineForm, ChargesForm, LineForm, OrderFieldsForm, PaymentForm
 from ..models import OrderLine
 from ..panels import panels_for
 from ..services import editing, families, payments, reservations, statuses
@@ -178,9 +178,26 @@ def edit_line(request, pk, line_pk):
         return respond(request, order)
     form = LineForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Quantity must be a whole number of at least 1 and price zero or more.")
+        messages.error(request, "Quantity must be a whole number of at least 1, price and discount zero or more.")
         return respond(request, order)
     run_service(request, lambda actor: editing.update_line(line=line, actor=actor, **form.cleaned_data))
+    return respond(request, order)
+
+
+@require_POST
+@role_required(*OFFICE)
+def set_charges(request, pk):
+    """The order's delivery cost and discount."""
+    order = order_for(request, pk)
+    form = ChargesForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Delivery cost and discount must be amounts of zero or more.")
+        return respond(request, order)
+    run_service(
+        request,
+        lambda actor: editing.set_charges(order=order, actor=actor, **form.cleaned_data),
+        success="Delivery cost and discount saved.",
+    )
     return respond(request, order)
 
 

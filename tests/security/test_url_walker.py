@@ -95,6 +95,7 @@ ACCESS = {
     "orders:add_line": OFFICE,
     "orders:edit_line": OFFICE,
     "orders:add_note": OFFICE,
+    "orders:set_charges": OFFICE,
     "orders:add_payment": OFFICE,
     "orders:customers": OFFICE,
     "orders:customer": OFFICE,
