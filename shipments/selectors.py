@@ -121,3 +121,40 @@ def incidents(*, tenant, open_only=True):
     if open_only:
         queryset = queryset.filter(resolved_at__isnull=True)
     return queryset.order_by("-created_at", "-pk")
+
+
+def holdings(*, tenant) -> list[dict]:
+    """Who is responsible for what right now: parcels out for delivery by their current holder (the last custody
+    scan), with the value of their goods, and the cash each courier collected on routes not yet closed."""
+    latest = (
+        CustodyTransfer.objects.filter(tenant=tenant, order__group=Group.DELIVERY)
+        .order_by("order_id", "-at", "-pk")
+        .distinct("order_id")
+        .values("order_id", "to_kind", "to_user_id", "to_carrier_id", "to_label")
+    )
+    rows: dict[tuple, dict] = {}
+    orders = {
+        o["pk"]: o
+        for o in Order.objects.filter(tenant=tenant, group=Group.DELIVERY).values(
+            "pk", "total", "discount", "delivery_cost"
+        )
+    }
+    for transfer in latest:
+        order = orders.get(transfer["order_id"])
+        if order is None or transfer["to_kind"] == "warehouse":
+            continue
+        key = (transfer["to_kind"], transfer["to_user_id"], transfer["to_carrier_id"])
+        row = rows.setdefault(
+            key, {"label": transfer["to_label"], "kind": transfer["to_kind"], "parcels": 0, "goods": 0, "cash": 0}
+        )
+        row["parcels"] += 1
+        row["goods"] += order["total"] + order["discount"] - order["delivery_cost"]
+    for stop in RouteStop.objects.filter(
+        tenant=tenant, route__closed_at__isnull=True, amount_collected__isnull=False
+    ).values("route__courier_id", "route__courier__username", "amount_collected"):
+        key = ("courier", stop["route__courier_id"], None)
+        row = rows.setdefault(
+            key, {"label": stop["route__courier__username"], "kind": "courier", "parcels": 0, "goods": 0, "cash": 0}
+        )
+        row["cash"] += stop["amount_collected"]
+    return sorted(rows.values(), key=lambda row: (row["kind"], row["label"]))

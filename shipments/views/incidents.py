@@ -21,6 +21,7 @@ def incident_list(request):
         {
             "incidents": list(selectors.incidents(tenant=request.tenant, open_only=not show_all)[:200]),
             "show_all": show_all,
+            "holdings": selectors.holdings(tenant=request.tenant),
         },
     )
 

@@ -7,6 +7,7 @@ from orders.errors import TransitionBlocked
 from orders.models import ActivityKind, OrderActivity, OrderStatus
 from orders.purposes import StatusPurpose, status_for
 from orders.services.statuses import change_status, parcel_is_out
+from shipments import selectors
 from shipments.errors import HandoverRefused
 from shipments.models import CustodyTransfer, HolderKind
 from shipments.services import common, custody, returns, routes
@@ -174,3 +175,16 @@ def test_only_office_staff_write_off_a_lost_parcel_from_the_custody_page(tenant,
         "lost by the carrier"
         in OrderActivity.objects.filter(order=order, kind=ActivityKind.CUSTODY).last().changes["parcel_lost"]
     )
+
+
+def test_who_holds_what_counts_parcels_goods_and_the_cash_on_open_routes(tenant, client_for):
+    first, stop, courier = handed_to_courier(tenant)
+    second, _, _ = handed_to_courier(tenant, courier=courier)
+    routes.depart(route=stop.route, actor=SYSTEM)
+    routes.deliver(stop=stop, actor=SYSTEM, amount_collected=str(custody.amount_to_collect(first)))
+    second.refresh_from_db()
+    [held] = selectors.holdings(tenant=tenant)
+    assert held["label"] == courier.username and held["parcels"] == 1  # the delivered one left their hands
+    assert held["goods"] == second.total and held["cash"] == first.total  # cash until the route is closed
+    page = client_for(Role.MANAGER).get(reverse("shipments:incidents")).content.decode()
+    assert 'data-testid="holding"' in page and courier.username in page
