@@ -253,3 +253,14 @@ class TransferLine(TenantOwned):
     @property
     def outstanding(self) -> int:
         return self.quantity - self.received
+
+
+class WarehouseStaff(TenantOwned):
+    """A packer who works at this warehouse. A packer with any such row packs only orders reserved there; one with
+    none works at every warehouse."""
+
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["warehouse", "user"], name="warehousestaff_unique")]

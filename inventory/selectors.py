@@ -75,3 +75,15 @@ def ledger_drift(*, tenant):
             drift.append((level.warehouse.code, level.product.sku, level.on_hand, expected))
     drift.extend((str(w), str(p), 0, total) for (w, p), total in sums.items() if total)
     return drift
+
+
+def packers(*, tenant):
+    """The shop's active packers, for choosing who works at a warehouse."""
+    from oms.models import Membership, Role
+
+    return [
+        m.user
+        for m in Membership.objects.filter(tenant=tenant, role=Role.PACKER, is_active=True)
+        .select_related("user")
+        .order_by("user__username")
+    ]

@@ -22,7 +22,7 @@ from .errors import (
     InsufficientStock,
     InvalidQuantity,
 )
-from .models import MoveKind, Product, Reservation, StockLevel, StockMove, Warehouse
+from .models import MoveKind, Product, Reservation, StockLevel, StockMove, Warehouse, WarehouseStaff
 
 MAX_UNITS = 1_000_000
 MAX_ON_HAND = 2_000_000_000  # the column is a 32-bit integer
@@ -471,4 +471,39 @@ def restock_return(
     level = locks.lock_level(tenant=tenant, product=product, warehouse=warehouse)
     return _move(
         level=level, kind=MoveKind.RETURN, quantity=quantity, actor=actor, reason=reason, order_line_id=order_line_id
+    )
+
+
+def warehouses_of(*, tenant, user) -> set[int] | None:
+    """The warehouses a person is limited to; None when they work at every warehouse."""
+    ids = set(WarehouseStaff.objects.filter(tenant=tenant, user=user).values_list("warehouse_id", flat=True))
+    return ids or None
+
+
+@transaction.atomic
+def set_warehouse_staff(*, warehouse: Warehouse, user_ids) -> list[int]:
+    """Who works at this warehouse (packers of the shop only); replaces the previous list."""
+    from oms.models import Membership, Role
+
+    packers = set(
+        Membership.objects.filter(
+            tenant_id=warehouse.tenant_id, role=Role.PACKER, user_id__in=[int(u) for u in user_ids]
+        ).values_list("user_id", flat=True)
+    )
+    if len(packers) != len(set(user_ids)):
+        raise InvalidQuantity("Choose packers of this shop only.", field="packers")
+    WarehouseStaff.objects.filter(tenant_id=warehouse.tenant_id, warehouse=warehouse).exclude(
+        user_id__in=packers
+    ).delete()
+    WarehouseStaff.objects.bulk_create(
+        [WarehouseStaff(tenant_id=warehouse.tenant_id, warehouse=warehouse, user_id=u) for u in sorted(packers)],
+        ignore_conflicts=True,
+    )
+    return sorted(packers)
+
+
+def order_warehouses(*, tenant, line_ids) -> set[int]:
+    """The warehouses holding an order's reserved units."""
+    return set(
+        Reservation.objects.filter(tenant=tenant, line_id__in=list(line_ids)).values_list("warehouse_id", flat=True)
     )

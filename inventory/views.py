@@ -30,7 +30,7 @@ from .forms import (
     WarehouseForm,
     WriteOffForm,
 )
-from .models import Product, Warehouse
+from .models import Product, Warehouse, WarehouseStaff
 
 STOCK_ROLES = (OWNER, MANAGER, ADMIN)  # see the catalogue and change stock
 PRODUCTS_PER_PAGE = 50
@@ -261,15 +261,21 @@ def warehouse_edit(request, pk):
     initial = {"name": warehouse.name, "priority": warehouse.priority, "is_active": warehouse.is_active}
     form = WarehouseEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        ok, _ = run_service(
-            request,
-            lambda actor: services.update_warehouse(warehouse=warehouse, **form.cleaned_data),
-            success=lambda saved: f"Warehouse {saved.code} saved.",
-            form=form,
-        )
+        chosen = [u for u in request.POST.getlist("packers") if u.isdigit()]
+
+        def save(actor):
+            services.set_warehouse_staff(warehouse=warehouse, user_ids=chosen)
+            return services.update_warehouse(warehouse=warehouse, **form.cleaned_data)
+
+        ok, _ = run_service(request, save, success=lambda saved: f"Warehouse {saved.code} saved.", form=form)
         if ok:
             return redirect("inventory:warehouses")
-    return render(request, "inventory/warehouse_edit.html", {"warehouse": warehouse, "form": form})
+    packers = selectors.packers(tenant=request.tenant)
+    working_here = set(
+        WarehouseStaff.objects.filter(tenant=request.tenant, warehouse=warehouse).values_list("user_id", flat=True)
+    )
+    context = {"warehouse": warehouse, "form": form, "packers": packers, "working_here": working_here}
+    return render(request, "inventory/warehouse_edit.html", context)
 
 
 # --- CSV import ------------------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ import datetime
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from inventory.models import Reservation
+from inventory.services import warehouses_of
 from oms.models import Membership, Role
 from orders.models import Group, Order, OrderLine
 
@@ -13,13 +15,15 @@ from .models import Carrier, CarrierKind, CustodyTransfer, Incident, Route, Rout
 QUEUE_SIZE = 50
 
 
-def packing_queue(*, tenant):
-    """Orders waiting for packing, oldest first: in assembly and not yet verified."""
-    return (
-        Order.objects.filter(tenant=tenant, group=Group.ASSEMBLY, packing_verified_at__isnull=True)
-        .select_related("status", "customer")
-        .order_by("created_at", "pk")
-    )
+def packing_queue(*, tenant, user=None):
+    """Orders waiting for packing, oldest first: in assembly and not yet verified; for a packer limited to some
+    warehouses, only orders reserved there."""
+    queue = Order.objects.filter(tenant=tenant, group=Group.ASSEMBLY, packing_verified_at__isnull=True)
+    allowed = warehouses_of(tenant=tenant, user=user) if user is not None else None
+    if allowed is not None:
+        reserved_there = Reservation.objects.filter(tenant=tenant, warehouse_id__in=allowed).values("line_id")
+        queue = queue.filter(lines__pk__in=reserved_there).distinct()
+    return queue.select_related("status", "customer").order_by("created_at", "pk")
 
 
 def packed_waiting(*, tenant):

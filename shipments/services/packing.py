@@ -7,7 +7,9 @@ from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from inventory.models import Warehouse
 from inventory.selectors import product_by_code
+from inventory.services import order_warehouses, warehouses_of
 from oms.actors import Actor
 from oms.db import retry_on_conflict
 from orders.models import Group, Order, OrderLine
@@ -59,13 +61,21 @@ def pack_lines(order: Order) -> list[PackLine]:
     return [PackLine(line=line, scanned=line.scanned) for line in _lines_with_counts(order)]
 
 
-def check_packable(order: Order) -> None:
+def check_packable(order: Order, user=None) -> None:
+    """Refused (ScanRefused) when the order cannot be packed now, or not by `user`: a packer limited to some
+    warehouses packs only orders whose units are reserved there."""
     if order.group != Group.ASSEMBLY:
         raise ScanRefused(
             f"Order {order.number} is not in assembly (it is '{order.status.name}'); it cannot be packed."
         )
     if order.packing_verified_at is not None:
         raise ScanRefused(f"Order {order.number} is already packed.")
+    allowed = warehouses_of(tenant=order.tenant, user=user) if getattr(user, "pk", None) else None
+    if allowed is not None:
+        held_at = order_warehouses(tenant=order.tenant, line_ids=order.lines.values_list("pk", flat=True))
+        if not held_at <= allowed:
+            codes = ", ".join(sorted(Warehouse.objects.filter(pk__in=held_at - allowed).values_list("code", flat=True)))
+            raise ScanRefused(f"Order {order.number} is packed at {codes}, not at your warehouse.")
 
 
 @retry_on_conflict()
@@ -77,7 +87,7 @@ def scan_item(*, order: Order, code: str, actor: Actor) -> ScanResult:
     if not code:
         raise ScanRefused("Nothing was scanned.")
     order = locks.lock_order(order)  # two scans of one order queue here, so counts cannot over-run
-    check_packable(order)
+    check_packable(order, actor.user)
     code = code[:64]
     lines = list(_lines_with_counts(order))
     # The lines carry their products: a right item is recognised without another query.
@@ -135,7 +145,7 @@ def _verify_packing(order: Order, actor: Actor) -> Order:
 def undo_last_scan(*, order: Order, actor: Actor) -> PackScan:
     """Take back the most recent scan of an order that is still being packed."""
     order = locks.lock_order(order)
-    check_packable(order)
+    check_packable(order, actor.user)
     last = (
         PackScan.objects.filter(tenant_id=order.tenant_id, order_id=order.pk, undone_at__isnull=True)
         .select_related("product")

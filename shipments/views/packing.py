@@ -20,7 +20,7 @@ from .common import WAREHOUSE_STAFF, trigger
 @role_required(*WAREHOUSE_STAFF)
 def packing(request):
     """Start screen of packers: scan an order number; the queue of orders waiting, oldest first."""
-    queue = selectors.packing_queue(tenant=request.tenant)
+    queue = selectors.packing_queue(tenant=request.tenant, user=request.user)
     return render(
         request,
         "shipments/packing.html",
@@ -47,7 +47,7 @@ def packing_open(request):
         error = f"No order '{code.strip()[:40]}'."
     else:
         try:
-            service.check_packable(order)
+            service.check_packable(order, request.user)
         except service.ScanRefused as exc:
             error = exc.message
     if error is None:
@@ -87,7 +87,7 @@ def packing_station(request, pk):
     refused = None
     if order.packing_verified_at is None:
         try:
-            service.check_packable(order)
+            service.check_packable(order, request.user)
         except service.ScanRefused as exc:
             refused = exc.message
     template = "shipments/station.html#station" if request.htmx else "shipments/station.html"

@@ -1,0 +1,50 @@
+"""Packers limited to their warehouses: their queue holds only orders reserved there, and another warehouse's
+order is refused at the station; a packer ticked nowhere packs everywhere."""
+
+import pytest
+from django.urls import reverse
+
+from inventory import services as stock
+from inventory.errors import InvalidQuantity
+from oms.actors import Actor
+from oms.models import Role
+from shipments import selectors
+from shipments.errors import ScanRefused
+from shipments.services import packing
+from tests.factories import WarehouseFactory, make_member
+from tests.orders.helpers import stocked_product
+
+from .helpers import order_to_pack
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_packer_of_one_warehouse_sees_and_packs_only_its_orders(tenant, client_for):
+    main, shop = WarehouseFactory(tenant=tenant, code="MAIN", priority=1), WarehouseFactory(tenant=tenant, code="SHOP")
+    at_main = order_to_pack(tenant, lines=[(stocked_product(tenant, on_hand=5, warehouse=main), 1)])
+    at_shop = order_to_pack(tenant, lines=[(stocked_product(tenant, on_hand=5, warehouse=shop), 1)])
+    packer, other = make_member(tenant, Role.PACKER), make_member(tenant, Role.PACKER)
+    stock.set_warehouse_staff(warehouse=shop, user_ids=[packer.pk])
+    assert list(selectors.packing_queue(tenant=tenant, user=packer)) == [at_shop]
+    assert set(selectors.packing_queue(tenant=tenant, user=other)) == {at_main, at_shop}  # ticked nowhere
+    actor = Actor(user=packer, role=Role.PACKER, label=packer.username)
+    line = at_main.lines.select_related("product").get()
+    with pytest.raises(ScanRefused, match="packed at MAIN"):
+        packing.scan_item(order=at_main, code=line.product.sku, actor=actor)
+    shop_line = at_shop.lines.select_related("product").get()
+    packing.scan_item(order=at_shop, code=shop_line.product.sku, actor=actor)
+
+
+def test_admins_choose_who_works_at_a_warehouse(tenant, client_for):
+    shop = WarehouseFactory(tenant=tenant, code="SHOP")
+    packer, manager = make_member(tenant, Role.PACKER), make_member(tenant, Role.MANAGER)
+    url = reverse("inventory:warehouse_edit", args=[shop.pk])
+    admin = client_for(Role.ADMIN)
+    assert f'value="{packer.pk}"' in admin.get(url).content.decode()
+    form = {"name": shop.name, "priority": shop.priority, "is_active": "on", "packers": [str(packer.pk)]}
+    assert admin.post(url, form).status_code == 302
+    assert stock.warehouses_of(tenant=tenant, user=packer) == {shop.pk}
+    with pytest.raises(InvalidQuantity, match="packers of this shop"):
+        stock.set_warehouse_staff(warehouse=shop, user_ids=[manager.pk])
+    admin.post(url, {**form, "packers": []})
+    assert stock.warehouses_of(tenant=tenant, user=packer) is None
