@@ -1,5 +1,7 @@
 """Purchasing screens: the list of purchase orders, a new one, and receiving it by scan at the warehouse."""
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -30,7 +32,13 @@ def purchase_list(request):
     return render(
         request,
         "inventory/purchases.html",
-        {"page": page, "state": state, "states": PurchaseState.choices, "can_buy": request.role in BUYERS},
+        {
+            "page": page,
+            "state": state,
+            "state_query": state_query(state),
+            "states": PurchaseState.choices,
+            "can_buy": request.role in BUYERS,
+        },
     )
 
 
@@ -81,15 +89,7 @@ def purchase_detail(request, pk):
 def purchase_scan(request, pk):
     """One scanned unit received; the screen answers with the lines as they now are, ready for the next scan."""
     order = get_for_tenant_or_404(PurchaseOrder, request.tenant, pk=pk)
-    form = ScanForm(request.POST)
-    if form.is_valid():
-        run_service(
-            request,
-            lambda actor: purchasing.receive_scanned_unit(
-                order=order, code=form.cleaned_data["code"], actor=actor.user
-            ),
-            success=lambda result: f"{result[1].sku}: one received.",
-        )
+    scan_one(request, lambda code, user: purchasing.receive_scanned_unit(order=order, code=code, actor=user))
     return _purchase_page(request, order)
 
 
@@ -98,16 +98,37 @@ def purchase_scan(request, pk):
 def purchase_receive(request, pk):
     """Receive by form: a quantity per line (what a delivery note says)."""
     order = get_for_tenant_or_404(PurchaseOrder, request.tenant, pk=pk)
-    lines = received_quantities(request, order.lines.select_related("product"))
-    if lines is None:
-        messages.error(request, "Quantities must be whole numbers.")
-    else:
+    receive_by_form(
+        request,
+        order.lines.select_related("product"),
+        lambda lines, user: purchasing.receive_purchase_order(order=order, lines=lines, actor=user),
+    )
+    return _purchase_page(request, order)
+
+
+def scan_one(request, receive_unit) -> None:
+    """A scanned code received as one unit (`receive_unit(code, user)` returns (document, product))."""
+    form = ScanForm(request.POST)
+    if form.is_valid():
         run_service(
             request,
-            lambda actor: purchasing.receive_purchase_order(order=order, lines=lines, actor=actor.user),
-            success="Received.",
+            lambda actor: receive_unit(form.cleaned_data["code"], actor.user),
+            success=lambda result: f"{result[1].sku}: one received.",
         )
-    return _purchase_page(request, order)
+
+
+def receive_by_form(request, lines, receive) -> None:
+    """The receive form's quantities (`qty-<line id>`) booked by `receive(lines, user)`."""
+    received = received_quantities(request, lines)
+    if received is None:
+        messages.error(request, "Quantities must be whole numbers.")
+    else:
+        run_service(request, lambda actor: receive(received, actor.user), success="Received.")
+
+
+def state_query(state: str) -> str:
+    """The list's state filter as the start of a query string, for its pager."""
+    return f"{urlencode({'state': state})}&" if state else ""
 
 
 def received_quantities(request, lines) -> list[tuple[str, int]] | None:

@@ -114,23 +114,9 @@ def receive_purchase_order(*, order: PurchaseOrder, lines: list[tuple[str, int]]
     order = locks.lock_purchase_order(order)
     if not order.is_open:
         raise PurchaseOrderClosed(f"{order.number} is {order.get_state_display().lower()}; nothing more can arrive.")
-    if not lines:
-        raise InvalidQuantity("Say what arrived: at least one line.", field="lines")
-    wanted: dict[str, int] = {}
-    for sku, quantity in lines:
-        if not isinstance(quantity, int) or quantity < 1:
-            raise InvalidQuantity(f"Quantity of {sku} must be at least 1.", field="lines")
-        wanted[sku] = wanted.get(sku, 0) + quantity
-    by_sku = {ln.product.sku: ln for ln in locks.lock_purchase_lines(order)}
-    not_ordered = sorted(set(wanted) - by_sku.keys())
-    if not_ordered:
-        raise InvalidQuantity(
-            f"Not on {order.number}: {', '.join(not_ordered)}.", field="lines", details={"skus": not_ordered}
-        )
-    too_many = {sku: by_sku[sku].outstanding for sku, qty in wanted.items() if qty > by_sku[sku].outstanding}
-    if too_many:
-        text = ", ".join(f"{sku} ({left} still expected)" for sku, left in sorted(too_many.items()))
-        raise InvalidQuantity(f"More than is still expected: {text}.", field="lines", details={"outstanding": too_many})
+    wanted, by_sku = services.check_arrival(
+        number=order.number, lines=lines, locked_lines=locks.lock_purchase_lines(order), still="expected"
+    )
     for sku, quantity in wanted.items():
         PurchaseOrderLine.objects.filter(pk=by_sku[sku].pk).update(received=F("received") + quantity)
     services.receive(
@@ -149,12 +135,7 @@ def receive_purchase_order(*, order: PurchaseOrder, lines: list[tuple[str, int]]
 
 def receive_scanned_unit(*, order: PurchaseOrder, code: str, actor=None) -> tuple[PurchaseOrder, Product]:
     """One scanned unit (barcode or SKU) received on the purchase order."""
-    product = (
-        Product.objects.filter(tenant=order.tenant, barcode=code.strip()).first()
-        or Product.objects.filter(tenant=order.tenant, sku=code.strip()).first()
-    )
-    if product is None or not order.lines.filter(product=product).exists():
-        raise InvalidQuantity(f"'{code.strip()[:64]}' is not on {order.number}.", field="code")
+    product = services.product_on(document=order, code=code)
     return receive_purchase_order(order=order, lines=[(product.sku, 1)], actor=actor), product
 
 

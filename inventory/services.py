@@ -507,3 +507,36 @@ def order_warehouses(*, tenant, line_ids) -> set[int]:
     return set(
         Reservation.objects.filter(tenant=tenant, line_id__in=list(line_ids)).values_list("warehouse_id", flat=True)
     )
+
+
+def check_arrival(*, number: str, lines: list[tuple[str, int]], locked_lines, still: str) -> tuple[dict, dict]:
+    """What arrived on a document (purchase order, transfer) against its locked lines: (units by SKU, line by SKU).
+    Refused: nothing, a quantity under 1, a SKU not on the document, more than is still `still` ("expected")."""
+    if not lines:
+        raise InvalidQuantity("Say what arrived: at least one line.", field="lines")
+    wanted: dict[str, int] = {}
+    for sku, quantity in lines:
+        if not isinstance(quantity, int) or quantity < 1:
+            raise InvalidQuantity(f"Quantity of {sku} must be at least 1.", field="lines")
+        wanted[sku] = wanted.get(sku, 0) + quantity
+    by_sku = {line.product.sku: line for line in locked_lines}
+    absent = sorted(set(wanted) - by_sku.keys())
+    if absent:
+        raise InvalidQuantity(f"Not on {number}: {', '.join(absent)}.", field="lines", details={"skus": absent})
+    too_many = {sku: by_sku[sku].outstanding for sku, qty in wanted.items() if qty > by_sku[sku].outstanding}
+    if too_many:
+        text = ", ".join(f"{sku} ({left} still {still})" for sku, left in sorted(too_many.items()))
+        raise InvalidQuantity(f"More than is still {still}: {text}.", field="lines", details={"outstanding": too_many})
+    return wanted, by_sku
+
+
+def product_on(*, document, code: str) -> Product:
+    """The scanned product (barcode or SKU) if it is on the document's lines; refused otherwise."""
+    code = (code or "").strip()
+    product = (
+        Product.objects.filter(tenant=document.tenant, barcode=code).first()
+        or Product.objects.filter(tenant=document.tenant, sku=code).first()
+    )
+    if product is None or not document.lines.filter(product=product).exists():
+        raise InvalidQuantity(f"'{code[:64]}' is not on {document.number}.", field="code")
+    return product

@@ -1,6 +1,5 @@
 """Transfers between warehouses: the list, a new one, and receiving it by scan or form at the destination."""
 
-from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -13,7 +12,7 @@ from oms.tenancy.shortcuts import get_for_tenant_or_404
 from . import transfers
 from .forms import ScanForm, TransferForm
 from .models import Transfer, TransferState
-from .purchase_views import BUYERS, PER_PAGE, RECEIVERS, received_quantities
+from .purchase_views import BUYERS, PER_PAGE, RECEIVERS, receive_by_form, scan_one, state_query
 
 
 @role_required(*RECEIVERS)
@@ -23,7 +22,13 @@ def transfer_list(request):
     if state in TransferState.values:
         rows = rows.filter(state=state)
     page = Paginator(rows.order_by("-created_at", "-pk"), PER_PAGE).get_page(request.GET.get("page"))
-    context = {"page": page, "state": state, "states": TransferState.choices, "can_send": request.role in BUYERS}
+    context = {
+        "page": page,
+        "state": state,
+        "state_query": state_query(state),
+        "states": TransferState.choices,
+        "can_send": request.role in BUYERS,
+    }
     return render(request, "inventory/transfers.html", context)
 
 
@@ -77,15 +82,7 @@ def transfer_detail(request, pk):
 def transfer_scan(request, pk):
     """One scanned unit received at the destination; the screen answers with the lines as they now are."""
     transfer = get_for_tenant_or_404(Transfer, request.tenant, pk=pk)
-    form = ScanForm(request.POST)
-    if form.is_valid():
-        run_service(
-            request,
-            lambda actor: transfers.receive_scanned_unit(
-                transfer=transfer, code=form.cleaned_data["code"], actor=actor.user
-            ),
-            success=lambda result: f"{result[1].sku}: one received.",
-        )
+    scan_one(request, lambda code, user: transfers.receive_scanned_unit(transfer=transfer, code=code, actor=user))
     return _transfer_page(request, transfer)
 
 
@@ -94,13 +91,9 @@ def transfer_scan(request, pk):
 def transfer_receive(request, pk):
     """Receive by form: a quantity per line."""
     transfer = get_for_tenant_or_404(Transfer, request.tenant, pk=pk)
-    lines = received_quantities(request, transfer.lines.select_related("product"))
-    if lines is None:
-        messages.error(request, "Quantities must be whole numbers.")
-    else:
-        run_service(
-            request,
-            lambda actor: transfers.receive_transfer(transfer=transfer, lines=lines, actor=actor.user),
-            success="Received.",
-        )
+    receive_by_form(
+        request,
+        transfer.lines.select_related("product"),
+        lambda lines, user: transfers.receive_transfer(transfer=transfer, lines=lines, actor=user),
+    )
     return _transfer_page(request, transfer)

@@ -76,21 +76,9 @@ def receive_transfer(*, transfer: Transfer, lines: list[tuple[str, int]], actor=
     transfer = locks.lock_transfer(transfer)
     if transfer.state != TransferState.IN_TRANSIT:
         raise TransferClosed(f"{transfer.number} has arrived in full; nothing more is on the way.")
-    if not lines:
-        raise InvalidQuantity("Say what arrived: at least one line.", field="lines")
-    wanted: dict[str, int] = {}
-    for sku, quantity in lines:
-        if not isinstance(quantity, int) or quantity < 1:
-            raise InvalidQuantity(f"Quantity of {sku} must be at least 1.", field="lines")
-        wanted[sku] = wanted.get(sku, 0) + quantity
-    by_sku = {line.product.sku: line for line in locks.lock_transfer_lines(transfer)}
-    not_sent = sorted(set(wanted) - by_sku.keys())
-    if not_sent:
-        raise InvalidQuantity(f"Not on {transfer.number}: {', '.join(not_sent)}.", field="lines")
-    too_many = {sku: by_sku[sku].outstanding for sku, qty in wanted.items() if qty > by_sku[sku].outstanding}
-    if too_many:
-        text = ", ".join(f"{sku} ({left} still on the way)" for sku, left in sorted(too_many.items()))
-        raise InvalidQuantity(f"More than is still on the way: {text}.", field="lines")
+    wanted, by_sku = services.check_arrival(
+        number=transfer.number, lines=lines, locked_lines=locks.lock_transfer_lines(transfer), still="on the way"
+    )
     for sku, quantity in wanted.items():
         TransferLine.objects.filter(pk=by_sku[sku].pk).update(received=F("received") + quantity)
     services.receive(
@@ -109,13 +97,7 @@ def receive_transfer(*, transfer: Transfer, lines: list[tuple[str, int]], actor=
 
 def receive_scanned_unit(*, transfer: Transfer, code: str, actor=None) -> tuple[Transfer, Product]:
     """One scanned unit (barcode or SKU) received on the transfer."""
-    code = (code or "").strip()
-    product = (
-        Product.objects.filter(tenant=transfer.tenant, barcode=code).first()
-        or Product.objects.filter(tenant=transfer.tenant, sku=code).first()
-    )
-    if product is None or not transfer.lines.filter(product=product).exists():
-        raise InvalidQuantity(f"'{code[:64]}' is not on {transfer.number}.", field="code")
+    product = services.product_on(document=transfer, code=code)
     return receive_transfer(transfer=transfer, lines=[(product.sku, 1)], actor=actor), product
 
 
