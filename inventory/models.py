@@ -204,6 +204,10 @@ class PurchaseOrderLine(TenantOwned):
     def outstanding(self) -> int:
         return self.quantity - self.received
 
+    @property
+    def amount(self):
+        return None if self.cost is None else self.cost * self.quantity
+
 
 class TransferState(models.TextChoices):
     IN_TRANSIT = "in_transit", "In transit"

@@ -5,11 +5,14 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from oms.pages import run_service
+from oms.pdf import html_to_pdf
 from oms.tenancy.roles import ADMIN, MANAGER, OWNER, PACKER, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
@@ -170,3 +173,25 @@ def purchase_expected(request, pk):
             success="Expected date saved; waiting orders are told.",
         )
     return redirect("inventory:purchase", pk=order.pk)
+
+
+@role_required(*RECEIVERS)
+def purchase_pdf(request, pk):
+    """The purchase order as a PDF to send to the supplier."""
+    order = get_for_tenant_or_404(PurchaseOrder.objects.select_related("supplier", "warehouse"), request.tenant, pk=pk)
+    lines = list(order.lines.select_related("product").order_by("pk"))
+    costed = [line.amount for line in lines if line.amount is not None]
+    html = render_to_string(
+        "inventory/pdf/purchase_order.html",
+        {
+            "tenant": request.tenant,
+            "pages": [order],
+            "lines": lines,
+            "total": sum(costed) if len(costed) == len(lines) else None,  # a total only when every line has a cost
+            "title": order.number,
+        },
+    )
+    response = HttpResponse(html_to_pdf(html), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{order.number}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -25,6 +25,7 @@ urlpatterns = [
     path("purchases/<int:pk>/receive/", purchase_views.purchase_receive, name="purchase_receive"),
     path("purchases/<int:pk>/cancel/", purchase_views.purchase_cancel, name="purchase_cancel"),
     path("purchases/<int:pk>/expected/", purchase_views.purchase_expected, name="purchase_expected"),
+    path("purchases/<int:pk>/pdf/", purchase_views.purchase_pdf, name="purchase_pdf"),
     path("transfers/", transfer_views.transfer_list, name="transfers"),
     path("transfers/new/", transfer_views.transfer_new, name="transfer_new"),
     path("transfers/<int:pk>/", transfer_views.transfer_detail, name="transfer"),

@@ -7,6 +7,8 @@ import mimetypes
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from oms.pdf import html_to_pdf
+
 from .models import Shipment
 from .services.common import settings_for
 
@@ -69,10 +71,4 @@ def document_html(*, kind: str, tenant, orders) -> str:
 
 
 def render_pdf(*, kind: str, tenant, orders) -> bytes:
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
-
-    html = document_html(kind=kind, tenant=tenant, orders=orders)
-    # Everything is inline (data URIs): WeasyPrint may not fetch any file or network URL.
-    fetcher = URLFetcher(allowed_protocols={"data"}, allow_redirects=False)
-    return HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf()
+    return html_to_pdf(document_html(kind=kind, tenant=tenant, orders=orders))

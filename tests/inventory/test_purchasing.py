@@ -227,3 +227,18 @@ def test_the_delivery_promise_counts_stock_incoming_stock_and_the_window(tenant,
     assert never["ships_on"] is None and never["delivery_from"] is None
     assert promise(sku="NOPE").status_code == 422 and promise(quantity=0).status_code == 422
     assert api_client.get("/api/v1/delivery-promise").status_code == 422
+
+
+def test_the_purchase_order_prints_as_a_pdf_for_the_supplier(tenant, tea, client_for):
+    order = purchasing.create_purchase_order(
+        tenant=tenant,
+        supplier="Tea Co",
+        warehouse_code="MAIN",
+        lines=[purchasing.PurchaseLine(tea.sku, 24, Decimal("2.50"))],
+    )
+    url = reverse("inventory:purchase_pdf", args=[order.pk])
+    answer = client_for(Role.PACKER).get(url)
+    assert answer.status_code == 200 and answer["Content-Type"] == "application/pdf"
+    assert answer.content.startswith(b"%PDF") and order.number in answer["Content-Disposition"]
+    page = client_for(Role.MANAGER).get(reverse("inventory:purchase", args=[order.pk])).content.decode()
+    assert url in page

@@ -75,6 +75,7 @@ ACCESS = {
     "inventory:purchase_new": STOCK,
     "inventory:purchase_cancel": STOCK,
     "inventory:purchase_expected": STOCK,
+    "inventory:purchase_pdf": STOCK | WAREHOUSE,
     "inventory:transfers": STOCK | WAREHOUSE,
     "inventory:transfer": STOCK | WAREHOUSE,
     "inventory:transfer_scan": STOCK | WAREHOUSE,
