@@ -95,6 +95,24 @@ DEFAULT_TEMPLATES = [
         "{{ shop }}: order {{ order_number }} is at the pickup point. {{ tracking_url }}",
     ),
     ("delivered", Channel.SMS, "Delivered", "", "{{ shop }}: order {{ order_number }} delivered. {{ tracking_url }}"),
+    (
+        "rest-follows",
+        Channel.EMAIL,
+        "Shipped, the rest follows",
+        "Part of your order {{ order_number }} is on its way",
+        "Hello {{ customer_name }},\n\nthis parcel of your order {{ order_number }} is on its way"
+        "{% if carrier %} with {{ carrier }}{% endif %}:\n{% for line in lines %}- {{ line.name }} × {{ line.quantity }}\n"
+        "{% endfor %}\nThe rest follows{% if follows_on %} around {{ follows_on }}{% endif %}:\n"
+        "{% for part in following %}- {{ part.goods }}\n{% endfor %}\nFollow it here: {{ tracking_url }}\n\n{{ shop }}",
+    ),
+    (
+        "rest-follows",
+        Channel.SMS,
+        "Shipped, the rest follows",
+        "",
+        "{{ shop }}: part of order {{ order_number }} shipped; the rest follows{% if follows_on %} around "
+        "{{ follows_on }}{% endif %}. {{ tracking_url }}",
+    ),
 ]
 
 
@@ -126,6 +144,8 @@ MESSAGE_VARIABLES = {
     "order": {"number": TEXT, "total": TEXT, "delivery_method": TEXT},
     "customer": {"name": TEXT},
     "lines": ListOf(LINE_FIELDS),
+    "following": ListOf({"number": TEXT, "goods": TEXT, "expected": TEXT}),
+    "follows_on": TEXT,
 }
 
 SAMPLE_LINES = [
@@ -148,6 +168,8 @@ SAMPLE_CONTEXT = {
     "order": {"number": "1042", "total": "25.00", "delivery_method": "courier"},
     "customer": {"name": "Ann Example"},
     "lines": SAMPLE_LINES,
+    "following": [{"number": "1042-2", "goods": "Green mug × 1", "expected": "15 Mar 2026"}],
+    "follows_on": "15 Mar 2026",
 }
 
 
@@ -212,6 +234,24 @@ def message_context(order: Order) -> dict:
         "order": {"number": order.number, "total": total, "delivery_method": order.delivery_method},
         "customer": {"name": order.customer.name},
         "lines": lines,
+        **_following(order),
+    }
+
+
+def _following(order: Order) -> dict:
+    """The parts of the purchase that ship later (a split family), with the date the last of them should ship."""
+    parts = tracking.parts_that_follow(order)
+    dates = [part.expected for part in parts if part.expected]
+    return {
+        "following": [
+            {
+                "number": part.number,
+                "goods": ", ".join(f"{name} × {quantity}" for name, quantity in part.lines),
+                "expected": f"{part.expected:%d %b %Y}" if part.expected else "",
+            }
+            for part in parts
+        ],
+        "follows_on": f"{max(dates):%d %b %Y}" if dates and len(dates) == len(parts) else "",
     }
 
 

@@ -26,6 +26,7 @@ FIELDS = {
     "order_tags": "Order tags",
     "customer_tags": "Customer tags",
     "customer_orders": "Customer's number of orders",
+    "parts_following": "Parts of the purchase still to follow",
     "skus": f"Received SKUs ({StockReceived.kind})",
 }
 
@@ -90,6 +91,10 @@ def field_value(field: str, event: Event, order: Order | None, cache: dict):
                 tenant_id=order.tenant_id, customer_id=order.customer_id
             ).count()
         return cache["customer_orders"]
+    if field == "parts_following":
+        from .tracking import parts_that_follow
+
+        return len(parts_that_follow(order))
     return getattr(order, field, None)
 
 

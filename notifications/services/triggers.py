@@ -335,6 +335,17 @@ TEMPLATES = {
         [{"type": "tag_customer", "value": "BAD"}],
         "When an order is refused (from any status), the customer gets the tag BAD.",
     ),
+    "rest-follows": (
+        "Tell the customer the rest follows when a split order ships",
+        OrderStatusChanged.kind,
+        [
+            {"field": "to_purpose", "op": "eq", "value": StatusPurpose.HANDED_OVER},
+            {"field": "parts_following", "op": "gt", "value": "0"},
+        ],
+        [{"type": "email_customer", "value": "rest-follows"}],
+        "When an order whose purchase was split is handed over, the customer is e-mailed what this parcel holds "
+        "and what follows, with the date.",
+    ),
     "low-stock-alert": (
         "Alert the buyer when stock falls below its minimum",
         StockLow.kind,
@@ -360,6 +371,7 @@ def create_from_template(*, tenant, code: str) -> Trigger:
     name, kind, conditions, actions, _ = TEMPLATES[code]
     if code == "delivery-problem-task":
         _ensure_delivery_problem_status(tenant)
+    messaging.install_default_templates(tenant=tenant)  # a shop from before a message template came has it now
     trigger = save_trigger(
         tenant=tenant, name=name, event_kind=kind, conditions=conditions, actions=actions, is_active=True
     )
