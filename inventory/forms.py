@@ -173,6 +173,7 @@ def parse_stock_lines(text: str, *, with_cost: bool) -> list[tuple]:
 class TransferForm(forms.Form):
     from_warehouse = forms.ChoiceField(label="From")
     to_warehouse = forms.ChoiceField(label="To")
+    expected_at = forms.DateField(required=False, label="Arrives on", widget=forms.DateInput(attrs={"type": "date"}))
     note = forms.CharField(max_length=200, required=False)
     lines = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4, "placeholder": "One line per product: SKU quantity\nTEA-01 24"}),

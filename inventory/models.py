@@ -223,6 +223,7 @@ class Transfer(TenantOwned):
     from_warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
     to_warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
     state = models.CharField(max_length=20, choices=TransferState.choices, default=TransferState.IN_TRANSIT)
+    expected_at = models.DateField(null=True, blank=True)  # when it should arrive; waiting orders show it
     note = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

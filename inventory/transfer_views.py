@@ -45,6 +45,7 @@ def transfer_new(request):
                 to_code=data["to_warehouse"],
                 lines=data["lines"],
                 note=data["note"],
+                expected_at=data["expected_at"],
                 actor=actor.user,
             ),
             success=lambda created: f"{created.number} is on its way.",

@@ -30,7 +30,9 @@ def _warehouse(tenant, code: str, field: str) -> Warehouse:
 
 
 @transaction.atomic
-def create_transfer(*, tenant, from_code: str, to_code: str, lines: list[tuple[str, int]], note="", actor=None):
+def create_transfer(
+    *, tenant, from_code: str, to_code: str, lines: list[tuple[str, int]], note="", expected_at=None, actor=None
+):
     """Send these units (SKU, quantity) from one warehouse to another; they leave the source now."""
     source, target = _warehouse(tenant, from_code, "from"), _warehouse(tenant, to_code, "to")
     if source.pk == target.pk:
@@ -52,6 +54,7 @@ def create_transfer(*, tenant, from_code: str, to_code: str, lines: list[tuple[s
         from_warehouse=source,
         to_warehouse=target,
         note=" ".join((note or "").split())[:200],
+        expected_at=expected_at,
         created_by=actor,
     )
     transfer.number = f"TR-{transfer.pk}"
@@ -110,3 +113,19 @@ def in_transit(*, tenant, product_ids=None) -> dict[int, int]:
     for product_id, quantity, received in lines.values_list("product_id", "quantity", "received"):
         totals[product_id] = totals.get(product_id, 0) + quantity - received
     return totals
+
+
+def expected_arrivals(*, tenant, product_ids) -> dict[int, tuple[int, object]]:
+    """Per product: units on their way in (open purchase orders and transfers) and the earliest date any of them
+    is expected (None when none has a date): what a waiting order line shows."""
+    from .purchasing import incoming
+
+    arrivals = dict(incoming(tenant=tenant, product_ids=product_ids))
+    lines = TransferLine.objects.filter(
+        tenant=tenant, transfer__state=TransferState.IN_TRANSIT, product_id__in=list(product_ids)
+    ).values_list("product_id", "quantity", "received", "transfer__expected_at")
+    for product_id, quantity, received, expected_at in lines:
+        units, earliest = arrivals.get(product_id, (0, None))
+        dates = [d for d in (earliest, expected_at) if d is not None]
+        arrivals[product_id] = (units + quantity - received, min(dates) if dates else None)
+    return arrivals

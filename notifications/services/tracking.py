@@ -165,11 +165,11 @@ def this_parcel(order: Order) -> Part:
 
 
 def _parts(tenant, orders: list[Order]) -> list[Part]:
-    from inventory.purchasing import incoming
+    from inventory.transfers import expected_arrivals
 
     parts = [(member, list(member.lines.all())) for member in orders]
     missing = {ln.product_id for _, lines in parts for ln in lines if ln.reserved < ln.quantity}
-    due = incoming(tenant=tenant, product_ids=missing) if missing else {}
+    due = expected_arrivals(tenant=tenant, product_ids=missing) if missing else {}
     result = []
     for member, lines in parts:
         short = [ln for ln in lines if ln.reserved < ln.quantity]

@@ -5,8 +5,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from inventory.purchasing import incoming
 from inventory.selectors import product_by_any_code
+from inventory.transfers import expected_arrivals
 from oms.pages import run_service
 from oms.tenancy.roles import OFFICE, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
@@ -36,7 +36,7 @@ def detail_context(request, order, **extra):
     )
     lines = list(order.lines.all())
     short = {ln.product_id for ln in lines if ln.missing}
-    due = incoming(tenant=order.tenant, product_ids=short) if short else {}
+    due = expected_arrivals(tenant=order.tenant, product_ids=short) if short else {}
     for line in lines:  # when the missing units should arrive: the earliest open purchase order
         line.expected = due.get(line.product_id, (0, None))[1] if line.missing else None
     words = Words(order.tenant_id)

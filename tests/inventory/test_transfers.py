@@ -89,3 +89,24 @@ def test_screens_send_and_receive_with_roles(tenant, two_warehouses, client_for)
     assert transfer.state == TransferState.RECEIVED and level(mug, shop).on_hand == 2
     listing = packer.get(reverse("inventory:transfers")).content.decode()
     assert transfer.number in listing and "New transfer" not in listing
+
+
+def test_a_waiting_line_shows_when_a_transfer_brings_its_units(tenant, two_warehouses, client_for):
+    import datetime
+
+    from orders.services.reservations import reserve_order
+    from tests.orders.helpers import SYSTEM, move, place_order
+
+    main, shop = two_warehouses
+    mug = stocked_product(tenant, sku="MUG", on_hand=0, warehouse=main)
+    stocked_product(tenant, sku="MUG-SHOP", on_hand=0, warehouse=shop)
+    from inventory import services
+
+    services.receive(tenant=tenant, warehouse=shop, lines=[(mug, 3)])
+    transfers.create_transfer(
+        tenant=tenant, from_code="SHOP", to_code="MAIN", lines=[("MUG", 3)], expected_at=datetime.date(2027, 1, 10)
+    )
+    assert transfers.expected_arrivals(tenant=tenant, product_ids=[mug.pk]) == {mug.pk: (3, datetime.date(2027, 1, 10))}
+    order = reserve_order(order=move(place_order(tenant, [(mug, 2)]), "confirmed"), actor=SYSTEM)
+    page = client_for(Role.MANAGER).get(reverse("orders:detail", args=[order.pk])).content.decode()
+    assert "expected 10 Jan" in page
