@@ -669,3 +669,77 @@ SELECT channel FROM ch WHERE channel IS NOT NULL
 
 def channels(tenant) -> list[str]:
     return [row[0] for row in _fetch(CHANNELS_SQL, {"tenant": tenant.pk})]
+
+
+# --- margins -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class MarginRow:
+    key: str
+    revenue: Decimal  # what the costed lines sold for (after their line discounts)
+    cost: Decimal
+    uncosted: int  # lines sold without a cost price: left out of the margin
+
+    @property
+    def margin(self) -> Decimal:
+        return self.revenue - self.cost
+
+    @property
+    def percent(self) -> Decimal | None:
+        return (Decimal(100) * self.margin / self.revenue).quantize(Decimal("0.1")) if self.revenue else None
+
+
+@dataclass
+class MarginReport:
+    categories: list[MarginRow]
+    channels: list[MarginRow]
+    total: MarginRow
+
+
+def margin_report(*, tenant, filters: ReportFilters) -> MarginReport:
+    """Margin over cost by product category and by channel, for lines of orders made in the range that count as
+    revenue (the shop's revenue groups). Each line keeps the unit cost of the day it was ordered; lines without
+    a cost are counted apart; an order's own discount is not spread over categories."""
+    from django.db.models import Count, F, Q, Sum
+
+    from orders.models import OrderLine
+
+    params = filters.params(tenant, revenue_groups(tenant))
+    lines = OrderLine.objects.filter(tenant=tenant, order__group__in=params["groups"])
+    if params["start"]:
+        lines = lines.filter(order__created_at__gte=params["start"])
+    if params["end"]:
+        lines = lines.filter(order__created_at__lt=params["end"])
+    if params["channel"]:
+        lines = lines.filter(order__channel=params["channel"])
+    costed = Q(cost__isnull=False)
+    sums = {
+        "revenue": Sum(F("price") * F("quantity") - F("discount"), filter=costed),
+        "cost_total": Sum(F("cost") * F("quantity"), filter=costed),
+        "uncosted": Count("pk", filter=~costed),
+    }
+
+    def rows(field: str) -> list[MarginRow]:
+        found = lines.values(field).annotate(**sums).order_by(field)
+        return [
+            MarginRow(
+                key=row[field] or "—",
+                revenue=row["revenue"] or Decimal("0.00"),
+                cost=row["cost_total"] or Decimal("0.00"),
+                uncosted=row["uncosted"],
+            )
+            for row in found
+        ]
+
+    total = lines.aggregate(**sums)
+    return MarginReport(
+        categories=rows("product__category"),
+        channels=rows("order__channel"),
+        total=MarginRow(
+            key="",
+            revenue=total["revenue"] or Decimal("0.00"),
+            cost=total["cost_total"] or Decimal("0.00"),
+            uncosted=total["uncosted"],
+        ),
+    )

@@ -11,6 +11,7 @@ urlpatterns = [
     path("flow/", views.flow, name="flow"),
     path("sla/", views.sla, name="sla"),
     path("split-offs/", views.split_offs, name="splits"),
+    path("margins/", views.margins, name="margins"),
     path("settings/", views.settings_view, name="settings"),
     path("settings/rebuild/", views.refresh_view, name="refresh"),
 ]

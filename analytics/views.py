@@ -23,6 +23,7 @@ TABS = [
     ("analytics:flow", _("Order flow")),
     ("analytics:sla", _("SLA breaches")),
     ("analytics:splits", _("Split-offs")),
+    ("analytics:margins", _("Margins")),
     ("analytics:settings", _("Settings")),
 ]
 
@@ -306,6 +307,30 @@ SPLIT_TABLES = {
 @role_required(OWNER)
 def split_offs(request):
     return _render_report(request, page="splits", default_days=365, build=_splits, tables=SPLIT_TABLES)
+
+
+# --- margins -----------------------------------------------------------------------------------------------
+
+
+def _margins(request, filters):
+    return {"report": reports.margin_report(tenant=request.tenant, filters=filters)}
+
+
+def _margin_rows(rows):
+    return [[r.key, r.revenue, r.cost, r.margin, "" if r.percent is None else r.percent, r.uncosted] for r in rows]
+
+
+MARGIN_HEADER = ["revenue", "cost", "margin", "margin_percent", "lines_without_cost"]
+MARGIN_TABLES = {
+    "categories": lambda c: (["category", *MARGIN_HEADER], _margin_rows(c["report"].categories)),
+    "channels": lambda c: (["channel", *MARGIN_HEADER], _margin_rows(c["report"].channels)),
+}
+
+
+@vary_on_headers("HX-Request")
+@role_required(OWNER)
+def margins(request):
+    return _render_report(request, page="margins", default_days=90, build=_margins, tables=MARGIN_TABLES)
 
 
 # --- settings ----------------------------------------------------------------------------------------------

@@ -19,6 +19,15 @@ class ProductForm(forms.Form):
     name = forms.CharField(max_length=255)
     price = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), max_value=MAX_PRICE)
     barcode = forms.CharField(max_length=64, required=False, validators=[no_spaces], help_text="EAN-13 or Code128")
+    category = forms.CharField(max_length=100, required=False)
+    cost_price = forms.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        max_value=MAX_PRICE,
+        required=False,
+        help_text="What a unit costs you (for margins).",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -31,6 +40,15 @@ class ProductEditForm(forms.Form):
     name = forms.CharField(max_length=255)
     price = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), max_value=MAX_PRICE)
     barcode = forms.CharField(max_length=64, required=False, validators=[no_spaces])
+    category = forms.CharField(max_length=100, required=False)
+    cost_price = forms.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        max_value=MAX_PRICE,
+        required=False,
+        help_text="What a unit costs you (for margins).",
+    )
     is_active = forms.BooleanField(label="Active (can be ordered)", required=False)
 
     def __init__(self, *args, **kwargs):
@@ -39,7 +57,13 @@ class ProductEditForm(forms.Form):
 
     @classmethod
     def for_product(cls, product, **kwargs):
-        initial = {"name": product.name, "price": product.price, "barcode": product.barcode}
+        initial = {
+            "name": product.name,
+            "price": product.price,
+            "barcode": product.barcode,
+            "category": product.category,
+            "cost_price": product.cost_price,
+        }
         return cls(initial={**initial, "is_active": product.is_active}, **kwargs)
 
 

@@ -15,11 +15,17 @@ class Product(TenantOwned):
     name = models.CharField(max_length=255)
     barcode = models.CharField(max_length=64, blank=True, help_text="EAN-13 or Code128 text")
     price = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    category = models.CharField(max_length=100, blank=True)
+    # What a unit costs the shop; order lines keep the cost of their day (orders' margin reports).
+    cost_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
+            models.CheckConstraint(
+                condition=Q(cost_price__isnull=True) | Q(cost_price__gte=0), name="product_cost_not_negative"
+            ),
             models.UniqueConstraint(fields=["tenant", "sku"], name="product_unique_sku"),
             models.UniqueConstraint(
                 fields=["tenant", "barcode"], condition=~Q(barcode=""), name="product_unique_barcode"

@@ -66,7 +66,18 @@ def _duplicate_from(exc: IntegrityError, *, sku: str, barcode: str) -> DomainErr
     raise exc
 
 
-def create_product(*, tenant, sku: str, name: str, price: Decimal, barcode: str = "") -> Product:
+def _check_category_and_cost(category: str, cost_price) -> str:
+    category = " ".join((category or "").split())
+    if len(category) > 100:
+        raise DomainError("A category can have at most 100 characters.", details={"field": "category"})
+    if cost_price is not None and not (Decimal("0") <= cost_price <= MAX_PRICE):
+        raise DomainError(f"Cost price must be from 0 to {MAX_PRICE:,}.", details={"field": "cost_price"})
+    return category
+
+
+def create_product(
+    *, tenant, sku: str, name: str, price: Decimal, barcode: str = "", category: str = "", cost_price=None
+) -> Product:
     """A product of the tenant; SKU and (non-empty) barcode are unique per tenant."""
     sku, barcode = (sku or "").strip(), (barcode or "").strip()
     if not sku or len(sku) > 64 or any(ch.isspace() for ch in sku):
@@ -74,29 +85,52 @@ def create_product(*, tenant, sku: str, name: str, price: Decimal, barcode: str 
     if len(barcode) > 64:
         raise DomainError("A barcode can have at most 64 characters.", details={"field": "barcode"})
     _check_product_fields(name=name, price=price)
+    category = _check_category_and_cost(category, cost_price)
     if Product.objects.filter(tenant=tenant, sku=sku).exists():
         raise DuplicateSku(f"A product with SKU '{sku}' already exists.", details={"sku": sku})
     if barcode and Product.objects.filter(tenant=tenant, barcode=barcode).exists():
         raise DuplicateBarcode(f"Barcode '{barcode}' is already used by another product.", details={"barcode": barcode})
     try:
         with transaction.atomic():
-            return Product.objects.create(tenant=tenant, sku=sku, name=name.strip(), price=price, barcode=barcode)
+            return Product.objects.create(
+                tenant=tenant,
+                sku=sku,
+                name=name.strip(),
+                price=price,
+                barcode=barcode,
+                category=category,
+                cost_price=cost_price,
+            )
     except IntegrityError as exc:  # a concurrent create won the race
         raise _duplicate_from(exc, sku=sku, barcode=barcode) from exc
 
 
-def update_product(*, product: Product, name: str, price: Decimal, barcode: str, is_active: bool) -> Product:
-    """Change what a product is called, costs and scans as; the SKU never changes (orders refer to it)."""
+def update_product(
+    *,
+    product: Product,
+    name: str,
+    price: Decimal,
+    barcode: str,
+    is_active: bool,
+    category: str | None = None,
+    cost_price=...,
+) -> Product:
+    """Change what a product is called, costs and scans as; the SKU never changes (orders refer to it). Category
+    and cost price stay as they are unless given."""
     barcode = (barcode or "").strip()
+    category = product.category if category is None else category
+    cost_price = product.cost_price if cost_price is ... else cost_price
+    category = _check_category_and_cost(category, cost_price)
     if len(barcode) > 64:
         raise DomainError("A barcode can have at most 64 characters.", details={"field": "barcode"})
     _check_product_fields(name=name, price=price)
     if barcode and Product.objects.filter(tenant=product.tenant_id, barcode=barcode).exclude(pk=product.pk).exists():
         raise DuplicateBarcode(f"Barcode '{barcode}' is already used by another product.", details={"barcode": barcode})
     product.name, product.price, product.barcode, product.is_active = name.strip(), price, barcode, is_active
+    product.category, product.cost_price = category, cost_price
     try:
         with transaction.atomic():
-            product.save(update_fields=["name", "price", "barcode", "is_active"])
+            product.save(update_fields=["name", "price", "barcode", "is_active", "category", "cost_price"])
     except IntegrityError as exc:
         raise _duplicate_from(exc, sku=product.sku, barcode=barcode) from exc
     return product

@@ -232,6 +232,13 @@ class Order(TenantOwned):
     def __str__(self):
         return f"Order {self.number}"
 
+    def margin(self) -> Decimal | None:
+        """What the goods earn over their cost, after the order's discount; None while any line has no cost."""
+        lines = list(self.lines.all())
+        if not lines or any(line.cost is None for line in lines):
+            return None
+        return sum((line.margin for line in lines), Decimal("0.00")) - self.discount
+
     @property
     def goods_total(self) -> Decimal:
         """What the lines add up to (after their own discounts), before the order's discount and delivery."""
@@ -312,6 +319,7 @@ class OrderLine(TenantOwned):
     price = models.DecimalField(max_digits=12, decimal_places=2)
     reserved = models.PositiveIntegerField(default=0)
     discount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))  # off this line's amount
+    cost = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)  # unit cost when ordered
     history = HistoricalRecords()
 
     class Meta:
@@ -331,6 +339,11 @@ class OrderLine(TenantOwned):
     @property
     def missing(self) -> int:
         return self.quantity - self.reserved
+
+    @property
+    def margin(self) -> Decimal | None:
+        """What the line earns over its cost; None when the product had no cost price."""
+        return None if self.cost is None else self.amount - self.cost * self.quantity
 
 
 class PaymentKind(models.TextChoices):

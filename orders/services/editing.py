@@ -72,7 +72,7 @@ def add_line(*, order: Order, product: Product, quantity: int, price: Decimal | 
     price = product.price if price is None else price
     check_line(quantity=quantity, price=price, sku=product.sku)
     line = OrderLine.objects.create(
-        tenant_id=order.tenant_id, order=order, product=product, quantity=quantity, price=price
+        tenant_id=order.tenant_id, order=order, product=product, quantity=quantity, price=price, cost=product.cost_price
     )
     _lines_changed(
         order, actor, ActivityKind.LINE_ADDED, {"sku": product.sku, "quantity": quantity, "price": str(price)}

@@ -67,7 +67,12 @@ def split_unavailable(*, order: Order, actor: Actor) -> Order:
     moved, emptied = [], []
     for line in missing:
         OrderLine.objects.create(
-            tenant_id=order.tenant_id, order=child, product=line.product, quantity=line.missing, price=line.price
+            tenant_id=order.tenant_id,
+            order=child,
+            product=line.product,
+            quantity=line.missing,
+            price=line.price,
+            cost=line.cost,
         )
         moved.append([line.product.sku, line.missing])
         if line.reserved:
@@ -116,6 +121,7 @@ def copy_order(
                 product=ln.product,
                 quantity=(quantities or {}).get(ln.pk, ln.quantity),
                 price=ln.price,
+                cost=ln.cost,
             )
             for ln in lines
         ]

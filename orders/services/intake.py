@@ -159,6 +159,7 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
                 product=products[line.sku],
                 quantity=line.quantity,
                 price=price,
+                cost=products[line.sku].cost_price,
             )
             for line, price in zip(data.lines, prices, strict=True)
         ]

@@ -162,6 +162,7 @@ ACCESS = {
     "analytics:flow": frozenset({OWNER}),
     "analytics:sla": frozenset({OWNER}),
     "analytics:splits": frozenset({OWNER}),
+    "analytics:margins": frozenset({OWNER}),
     "analytics:settings": frozenset({OWNER}),
     "analytics:refresh": frozenset({OWNER}),
     "api:openapi-json": PUBLIC,
