@@ -27,6 +27,8 @@ class Tenant(models.Model):
     address = models.TextField(blank=True)
     tax_id = models.CharField(max_length=50, blank=True)
     round_robin_assignment = models.BooleanField(default=False)
+    # Orders waiting for stock are reserved the moment it arrives (purchase order, transfer, receipt).
+    serve_waiting_on_arrival = models.BooleanField(default=True)
 
     def __str__(self):
         return self.name

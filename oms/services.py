@@ -40,6 +40,13 @@ def set_round_robin(*, tenant: Tenant, enabled: bool) -> Tenant:
     return tenant
 
 
+@transaction.atomic
+def set_serve_waiting(*, tenant: Tenant, enabled: bool) -> Tenant:
+    tenant.serve_waiting_on_arrival = enabled
+    tenant.save(update_fields=["serve_waiting_on_arrival"])
+    return tenant
+
+
 def ensure_user(*, username: str, email: str = "", password: str = ""):
     User = get_user_model()
     user = User.objects.filter(username=username).first()

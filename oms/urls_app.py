@@ -14,6 +14,7 @@ urlpatterns = [
     path("settings/jobs/<int:pk>/", views.job_status, name="job"),
     path("settings/jobs/<int:pk>/download/", views.job_download, name="job_download"),
     path("settings/round-robin/", views.round_robin, name="round_robin"),
+    path("settings/serve-waiting/", views.serve_waiting, name="serve_waiting"),
     path("settings/events/retry/", views.events_retry, name="events_retry"),
     path("settings/staff/", staff_views.staff_list, name="staff"),
     path("settings/staff/audit/", staff_views.staff_audit, name="staff_audit"),

@@ -167,6 +167,20 @@ def job_download(request, pk):
 
 @require_POST
 @role_required(*SETTINGS)
+def serve_waiting(request):
+    enabled = request.POST.get("enabled") == "on"
+    services.set_serve_waiting(tenant=request.tenant, enabled=enabled)
+    messages.success(
+        request,
+        "Orders waiting for stock are now reserved the moment it arrives."
+        if enabled
+        else "Arriving stock no longer reserves waiting orders by itself; reserve them from the order page.",
+    )
+    return redirect("oms:settings")
+
+
+@require_POST
+@role_required(*SETTINGS)
 def round_robin(request):
     enabled = request.POST.get("enabled") == "on"
     services.set_round_robin(tenant=request.tenant, enabled=enabled)

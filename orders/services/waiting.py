@@ -41,6 +41,10 @@ def serve_waiting_orders(*, tenant_id: int, product_ids) -> list[int]:
 
 
 def on_stock_received(event) -> None:
+    from oms.models import Tenant
+
+    if not Tenant.objects.filter(pk=event.tenant_id, serve_waiting_on_arrival=True).exists():
+        return  # the shop reserves waiting orders by hand (Settings)
     product_ids = [line.get("product_id") for line in event.payload.get("lines", [])]
     product_ids = [pk for pk in product_ids if isinstance(pk, int)]
     if product_ids:  # after the event's bookkeeping commits, in a task of its own

@@ -242,3 +242,23 @@ def test_the_purchase_order_prints_as_a_pdf_for_the_supplier(tenant, tea, client
     assert answer.content.startswith(b"%PDF") and order.number in answer["Content-Disposition"]
     page = client_for(Role.MANAGER).get(reverse("inventory:purchase", args=[order.pk])).content.decode()
     assert url in page
+
+
+def test_a_shop_can_reserve_waiting_orders_by_hand_instead(
+    tenant, api_client, tea, client_for, django_capture_on_commit_callbacks
+):
+    assert client_for(Role.MANAGER).post(reverse("oms:serve_waiting"), {}).status_code == 403
+    client_for(Role.ADMIN).post(reverse("oms:serve_waiting"), {})  # unticked: off
+    tenant.refresh_from_db()
+    assert tenant.serve_waiting_on_arrival is False
+    waiting = move(place_order(tenant, [(tea, 2)]), "confirmed")
+    po = make_po(api_client, lines=[{"sku": "TEA", "quantity": 4}]).json()
+    post(api_client, f"/api/v1/purchase-orders/{po['id']}/receive", {"lines": [{"sku": "TEA", "quantity": 4}]})
+    with django_capture_on_commit_callbacks(execute=True):
+        drain()
+    assert sum(line.reserved for line in waiting.lines.all()) == 0  # left for a person to reserve
+    client_for(Role.ADMIN).post(reverse("oms:serve_waiting"), {"enabled": "on"})
+    tenant.refresh_from_db()
+    assert tenant.serve_waiting_on_arrival is True
+    page = client_for(Role.ADMIN).get(reverse("oms:settings")).content.decode()
+    assert 'data-testid="serve-waiting"' in page

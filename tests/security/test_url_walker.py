@@ -57,6 +57,7 @@ ACCESS = {
     "oms:job_download": frozenset({OWNER}),
     "oms:export": frozenset({OWNER}),
     "oms:round_robin": SETTINGS,
+    "oms:serve_waiting": SETTINGS,
     "inventory:products": STOCK,
     "inventory:product_create": STOCK,
     "inventory:product": STOCK,
