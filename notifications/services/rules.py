@@ -91,10 +91,12 @@ def field_value(field: str, event: Event, order: Order | None, cache: dict):
                 tenant_id=order.tenant_id, customer_id=order.customer_id
             ).count()
         return cache["customer_orders"]
-    if field == "parts_following":
-        from .tracking import parts_that_follow
+    if field == "parts_following":  # asked once per event, however many conditions name it
+        if "parts_following" not in cache:
+            from .tracking import parts_that_follow
 
-        return len(parts_that_follow(order))
+            cache["parts_following"] = len(parts_that_follow(order))
+        return cache["parts_following"]
     return getattr(order, field, None)
 
 
