@@ -18,4 +18,7 @@ def check_database_connections(sender=None, **kwargs):
         return
     from django.db import close_old_connections
 
+    from oms import rls
+
     close_old_connections()
+    rls.bind(None)  # a task works for no shop until it says which (a worker thread runs many shops' tasks)

@@ -10,6 +10,8 @@ import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
 
+from oms.dbbackend.base import ServerBindingCursor
+
 logger = logging.getLogger(__name__)
 
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
@@ -69,7 +71,7 @@ def retry_on_conflict(attempts: int = 5):
     return decorator
 
 
-class _PreparingCursor(psycopg.Cursor):
+class _PreparingCursor(ServerBindingCursor):
     """Server-side binding, and each statement prepared once per connection (psycopg keeps the names)."""
 
     prepare = True

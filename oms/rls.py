@@ -22,6 +22,8 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connection
 
+from oms import tenant_binding
+
 TENANT_SETTING = "app.tenant_id"
 POLICY = "tenant_isolation"
 SYSTEM_POLICY = "system_read"
@@ -168,28 +170,21 @@ def active() -> bool:
 
 
 def bind(tenant_id: int | None) -> None:
-    """Bind this connection to one tenant (or to none), in one round trip."""
-    if not active():
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config(%s, %s, false)", [TENANT_SETTING, str(tenant_id or "")])
+    """Work for this tenant (or none) from here on: every transaction of this thread binds it, at no extra round
+    trip (oms/dbbackend/base.py); never a session setting, so a transaction-pooling proxy cannot carry it over."""
+    tenant_binding.set_current(tenant_id)
 
 
 set_tenant = bind
 
 
 def bound_tenant() -> int | None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT NULLIF(current_setting(%s, true), '')::bigint", [TENANT_SETTING])
-        return cursor.fetchone()[0]
+    return tenant_binding.current()
 
 
 @contextmanager
 def tenant_context(tenant_id: int):
     """For tasks and commands: everything inside sees only this tenant's rows."""
-    if not active():
-        yield
-        return
     previous = bound_tenant()
     bind(tenant_id)
     try:

@@ -105,6 +105,8 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"postgres://postgres@:5432/{BASE_DIR / 'var' / 'postgres'}/oms")
 }
+# PostgreSQL with the tenant bound per transaction, never per session (row-level security behind a pooler).
+DATABASES["default"]["ENGINE"] = "oms.dbbackend"
 # libpq writes a socket directory in the host part percent-encoded (`postgres://u@%2Fvar%2Frun/db`); decode it.
 DATABASES["default"]["HOST"] = unquote(DATABASES["default"]["HOST"] or "")
 # The non-owner, non-superuser role that row-level security binds (see oms/rls.py); empty = not enforced.
@@ -118,6 +120,12 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Hot statements run through oms.db.prepared_cursor are prepared once per connection; turn off behind a proxy
 # that pools by transaction without prepared-statement support (PgBouncer before 1.21).
 DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
+# Behind a proxy that pools by transaction (PgBouncer `pool_mode = transaction`): no statement prepared on a server
+# connection, no cursor held open past its transaction. The tenant binding needs nothing more (oms/dbbackend).
+DATABASE_TRANSACTION_POOLING = env.bool("DATABASE_TRANSACTION_POOLING", default=False)
+if DATABASE_TRANSACTION_POOLING:
+    DATABASE_PREPARED_STATEMENTS = False
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")

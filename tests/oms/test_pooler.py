@@ -1,0 +1,166 @@
+"""Behind a real PgBouncer in transaction mode: two shops' requests interleaved over a pool smaller than the clients.
+
+Each transaction may run on any server connection, so the tenant must be bound inside every transaction; a session
+setting would answer one shop's request with the other's rows, or none (see oms/dbbackend/base.py).
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from contextlib import closing
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.db import connection, connections
+from django.test import Client
+
+from oms import rls
+from oms.services import create_api_token
+from tests.factories import make_tenant
+from tests.orders.helpers import place_order, stocked_product
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+POOL_SIZE = 2
+CLIENTS = 8
+REQUESTS_PER_CLIENT = 30
+
+
+def free_port() -> int:
+    with closing(socket.socket()) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def pgbouncer():
+    """PgBouncer in front of this test's database: transaction pooling, `POOL_SIZE` server connections."""
+    if not Path(PGBOUNCER).exists():
+        if os.environ.get("CI"):
+            pytest.fail("pgbouncer is not installed (.ci/run installs it)")
+        pytest.skip("pgbouncer is not installed (apt-get install pgbouncer)")
+    db = connection.settings_dict
+    port = free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="oms-pgbouncer-"))
+    workdir.chmod(0o755)  # PgBouncer refuses to run as root; it runs as nobody and reads its files here
+    users = {db["USER"], "postgres"}
+    (workdir / "users.txt").write_text("".join(f'"{user}" ""\n' for user in sorted(users)))
+    (workdir / "pgbouncer.ini").write_text(
+        "[databases]\n"
+        f"pooled = host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} dbname={db['NAME']}\n"
+        "[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {workdir / 'users.txt'}\n"
+        f"pool_mode = transaction\ndefault_pool_size = {POOL_SIZE}\nmin_pool_size = 0\nreserve_pool_size = 0\n"
+        "max_client_conn = 100\nserver_reset_query =\nignore_startup_parameters = extra_float_digits,options\n"
+    )
+    for name in ("users.txt", "pgbouncer.ini"):
+        (workdir / name).chmod(0o644)
+    command = [PGBOUNCER, *(["-u", "nobody"] if os.geteuid() == 0 else []), str(workdir / "pgbouncer.ini")]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            psycopg.connect(host="127.0.0.1", port=port, user=db["USER"], dbname="pooled", connect_timeout=1).close()
+            break
+        except psycopg.OperationalError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"pgbouncer did not start: {process.stderr.read().decode()[-2000:]}")
+            time.sleep(0.1)
+    yield port
+    process.terminate()
+    process.wait(timeout=10)
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def shop_with_orders(slug: str, count: int):
+    shop = make_tenant(slug, slug.title())
+    with rls.tenant_context(shop.pk):
+        product = stocked_product(shop, on_hand=1000)
+        orders = [place_order(shop, [(product, 1)]) for _ in range(count)]
+        _, token = create_api_token(tenant=shop, name="pooler test")
+    return {"token": token, "sku": product.sku, "ids": {o.pk for o in orders}}
+
+
+def server_connections(db) -> int:
+    """Backends the application role holds on this database, asked directly of PostgreSQL."""
+    with psycopg.connect(host=db["HOST"], port=db["PORT"] or 5432, user="postgres", dbname=db["NAME"]) as conn:
+        query = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND usename = %s"
+        return conn.execute(query, [db["NAME"], db["USER"]]).fetchone()[0]
+
+
+def test_two_shops_interleaved_over_a_small_transaction_pool(pgbouncer, settings):
+    shops = [shop_with_orders("pool-a", 3), shop_with_orders("pool-b", 5)]
+    direct = dict(connections["default"].settings_dict)
+    listed = [set(), set()]
+    created = [set(), set()]
+    failures: list[str] = []
+    answered = []
+    busiest = [0]
+    running = threading.Event()
+
+    def client_work(index: int) -> None:
+        try:
+            for round_ in range(REQUESTS_PER_CLIENT):
+                which = (index + round_) % 2
+                own, other = shops[which], shops[1 - which]
+                client = Client(HTTP_AUTHORIZATION=f"Bearer {own['token']}")
+                if round_ % 5 == 4:  # a write among the reads: intake with reservation, one transaction each
+                    body = {"customer": {"name": f"Client {index}"}, "lines": [{"sku": own["sku"], "quantity": 1}]}
+                    response = client.post("/api/v1/orders", body, content_type="application/json")
+                    if response.status_code != 201:
+                        failures.append(f"create {index}: {response.status_code} {response.content[:200]!r}")
+                    else:
+                        created[which].add(response.json()["id"])
+                    continue
+                foreign = client.get(f"/api/v1/orders/{sorted(other['ids'])[round_ % len(other['ids'])]}")
+                response = client.get("/api/v1/orders?page_size=100")
+                if foreign.status_code != 404 or response.status_code != 200:
+                    failures.append(f"client {index}: foreign {foreign.status_code}, list {response.status_code}")
+                    continue
+                ids = {row["id"] for row in response.json()["results"]}
+                if not own["ids"] <= ids or ids & other["ids"]:
+                    failures.append(f"client {index}: listed {sorted(ids)}, own {sorted(own['ids'])}")
+                listed[which] |= ids
+                answered.append(1)
+        finally:
+            connection.close()
+
+    def watch_servers() -> None:
+        while running.is_set():
+            busiest[0] = max(busiest[0], server_connections(direct))
+            time.sleep(0.02)
+
+    connections.close_all()
+    db = connections["default"].settings_dict
+    settings.DATABASE_PREPARED_STATEMENTS = False  # as the README says for a transaction pooler
+    db.update(HOST="127.0.0.1", PORT=str(pgbouncer), NAME="pooled", DISABLE_SERVER_SIDE_CURSORS=True)
+    running.set()
+    watcher = threading.Thread(target=watch_servers)
+    threads = [threading.Thread(target=client_work, args=(i,)) for i in range(CLIENTS)]
+    try:
+        watcher.start()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        running.clear()
+        watcher.join()
+        connections.close_all()
+        db.pop("DISABLE_SERVER_SIDE_CURSORS")
+        db.update({key: direct[key] for key in ("HOST", "PORT", "NAME")})
+
+    assert failures == []
+    assert len(answered) == CLIENTS * REQUESTS_PER_CLIENT * 4 // 5
+    for which in (0, 1):  # everything listed was the shop's own: seeded or created by its own clients
+        assert listed[which] <= shops[which]["ids"] | created[which]
+    assert len(created[0]) + len(created[1]) == CLIENTS * REQUESTS_PER_CLIENT // 5
+    assert 0 < busiest[0] <= POOL_SIZE < CLIENTS  # the clients really shared two server connections
