@@ -33,8 +33,10 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
@@ -445,6 +447,13 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--celery", type=int, default=2, help="Celery worker concurrency")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument(
+        "--pooler",
+        type=int,
+        default=0,
+        metavar="SIZE",
+        help="run web and workers through PgBouncer in transaction mode with SIZE server connections",
+    )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
 
@@ -470,6 +479,30 @@ def main() -> int:
     counts = {"managers": args.managers, "packers": args.packers, "couriers": 2, "owners": 2}
 
     env = app_env(url, redis_url)
+    with ExitStack() as stack:
+        if args.pooler:
+            env = stack.enter_context(through_pgbouncer(env, args.pooler))
+        return run_traffic(args, env, tenant, fixtures, counts, receiver)
+
+
+@contextmanager
+def through_pgbouncer(env: dict, pool_size: int):
+    """The app's connections go through PgBouncer (transaction pooling), configured as the README says."""
+    from tests.support import pgbouncer
+
+    direct = urlsplit(env["DATABASE_URL"])
+    user = unquote(direct.username or "")
+    dbname = direct.path.lstrip("/")
+    with pgbouncer.pgbouncer(
+        host=unquote(direct.hostname or ""), port=direct.port or 5432, dbname=dbname, users=[user], pool_size=pool_size
+    ) as port:
+        pooled = urlunsplit(direct._replace(netloc=f"{quote(user, safe='')}@127.0.0.1:{port}", path="/pooled"))
+        print(f"through PgBouncer (transaction pooling) on 127.0.0.1:{port}, {pool_size} server connections")
+        yield {**env, "DATABASE_URL": pooled, "DATABASE_TRANSACTION_POOLING": "1"}
+
+
+def run_traffic(args, env, tenant, fixtures, counts, receiver) -> int:
+    fixtures_file = OUT / "load_fixtures.json"
     port = free_port()
     web = start(
         [

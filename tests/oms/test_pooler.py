@@ -5,14 +5,8 @@ setting would answer one shop's request with the other's rows, or none (see oms/
 """
 
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
 import time
-from contextlib import closing
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -23,61 +17,28 @@ from oms import rls
 from oms.services import create_api_token
 from tests.factories import make_tenant
 from tests.orders.helpers import place_order, stocked_product
+from tests.support import pgbouncer as pooler
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 POOL_SIZE = 2
 CLIENTS = 8
 REQUESTS_PER_CLIENT = 30
 
 
-def free_port() -> int:
-    with closing(socket.socket()) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
-def pgbouncer():
+def pgbouncer_port():
     """PgBouncer in front of this test's database: transaction pooling, `POOL_SIZE` server connections."""
-    if not Path(PGBOUNCER).exists():
+    if not pooler.installed():
         if os.environ.get("CI"):
             pytest.fail("pgbouncer is not installed (.ci/run installs it)")
         pytest.skip("pgbouncer is not installed (apt-get install pgbouncer)")
     db = connection.settings_dict
-    port = free_port()
-    workdir = Path(tempfile.mkdtemp(prefix="oms-pgbouncer-"))
-    workdir.chmod(0o755)  # PgBouncer refuses to run as root; it runs as nobody and reads its files here
-    users = {db["USER"], "postgres"}
-    (workdir / "users.txt").write_text("".join(f'"{user}" ""\n' for user in sorted(users)))
-    (workdir / "pgbouncer.ini").write_text(
-        "[databases]\n"
-        f"pooled = host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} dbname={db['NAME']}\n"
-        "[pgbouncer]\n"
-        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
-        f"auth_type = trust\nauth_file = {workdir / 'users.txt'}\n"
-        f"pool_mode = transaction\ndefault_pool_size = {POOL_SIZE}\nmin_pool_size = 0\nreserve_pool_size = 0\n"
-        "max_client_conn = 100\nserver_reset_query =\nignore_startup_parameters = extra_float_digits,options\n"
-    )
-    for name in ("users.txt", "pgbouncer.ini"):
-        (workdir / name).chmod(0o644)
-    command = [PGBOUNCER, *(["-u", "nobody"] if os.geteuid() == 0 else []), str(workdir / "pgbouncer.ini")]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            psycopg.connect(host="127.0.0.1", port=port, user=db["USER"], dbname="pooled", connect_timeout=1).close()
-            break
-        except psycopg.OperationalError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"pgbouncer did not start: {process.stderr.read().decode()[-2000:]}")
-            time.sleep(0.1)
-    yield port
-    process.terminate()
-    process.wait(timeout=10)
-    shutil.rmtree(workdir, ignore_errors=True)
+    users = [db["USER"], "postgres"]
+    with pooler.pgbouncer(
+        host=db["HOST"], port=db["PORT"], dbname=db["NAME"], users=users, pool_size=POOL_SIZE
+    ) as port:
+        yield port
 
 
 def shop_with_orders(slug: str, count: int):
@@ -96,7 +57,7 @@ def server_connections(db) -> int:
         return conn.execute(query, [db["NAME"], db["USER"]]).fetchone()[0]
 
 
-def test_two_shops_interleaved_over_a_small_transaction_pool(pgbouncer, settings):
+def test_two_shops_interleaved_over_a_small_transaction_pool(pgbouncer_port, settings):
     shops = [shop_with_orders("pool-a", 3), shop_with_orders("pool-b", 5)]
     direct = dict(connections["default"].settings_dict)
     listed = [set(), set()]
@@ -141,7 +102,7 @@ def test_two_shops_interleaved_over_a_small_transaction_pool(pgbouncer, settings
     connections.close_all()
     db = connections["default"].settings_dict
     settings.DATABASE_PREPARED_STATEMENTS = False  # as the README says for a transaction pooler
-    db.update(HOST="127.0.0.1", PORT=str(pgbouncer), NAME="pooled", DISABLE_SERVER_SIDE_CURSORS=True)
+    db.update(HOST="127.0.0.1", PORT=str(pgbouncer_port), NAME="pooled", DISABLE_SERVER_SIDE_CURSORS=True)
     running.set()
     watcher = threading.Thread(target=watch_servers)
     threads = [threading.Thread(target=client_work, args=(i,)) for i in range(CLIENTS)]
