@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
+from oms import replica
 from oms.event_catalogue import OrderOverdue
 
 from .models import AnalyticsSettings, default_revenue_groups
@@ -74,18 +75,20 @@ REPORT_WORK_MEM = "96MB"
 
 @contextmanager
 def report_transaction():
-    """One read transaction for a page's reports, with `work_mem` raised (and JIT off) for it only."""
-    with transaction.atomic(), connection.cursor() as cursor:
+    """One read transaction for a page's reports, on the read replica when there is one (oms/replica.py), with
+    `work_mem` raised (and JIT off) for it only. Yields the database alias it reads from."""
+    with replica.replica_reads() as alias, transaction.atomic(using=alias), connections[alias].cursor() as cursor:
         # JIT compilation costs more than it saves on these sub-second aggregates.
         cursor.execute("SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)", [REPORT_WORK_MEM])
-        yield
+        yield alias
 
 
 def _fetch(sql: str, params: dict) -> list[tuple]:
-    if not connection.in_atomic_block:
+    database = replica.reading_connection()
+    if not database.in_atomic_block:
         with report_transaction():
             return _fetch(sql, params)
-    with connection.cursor() as cursor:
+    with database.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 

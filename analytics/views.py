@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from oms import csvsafe, jobs
+from oms import csvsafe, jobs, replica
 from oms.pages import job_answer, job_context, run_service
 from oms.tenancy.roles import OWNER, role_required
 
@@ -60,8 +60,9 @@ def _render_report(
     """The shared shape of a report page: parse filters, build once, answer as page, htmx partial or CSV."""
     form = ReportFilterForm(request.GET or None, channels=reports.channels(request.tenant), default_days=default_days)
     filters = form.filters()
-    with reports.report_transaction():
+    with reports.report_transaction() as database:
         context = {"filter_form": form, "filters": filters, "tabs": TABS, "page": page, **build(request, filters)}
+        context["freshness"] = replica.freshness(database)
     if request.GET.get("format") == "csv":
         table = request.GET.get("table") or next(iter(tables))
         if table not in tables:

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from simple_history.models import HistoricalChanges
 
-from . import csvsafe, rls
+from . import csvsafe, replica, rls
 from .jobs import JobResult
 from .models import Tenant
 from .tenancy.setup import finalize_tenant
@@ -124,7 +124,8 @@ def export_tenant(tenant: Tenant, target, progress=None) -> dict[str, int]:
     counts = {}
     models = [model for model in _tenant_models() if not issubclass(model, HistoricalChanges)]
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        with transaction.atomic(), rls.tenant_context(tenant.pk):
+        # From the read replica when there is one: a long read that can be a moment old (oms/replica.py).
+        with replica.replica_reads() as database, transaction.atomic(using=database), rls.tenant_context(tenant.pk):
             for number, model in enumerate(models):
                 if progress is not None:
                     progress(number * 100 // len(models), f"Exporting {model._meta.verbose_name_plural}")

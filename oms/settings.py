@@ -123,9 +123,19 @@ DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=
 # Behind a proxy that pools by transaction (PgBouncer `pool_mode = transaction`): no statement prepared on a server
 # connection, no cursor held open past its transaction. The tenant binding needs nothing more (oms/dbbackend).
 DATABASE_TRANSACTION_POOLING = env.bool("DATABASE_TRANSACTION_POOLING", default=False)
+# A streaming replica for reads that may be a moment old: reports and the owner's export (oms/replica.py).
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **env.db("DATABASE_REPLICA_URL"),
+        **{key: DATABASES["default"][key] for key in ("ENGINE", "CONN_MAX_AGE", "CONN_HEALTH_CHECKS")},
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASES["replica"]["HOST"] = unquote(DATABASES["replica"]["HOST"] or "")
+DATABASE_ROUTERS = ["oms.replica.ReplicaRouter"]
 if DATABASE_TRANSACTION_POOLING:
     DATABASE_PREPARED_STATEMENTS = False
-    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    for database in DATABASES.values():
+        database["DISABLE_SERVER_SIDE_CURSORS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
