@@ -45,6 +45,9 @@
         const undo = document.querySelector("[data-undo]:not([disabled])");
         if (undo) {
           event.preventDefault();
+          // Swapped-in content is wired by htmx only when it settles (a few ms later); a quick Ctrl+Z after a
+          // scan would otherwise submit the undo form the old way and reload the station.
+          if (window.htmx && undo.form) window.htmx.process(undo.form);
           undo.click();
         }
       }
