@@ -429,6 +429,7 @@ def _take_reserved(*, tenant, line_ids, kind: str, reason: str, actor) -> list[S
     for reservation in reservations:
         level = levels[(reservation.product_id, reservation.warehouse_id)]
         StockLevel.objects.filter(pk=level.pk).update(reserved=F("reserved") - reservation.quantity)
+        reservation.delete()  # before the movement: the line's `reserved` counts a held unit once, not twice
         moves.append(
             _move(
                 level=level,
@@ -439,7 +440,6 @@ def _take_reserved(*, tenant, line_ids, kind: str, reason: str, actor) -> list[S
                 order_line_id=reservation.line_id,
             )
         )
-        reservation.delete()
     return moves
 
 

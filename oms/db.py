@@ -104,6 +104,9 @@ def fetch_prepared(sql: str, params) -> list[tuple]:
     if db.queries_logged:  # DEBUG, or a test counting queries: Django's wrapper records the statement
         cursor = db.make_debug_cursor(raw)
         cursor.execute(sql, params)
+        logged = db.queries_log[-1] if db.queries_log else None
+        if logged is not None and logged["sql"] is None:  # Django reads no text back from a prepared statement
+            logged["sql"] = f"{sql} /* params: {[str(p) if p is not None else None for p in params]} */"
         return cursor.fetchall()
     # What Django's wrapper does, without its layers of calls (they are a fifth of this path's client time).
     db.validate_no_broken_transaction()

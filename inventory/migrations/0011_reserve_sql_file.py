@@ -3,13 +3,13 @@ shorter one for a single demand that inventory.services ran on its own are now o
 
 from django.db import migrations
 
-from inventory import sqlfiles
+from oms import sqlfiles
 
-# What this migration installs (see inventory/sqlfiles.py): a change to the file needs a new migration.
-INSTALLS = {"reserve.sql": "60564596460d5a930042dec87792c598bcb35e6a548016ac4b02c7a7ad6b664b"}
+# What this migration installs (see oms/sqlfiles.py): a change to the file needs a new migration.
+INSTALLS = {"inventory/sql/reserve.sql": "b3b11943549c7e4a399daa7158ea5004e9227b1ca1589e420c82aa8898b449c2"}
 
 
 class Migration(migrations.Migration):
     dependencies = [("inventory", "0010_categories_and_cost")]
 
-    operations = [sqlfiles.install("reserve.sql")]
+    operations = [sqlfiles.install("inventory/sql/reserve.sql")]

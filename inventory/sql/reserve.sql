@@ -1,7 +1,7 @@
 -- The reservation rule, once: `inventory_reserve` is the only code that allocates stock to order lines.
 --
--- This file is the source. Migrations install it as it is (inventory/sqlfiles.py); a change here needs a new
--- migration that installs it again and pins the new checksum (tests/inventory/test_reserve_sql.py fails until
+-- This file is the source. Migrations install it as it is (oms/sqlfiles.py); a change here needs a new
+-- migration that installs it again and pins the new checksum (tests/oms/test_sql_files.py fails until
 -- there is one, and checks that the database holds exactly this text).
 --
 -- inventory.services.reserve calls it. Rows are locked in the order of locks.py: (product, warehouse).
