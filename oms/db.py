@@ -8,7 +8,7 @@ import weakref
 
 import psycopg
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,21 @@ def ensure_no_transaction(what: str) -> None:
     not be taken back if the transaction rolled back. Work after commit goes through the outbox or a task."""
     if in_transaction():
         raise NetworkCallInTransaction(f"{what} inside a database transaction; do it after commit.")
+
+
+def joins_transaction(func):
+    """`transaction.atomic` for a service that callers also run inside a transaction of their own (an API write
+    with its Idempotency-Key row, a batch): there it joins that transaction instead of opening a savepoint, two
+    statements fewer on every call, and a failure rolls the caller's whole transaction back, as a failure of the
+    caller's own would. Alone (or in a test's wrapping transaction) it is an ordinary atomic block. A caller that
+    means to go on after the service failed opens a savepoint of its own around the call."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with transaction.atomic(savepoint=not in_transaction()):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 def retry_on_conflict(attempts: int = 5):
