@@ -1,9 +1,11 @@
 """Tenant-scoped reads of the catalogue and stock."""
 
+from collections.abc import Callable
+
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 
-from .models import Product, StockLevel, StockMove, Warehouse
+from .models import Product, Reservation, StockLevel, StockMove, Warehouse
 
 
 def products(*, tenant, search: str = "", active_only: bool = False):
@@ -75,6 +77,36 @@ def ledger_drift(*, tenant):
             drift.append((level.warehouse.code, level.product.sku, level.on_hand, expected))
     drift.extend((str(w), str(p), 0, total) for (w, p), total in sums.items() if total)
     return drift
+
+
+def reservation_drift(*, tenant):
+    """Stock levels whose `reserved` differs from the sum of their reservations: (warehouse, sku, reserved, held)."""
+    held = {
+        (row["warehouse_id"], row["product_id"]): row["total"]
+        for row in Reservation.objects.filter(tenant=tenant)
+        .values("warehouse_id", "product_id")
+        .annotate(total=Sum("quantity"))
+    }
+    drift = []
+    for level in StockLevel.objects.filter(tenant=tenant).select_related("product", "warehouse"):
+        expected = held.pop((level.warehouse_id, level.product_id), 0)
+        if expected != level.reserved:
+            drift.append((level.warehouse.code, level.product.sku, level.reserved, expected))
+    drift.extend((str(w), str(p), 0, total) for (w, p), total in held.items())
+    return drift
+
+
+_holder_checks: list[Callable] = []
+
+
+def register_holder_check(check: Callable) -> None:
+    """`check(tenant) -> [text]`: what holds reservations (order lines, an app above inventory) against them, one
+    text per line that differs. check_stock runs them; inventory knows no order table."""
+    _holder_checks.append(check)
+
+
+def holder_drift(*, tenant) -> list[str]:
+    return [text for check in _holder_checks for text in check(tenant)]
 
 
 def packers(*, tenant):

@@ -1,13 +1,12 @@
 """Every write to the catalogue and stock. Stock counters change only inside row locks (see locks.py)."""
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
-from psycopg.types.numeric import Int4, Int8
+from psycopg.types.numeric import Int8
 
 from oms.db import broken_constraint, fetch_prepared, retry_on_conflict
 from oms.errors import DomainError
@@ -332,73 +331,32 @@ def reserve(*, tenant, demands: list[Demand], warehouse_ids: list[int] | None = 
     only those), then by priority. Inactive warehouses are skipped. Never reserves more than on hand minus
     reserved, whatever the concurrency. Returns units newly reserved per line id.
 
-    Lock, allocate and hold are one statement, the database function `inventory_reserve` (migration 0003; it was
-    a SELECT FOR UPDATE and three writes, see bench/reserve.py): inside the caller's transaction it joins it;
-    called on its own it is one round trip and its own transaction, so a hot SKU's row stays locked only while
-    the database works on it. The commonest call, one demand that the first warehouse with stock can serve
-    whole, takes a shorter statement first.
+    The rule is the database function `inventory_reserve`, kept in inventory/sql/reserve.sql: lock, allocate and
+    hold are one statement (it was a SELECT FOR UPDATE and three writes, see bench/reserve.py), whatever the number
+    of demands. Inside the caller's transaction it joins it; called on its own it is one round trip and its own
+    transaction, so a hot SKU's row stays locked only while the database works on it.
     """
     demands = [d for d in demands if d.quantity > 0]
     if not demands:
         return {}
-    tenant_id = int(getattr(tenant, "pk", tenant))
-    if len(demands) == 1 and warehouse_ids is None and _reserve_whole(tenant_id, demands[0]):
-        return {demands[0].line_id: demands[0].quantity}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT line_id, quantity FROM inventory_reserve(%s, %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])",
-            [
-                tenant_id,
-                _array_literal(d.line_id for d in demands),
-                _array_literal(d.product_id for d in demands),
-                _array_literal(d.quantity for d in demands),
-                None if warehouse_ids is None else _array_literal(warehouse_ids),
-            ],
-        )
-        return {line_id: units for line_id, units in cursor.fetchall() if units}
+    rows = fetch_prepared(
+        _RESERVE_SQL,
+        [
+            Int8(int(getattr(tenant, "pk", tenant))),
+            _array_literal(d.line_id for d in demands),
+            _array_literal(d.product_id for d in demands),
+            _array_literal(d.quantity for d in demands),
+            None if warehouse_ids is None else _array_literal(warehouse_ids),
+        ],
+    )
+    return {line_id: units for line_id, units in rows if units}
 
 
-# The greedy rule takes a demand from the first warehouse with stock, in order of priority; when that one has
-# enough, the rule takes it all there. The UPDATE checks the figures on the latest row version under its own
-# row lock, its only lock, and the reservation rides the same statement. Finding too little, it changes
-# nothing and the general statement decides under locks. Prepared: planning it costs more than running it.
-_RESERVE_WHOLE_SQL = """
-WITH first_stocked AS (
-    SELECT sl.id
-    FROM inventory_stocklevel sl JOIN inventory_warehouse w ON w.id = sl.warehouse_id
-    WHERE sl.tenant_id = %(tenant)s AND w.tenant_id = %(tenant)s AND w.is_active
-      AND sl.product_id = %(product)s AND sl.on_hand > sl.reserved
-    ORDER BY w.priority, sl.warehouse_id
-    LIMIT 1
-),
-taken AS (
-    UPDATE inventory_stocklevel sl SET reserved = sl.reserved + %(quantity)s
-    FROM first_stocked
-    WHERE sl.id = first_stocked.id AND sl.reserved + %(quantity)s <= sl.on_hand
-    RETURNING sl.warehouse_id
-),
-held AS (
-    INSERT INTO inventory_reservation (tenant_id, line_id, warehouse_id, product_id, quantity, created_at)
-    SELECT %(tenant)s, %(line)s, warehouse_id, %(product)s, %(quantity)s, now() FROM taken
-    ON CONFLICT (tenant_id, line_id, warehouse_id)
-    DO UPDATE SET quantity = inventory_reservation.quantity + EXCLUDED.quantity
+# Prepared (oms.db.fetch_prepared): planning even the call costs more than the client's side of running it. Typed
+# as the function's arguments, so a session prepares one statement whatever the values.
+_RESERVE_SQL = (
+    "SELECT line_id, quantity FROM inventory_reserve(%s, %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])"
 )
-SELECT count(*) FROM taken
-"""
-# Positional: psycopg binds a list faster than it reorders a dict, on a path run once per reservation.
-_RESERVE_WHOLE_ORDER = re.findall(r"%\((\w+)\)s", _RESERVE_WHOLE_SQL)
-_RESERVE_WHOLE_POSITIONAL = re.sub(r"%\(\w+\)s", "%s", _RESERVE_WHOLE_SQL)
-
-
-def _reserve_whole(tenant_id: int, demand: Demand) -> bool:
-    # Typed as the columns, so a session prepares one statement whatever the values.
-    values = {
-        "tenant": Int8(tenant_id),
-        "line": Int8(demand.line_id),
-        "product": Int8(demand.product_id),
-        "quantity": Int4(demand.quantity),
-    }
-    return fetch_prepared(_RESERVE_WHOLE_POSITIONAL, [values[name] for name in _RESERVE_WHOLE_ORDER]) == [(1,)]
 
 
 def _locked_reservations(*, tenant, line_ids) -> tuple[list[Reservation], dict[tuple[int, int], StockLevel]]:
@@ -471,6 +429,7 @@ def _take_reserved(*, tenant, line_ids, kind: str, reason: str, actor) -> list[S
     for reservation in reservations:
         level = levels[(reservation.product_id, reservation.warehouse_id)]
         StockLevel.objects.filter(pk=level.pk).update(reserved=F("reserved") - reservation.quantity)
+        reservation.delete()  # before the movement: the line's `reserved` counts a held unit once, not twice
         moves.append(
             _move(
                 level=level,
@@ -481,7 +440,6 @@ def _take_reserved(*, tenant, line_ids, kind: str, reason: str, actor) -> list[S
                 order_line_id=reservation.line_id,
             )
         )
-        reservation.delete()
     return moves
 
 

@@ -178,16 +178,36 @@ def page_params(request) -> tuple[int, int]:
     return page, page_size
 
 
-def paginate(request, queryset, serialize) -> dict[str, Any]:
-    """The contract's list shape: {"results", "count", "next"}; `serialize` maps a row to a dict."""
+def paginate(request, queryset, serialize, *, count_all: bool = True) -> dict[str, Any]:
+    """The contract's list shape: {"results", "count", "next"}; `serialize` maps a row to a dict.
+
+    `count_all=False` for a list that may hold millions of rows: no COUNT(*); one row more than the page tells
+    whether a next page exists (as the screens' lists do). `count` is then exact on the last page (`next` null) and,
+    before it, a lower bound: the rows up to this page and one more (LOWER_BOUND_COUNT). Only a page past the end,
+    which tells nothing, counts.
+    """
     page, page_size = page_params(request)
-    count = queryset.count()
     start = (page - 1) * page_size
-    rows = list(queryset[start : start + page_size])
+    if count_all:
+        count = queryset.count()
+        rows = list(queryset[start : start + page_size])
+        more = start + page_size < count
+    else:
+        rows = list(queryset[start : start + page_size + 1])
+        more = len(rows) > page_size
+        rows = rows[:page_size]
+        # Past the last page the rows say nothing of how many there are: only that case counts them.
+        count = start + len(rows) + (1 if more else 0) if rows or page == 1 else queryset.count()
     next_url = None
-    if start + page_size < count:
+    if more:
         query = request.GET.copy()
         query["page"] = page + 1
         query["page_size"] = page_size
         next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
     return {"results": [serialize(row) for row in rows], "count": count, "next": next_url}
+
+
+LOWER_BOUND_COUNT = (
+    "The number of matching objects when `next` is null (this is the last page). Before the last page, a lower "
+    "bound: the objects up to this page and at least one more. Follow `next` until it is null to read them all."
+)

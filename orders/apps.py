@@ -12,6 +12,7 @@ class OrdersConfig(AppConfig):
         from django.utils.translation import gettext_lazy as _
 
         from inventory.reorder import register_demand
+        from inventory.selectors import register_holder_check
         from oms.event_catalogue import PurchaseExpectedChanged, StockReceived
         from oms.events import subscribe
         from oms.rls import register_role_grants
@@ -20,6 +21,7 @@ class OrdersConfig(AppConfig):
         from oms.tenancy.setup import register_tenant_finalizer, register_tenant_initializer
 
         from .catalogue import drop_number_sequence, install_default_catalogue, number_schema_grants
+        from .selectors import reserved_drift
         from .services.waiting import on_expected_date_changed, on_stock_received, units_needed
 
         register_tenant_initializer(install_default_catalogue)
@@ -33,3 +35,4 @@ class OrdersConfig(AppConfig):
         subscribe(StockReceived, on_stock_received, name="orders.serve_waiting")  # before triggers see the event
         subscribe(PurchaseExpectedChanged, on_expected_date_changed, name="orders.expected_date_moved")
         register_demand(units_needed)
+        register_holder_check(reserved_drift)

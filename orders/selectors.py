@@ -166,3 +166,47 @@ def customer_stats(*, customer) -> dict:
     stats["order_count"] = orders.count()
     stats["lifetime_value"] = stats["total_spent"] or 0
     return stats
+
+
+# A line's `reserved` is what orders/sql/line_reserved.sql keeps: its reservations plus the units shipped with it and
+# not returned (never fewer than none). The database keeps it so; this finds a line where something else wrote it.
+_RESERVED_DRIFT_SQL = """
+SELECT o.number, p.sku, l.reserved, COALESCE(held.units, 0), GREATEST(COALESCE(out.units, 0), 0)
+FROM orders_orderline l
+JOIN orders_order o ON o.id = l.order_id
+JOIN inventory_product p ON p.id = l.product_id
+LEFT JOIN (
+    SELECT line_id, SUM(quantity) AS units FROM inventory_reservation WHERE tenant_id = %(tenant)s GROUP BY line_id
+) held ON held.line_id = l.id
+LEFT JOIN (
+    SELECT order_line_id, -SUM(quantity) AS units
+    FROM inventory_stockmove
+    WHERE tenant_id = %(tenant)s AND order_line_id IS NOT NULL AND kind IN ('shipment', 'return')
+    GROUP BY order_line_id
+) out ON out.order_line_id = l.id
+WHERE l.tenant_id = %(tenant)s AND l.reserved <> COALESCE(held.units, 0) + GREATEST(COALESCE(out.units, 0), 0)
+ORDER BY o.number, p.sku
+"""
+
+_ORPHAN_RESERVATIONS_SQL = """
+SELECT r.line_id, SUM(r.quantity)
+FROM inventory_reservation r
+WHERE r.tenant_id = %(tenant)s AND NOT EXISTS (SELECT 1 FROM orders_orderline l WHERE l.id = r.line_id)
+GROUP BY r.line_id
+ORDER BY r.line_id
+"""
+
+
+def reserved_drift(tenant) -> list[str]:
+    """Order lines whose `reserved` differs from their reservations plus what shipped with them and did not return,
+    and reservations held for no line (inventory's check_stock runs this, see apps.py)."""
+    params = {"tenant": getattr(tenant, "pk", tenant)}
+    with connection.cursor() as cursor:
+        cursor.execute(_RESERVED_DRIFT_SQL, params)
+        drift = [
+            f"order {number} {sku}: line reserved {reserved}, reservations {held} + shipped {out}"
+            for number, sku, reserved, held, out in cursor.fetchall()
+        ]
+        cursor.execute(_ORPHAN_RESERVATIONS_SQL, params)
+        drift += [f"line #{line_id} (no such order line): {units} unit(s) reserved" for line_id, units in cursor]
+    return drift

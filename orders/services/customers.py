@@ -2,9 +2,8 @@
 
 import re
 
-from django.db import IntegrityError, transaction
-
-from oms.db import broken_constraint
+from django.db import transaction
+from django.db.models import Q
 
 from .. import locks
 from ..errors import InvalidMerge
@@ -25,40 +24,56 @@ def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
+def _contacts(phone: str, email: str) -> list[tuple[str, str, str]]:
+    """(kind, value, normalised) of the contacts given, phone first: the order in which they identify a customer."""
+    contacts = [
+        (ContactKind.PHONE, (phone or "").strip(), normalize_phone(phone)),
+        (ContactKind.EMAIL, (email or "").strip(), normalize_email(email)),
+    ]
+    return [contact for contact in contacts if contact[2]]
+
+
+def _known_contacts(tenant, contacts) -> dict[tuple[str, str], CustomerContact]:
+    """The tenant's contacts among these, with their customers: one query for phone and e-mail alike."""
+    if not contacts:
+        return {}
+    match = Q()
+    for kind, _, normalized in contacts:
+        match |= Q(kind=kind, normalized=normalized)
+    return {
+        (contact.kind, contact.normalized): contact
+        for contact in CustomerContact.objects.filter(match, tenant=tenant).select_related("customer")
+    }
+
+
 def find_customer(*, tenant, phone: str = "", email: str = "") -> Customer | None:
-    for kind, normalized in ((ContactKind.PHONE, normalize_phone(phone)), (ContactKind.EMAIL, normalize_email(email))):
-        if not normalized:
-            continue
-        contact = (
-            CustomerContact.objects.filter(tenant=tenant, kind=kind, normalized=normalized)
-            .select_related("customer")
-            .first()
-        )
-        if contact is not None:
-            return contact.customer
+    contacts = _contacts(phone, email)
+    known = _known_contacts(tenant, contacts)
+    for kind, _, normalized in contacts:
+        if (kind, normalized) in known:
+            return known[kind, normalized].customer
     return None
 
 
-def _add_contact(customer: Customer, kind: str, value: str, normalized: str) -> None:
-    if not normalized:
-        return
-    try:
-        with transaction.atomic():
-            CustomerContact.objects.get_or_create(
-                tenant_id=customer.tenant_id,
-                kind=kind,
-                normalized=normalized,
-                defaults={"customer": customer, "value": value},
-            )
-    except IntegrityError as exc:
-        if broken_constraint(exc) != "contact_unique_per_tenant":
-            raise
-        # another customer got it concurrently; matching keeps the first
+def _remember_contacts(customer: Customer, contacts, known=()) -> None:
+    """Add the contacts not known yet, in one statement. One another customer took meanwhile stays theirs (the
+    unique constraint skips it): matching keeps the first."""
+    new = [
+        CustomerContact(tenant_id=customer.tenant_id, customer=customer, kind=kind, value=value, normalized=normalized)
+        for kind, value, normalized in contacts
+        if (kind, normalized) not in known
+    ]
+    if new:
+        CustomerContact.objects.bulk_create(new, ignore_conflicts=True)
 
 
 def match_or_create_customer(*, tenant, name: str, phone: str = "", email: str = "", address: str = "") -> Customer:
-    """The tenant's customer with this phone (then e-mail), or a new one. New contacts are remembered."""
-    customer = find_customer(tenant=tenant, phone=phone, email=email)
+    """The tenant's customer with this phone (then e-mail), or a new one. New contacts are remembered.
+
+    One query when the contacts are known, whatever matched; three for a new customer."""
+    contacts = _contacts(phone, email)
+    known = _known_contacts(tenant, contacts)
+    customer = next((known[kind, norm].customer for kind, _, norm in contacts if (kind, norm) in known), None)
     if customer is None:
         customer = Customer.objects.create(
             tenant=tenant,
@@ -67,8 +82,7 @@ def match_or_create_customer(*, tenant, name: str, phone: str = "", email: str =
             email=normalize_email(email),
             address=address.strip(),
         )
-    _add_contact(customer, ContactKind.PHONE, phone.strip(), normalize_phone(phone))
-    _add_contact(customer, ContactKind.EMAIL, email.strip(), normalize_email(email))
+    _remember_contacts(customer, contacts, known)
     return customer
 
 
@@ -80,8 +94,7 @@ def update_customer(
     customer.address, customer.notes = address.strip(), notes
     customer.tags = sorted({t.strip().upper() for t in tags if t.strip()})
     customer.save()
-    _add_contact(customer, ContactKind.PHONE, phone.strip(), normalize_phone(phone))
-    _add_contact(customer, ContactKind.EMAIL, email.strip(), normalize_email(email))
+    _remember_contacts(customer, _contacts(phone, email))
     return customer
 
 

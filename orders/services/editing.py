@@ -123,8 +123,8 @@ def update_line(
     discount = line.discount if discount is None else _charge(discount, "Discount")
     if quantity < line.reserved:  # give back what the smaller line no longer needs
         excess = line.reserved - quantity
-        stock.release(tenant=order.tenant, line_ids=[line.pk], quantity_by_line={line.pk: excess})
-        line.reserved -= excess
+        released = stock.release(tenant=order.tenant, line_ids=[line.pk], quantity_by_line={line.pk: excess})
+        line.reserved -= released.get(line.pk, 0)
     diff = {"sku": line.product.sku}
     if line.quantity != quantity:
         diff["quantity"] = [line.quantity, quantity]
@@ -133,7 +133,7 @@ def update_line(
     if line.discount != discount:
         diff["discount"] = [str(line.discount), str(discount)]
     line.quantity, line.price, line.discount = quantity, price, discount
-    line.save(update_fields=["quantity", "price", "discount", "reserved"])
+    line.save(update_fields=["quantity", "price", "discount"])  # `reserved` follows inventory (line_reserved.sql)
     if len(diff) > 1:
         _lines_changed(order, actor, ActivityKind.LINE_CHANGED, diff)
     return line

@@ -12,7 +12,7 @@ from oms.events import record_event
 
 from .. import locks
 from ..errors import TransitionBlocked, TransitionNotAllowed
-from ..models import ActivityKind, Group, Order, OrderLine, OrderStatus, StatusTransition
+from ..models import ActivityKind, Group, Order, OrderStatus, StatusTransition
 from .activity import log_activity
 
 ENTER_GROUP = {
@@ -112,8 +112,7 @@ def _enter_group(order: Order, group: str) -> None:
         ) from exc
     if group == Group.CANCEL and not parcel_is_out(order):
         line_ids = list(order.lines.values_list("pk", flat=True))
-        stock.release(tenant=order.tenant, line_ids=line_ids)
-        OrderLine.objects.filter(pk__in=line_ids).update(reserved=0)
+        stock.release(tenant=order.tenant, line_ids=line_ids)  # the lines' `reserved` follows (line_reserved.sql)
 
 
 def parcel_is_out(order: Order) -> bool:

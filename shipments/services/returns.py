@@ -14,7 +14,6 @@ from oms.actors import Actor
 from oms.db import retry_on_conflict
 from orders.models import ActivityKind, Order, OrderLine
 from orders.purposes import StatusPurpose, status_for
-from orders.services.reservations import forget_reserved
 
 from .. import locks
 from ..errors import HandoverRefused, ReturnRefused
@@ -49,8 +48,8 @@ def receive_return(*, order: Order, actor: Actor) -> Order:
     lines = list(OrderLine.objects.filter(tenant_id=order.tenant_id, order=order).select_related("product"))
     user = actor.user if actor.user_id else None
     # Reserved units never confirmed as delivered left with the parcel too: ship them out first, then back in.
+    # The lines' `reserved` follows: shipped out, then back in, it ends at 0 (orders/sql/line_reserved.sql).
     stock.consume(tenant=order.tenant, line_ids=[line.pk for line in lines], actor=user)
-    forget_reserved(order=order)
     out = defaultdict(int)
     for row in (
         StockMove.objects.filter(
@@ -115,7 +114,6 @@ def write_off_lost_parcel(*, order: Order, actor: Actor, reason: str) -> Order:
         reason=f"lost parcel {order.number}: {reason}",
         actor=actor.user if actor.user_id else None,
     )
-    forget_reserved(order=order)
     log_activity(
         order=order,
         kind=ActivityKind.CUSTODY,

@@ -65,7 +65,9 @@ operation = st.one_of(
 def test_on_hand_always_equals_the_sum_of_the_ledger(tenant, operations):
     warehouses = [new_warehouse(tenant, priority=i) for i in range(WAREHOUSES)]
     products = [product(tenant) for _ in range(PRODUCTS)]
-    lines = lines_for(tenant, [products[i % PRODUCTS] for i in range(LINES)], 6)
+    # Lines big enough for every reservation the operations can make: a line's `reserved` (which the database keeps
+    # from them) never exceeds its quantity, and orders never asks for more than a line misses.
+    lines = lines_for(tenant, [products[i % PRODUCTS] for i in range(LINES)], 20 * 6)
     on_hand = defaultdict(int)  # the model: (warehouse index, product index) -> units
 
     def units(w, p):

@@ -51,7 +51,10 @@ def test_order_numbers_follow_a_per_tenant_sequence(tenant, other_tenant):
 def test_a_clash_of_order_numbers_is_not_reported_as_a_duplicate_external_id(tenant, monkeypatch):
     """Only the external-id constraint means "duplicate external id"; any other violation is the bug it is."""
     first = place_order(tenant, [(stocked_product(tenant), 1)])
-    monkeypatch.setattr(intake, "next_order_number", lambda *, tenant_id: int(first.number))
+    keys = intake.next_order_keys
+    monkeypatch.setattr(
+        intake, "next_order_keys", lambda *, tenant_id: (int(first.number), keys(tenant_id=tenant_id)[1])
+    )
     with pytest.raises(IntegrityError) as raised:
         place_order(tenant, [(stocked_product(tenant), 1)], external_id="shop-77")
     assert "order_unique_number" in str(raised.value)

@@ -374,8 +374,10 @@ INSERTS = [  # (what, table, SQL), in this order
     ("customers", "orders_customer", INSERT_CUSTOMERS),
     ("customer contacts", "orders_customercontact", INSERT_CONTACTS),
     ("orders", "orders_order", INSERT_ORDERS),
-    ("order lines", "orders_orderline", INSERT_LINES),
+    # Reservations before their lines: where the database keeps a line's `reserved` from its reservations (it
+    # does unless the triggers are off for the load), the lines do not exist yet, and go in with their figure.
     ("reservations", "inventory_reservation", INSERT_RESERVATIONS),
+    ("order lines", "orders_orderline", INSERT_LINES),
     ("receipts for reserved stock", "inventory_stockmove", RECEIVE_RESERVED),
 ]
 # The big tables. For a large load their secondary indexes are dropped and built again afterwards (building an
