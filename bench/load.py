@@ -576,10 +576,9 @@ def main() -> int:
 
 
 def queues() -> str:
-    from django.conf import settings
+    from bench.common import all_queues
 
-    names = {route.get("queue") for route in getattr(settings, "CELERY_TASK_ROUTES", {}).values()}
-    return ",".join(sorted({"celery", *(n for n in names if n)}))
+    return all_queues()
 
 
 if __name__ == "__main__":
