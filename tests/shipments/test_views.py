@@ -444,3 +444,17 @@ def test_a_scan_costs_a_fixed_number_of_statements(tenant, client_for):
     # Here the service's transaction is a savepoint inside the test's (SAVEPOINT and RELEASE are counted; in
     # production its BEGIN and COMMIT are not statements Django logs).
     assert counts == [7 + 2] * (len(codes) - 1) + [13 + 2], counts
+
+
+def test_after_the_last_unit_the_next_scan_opens_the_order_whose_number_it_is(tenant, client_for):
+    done, following = order_to_pack(tenant), order_to_pack(tenant)
+    packer = client_for(Role.PACKER)
+    url = reverse("shipments:packing_scan", args=[done.pk])
+    for line in done.lines.all():
+        for _ in range(line.quantity):
+            packer.post(url, {"code": line.product.barcode}, **HTMX)
+    response = packer.post(url, {"code": following.number}, **HTMX)
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == reverse("shipments:packing_station", args=[following.pk])
+    refused = packer.post(url, {"code": "NO-SUCH-ORDER"}, **HTMX)
+    assert "scan-error" in refused["HX-Trigger"] and "already packed" in refused["HX-Trigger"]
