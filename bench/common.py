@@ -33,6 +33,14 @@ PRODUCTION_ENV = {
 }
 
 
+# In-process page benchmarks render without collectstatic's manifest (production storage needs it); nothing else
+# about the page changes.
+PLAIN_STATIC_STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+
 def bench_database_url(name: str) -> str:
     """BENCH_DATABASE_URL, else database `name` on the server of DATABASE_URL (or local), never the app's own."""
     if os.environ.get("BENCH_DATABASE_URL"):
