@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_database_url, ensure_database  # noqa: E402
+from bench.common import as_app_role, bench_database_url, ensure_database  # noqa: E402
 from bench.load import OUT, Receiver, app_env, setup_django, start, stop  # noqa: E402
 from bench.orders import load_average, percentile  # noqa: E402
 
@@ -296,6 +296,7 @@ def main() -> int:
             f"p95 {percentile(ms, 0.95):.0f} ms (the rest: queueing and sending the webhook)"
         )
 
+    as_app_role()  # part 3 runs in this process: as the workers do, logged in as the application role
     statements, dispatch_ms, per_subscriber, deliver_statements, deliver_ms = where_time_goes(tenant)
     print(f"\n3. one order.created: dispatch {statements} SQL statements, {dispatch_ms:.1f} ms in this process")
     for name, (count, ms) in per_subscriber.items():

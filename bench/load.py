@@ -609,10 +609,9 @@ def run_traffic(args, env, tenant, fixtures, counts, receiver) -> int:
 
 
 def queues() -> str:
-    from django.conf import settings
+    from bench.common import all_queues
 
-    names = {route.get("queue") for route in getattr(settings, "CELERY_TASK_ROUTES", {}).values()}
-    return ",".join(sorted({"celery", *(n for n in names if n)}))
+    return all_queues()
 
 
 if __name__ == "__main__":

@@ -3,16 +3,20 @@
     python bench/orders.py [--orders 1000000] [--customers 200000] [--skip-seed] [--seconds 20] [--clients 8]
                            [--requests 50] [--skip-api] [--skip-pages]
 
-(a) API: gunicorn (`-w 2`, DEBUG off, Celery eager so no worker is needed) on a free port >= 8100; `--clients`
+(a) API: gunicorn (`-w 2`) and a Celery worker dispatching the events, both logged in as the application role, on
+    a free port >= 8100; `--clients`
     threads each loop POST /api/v1/orders (2 lines) then POST /api/v1/orders/{id}/reserve for `--seconds`.
     Prints orders/s and the p50/p95 latency of each call and of the pair.
-(b) Pages, in-process (django.test.Client, DEBUG off, cached templates) as a manager of the tenant holding
+(b) Pages, in-process (django.test.Client, cached templates; this process logs in as the application role once
+    the data is ready) as a manager of the tenant holding
     `--orders` orders: the order list (no filter, status filters, phone search, page 50), the order page and
     the API order list; p50/p95 over `--requests` requests, SQL queries per page, and the list's query count
     at page sizes 10/50/200. A variant whose p95 misses the aim (list: 150 ms) gets EXPLAIN ANALYZE of its
     slowest query printed.
 
-The database is `BENCH_DATABASE_URL`, else the server of `DATABASE_URL` (or 127.0.0.1:5432) with the database
+Production-shaped throughout (bench/common.py): DEBUG off, row-level security forced on every measured connection,
+Redis database 6 (or BENCH_REDIS_URL) for cache and broker. The database is `BENCH_DATABASE_URL`, else the server
+of `DATABASE_URL` (or 127.0.0.1:5432) with the database
 `oms_bench_orders`, created and migrated on first use. The tenant `bulk` is filled by `manage.py seed_bulk` up to
 `--orders` unless `--skip-seed`; later runs reuse it (the API phase adds a few thousand orders each time).
 """
@@ -37,33 +41,30 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_database_url, ensure_database  # noqa: E402
+from bench.common import (  # noqa: E402
+    PLAIN_STATIC_STORAGES,
+    PRODUCTION_ENV,
+    as_app_role,
+    bench_database_url,
+    bench_redis_url,
+    ensure_database,
+    start_worker,
+    stop,
+    worker_env,
+)
+from bench.common import load_average as _load_average  # noqa: E402
+from bench.common import setup_django as common_setup  # noqa: E402
 
 TENANT_SLUG = "bulk"
 LIST_AIM_MS = 150
 EXPLAIN_MS = 50  # a list request over the aim gets its slowest query explained when that query took this long
 SLOW_S = 2.0
 API_SKUS = 50
-BENCH_ENV = {  # production-like settings for a plain-HTTP loopback run
-    "DEBUG": "0",
-    "SECRET_KEY": "bench",
-    "ALLOWED_HOSTS": "127.0.0.1,testserver",
-    "SECURE_SSL_REDIRECT": "0",
-    "SESSION_COOKIE_SECURE": "0",
-    "CSRF_COOKIE_SECURE": "0",
-    "SECURE_HSTS_SECONDS": "0",
-    "CELERY_TASK_ALWAYS_EAGER": "1",
-    "LOG_LEVEL": "WARNING",
-}
+BENCH_ENV = PRODUCTION_ENV  # kept under this name for bench/load.py and bench/events.py
 
 
 def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.update(BENCH_ENV)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
-    import django
-
-    django.setup()
+    common_setup(url, redis_url=bench_redis_url(6))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -78,7 +79,7 @@ def figures(values_ms: list[float]) -> str:
 
 
 def load_average() -> str:
-    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    return _load_average()
 
 
 # --- data ---------------------------------------------------------------------------------------------------
@@ -205,7 +206,7 @@ def api_worker(port, token, skus, phones, deadline, warmup_until, results, error
 
 
 def bench_api(tenant, *, clients: int, seconds: float, url: str, conn_max_age: int | None) -> None:
-    env = {**os.environ, **BENCH_ENV, "DATABASE_URL": url}
+    env = worker_env(url, os.environ["REDIS_URL"])  # the application role's login, Celery not eager
     if conn_max_age is not None:
         env["CONN_MAX_AGE"] = str(conn_max_age)
     token = api_token(env)
@@ -222,6 +223,7 @@ def bench_api(tenant, *, clients: int, seconds: float, url: str, conn_max_age: i
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group: stopped below by that group's id
     )
+    worker = start_worker(env, "orders_worker.log", concurrency=1)  # dispatches the events the API writes
     try:
         wait_until_up(port, server)
         age = env.get("CONN_MAX_AGE", "0 (default)")
@@ -263,6 +265,7 @@ def bench_api(tenant, *, clients: int, seconds: float, url: str, conn_max_age: i
         print(f"    errors: {len(errors)}{' e.g. ' + errors[0][:200] if errors else ''}")
         print(f"    load average: {load_average()}")
     finally:
+        stop(worker)
         os.killpg(server.pid, signal.SIGTERM)
         try:
             server.wait(timeout=20)
@@ -349,6 +352,7 @@ def bench_pages(tenant, *, requests: int) -> None:
     from django.db.models import Count
     from django.test import override_settings
 
+    from oms import rls
     from oms.services import create_api_token
     from orders.models import Customer, Order
     from orders.views import lists
@@ -382,15 +386,11 @@ def bench_pages(tenant, *, requests: int) -> None:
         ("order page", None, {}),
         ("API GET /orders (with count)", "/api/v1/orders?page_size=50", {"HTTP_AUTHORIZATION": f"Bearer {raw}"}),
     ]
+    as_app_role()
     print(f"\n(b) pages, in process, tenant '{TENANT_SLUG}' with {total:,} orders, {requests} requests each")
     print("    wall = server time per request; cpu = this process's CPU for it (what an idle machine would add to")
     print("    sql); sql = the request's query time summed; queries = SQL statements per request")
-    # Production storage needs collectstatic's manifest; pages are timed without it, nothing else changes.
-    storages = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    with override_settings(STORAGES=storages):
+    with override_settings(STORAGES=PLAIN_STATIC_STORAGES):
         for label, path, headers in variants:
             paths = [f"/orders/{pk}/" for pk in detail_ids] if path is None else [path] * requests
             started = time.perf_counter()
@@ -420,7 +420,8 @@ def bench_pages(tenant, *, requests: int) -> None:
             if label.startswith("list") and percentile(times, 0.95) > LIST_AIM_MS:
                 if slowest[0] * 1000 > EXPLAIN_MS:
                     print(f"      missed the {LIST_AIM_MS} ms aim; EXPLAIN ANALYZE of the slowest query:")
-                    print(explain(slowest[1]))
+                    with rls.tenant_context(tenant.pk):
+                        print(explain(slowest[1]))
                 else:
                     print(f"      missed the {LIST_AIM_MS} ms aim, but no query took over {EXPLAIN_MS} ms: Python time")
         # No query per row: the list costs the same number of queries whatever the page size.
@@ -433,6 +434,7 @@ def bench_pages(tenant, *, requests: int) -> None:
         finally:
             lists.PAGE_SIZE = original
         print(f"    list queries by page size: {by_size}")
+        print(f"    load average: {load_average()}")
 
 
 def main() -> int:
@@ -453,7 +455,7 @@ def main() -> int:
     url = bench_database_url("oms_bench_orders")
     ensure_database(url)
     setup_django(url)
-    print(f"database {urlsplit(url).path.lstrip('/')}, load average {load_average()} on {os.cpu_count()} cores")
+    print(f"database {urlsplit(url).path.lstrip('/')}, load average {load_average()}")
     tenant = seed(options.orders, options.customers, options.skip_seed)
     if not options.skip_api:
         bench_api(tenant, clients=options.clients, seconds=options.seconds, url=url, conn_max_age=options.conn_max_age)

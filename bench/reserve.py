@@ -1,24 +1,25 @@
-"""Reservations per second on PostgreSQL: our service path against the machine's raw ceiling.
+"""Reservations per second on PostgreSQL: our service path against a bare-SQL ceiling doing the same writes.
 
-    python bench/reserve.py [--workers 16] [--seconds 5] [--skus 1000]
+    python bench/reserve.py [--workers 16] [--seconds 4] [--skus 1000] [--rounds 2]
 
-Four timed phases, each with the same number of worker processes (each with its own connection):
+A reservation of one unit of an order line writes three rows: the stock level's `reserved`, the line's reservation
+row (`inventory_reservation`, added to when it exists) and the order line's `reserved`. Three timed paths, each
+with the same number of worker processes (each with its own connection), all logged in as the application role
+with row-level security forced and the shop bound, DEBUG off:
 
-* ours/hot     - `inventory.services.reserve` of 1 unit, every worker on one SKU; called on its own, the service is
-                 one statement and its own transaction (also shown: the same call inside `transaction.atomic`,
-                 as when it is one step of a bigger change, which adds BEGIN and COMMIT round trips while the row
-                 stays locked)
-* raw/hot      - the bare `UPDATE inventory_stocklevel SET reserved = reserved + 1 WHERE id = %s AND
-                 reserved < on_hand` loop with psycopg in autocommit, on the same stock row
-* ours/spread  - as ours/hot, each reservation on a random one of `--skus` SKUs
-* raw/spread   - as raw/hot, spread the same way
+* ours     - `inventory.services.reserve` of 1 unit (the stock level and the reservation row, one statement) and
+             the order line's `reserved` update, in one transaction, as `orders.services.reservations` does
+* raw      - the ceiling: one bare SQL statement doing the same three writes (the stock level known by id, no
+             warehouse choice), psycopg in autocommit
+* raw, 3 statements in a transaction - the same writes as ours's shape: BEGIN, three bare statements, COMMIT
+
+each run on one hot SKU (every worker on the same stock row) and spread over `--skus` SKUs.
 
 The database is `BENCH_DATABASE_URL` when set, else the server of `DATABASE_URL` (or 127.0.0.1:5432) with the
 database `oms_bench`, created and migrated on first use; the data (tenant `bench`) is built once and reused.
 """
 
 import argparse
-import os
 import random
 import sys
 import time
@@ -29,30 +30,47 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_database_url, ensure_database  # noqa: E402
+from bench.common import (  # noqa: E402
+    app_role_url,
+    as_app_role,
+    as_owner,
+    bench_database_url,
+    ensure_database,
+    load_average,
+    setup_django,
+)
 
 TENANT_SLUG = "bench"
 ON_HAND = 1_000_000
-RAW_SQL = "UPDATE inventory_stocklevel SET reserved = reserved + 1 WHERE id = %s AND reserved < on_hand"
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    # As in production: with DEBUG on, Django keeps every query in memory, which is not what we measure.
-    os.environ.setdefault("DEBUG", "0")
-    os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 40)
-    import django
-
-    django.setup()
+# The three writes of a reservation of one unit, as one statement: the ceiling.
+RAW_SQL = """
+WITH taken AS (
+    UPDATE inventory_stocklevel SET reserved = reserved + 1
+    WHERE id = %(level)s AND reserved + 1 <= on_hand
+    RETURNING warehouse_id, product_id
+), held AS (
+    INSERT INTO inventory_reservation (tenant_id, line_id, warehouse_id, product_id, quantity, created_at)
+    SELECT %(tenant)s, %(line)s, warehouse_id, product_id, 1, now() FROM taken
+    ON CONFLICT (tenant_id, line_id, warehouse_id) DO UPDATE SET quantity = inventory_reservation.quantity + 1
+), line AS (
+    UPDATE orders_orderline SET reserved = reserved + 1 WHERE id = %(line)s AND EXISTS (SELECT 1 FROM taken)
+)
+SELECT count(*) FROM taken
+"""
+RAW_STEPS = (
+    "UPDATE inventory_stocklevel SET reserved = reserved + 1 WHERE id = %(level)s AND reserved + 1 <= on_hand "
+    "RETURNING warehouse_id, product_id",
+    "INSERT INTO inventory_reservation (tenant_id, line_id, warehouse_id, product_id, quantity, created_at) "
+    "VALUES (%(tenant)s, %(line)s, %(warehouse)s, %(product)s, 1, now()) ON CONFLICT (tenant_id, line_id, "
+    "warehouse_id) DO UPDATE SET quantity = inventory_reservation.quantity + 1",
+    "UPDATE orders_orderline SET reserved = reserved + 1 WHERE id = %(line)s",
+)
 
 
 def build_data(workers: int, skus: int) -> dict:
     """Tenant, one warehouse, `skus` products with stock, and per worker one order with a line per product."""
     from decimal import Decimal
 
-    from django.core.management import call_command
     from django.db import connection
 
     from inventory import services as stock
@@ -63,7 +81,6 @@ def build_data(workers: int, skus: int) -> dict:
     from orders.models import Order, OrderLine
     from orders.services.intake import LineInput, OrderInput, create_order
 
-    call_command("migrate", verbosity=0)
     tenant = Tenant.objects.filter(slug=TENANT_SLUG).first() or create_tenant(slug=TENANT_SLUG, name="Bench")
     warehouse = Warehouse.objects.filter(tenant=tenant, code="MAIN").first() or stock.create_warehouse(
         tenant=tenant, code="MAIN", name="Main"
@@ -110,9 +127,10 @@ def build_data(workers: int, skus: int) -> dict:
     # Start from a clean slate: nothing reserved.
     Reservation.objects.filter(tenant=tenant).delete()
     StockLevel.objects.filter(tenant=tenant).update(reserved=0, on_hand=ON_HAND)
+    OrderLine.objects.filter(tenant=tenant, order__in=orders[:workers]).update(reserved=0, quantity=ON_HAND)
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE inventory_stocklevel")
-        cursor.execute("VACUUM ANALYZE inventory_reservation")
+        for table in ("inventory_stocklevel", "inventory_reservation", "orders_orderline"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
     levels = dict(StockLevel.objects.filter(tenant=tenant, warehouse=warehouse).values_list("product_id", "pk"))
     return {
         "tenant_id": tenant.pk,
@@ -123,15 +141,17 @@ def build_data(workers: int, skus: int) -> dict:
 
 
 def ours_worker(args):
-    worker, data, hot, start_at, seconds, in_transaction = args
+    worker, data, hot, start_at, seconds = args
     from django.db import connections, transaction
+    from django.db.models import F
 
     from inventory import services as stock
     from oms import rls
     from oms.models import Tenant
+    from orders.models import OrderLine
 
     tenant = Tenant.objects.get(pk=data["tenant_id"])
-    rls.set_tenant(tenant.pk)  # when row-level security is on (DATABASE_APP_ROLE), as a request would
+    rls.bind(tenant.pk)  # as the middleware binds a request's connection
     lines = data["lines_by_worker"][worker]
     product_ids = data["product_ids"]
     rng = random.Random(worker)
@@ -140,32 +160,45 @@ def ours_worker(args):
     deadline = start_at + seconds
     while time.time() < deadline:
         product_id = product_ids[0] if hot else rng.choice(product_ids)
-        demands = [stock.Demand(lines[product_id], product_id, 1)]
-        if in_transaction:
-            with transaction.atomic():
-                reserved = stock.reserve(tenant=tenant, demands=demands)
-        else:
-            reserved = stock.reserve(tenant=tenant, demands=demands)
+        line_id = lines[product_id]
+        with transaction.atomic():  # as orders.services.reservations: the stock, then the line's count
+            reserved = stock.reserve(tenant=tenant, demands=[stock.Demand(line_id, product_id, 1)])
+            for line, units in reserved.items():
+                OrderLine.objects.filter(pk=line).update(reserved=F("reserved") + units)
         done += sum(reserved.values())
     connections.close_all()
     return done
 
 
 def raw_worker(args):
-    worker, data, hot, start_at, seconds, url = args
+    worker, data, hot, start_at, seconds, url, steps = args
     import psycopg
 
-    level_ids = data["level_ids"]
+    level_ids, product_ids = data["level_ids"], data["product_ids"]
+    lines = data["lines_by_worker"][worker]
     rng = random.Random(worker)
     done = 0
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=not steps) as conn:
         cursor = conn.cursor()
+        cursor.execute("SELECT set_config('app.tenant_id', %s, false)", [str(data["tenant_id"])])
+        conn.commit()
         time.sleep(max(0.0, start_at - time.time()))
         deadline = start_at + seconds
         while time.time() < deadline:
-            level_id = level_ids[0] if hot else rng.choice(level_ids)
-            cursor.execute(RAW_SQL, [level_id])
-            done += cursor.rowcount
+            n = 0 if hot else rng.randrange(len(level_ids))
+            values = {"level": level_ids[n], "tenant": data["tenant_id"], "line": lines[product_ids[n]]}
+            if not steps:
+                cursor.execute(RAW_SQL, values)
+                done += cursor.fetchone()[0]
+                continue
+            cursor.execute(RAW_STEPS[0], values)
+            row = cursor.fetchone()
+            if row:
+                values.update(warehouse=row[0], product=row[1])
+                cursor.execute(RAW_STEPS[1], values)
+                cursor.execute(RAW_STEPS[2], values)
+                done += 1
+            conn.commit()
     return done
 
 
@@ -180,8 +213,8 @@ def vacuum(url: str) -> None:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM inventory_stocklevel")
-        conn.execute("VACUUM inventory_reservation")
+        for table in ("inventory_stocklevel", "inventory_reservation", "orders_orderline"):
+            conn.execute(f"VACUUM {table}")
 
 
 def main() -> int:
@@ -201,45 +234,53 @@ def main() -> int:
     data = build_data(options.workers, options.skus)
     print(
         f"database {urlsplit(url).path.lstrip('/')}, {options.workers} worker processes, "
-        f"{options.rounds} x {options.seconds:.0f} s per figure, {os.cpu_count()} CPUs"
+        f"{options.rounds} x {options.seconds:.0f} s per figure, load average {load_average()}"
     )
     print(f"data ready in {time.time() - began:.1f} s")
+    as_app_role()  # checks the login; the children connect anew as the application role
     connections.close_all()  # the children must not share the parent's connection
+    app_url = app_role_url(url)
 
     n, secs = options.workers, options.seconds
-    paths = ("ours", "ours in transaction", "raw")
+    paths = ("ours", "raw", "raw in transaction")
     done = {(mode, path): 0 for mode in ("hot", "spread") for path in paths}
     with get_context("fork").Pool(n) as pool:
-        # Alternate the paths, twice over, so a noisy neighbour on the machine hurts both alike.
+        # Alternate the paths, twice over, so a noisy neighbour on the machine hurts all alike.
         for _ in range(options.rounds):
             for mode in ("hot", "spread"):
                 hot = mode == "hot"
-                for path, in_transaction in (("ours", False), ("ours in transaction", True)):
+                vacuum(url)
+                done[mode, "ours"] += run_phase(pool, ours_worker, n, lambda w, t, hot=hot: (w, data, hot, t, secs))
+                for path, steps in (("raw", False), ("raw in transaction", True)):
                     vacuum(url)
                     done[mode, path] += run_phase(
-                        pool, ours_worker, n, lambda w, t, hot=hot, tx=in_transaction: (w, data, hot, t, secs, tx)
+                        pool, raw_worker, n, lambda w, t, hot=hot, s=steps: (w, data, hot, t, secs, app_url, s)
                     )
-                vacuum(url)
-                done[mode, "raw"] += run_phase(pool, raw_worker, n, lambda w, t, hot=hot: (w, data, hot, t, secs, url))
     elapsed = secs * options.rounds
-    print()
-    print(f"{'':10}{'ours /s':>10}{'raw /s':>10}{'ratio':>8}{'in transaction /s':>20}{'ratio':>8}")
+    print("\nreservations of one unit per second (each: stock level, reservation row, order line)")
+    print(f"{'':10}{'ours /s':>10}{'raw /s':>10}{'ratio':>8}{'raw, 3 statements in a transaction /s':>40}")
     for mode, label in (("hot", "hot SKU"), ("spread", f"{options.skus} SKUs")):
         ours, raw = done[mode, "ours"] / elapsed, done[mode, "raw"] / elapsed
-        in_tx = done[mode, "ours in transaction"] / elapsed
-        print(f"{label:10}{ours:10.0f}{raw:10.0f}{ours / raw:8.2f}{in_tx:20.0f}{in_tx / raw:8.2f}")
-    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        raw_tx = done[mode, "raw in transaction"] / elapsed
+        print(f"{label:10}{ours:10.0f}{raw:10.0f}{ours / raw:8.2f}{raw_tx:40.0f}")
+    print(f"load average {load_average()}")
 
     # Our path must have written a reservation for every unit it counted, no more and no less.
     from django.db.models import Sum
 
     from inventory.models import Reservation
+    from orders.models import OrderLine
 
+    as_owner()
     held = Reservation.objects.filter(tenant_id=data["tenant_id"]).aggregate(s=Sum("quantity"))["s"] or 0
-    counted = sum(units for (_, path), units in done.items() if path != "raw")
-    print(f"\nreservations written by ours: {held} units, counted {counted}: {'ok' if held == counted else 'MISMATCH'}")
+    on_lines = OrderLine.objects.filter(tenant_id=data["tenant_id"]).aggregate(s=Sum("reserved"))["s"] or 0
+    counted = sum(done.values())
+    ok = held == counted == on_lines
+    print(
+        f"\nunits counted {counted}, in reservation rows {held}, on order lines {on_lines}: {'ok' if ok else 'MISMATCH'}"
+    )
     print(f"total {time.time() - began:.0f} s")
-    return 0 if held == counted else 1
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

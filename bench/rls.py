@@ -2,14 +2,15 @@
 
     python bench/rls.py [--orders 1000000] [--customers 200000] [--requests 60] [--skip-seed]
 
-"Before": requests run as the table owner (policies do not bind it). "After": the connection drops to the
-application role (`SET ROLE`, as `DATABASE_APP_ROLE` does in production) and the middleware binds the tenant,
-so every query passes the policy. Prints p50/p95 server time per page and the overhead.
+Production settings (DEBUG off, bench/common.py). "Before": requests run logged in as the table owner (policies do
+not bind it) with no tenant binding. "After": the connection logs in as the application role (`oms_app`, as web and
+workers do in production: not the owner, no superuser, row-level security forced) and the middleware binds the
+tenant, so every query passes the policy. The two alternate request by request (the login switch happens between
+requests, outside the timing). Prints p50/p95 server time per page and the overhead, and the load average.
 The database is `BENCH_DATABASE_URL`, else `oms_rls_bench` on the server of DATABASE_URL (or 127.0.0.1:5432).
 """
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -18,9 +19,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_database_url, ensure_database  # noqa: E402
+from bench.common import (  # noqa: E402
+    APP_ROLE,
+    PLAIN_STATIC_STORAGES,
+    as_app_role,
+    as_owner,
+    bench_database_url,
+    bench_redis_url,
+    ensure_database,
+    load_average,
+    setup_django,
+)
 
-APP_ROLE = "oms_app_bench"
 OWNER, RLS = "owner, no RLS", "app role, RLS"
 TENANT = "bulk"
 
@@ -51,29 +61,21 @@ def main() -> None:
 
     url = bench_database_url("oms_rls_bench")
     ensure_database(url)
-    os.environ.update(DATABASE_URL=url, DJANGO_SETTINGS_MODULE="oms.settings", LOG_LEVEL="WARNING", AXES_ENABLED="0")
-    import django
-
-    django.setup()
+    setup_django(url, redis_url=bench_redis_url(6))
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
-    from django.test import Client
-    from django.test.utils import setup_test_environment
+    from django.test import Client, override_settings
 
-    from oms import rls
     from oms.models import Membership, Role, Tenant
+    from oms.services import ensure_user
     from orders.models import Order
-    from tests.factories import UserFactory
 
-    setup_test_environment()
-    settings.ALLOWED_HOSTS = ["*"]
-    call_command("migrate", verbosity=0)
     if not args.skip_seed and not Tenant.objects.filter(slug=TENANT).exists():
         call_command("seed_bulk", orders=args.orders, customers=args.customers, tenant=TENANT)
     tenant = Tenant.objects.get(slug=TENANT)
     orders = Order.objects.filter(tenant=tenant).count()
-    user = UserFactory(username=f"rls-bench-{time.time_ns()}")
+    user = ensure_user(username=f"rls-bench-{time.time_ns()}")
     Membership.objects.create(tenant=tenant, user=user, role=Role.MANAGER)
     sample_order = Order.objects.filter(tenant=tenant).order_by("-pk").values_list("pk", flat=True).first()
     pages = {
@@ -84,32 +86,34 @@ def main() -> None:
     }
     client = Client()
     client.force_login(user)
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE])
-        if cursor.fetchone() is None:
-            cursor.execute(f"CREATE ROLE {APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS")
-        for statement in rls.grant_sql(APP_ROLE):
-            cursor.execute(statement)
+    session = client.session
+    session["tenant_id"] = tenant.pk
+    session.save()
 
     def use(mode: str) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET ROLE {APP_ROLE}" if mode == RLS else "RESET ROLE")
+        if mode == RLS:
+            as_app_role(quiet=True)
+        else:
+            as_owner()
         settings.DATABASE_APP_ROLE = APP_ROLE if mode == RLS else ""
+        with connection.cursor() as cursor:  # the new login's connection, made outside the timing
+            cursor.execute("SELECT 1")
 
+    as_app_role()  # checks the application role's login once, loudly
     # Interleaved, one request of each mode in turn, so drift in machine load hits both alike.
     results = {(mode, label): [] for mode in (OWNER, RLS) for label in pages}
-    for label, path in pages.items():
-        for mode in (OWNER, RLS):
-            use(mode)
-            client.get(path)  # warm the plan for this role
-        for _ in range(args.requests):
+    with override_settings(STORAGES=PLAIN_STATIC_STORAGES):
+        for label, path in pages.items():
             for mode in (OWNER, RLS):
                 use(mode)
-                results[(mode, label)].extend(timed(client, path, 1, warm=False))
+                client.get(path)  # warm the plan for this login
+            for _ in range(args.requests):
+                for mode in (OWNER, RLS):
+                    use(mode)
+                    results[(mode, label)].extend(timed(client, path, 1, warm=False))
     use(OWNER)
 
-    print(f"\n{orders:,} orders in tenant '{TENANT}', {args.requests} requests per page\n")
+    print(f"\n{orders:,} orders in tenant '{TENANT}', {args.requests} requests per page, DEBUG off\n")
     print(f"{'page':22} {'no RLS p50/p95 ms':>20} {'RLS p50/p95 ms':>18} {'overhead p50':>13}")
     for label in pages:
         before, after = results[(OWNER, label)], results[(RLS, label)]
@@ -118,6 +122,7 @@ def main() -> None:
             f"{label:22} {statistics.median(before):9.1f} / {p95(before):6.1f} "
             f"{statistics.median(after):9.1f} / {p95(after):6.1f} {overhead:12.1f}%"
         )
+    print(f"\nload average {load_average()}")
 
 
 if __name__ == "__main__":

@@ -472,6 +472,16 @@ def warehouses_of(*, tenant, user) -> set[int] | None:
     return ids or None
 
 
+def warehouses_of_annotation(*, user):
+    """`warehouses_of` as an annotation of a query on a shop's row (an array, empty for every warehouse), so a hot
+    path reads it with that row instead of asking again."""
+    from django.contrib.postgres.expressions import ArraySubquery
+    from django.db.models import OuterRef
+
+    staff = WarehouseStaff.objects.filter(tenant_id=OuterRef("tenant_id"), user_id=user.pk)
+    return ArraySubquery(staff.values("warehouse_id"))
+
+
 @transaction.atomic
 def set_warehouse_staff(*, warehouse: Warehouse, user_ids) -> list[int]:
     """Who works at this warehouse (packers of the shop only); replaces the previous list."""

@@ -24,7 +24,12 @@ tenants_past_deadline = system_function(
     "notifications_tenants_past_deadline",
     arguments="p_now timestamptz",
     returns="SETOF bigint",
-    body="SELECT DISTINCT tenant_id FROM notifications_orderdeadline WHERE overdue_at IS NULL AND due_at <= p_now",
+    # A SQL function's statement is planned without knowing p_now (as if a third of the table were due): without
+    # the ORDER BY and LIMIT that plan reads every deadline (80 ms at 1,000,000), with them it walks the partial
+    # index `orderdeadline_due` from its start. The sweep asks again after marking, so a shop past the first
+    # TENANTS_SCAN deadlines is found in the next round.
+    body="SELECT DISTINCT tenant_id FROM (SELECT tenant_id FROM notifications_orderdeadline "
+    "WHERE overdue_at IS NULL AND due_at IS NOT NULL AND due_at <= p_now ORDER BY due_at LIMIT 10000) due",
 )
 
 due_messages = system_function(

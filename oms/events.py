@@ -8,6 +8,7 @@ twice by accident, or after a worker died — never repeats work.
 """
 
 import contextlib
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -60,16 +61,34 @@ def outbox_row(*, tenant_id: int, event: DomainEvent) -> Event:
     return Event(tenant_id=tenant_id, kind=event.kind, payload=payload)
 
 
-def record_events(*, events: list[tuple[int, DomainEvent]]) -> list[Event]:
-    """Write many (tenant id, event) in the caller's transaction with one INSERT; after commit they are dispatched
-    in one broker message, not one per event (1,000 publishes cost ~10 s); the outbox sweep backs it up."""
-    rows = Event.objects.bulk_create([outbox_row(tenant_id=t, event=e) for t, e in events], batch_size=1000)
-    ids = [row.pk for row in rows]
-    if ids:
-        from .tasks import dispatch_events
+_INSERT_EVENTS = (
+    f"INSERT INTO {Event._meta.db_table} (tenant_id, kind, payload, created_at, attempts, last_error, next_attempt_at) "  # noqa: S608
+    "SELECT e.t, e.k, e.p, %s, 0, '', %s FROM jsonb_to_recordset(%s::jsonb) AS e (t bigint, k text, p jsonb) "
+    "RETURNING id"
+)
 
-        enqueue_after_commit(dispatch_events, ids)
-    return rows
+
+def record_events(*, events: list[tuple[int, DomainEvent]]) -> list[int]:
+    """Write many (tenant id, event) in the caller's transaction with one INSERT whose rows are one JSON parameter
+    (no model instances, no placeholders per row, no array quoting: 1,000 events in a few ms); after commit they are
+    dispatched in one broker message, not one per event (1,000 publishes cost ~10 s); the outbox sweep backs it up.
+    Returns the events' ids."""
+    if not events:
+        return []
+    depth, rows = event_depth.get(), []
+    for tenant_id, event in events:
+        payload = event.payload()
+        if depth:
+            payload["_depth"] = depth
+        rows.append({"t": tenant_id, "k": event.kind, "p": payload})
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_EVENTS, [now, now, json.dumps(rows)])
+        ids = [row[0] for row in cursor.fetchall()]
+    from .tasks import dispatch_events
+
+    enqueue_after_commit(dispatch_events, ids)
+    return ids
 
 
 def record_event(*, tenant, event: DomainEvent) -> Event:

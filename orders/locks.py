@@ -8,7 +8,26 @@ from .models import AssignmentCursor, Customer, Order, OrderLine, StatusTransiti
 
 
 def lock_order(order: Order) -> Order:
-    return Order.objects.select_for_update().get(pk=order.pk, tenant_id=order.tenant_id)
+    """The order's row, locked and read afresh. The shop, status and customer the caller had already read are kept
+    when the fresh row still points at them, so no service reads them a second time."""
+    locked = Order.objects.select_for_update().get(pk=order.pk, tenant_id=order.tenant_id)
+    for field in _KEPT:
+        if field.is_cached(order) and getattr(order, field.attname) == getattr(locked, field.attname):
+            field.set_cached_value(locked, field.get_cached_value(order))
+    return locked
+
+
+_KEPT = [Order._meta.get_field(name) for name in ("tenant", "status", "customer")]
+
+
+def lock_order_by_id(*, tenant_id: int, pk: int, **annotations) -> Order:
+    """The order row locked, its status and customer (and `annotations`) read in the same statement: for a request
+    that knows only the id, one read of the order instead of a read and a lock. With the join, PostgreSQL drops a
+    row whose status or customer changed while it waited for the lock (see above); then the row is locked alone and
+    they are read after. Order.DoesNotExist when the shop has no such order."""
+    rows = Order.objects.select_for_update(of=("self",)).annotate(**annotations).filter(pk=pk, tenant_id=tenant_id)
+    joined = list(rows.select_related("status", "customer"))
+    return joined[0] if joined else rows.get()
 
 
 def lock_family_root_and_order(order: Order) -> tuple[Order, Order]:

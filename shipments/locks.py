@@ -1,6 +1,6 @@
 """Where shipments rows are locked. Fixed order everywhere: the order row first, then its route, then a stop."""
 
-from orders.locks import lock_order  # the order row has one lock helper, in orders; re-exported for the services
+from orders.locks import lock_order, lock_order_by_id  # the order row's lock helpers live in orders; re-exported
 
 from .models import CustomerReturn, Incident, Route, RouteStop, Shipment, ShipmentSettings
 
@@ -9,6 +9,7 @@ __all__ = [
     "lock_incident",
     "lock_last_stop_of",
     "lock_order",
+    "lock_order_by_id",
     "lock_order_and_shipment",
     "lock_route",
     "lock_settings",

@@ -167,13 +167,20 @@ def add_note(*, order: Order, text: str, actor: Actor) -> Order:
     return order
 
 
-def record_shipment_fact(*, order: Order, fact: str, actor: Actor, details: dict | None = None) -> Order:
-    """Set a fact the group invariants read (packing verified, handed over, delivered). Caller's transaction."""
+def record_shipment_fact(*, order: Order, fact: str, actor: Actor, details: dict | None = None, move_to=None) -> Order:
+    """Set a fact the group invariants read (packing verified, handed over, delivered). Caller's transaction.
+    With `move_to` (a status, the order row locked by the caller) the order also moves there, the fact written
+    with the status in one update (`statuses.move_locked`, which the scan flows call without the matrix)."""
     if fact not in ("packing_verified_at", "handed_over_at", "delivered_at"):
         raise ValueError(fact)
     from django.utils import timezone
 
     setattr(order, fact, timezone.now())
-    touch(order, fact)
+    if move_to is None:
+        touch(order, fact)
     log_activity(order=order, kind=ActivityKind.CUSTODY, actor=actor, changes={"fact": fact, **(details or {})})
+    if move_to is not None:
+        from .statuses import move_locked
+
+        order = move_locked(order=order, target=move_to, actor=actor, skip_matrix=True, also=(fact,))
     return order

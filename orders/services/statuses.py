@@ -62,10 +62,20 @@ def change_status(*, order: Order, to_code: str, actor: Actor, skip_matrix: bool
     has no such move, and with TransitionBlocked (with reasons) when the target group's invariant fails.
     `skip_matrix` is for the scan-driven flows whose own rules stand in for the matrix.
     """
-    order = locks.lock_order(order)
     target = OrderStatus.objects.filter(tenant_id=order.tenant_id, code=to_code, is_active=True).first()
     if target is None:
         raise TransitionNotAllowed(f"There is no active status '{to_code}'.", details={"to": to_code})
+    return move_locked(order=locks.lock_order(order), target=target, actor=actor, skip_matrix=skip_matrix)
+
+
+def move_locked(
+    *, order: Order, target: OrderStatus, actor: Actor, skip_matrix: bool = False, also: tuple[str, ...] = ()
+) -> Order:
+    """`change_status` to an active status of the order's shop already read, for a service that locked the order row
+    in its own transaction and changes more than the status (no savepoint, no second read of the row; the fields
+    named in `also`, set by the caller, are written with the status). A refusal leaves that transaction to roll
+    back."""
+    to_code = target.code
     if target.pk == order.status_id:
         raise TransitionNotAllowed(f"The order is already '{target.name}'.", details={"to": to_code})
     if not skip_matrix and target not in allowed_targets(order=order, role=actor.role):
@@ -78,7 +88,7 @@ def change_status(*, order: Order, to_code: str, actor: Actor, skip_matrix: bool
         _enter_group(order, target.group)
     order.status = target
     order.status_changed_at = order.updated_at = timezone.now()
-    order.save(update_fields=["status", "group", "status_changed_at", "updated_at"])
+    order.save(update_fields=["status", "group", "status_changed_at", "updated_at", *also])
     changes = {
         "status": [previous_status.code, target.code],
         "group": [previous_group, target.group],

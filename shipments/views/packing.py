@@ -1,7 +1,7 @@
 """The packing station: scan an order, then scan every unit; one htmx request per scan."""
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -106,19 +106,26 @@ def _answer(request, order, *, ok: bool, message: str, event: str, complete=Fals
 @require_POST
 @role_required(*WAREHOUSE_STAFF)
 def packing_scan(request, pk):
-    order = _order(request, pk)
+    """One scanned code. A scan that counts a unit reads the order once, locked (the service); only a refused one
+    reads it again, to answer with the station or, for a finished order, to open the order whose number it is."""
     code = request.POST.get("code", "")
-    if order.packing_verified_at is not None:
-        # A finished order: the next scan is the next order's number.
-        next_order = selectors.order_by_number(tenant=request.tenant, number=code)
-        if next_order is not None and next_order.pk != order.pk:
-            response = HttpResponse(status=204)
-            response["HX-Redirect"] = _station_url(next_order)
-            return response if request.htmx else redirect(_station_url(next_order))
-    ok, result = run_service(
-        request, lambda actor: service.scan_item(order=order, code=code, actor=actor), notify=False
-    )
+    try:
+        ok, result = run_service(
+            request,
+            lambda actor: service.scan_at_station(tenant=request.tenant, order_id=pk, code=code, actor=actor),
+            notify=False,
+        )
+    except Order.DoesNotExist as exc:
+        raise Http404("No order found.") from exc
     if not ok:
+        order = _order(request, pk)
+        if order.packing_verified_at is not None:
+            # A finished order: the next scan is the next order's number.
+            next_order = selectors.order_by_number(tenant=request.tenant, number=code)
+            if next_order is not None and next_order.pk != order.pk:
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = _station_url(next_order)
+                return response if request.htmx else redirect(_station_url(next_order))
         return _answer(request, order, ok=False, message=result.message, event="scan-error")
     if result.complete:
         return _answer(

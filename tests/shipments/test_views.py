@@ -417,3 +417,44 @@ def test_an_internal_carrier_base_url_is_shown_next_to_its_field_and_nothing_is_
     errors = response.context["carrier_form"].errors
     assert "internal address" in errors["base_url"][0] and "name" not in errors
     assert not Carrier.objects.filter(tenant=tenant).exists()
+
+
+def test_a_scan_costs_a_fixed_number_of_statements(tenant, client_for):
+    """The station's hot path, pinned: a scan that counts a unit is the request's own four (session, user, tenant
+    binding, membership) plus the order read once and locked (with its status, customer and the packer's
+    warehouses), its lines with their counts, and the scan written; the scan completing the order adds the
+    custody note, the packed status, one update of the order (fact and status), its history row, the status note
+    and the event. However many lines the order has."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.orders.helpers import stocked_product
+
+    order = order_to_pack(tenant, lines=[(stocked_product(tenant), 2) for _ in range(5)])
+    codes = [line.product.barcode for line in order.lines.order_by("pk") for _ in range(line.quantity)]
+    packer = client_for(Role.PACKER)
+    url = reverse("shipments:packing_scan", args=[order.pk])
+    counts = []
+    for code in codes:
+        with CaptureQueriesContext(connection) as captured:
+            response = packer.post(url, {"code": code}, **HTMX)
+        assert response.status_code == 200 and "scan-error" not in response["HX-Trigger"]
+        counts.append(len(captured.captured_queries))
+    assert "packing-complete" in response["HX-Trigger"]
+    # Here the service's transaction is a savepoint inside the test's (SAVEPOINT and RELEASE are counted; in
+    # production its BEGIN and COMMIT are not statements Django logs).
+    assert counts == [7 + 2] * (len(codes) - 1) + [13 + 2], counts
+
+
+def test_after_the_last_unit_the_next_scan_opens_the_order_whose_number_it_is(tenant, client_for):
+    done, following = order_to_pack(tenant), order_to_pack(tenant)
+    packer = client_for(Role.PACKER)
+    url = reverse("shipments:packing_scan", args=[done.pk])
+    for line in done.lines.all():
+        for _ in range(line.quantity):
+            packer.post(url, {"code": line.product.barcode}, **HTMX)
+    response = packer.post(url, {"code": following.number}, **HTMX)
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == reverse("shipments:packing_station", args=[following.pk])
+    refused = packer.post(url, {"code": "NO-SUCH-ORDER"}, **HTMX)
+    assert "scan-error" in refused["HX-Trigger"] and "already packed" in refused["HX-Trigger"]
