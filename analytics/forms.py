@@ -15,14 +15,16 @@ class ReportFilterForm(forms.Form):
 
     date_from = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
-    channel = forms.ChoiceField(required=False)
-    period = forms.ChoiceField(required=False, choices=[("month", "Month"), ("week", "Week")])
-    metric = forms.ChoiceField(required=False, choices=[("customers", "Customers"), ("revenue", "Revenue")])
+    channel = forms.ChoiceField(label=_("Channel"), required=False)
+    period = forms.ChoiceField(label=_("Period"), required=False, choices=[("month", _("Month")), ("week", _("Week"))])
+    metric = forms.ChoiceField(
+        label=_("Metric"), required=False, choices=[("customers", _("Customers")), ("revenue", _("Revenue"))]
+    )
 
     def __init__(self, *args, channels: list[str], default_days: int, **kwargs):
         super().__init__(*args, **kwargs)
         self.default_days = default_days
-        self.fields["channel"].choices = [("", "All channels")] + [(c, c) for c in channels]
+        self.fields["channel"].choices = [("", _("All channels"))] + [(c, c) for c in channels]
 
     def default_start(self, period: str):
         """Whole periods: the last 12 months from the 1st, or the last 26 weeks from a Monday (cohorts)."""
@@ -39,9 +41,9 @@ class ReportFilterForm(forms.Form):
         data = super().clean()
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and start > end:
-            raise forms.ValidationError("The start date is after the end date.")
+            raise forms.ValidationError(_("The start date is after the end date."))
         if start and end and (end - start).days > MAX_SPAN_DAYS:
-            raise forms.ValidationError("Choose a range of at most five years.")
+            raise forms.ValidationError(_("Choose a range of at most five years."))
         return data
 
     def filters(self) -> ReportFilters:
@@ -64,8 +66,9 @@ class AnalyticsSettingsForm(forms.Form):
     revenue_groups = forms.MultipleChoiceField(
         choices=REVENUE_GROUP_CHOICES,
         widget=forms.CheckboxSelectMultiple,
-        label="Order groups that count as revenue",
-        help_text="An order family is a purchase once one of its orders is in a chosen group. "
-        "Cancelled orders never count.",
+        label=_("Order groups that count as revenue"),
+        help_text=_(
+            "An order family is a purchase once one of its orders is in a chosen group. Cancelled orders never count."
+        ),
         error_messages={"required": "Choose at least one group."},
     )

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -349,7 +350,7 @@ def settings_view(request):
             lambda actor: services.update_settings(
                 tenant=request.tenant, revenue_groups=form.cleaned_data["revenue_groups"]
             ),
-            success="Revenue groups saved; every report now uses them.",
+            success=gettext("Revenue groups saved; every report now uses them."),
             form=form,
             field="revenue_groups",
         )

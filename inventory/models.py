@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from oms.models import TenantOwned
 
@@ -81,13 +82,13 @@ class StockLevel(TenantOwned):
 
 
 class MoveKind(models.TextChoices):
-    RECEIPT = "receipt", "Receipt"
-    SHIPMENT = "shipment", "Shipment"
-    RETURN = "return", "Return"
-    WRITE_OFF = "write-off", "Write-off"
-    ADJUSTMENT = "adjustment", "Adjustment"
-    TRANSFER_OUT = "transfer-out", "Sent to another warehouse"
-    TRANSFER_IN = "transfer-in", "Received from another warehouse"
+    RECEIPT = "receipt", _("Receipt")
+    SHIPMENT = "shipment", _("Shipment")
+    RETURN = "return", _("Return")
+    WRITE_OFF = "write-off", _("Write-off")
+    ADJUSTMENT = "adjustment", _("Adjustment")
+    TRANSFER_OUT = "transfer-out", _("Sent to another warehouse")
+    TRANSFER_IN = "transfer-in", _("Received from another warehouse")
 
 
 class StockMove(TenantOwned):
@@ -154,10 +155,10 @@ class Supplier(TenantOwned):
 
 
 class PurchaseState(models.TextChoices):
-    ORDERED = "ordered", "Ordered"
-    PARTIALLY_RECEIVED = "partially_received", "Partially received"
-    RECEIVED = "received", "Received"
-    CANCELLED = "cancelled", "Cancelled"
+    ORDERED = "ordered", _("Ordered")
+    PARTIALLY_RECEIVED = "partially_received", _("Partially received")
+    RECEIVED = "received", _("Received")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 OPEN_PURCHASE_STATES = (PurchaseState.ORDERED, PurchaseState.PARTIALLY_RECEIVED)
@@ -216,8 +217,8 @@ class PurchaseOrderLine(TenantOwned):
 
 
 class TransferState(models.TextChoices):
-    IN_TRANSIT = "in_transit", "In transit"
-    RECEIVED = "received", "Received"
+    IN_TRANSIT = "in_transit", _("In transit")
+    RECEIVED = "received", _("Received")
 
 
 class Transfer(TenantOwned):

@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -62,7 +63,7 @@ def purchase_new(request):
                 lines=[purchasing.PurchaseLine(sku, qty, cost) for sku, qty, cost in data["lines"]],
                 actor=actor.user,
             ),
-            success=lambda created: f"{created.number} created.",
+            success=lambda created: gettext("%(number)s created.") % {"number": created.number},
             form=form,
         )
         if ok:
@@ -116,7 +117,7 @@ def scan_one(request, receive_unit) -> None:
         run_service(
             request,
             lambda actor: receive_unit(form.cleaned_data["code"], actor.user),
-            success=lambda result: f"{result[1].sku}: one received.",
+            success=lambda result: gettext("%(sku)s: one received.") % {"sku": result[1].sku},
         )
 
 
@@ -124,9 +125,9 @@ def receive_by_form(request, lines, receive) -> None:
     """The receive form's quantities (`qty-<line id>`) booked by `receive(lines, user)`."""
     received = received_quantities(request, lines)
     if received is None:
-        messages.error(request, "Quantities must be whole numbers.")
+        messages.error(request, gettext("Quantities must be whole numbers."))
     else:
-        run_service(request, lambda actor: receive(received, actor.user), success="Received.")
+        run_service(request, lambda actor: receive(received, actor.user), success=gettext("Received."))
 
 
 def state_query(state: str) -> str:
@@ -151,7 +152,9 @@ def received_quantities(request, lines) -> list[tuple[str, int]] | None:
 def purchase_cancel(request, pk):
     order = get_for_tenant_or_404(PurchaseOrder, request.tenant, pk=pk)
     run_service(
-        request, lambda actor: purchasing.cancel_purchase_order(order=order), success="Purchase order cancelled."
+        request,
+        lambda actor: purchasing.cancel_purchase_order(order=order),
+        success=gettext("Purchase order cancelled."),
     )
     return redirect("inventory:purchase", pk=order.pk)
 
@@ -165,12 +168,12 @@ def purchase_expected(request, pk):
     try:
         expected_at = field.clean(request.POST.get("expected_at", ""))
     except forms.ValidationError:
-        messages.error(request, "Enter a date such as 2026-12-31.")
+        messages.error(request, gettext("Enter a date such as 2026-12-31."))
     else:
         run_service(
             request,
             lambda actor: purchasing.change_expected_date(order=order, expected_at=expected_at),
-            success="Expected date saved; waiting orders are told.",
+            success=gettext("Expected date saved; waiting orders are told."),
         )
     return redirect("inventory:purchase", pk=order.pk)
 

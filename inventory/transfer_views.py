@@ -2,6 +2,7 @@
 
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -48,7 +49,7 @@ def transfer_new(request):
                 expected_at=data["expected_at"],
                 actor=actor.user,
             ),
-            success=lambda created: f"{created.number} is on its way.",
+            success=lambda created: gettext("%(number)s is on its way.") % {"number": created.number},
             form=form,
             field="lines",
         )

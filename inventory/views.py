@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -62,7 +63,7 @@ def product_create(request):
         ok, product = run_service(
             request,
             lambda actor: services.create_product(tenant=request.tenant, **form.cleaned_data),
-            success=lambda product: f"Product {product.sku} created.",
+            success=lambda product: gettext("Product %(sku)s created.") % {"sku": product.sku},
             form=form,
         )
         if ok:
@@ -111,7 +112,7 @@ def product_update(request, pk):
         ok, _ = run_service(
             request,
             lambda actor: services.update_product(product=product, **form.cleaned_data),
-            success="Product details saved.",
+            success=gettext("Product details saved."),
             form=form,
         )
         if ok:
@@ -243,7 +244,7 @@ def warehouse_list(request):
         ok, _ = run_service(
             request,
             lambda actor: services.create_warehouse(tenant=request.tenant, **form.cleaned_data),
-            success=lambda warehouse: f"Warehouse {warehouse.code} created.",
+            success=lambda warehouse: gettext("Warehouse %(code)s created.") % {"code": warehouse.code},
             form=form,
         )
         if ok:
@@ -267,7 +268,9 @@ def warehouse_edit(request, pk):
             services.set_warehouse_staff(warehouse=warehouse, user_ids=chosen)
             return services.update_warehouse(warehouse=warehouse, **form.cleaned_data)
 
-        ok, _ = run_service(request, save, success=lambda saved: f"Warehouse {saved.code} saved.", form=form)
+        ok, _ = run_service(
+            request, save, success=lambda saved: gettext("Warehouse %(code)s saved.") % {"code": saved.code}, form=form
+        )
         if ok:
             return redirect("inventory:warehouses")
     packers = selectors.packers(tenant=request.tenant)
@@ -323,7 +326,7 @@ def import_confirm(request):
         or not confirm.is_valid()
         or confirm.cleaned_data["digest"] != pending["digest"]
     ):
-        messages.error(request, "That import is no longer waiting for confirmation. Upload the file again.")
+        messages.error(request, gettext("That import is no longer waiting for confirmation. Upload the file again."))
         return redirect("inventory:import")
     ok, outcome = run_service(
         request,
@@ -333,16 +336,27 @@ def import_confirm(request):
         notify=False,  # said below, with what it means for the file
     )
     if not ok:
-        messages.error(request, f"Nothing was imported: {outcome.message}")
+        messages.error(request, gettext("Nothing was imported: %(reason)s") % {"reason": outcome.message})
         return _import_page(request, ImportForm(), importing.preview(tenant=request.tenant, text=pending["text"]))
     preview, result = outcome
     if result is None:
-        messages.error(request, "Nothing was imported: the shop changed since the preview. Check the rows below.")
+        messages.error(
+            request, gettext("Nothing was imported: the shop changed since the preview. Check the rows below.")
+        )
         return _import_page(request, ImportForm(), preview)
     del request.session[IMPORT_SESSION_KEY]
     messages.success(
         request,
-        f"Imported {pending['name']}: {result.created} product(s) created, {result.updated} updated, "
-        f"{result.units} unit(s) received in {result.receipts} line(s).",
+        gettext(
+            "Imported %(name)s: %(created)s product(s) created, %(updated)s updated, "
+            "%(units)s unit(s) received in %(receipts)s line(s)."
+        )
+        % {
+            "name": pending["name"],
+            "created": result.created,
+            "updated": result.updated,
+            "units": result.units,
+            "receipts": result.receipts,
+        },
     )
     return redirect("inventory:products")

@@ -29,12 +29,12 @@ class NotificationsConfig(AppConfig):
         register_public_link(tracking_url)  # the API's `tracking_url`
         subscribers.register()
         # Tracking link, promised delivery window, the order's tasks and messages, on the order page.
-        register_order_panel(title="Customer & tasks", url_name="notifications:order_panel", roles=OFFICE)
+        register_order_panel(title=_("Customer & tasks"), url_name="notifications:order_panel", roles=OFFICE)
         register_navigation(label=_("Alerts"), url_name="notifications:inbox", roles=(*OFFICE, ADMIN), position=60)
         register_navigation(label=_("My tasks"), url_name="notifications:tasks", roles=OFFICE, position=70)
         register_settings_link(label=_("Automation"), url_name="notifications:settings", roles=SETTINGS, position=30)
         register_header_template("notifications/_alert_badge.html")  # the unread alert count
         # The order list's "Overdue only" filter and the "overdue" badge read this app's deadlines.
         register_order_mark(
-            name="overdue", badge="overdue", filter_label="Overdue only", condition=selectors.order_is_overdue
+            name="overdue", badge=_("overdue"), filter_label=_("Overdue only"), condition=selectors.order_is_overdue
         )

@@ -7,6 +7,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from oms import event_catalogue
 from oms.models import TenantOwned
@@ -99,11 +100,11 @@ class Trigger(TenantOwned):
 
 
 class RunOutcome(models.TextChoices):
-    DONE = "done", "Done"
-    PARTIAL = "partial", "Some actions failed"
-    FAILED = "failed", "Failed"
-    SKIPPED = "skipped", "Conditions not met"
-    DEPTH_LIMIT = "depth_limit", "Stopped: chain too deep"
+    DONE = "done", _("Done")
+    PARTIAL = "partial", _("Some actions failed")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Conditions not met")
+    DEPTH_LIMIT = "depth_limit", _("Stopped: chain too deep")
 
 
 class TriggerRun(TenantOwned):
@@ -174,8 +175,8 @@ class Task(TenantOwned):
 
 
 class Channel(models.TextChoices):
-    EMAIL = "email", "E-mail"
-    SMS = "sms", "SMS"
+    EMAIL = "email", _("E-mail")
+    SMS = "sms", _("SMS")
 
 
 class MessageTemplate(TenantOwned):
@@ -200,10 +201,10 @@ class MessageTemplate(TenantOwned):
 
 
 class MessageState(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
 
 
 class MessageLog(TenantOwned):
@@ -301,9 +302,9 @@ class WebhookMessage(TenantOwned):
 
 
 class DeliveryState(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SUCCEEDED = "succeeded", "Delivered"
-    FAILED = "failed", "Gave up"
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Delivered")
+    FAILED = "failed", _("Gave up")
 
 
 class WebhookDelivery(TenantOwned):

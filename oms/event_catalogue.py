@@ -13,6 +13,7 @@ bodies are built.
 
 from typing import Any, ClassVar
 
+from django.utils.translation import gettext_lazy as _
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -55,7 +56,7 @@ def _number(example: str = "1042") -> Any:
 
 class OrderCreated(DomainEvent):
     kind = "order.created"
-    label = "Order created"
+    label = _("Order created")
     description = (
         "A new order was taken in (API or form), or split off or copied from another order; split-offs and "
         "copies name that order as their parent."
@@ -73,7 +74,7 @@ class OrderCreated(DomainEvent):
 
 class OrderStatusChanged(DomainEvent):
     kind = "order.status_changed"
-    label = "Order status changed"
+    label = _("Order status changed")
     description = "An order moved from one status to another (by a person, the API, a scan or a trigger)."
 
     order_id: int = _order_id()
@@ -98,7 +99,7 @@ class OrderStatusChanged(DomainEvent):
 
 class OrderOverdue(DomainEvent):
     kind = "order.overdue"
-    label = "Order overdue (time limit passed)"
+    label = _("Order overdue (time limit passed)")
     description = "An order stayed in its status longer than the status's time limit."
 
     order_id: int = _order_id()
@@ -109,7 +110,7 @@ class OrderOverdue(DomainEvent):
 
 class OrderPaymentChanged(DomainEvent):
     kind = "order.payment_changed"
-    label = "Order payment changed"
+    label = _("Order payment changed")
     description = "An order's payment status changed."
 
     order_id: int = _order_id()
@@ -120,7 +121,7 @@ class OrderPaymentChanged(DomainEvent):
 
 class ShipmentStatusChanged(DomainEvent):
     kind = "shipment.status_changed"
-    label = "Shipment status changed"
+    label = _("Shipment status changed")
     description = (
         "A parcel was registered with a carrier (state `created`, no `from`) or the carrier reported a new state."
     )
@@ -148,7 +149,7 @@ class StockLine(BaseModel):
 
 class StockReceived(DomainEvent):
     kind = "stock.received"
-    label = "Stock received"
+    label = _("Stock received")
     description = "Units arrived in a warehouse (a receipt, a purchase order received, an import)."
 
     warehouse: str = Field(description="Code of the warehouse.", examples=["MAIN"])
@@ -160,7 +161,7 @@ class StockReceived(DomainEvent):
 
 class StockLow(DomainEvent):
     kind = "stock.low"
-    label = "Stock below its minimum"
+    label = _("Stock below its minimum")
     description = (
         "A product's available units in a warehouse fell below the minimum set for it (its reorder point); raised "
         "once per dip, checked every few minutes."
@@ -176,7 +177,7 @@ class StockLow(DomainEvent):
 
 class PurchaseExpectedChanged(DomainEvent):
     kind = "purchase.expected_changed"
-    label = "Purchase order date moved"
+    label = _("Purchase order date moved")
     description = "The date a purchase order is expected changed; orders waiting for its products are told."
 
     purchase_order_id: int = Field(description="Id of the purchase order.", examples=[12])
@@ -190,7 +191,7 @@ class PurchaseExpectedChanged(DomainEvent):
 
 class RouteIncident(DomainEvent):
     kind = "route.incident"
-    label = "Route incident"
+    label = _("Route incident")
     description = "A courier's route missed its departure deadline or was left with unresolved orders."
 
     incident_id: int = Field(description="Id of the incident.", examples=[5])

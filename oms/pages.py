@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 
 from .actors import Actor
 from .errors import DomainError
@@ -71,5 +72,7 @@ def job_answer(request, job, *, back: str):
     to the page, which shows the job too."""
     if request.htmx:
         return render(request, "oms/_job.html", job_context(job))
-    messages.success(request, f"{kind_label(job.kind)} started; this page shows when it is ready.")
+    messages.success(
+        request, gettext("%(job)s started; this page shows when it is ready.") % {"job": kind_label(job.kind)}
+    )
     return redirect(back)

@@ -4,6 +4,7 @@ from django import forms
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from . import staff
@@ -16,9 +17,9 @@ PER_PAGE = 50
 
 
 class StaffForm(forms.Form):
-    username = forms.CharField(label="Login", max_length=150)
-    email = forms.EmailField(label="E-mail", required=False)
-    role = forms.ChoiceField(choices=Role.choices, initial=Role.MANAGER)
+    username = forms.CharField(label=gettext_lazy("Login"), max_length=150)
+    email = forms.EmailField(label=gettext_lazy("E-mail"), required=False)
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.choices, initial=Role.MANAGER)
 
 
 def _roles_for(actor_role: str) -> list[tuple[str, str]]:
@@ -60,7 +61,9 @@ def staff_list(request):
                 lambda actor: staff.add_staff(
                     tenant=request.tenant, actor=request.user, actor_role=request.role, **data
                 ),
-                success=lambda m: f"{m.user.username} added as {m.get_role_display()}.",
+                success=lambda m: (
+                    gettext("%(name)s added as %(role)s.") % {"name": m.user.username, "role": m.get_role_display()}
+                ),
                 form=form,
             )
             if ok:
@@ -81,7 +84,9 @@ def staff_role(request, pk):
     run_service(
         request,
         lambda actor: staff.change_role(membership=membership, actor=request.user, actor_role=request.role, role=role),
-        success=lambda m: f"{m.user.username} is now {m.get_role_display()}.",
+        success=lambda m: (
+            gettext("%(name)s is now %(role)s.") % {"name": m.user.username, "role": m.get_role_display()}
+        ),
     )
     return redirect("oms:staff")
 
@@ -97,7 +102,12 @@ def staff_active(request, pk):
             membership=membership, actor=request.user, actor_role=request.role, active=active
         ),
         success=lambda m: (
-            f"{m.user.username} {'can work again' if active else 'is deactivated: signed out, tokens revoked'}."
+            (
+                gettext("%(name)s can work again.")
+                if active
+                else gettext("%(name)s is deactivated: signed out, tokens revoked.")
+            )
+            % {"name": m.user.username}
         ),
     )
     return redirect("oms:staff")

@@ -9,6 +9,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from . import events, jobs, services
@@ -35,7 +36,7 @@ def home(request):
 
 
 class LanguageForm(forms.Form):
-    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    language = forms.ChoiceField(label=gettext_lazy("Language"), choices=settings.LANGUAGES)
 
 
 @login_required
@@ -68,7 +69,7 @@ def choose_tenant(request):
         if any(str(m.tenant_id) == chosen for m in memberships):
             request.session[SESSION_TENANT_KEY] = int(chosen)
             return redirect("home")
-        messages.error(request, "Choose one of your shops.")
+        messages.error(request, _("Choose one of your shops."))
     return render(request, "oms/choose_tenant.html", {"memberships": memberships})
 
 
@@ -100,9 +101,12 @@ def events_retry(request):
     ids = [int(i) for i in request.POST.getlist("event") if i.isdigit()][:FAILED_EVENTS_SHOWN]
     retried = events.retry_failed(tenant=request.tenant, event_ids=ids)
     if retried:
-        messages.success(request, f"{retried} event(s) queued again.")
+        messages.success(
+            request,
+            ngettext("%(n)d event queued again.", "%(n)d events queued again.", retried) % {"n": retried},
+        )
     else:
-        messages.error(request, "Nothing to retry: the events are no longer failed.")
+        messages.error(request, _("Nothing to retry: the events are no longer failed."))
     return redirect("oms:settings")
 
 
@@ -116,10 +120,12 @@ def settings_home(request):
 def api_token_create(request):
     form = ApiTokenForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give the token a name of at most 100 characters.")
+        messages.error(request, _("Give the token a name of at most 100 characters."))
         return redirect("oms:settings")
     token, raw = services.create_api_token(tenant=request.tenant, name=form.cleaned_data["name"], actor=request.user)
-    messages.success(request, f"Token “{token.name}” created. Copy it now: it will not be shown again.")
+    messages.success(
+        request, _("Token “%(name)s” created. Copy it now: it will not be shown again.") % {"name": token.name}
+    )
     return _settings_page(request, new_token=raw)
 
 
@@ -128,7 +134,7 @@ def api_token_create(request):
 def api_token_revoke(request, pk):
     token = get_for_tenant_or_404(ApiToken, request.tenant, pk=pk)
     services.revoke_api_token(token=token)
-    messages.success(request, f"Token “{token.name}” revoked.")
+    messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
     return redirect("oms:settings")
 
 
@@ -172,9 +178,9 @@ def serve_waiting(request):
     services.set_serve_waiting(tenant=request.tenant, enabled=enabled)
     messages.success(
         request,
-        "Orders waiting for stock are now reserved the moment it arrives."
+        _("Orders waiting for stock are now reserved the moment it arrives.")
         if enabled
-        else "Arriving stock no longer reserves waiting orders by itself; reserve them from the order page.",
+        else _("Arriving stock no longer reserves waiting orders by itself; reserve them from the order page."),
     )
     return redirect("oms:settings")
 
@@ -186,9 +192,9 @@ def round_robin(request):
     services.set_round_robin(tenant=request.tenant, enabled=enabled)
     messages.success(
         request,
-        "New orders are now shared among managers in turn."
+        _("New orders are now shared among managers in turn.")
         if enabled
-        else "New orders are no longer assigned automatically.",
+        else _("New orders are no longer assigned automatically."),
     )
     return redirect("oms:settings")
 

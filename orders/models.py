@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 from simple_history.models import HistoricalRecords
 
@@ -18,26 +19,26 @@ from oms.models import Role, TenantOwned
 class Group(models.TextChoices):
     """The fixed groups every tenant status belongs to; the order's group is its django-fsm state."""
 
-    NEW = "new", "New"
-    APPROVAL = "approval", "Approval"
-    ASSEMBLY = "assembly", "Assembly"
-    DELIVERY = "delivery", "Delivery"
-    COMPLETE = "complete", "Complete"
-    CANCEL = "cancel", "Cancel"
+    NEW = "new", _("New")
+    APPROVAL = "approval", _("Approval")
+    ASSEMBLY = "assembly", _("Assembly")
+    DELIVERY = "delivery", _("Delivery")
+    COMPLETE = "complete", _("Complete")
+    CANCEL = "cancel", _("Cancel")
 
 
 class StatusPurpose(models.TextChoices):
     """What the code does with a status, whatever the shop calls it: at most one status per purpose and shop."""
 
-    SPLIT_TARGET = "split_target", "Split-off orders start here"
-    PACKED = "packed", "Packed (packing verified by scan)"
-    HANDED_OVER = "handed_over", "Handed over to a courier or carrier"
-    IN_TRANSIT = "in_transit", "In transit with the carrier"
-    AT_PICKUP_POINT = "at_pickup_point", "Waiting at the pickup point"
-    DELIVERY_PROBLEM = "delivery_problem", "Delivery problem"
-    DELIVERED = "delivered", "Delivered"
-    REFUSED = "refused", "Refused by the customer"
-    RETURNED = "returned", "Returned parcel received back"
+    SPLIT_TARGET = "split_target", _("Split-off orders start here")
+    PACKED = "packed", _("Packed (packing verified by scan)")
+    HANDED_OVER = "handed_over", _("Handed over to a courier or carrier")
+    IN_TRANSIT = "in_transit", _("In transit with the carrier")
+    AT_PICKUP_POINT = "at_pickup_point", _("Waiting at the pickup point")
+    DELIVERY_PROBLEM = "delivery_problem", _("Delivery problem")
+    DELIVERED = "delivered", _("Delivered")
+    REFUSED = "refused", _("Refused by the customer")
+    RETURNED = "returned", _("Returned parcel received back")
 
 
 # The groups a status of each purpose may belong to (the purpose's behaviour assumes the group's invariants).
@@ -57,10 +58,10 @@ PURPOSE_GROUPS = {
 class PaymentStatus(models.TextChoices):
     """Derived from the order's payments (services/payments.py); never set by hand."""
 
-    UNPAID = "unpaid", "Unpaid"
-    PARTIALLY_PAID = "partially_paid", "Partially paid"
-    PAID = "paid", "Paid"
-    REFUNDED = "refunded", "Refunded"
+    UNPAID = "unpaid", _("Unpaid")
+    PARTIALLY_PAID = "partially_paid", _("Partially paid")
+    PAID = "paid", _("Paid")
+    REFUNDED = "refunded", _("Refunded")
 
 
 class Customer(TenantOwned):
@@ -86,8 +87,8 @@ class Customer(TenantOwned):
 
 
 class ContactKind(models.TextChoices):
-    PHONE = "phone", "Phone"
-    EMAIL = "email", "E-mail"
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("E-mail")
 
 
 class CustomerContact(TenantOwned):
@@ -347,8 +348,8 @@ class OrderLine(TenantOwned):
 
 
 class PaymentKind(models.TextChoices):
-    PAYMENT = "payment", "Payment"
-    REFUND = "refund", "Refund"
+    PAYMENT = "payment", _("Payment")
+    REFUND = "refund", _("Refund")
 
 
 class Payment(TenantOwned):
@@ -390,21 +391,21 @@ class Payment(TenantOwned):
 
 
 class ActivityKind(models.TextChoices):
-    CREATED = "created", "Created"
-    STATUS = "status_changed", "Status changed"
-    FIELDS = "fields_changed", "Fields edited"
-    LINE_ADDED = "line_added", "Line added"
-    LINE_CHANGED = "line_changed", "Line changed"
-    LINE_REMOVED = "line_removed", "Line removed"
-    RESERVED = "reserved", "Reserved"
-    RELEASED = "released", "Released"
-    SPLIT = "split", "Split off"
-    SPLIT_FROM = "split_from", "Split from parent"
-    COPIED = "copied", "Copied"
-    NOTE = "note", "Note"
-    MESSAGE = "message", "Message sent"
-    CUSTODY = "custody", "Custody"
-    PAYMENT = "payment", "Payment"
+    CREATED = "created", _("Created")
+    STATUS = "status_changed", _("Status changed")
+    FIELDS = "fields_changed", _("Fields edited")
+    LINE_ADDED = "line_added", _("Line added")
+    LINE_CHANGED = "line_changed", _("Line changed")
+    LINE_REMOVED = "line_removed", _("Line removed")
+    RESERVED = "reserved", _("Reserved")
+    RELEASED = "released", _("Released")
+    SPLIT = "split", _("Split off")
+    SPLIT_FROM = "split_from", _("Split from parent")
+    COPIED = "copied", _("Copied")
+    NOTE = "note", _("Note")
+    MESSAGE = "message", _("Message sent")
+    CUSTODY = "custody", _("Custody")
+    PAYMENT = "payment", _("Payment")
 
 
 class OrderActivity(TenantOwned):

@@ -7,28 +7,35 @@ documents ask here instead of printing a code (a status code, an event kind, "pa
     words.entry(activity)       # "Status: New → Confirmed"
 """
 
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
+
 from oms import event_catalogue
 
 from .models import ActivityKind, Group, OrderStatus, PaymentStatus
 
 FACTS = {
-    "packing_verified_at": "Packed: every unit scanned",
-    "handed_over_at": "Handed over",
-    "delivered_at": "Delivered",
-    "delivery_failed": "Delivery failed",
+    "packing_verified_at": gettext_lazy("Packed: every unit scanned"),
+    "handed_over_at": gettext_lazy("Handed over"),
+    "delivered_at": gettext_lazy("Delivered"),
+    "delivery_failed": gettext_lazy("Delivery failed"),
 }
 FIELDS = {
-    "delivery_method": "Delivery method",
-    "delivery_address": "Delivery address",
-    "payment_method": "Payment method",
-    "payment_status": "Payment",
-    "manager_id": "Manager",
-    "comment": "Comment",
-    "tags": "Tags",
-    "channel": "Channel",
-    "total": "Total",
+    "delivery_method": gettext_lazy("Delivery method"),
+    "delivery_address": gettext_lazy("Delivery address"),
+    "payment_method": gettext_lazy("Payment method"),
+    "payment_status": gettext_lazy("Payment"),
+    "manager_id": gettext_lazy("Manager"),
+    "comment": gettext_lazy("Comment"),
+    "tags": gettext_lazy("Tags"),
+    "channel": gettext_lazy("Channel"),
+    "total": gettext_lazy("Total"),
 }
-DETAIL_WORDS = {"to": "to", "note": "note", "verified": "", "reason": "reason"}
+DETAIL_WORDS = {
+    "to": pgettext_lazy("handed over to someone", "to"),
+    "note": gettext_lazy("note"),
+    "verified": "",
+    "reason": gettext_lazy("reason"),
+}
 EMPTY = "—"
 
 
@@ -49,24 +56,24 @@ class Words:
 
     @staticmethod
     def group(code) -> str:
-        return Group(code).label if code in Group.values else (str(code) if code else EMPTY)
+        return str(Group(code).label) if code in Group.values else (str(code) if code else EMPTY)
 
     @staticmethod
     def event(kind) -> str:
         event = event_catalogue.BY_KIND.get(kind)
-        return event.label if event is not None else str(kind).replace(".", " ").replace("_", " ").capitalize()
+        return str(event.label) if event is not None else str(kind).replace(".", " ").replace("_", " ").capitalize()
 
     @staticmethod
     def fact(name) -> str:
-        return FACTS.get(name) or str(name).removesuffix("_at").replace("_", " ").capitalize()
+        return str(FACTS.get(name) or "") or str(name).removesuffix("_at").replace("_", " ").capitalize()
 
     @staticmethod
     def payment(code) -> str:
-        return PaymentStatus(code).label if code in PaymentStatus.values else (str(code) if code else EMPTY)
+        return str(PaymentStatus(code).label) if code in PaymentStatus.values else (str(code) if code else EMPTY)
 
     @staticmethod
     def field(name) -> str:
-        return FIELDS.get(name) or str(name).replace("_", " ").capitalize()
+        return str(FIELDS.get(name) or "") or str(name).replace("_", " ").capitalize()
 
     def value_of(self, field: str, value) -> str:
         """A stored value of an order field in words."""
@@ -93,11 +100,20 @@ class Words:
             if "delivery_failed" in changes:
                 return f"{FACTS['delivery_failed']}: {changes['delivery_failed']}"
             if "return_announced" in changes:
-                return f"Return announced: {changes.get('units', 0)} unit(s), {changes['return_announced']}"
+                return gettext("Return announced: %(units)s unit(s), %(reason)s") % {
+                    "units": changes.get("units", 0),
+                    "reason": changes["return_announced"],
+                }
             if "return_received" in changes:
-                return f"Return received: {changes.get('units', 0)} unit(s), {changes['return_received']}"
+                return gettext("Return received: %(units)s unit(s), %(note)s") % {
+                    "units": changes.get("units", 0),
+                    "note": changes["return_received"],
+                }
             if "parcel_lost" in changes:
-                return f"Parcel written off as lost: {changes['parcel_lost']} ({changes.get('units', 0)} unit(s))"
+                return gettext("Parcel written off as lost: %(reason)s (%(units)s unit(s))") % {
+                    "reason": changes["parcel_lost"],
+                    "units": changes.get("units", 0),
+                }
             parts = [self.fact(changes.get("fact", ""))]
             parts += [
                 f"{DETAIL_WORDS.get(key, key)} {value}".strip()
@@ -107,7 +123,8 @@ class Words:
             return " · ".join(parts)
         if kind == ActivityKind.CREATED:
             lines = ", ".join(f"{sku} × {qty}" for sku, qty in changes.get("lines", []))
-            return f"via {changes.get('channel', EMPTY)}" + (f": {lines}" if lines else "")
+            via = gettext("via %(channel)s") % {"channel": changes.get("channel", EMPTY)}
+            return via + (f": {lines}" if lines else "")
         if kind == ActivityKind.FIELDS:
             return "; ".join(
                 f"{self.field(name)}: {self.value_of(name, pair[0])} → {self.value_of(name, pair[1])}"
@@ -115,18 +132,27 @@ class Words:
                 if isinstance(pair, list | tuple) and len(pair) == 2
             )
         if kind == ActivityKind.MESSAGE:
-            sent = "sent" if changes.get("sent") else "failed"
-            return f"{str(changes.get('channel', '')).upper()} to {changes.get('to', EMPTY)} ({sent})"
+            sent = gettext("sent") if changes.get("sent") else gettext("failed")
+            return gettext("%(channel)s to %(to)s (%(outcome)s)") % {
+                "channel": str(changes.get("channel", "")).upper(),
+                "to": changes.get("to", EMPTY),
+                "outcome": sent,
+            }
         if kind == ActivityKind.PAYMENT:
-            what = "Refund" if changes.get("kind") == "refund" else "Payment"
+            amount = {"amount": changes.get("amount", EMPTY)}
+            is_refund = changes.get("kind") == "refund"
+            what = gettext("Refund of %(amount)s") % amount if is_refund else gettext("Payment of %(amount)s") % amount
             method = changes.get("method", "")
-            moved = " (moved within the family)" if method == "transfer" else f" by {method}" if method else ""
+            if method == "transfer":
+                moved = " " + gettext("(moved within the family)")
+            else:
+                moved = " " + gettext("by %(method)s") % {"method": method} if method else ""
             reference = f" · {changes['external_id']}" if changes.get("external_id") else ""
-            return f"{what} of {changes.get('amount', EMPTY)}{moved}{reference}"
+            return f"{what}{moved}{reference}"
         if kind == ActivityKind.RESERVED:
             return ", ".join(f"{sku} × {units}" for sku, units in changes.items())
         if kind == ActivityKind.RELEASED:
-            return f"{changes.get('units', 0)} unit(s)"
+            return gettext("%(units)s unit(s)") % {"units": changes.get("units", 0)}
         return "; ".join(f"{self.field(key)}: {_plain(value)}" for key, value in changes.items())
 
 

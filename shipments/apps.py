@@ -20,7 +20,7 @@ class ShipmentsConfig(AppConfig):
 
         register_tenant_initializer(install_default_settings)
         # The order page shows the custody chain: the same URL answers a fragment for htmx.
-        register_order_panel(title="Custody", url_name="shipments:order_custody", roles=OFFICE)
+        register_order_panel(title=_("Custody"), url_name="shipments:order_custody", roles=OFFICE)
         register_navigation(
             label=_("Packing"), url_name="shipments:packing", roles=(OWNER, MANAGER, PACKER), position=40
         )

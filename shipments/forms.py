@@ -1,6 +1,7 @@
 import json
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from .models import DEFAULT_TRACKING_STATUS_MAP, CarrierKind, ShipmentState
 
@@ -8,33 +9,43 @@ MAX_LOGO_BYTES = 1_000_000
 
 
 class CarrierForm(forms.Form):
-    kind = forms.ChoiceField(choices=CarrierKind.choices)
-    name = forms.CharField(max_length=100)
+    kind = forms.ChoiceField(label=_("Kind"), choices=CarrierKind.choices)
+    name = forms.CharField(label=_("Name"), max_length=100)
     base_url = forms.URLField(
-        label="Base URL", required=False, assume_scheme="https", help_text="HTTP/JSON carriers only."
+        label=_("Base URL"), required=False, assume_scheme="https", help_text=_("HTTP/JSON carriers only.")
     )
     token = forms.CharField(
-        max_length=255, required=False, widget=forms.PasswordInput(render_value=False), help_text="Blank keeps it."
+        label=_("Token"),
+        max_length=255,
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Blank keeps it."),
     )
     status_mapping = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 4}), help_text='JSON: {"CARRIER_WORD": "in_transit"}'
+        label=_("Status mapping"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_('JSON: {"CARRIER_WORD": "in_transit"}'),
     )
-    poll_interval_seconds = forms.IntegerField(min_value=30, max_value=86_400, initial=900)
-    is_active = forms.BooleanField(required=False, initial=True)
+    poll_interval_seconds = forms.IntegerField(
+        label=_("Poll interval seconds"), min_value=30, max_value=86_400, initial=900
+    )
+    is_active = forms.BooleanField(label=_("Is active"), required=False, initial=True)
 
     def clean_status_mapping(self):
         raw = (self.cleaned_data.get("status_mapping") or "").strip() or "{}"
         try:
             mapping = json.loads(raw)
         except ValueError as exc:
-            raise forms.ValidationError("Not valid JSON.") from exc
+            raise forms.ValidationError(_("Not valid JSON.")) from exc
         if not isinstance(mapping, dict):
-            raise forms.ValidationError('Give an object like {"DELIVERED": "delivered"}.')
+            raise forms.ValidationError(_('Give an object like {"DELIVERED": "delivered"}.'))
         if self.data.get("kind") == CarrierKind.HTTP:
             wrong = sorted(str(v) for v in mapping.values() if v not in ShipmentState.values)
             if wrong:
                 raise forms.ValidationError(
-                    f"Unknown states: {', '.join(wrong)}. Use: {', '.join(ShipmentState.values)}."
+                    _("Unknown states: %(wrong)s. Use: %(known)s.")
+                    % {"wrong": ", ".join(wrong), "known": ", ".join(ShipmentState.values)}
                 )
         return mapping
 
@@ -46,30 +57,37 @@ class CarrierForm(forms.Form):
 
 
 class ShipmentSettingsForm(forms.Form):
-    departure_deadline = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
-    end_of_day = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
-    logo = forms.ImageField(required=False, help_text="PNG or JPEG, up to 1 MB, printed on documents.")
+    departure_deadline = forms.TimeField(
+        label=_("Departure deadline"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
+    end_of_day = forms.TimeField(label=_("End of day"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    logo = forms.ImageField(
+        label=_("Logo"), required=False, help_text=_("PNG or JPEG, up to 1 MB, printed on documents.")
+    )
     tracking_status_map = forms.CharField(
+        label=_("Tracking status map"),
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text="JSON: shipment state → status purpose (in_transit, at_pickup_point, delivery_problem, refused, "
-        "...) or a status code; blank = leave the order where it is. Purposes keep working when codes are renamed.",
+        help_text=_(
+            "JSON: shipment state → status purpose (in_transit, at_pickup_point, delivery_problem, refused, "
+            "...) or a status code; blank = leave the order where it is. Purposes keep working when codes are renamed."
+        ),
         initial=json.dumps(DEFAULT_TRACKING_STATUS_MAP, indent=1),
     )
 
     def clean_logo(self):
         logo = self.cleaned_data.get("logo")
         if logo and logo.size > MAX_LOGO_BYTES:
-            raise forms.ValidationError("The logo may be at most 1 MB.")
+            raise forms.ValidationError(_("The logo may be at most 1 MB."))
         return logo
 
     def clean_tracking_status_map(self):
         try:
             mapping = json.loads(self.cleaned_data["tracking_status_map"] or "{}")
         except ValueError as exc:
-            raise forms.ValidationError("Not valid JSON.") from exc
+            raise forms.ValidationError(_("Not valid JSON.")) from exc
         if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
-            raise forms.ValidationError('Give an object like {"in_transit": "in-transit"}.')
+            raise forms.ValidationError(_('Give an object like {"in_transit": "in-transit"}.'))
         unknown = sorted(set(mapping) - set(ShipmentState.values))
         if unknown:
-            raise forms.ValidationError(f"Unknown shipment states: {', '.join(unknown)}.")
+            raise forms.ValidationError(_("Unknown shipment states: %(states)s.") % {"states": ", ".join(unknown)})
         return mapping

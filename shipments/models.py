@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from oms.models import TenantOwned
 
@@ -57,10 +58,10 @@ class PackScan(TenantOwned):
 
 
 class HolderKind(models.TextChoices):
-    WAREHOUSE = "warehouse", "Warehouse"
-    COURIER = "courier", "Courier"
-    CARRIER = "carrier", "Carrier"
-    CUSTOMER = "customer", "Customer"
+    WAREHOUSE = "warehouse", _("Warehouse")
+    COURIER = "courier", _("Courier")
+    CARRIER = "carrier", _("Carrier")
+    CUSTOMER = "customer", _("Customer")
 
 
 class CustodyTransfer(TenantOwned):
@@ -128,9 +129,9 @@ class Route(TenantOwned):
 
 
 class StopResult(models.TextChoices):
-    PENDING = "", "Pending"
-    DELIVERED = "delivered", "Delivered"
-    FAILED = "failed", "Failed"
+    PENDING = "", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
 
 
 class RouteStop(TenantOwned):
@@ -166,9 +167,9 @@ class RouteStop(TenantOwned):
 
 
 class IncidentKind(models.TextChoices):
-    MISSED_DEPARTURE = "missed_departure", "Route not departed by its deadline"
-    LEFT_OPEN = "left_open", "Route left open at end of day"
-    CASH_MISMATCH = "cash_mismatch", "Cash collected differs from cash due"
+    MISSED_DEPARTURE = "missed_departure", _("Route not departed by its deadline")
+    LEFT_OPEN = "left_open", _("Route left open at end of day")
+    CASH_MISMATCH = "cash_mismatch", _("Cash collected differs from cash due")
 
 
 class Incident(TenantOwned):
@@ -187,9 +188,9 @@ class Incident(TenantOwned):
 
 
 class CarrierKind(models.TextChoices):
-    OWN = "own", "Own couriers"
-    HTTP = "http", "HTTP/JSON carrier"
-    SANDBOX = "sandbox", "Sandbox (demo)"
+    OWN = "own", _("Own couriers")
+    HTTP = "http", _("HTTP/JSON carrier")
+    SANDBOX = "sandbox", _("Sandbox (demo)")
 
 
 class Carrier(TenantOwned):
@@ -216,13 +217,13 @@ class Carrier(TenantOwned):
 
 
 class ShipmentState(models.TextChoices):
-    CREATED = "created", "Created"
-    IN_TRANSIT = "in_transit", "In transit"
-    AT_PICKUP_POINT = "at_pickup_point", "Arrived at pickup point"
-    DELIVERED = "delivered", "Delivered"
-    RETURNING = "returning", "Returning"
-    RETURNED = "returned", "Returned"
-    ERROR = "error", "Error"
+    CREATED = "created", _("Created")
+    IN_TRANSIT = "in_transit", _("In transit")
+    AT_PICKUP_POINT = "at_pickup_point", _("Arrived at pickup point")
+    DELIVERED = "delivered", _("Delivered")
+    RETURNING = "returning", _("Returning")
+    RETURNED = "returned", _("Returned")
+    ERROR = "error", _("Error")
 
 
 FINAL_STATES = (ShipmentState.DELIVERED, ShipmentState.RETURNED)
@@ -275,13 +276,13 @@ class TrackingEvent(TenantOwned):
 
 
 class ReturnState(models.TextChoices):
-    EXPECTED = "expected", "Expected"
-    RECEIVED = "received", "Received"
+    EXPECTED = "expected", _("Expected")
+    RECEIVED = "received", _("Received")
 
 
 class ReturnOutcome(models.TextChoices):
-    RESTOCK = "restock", "Back on the shelf"
-    WRITE_OFF = "write_off", "Written off"
+    RESTOCK = "restock", _("Back on the shelf")
+    WRITE_OFF = "write_off", _("Written off")
 
 
 class CustomerReturn(TenantOwned):

@@ -1,5 +1,6 @@
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from oms import rls
 from oms.celery import app as celery_app
@@ -62,6 +63,15 @@ def other_api_client(other_tenant):
     with rls.tenant_context(other_tenant.pk):
         _, raw = create_api_token(tenant=other_tenant, name="tests")
     return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Django activates a request's language in the thread and never resets it: after a Russian page, a service
+    called by the next test would answer in Russian. Each test starts, as a background task does, in the default."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

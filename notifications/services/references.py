@@ -25,9 +25,9 @@ class ShopValues:
     """The shop's own values a trigger may name, each as (value stored, name shown)."""
 
     statuses: list[tuple[str, str]]
-    groups: list[tuple[str, str]] = field(default_factory=lambda: [(g.value, g.label) for g in Group])
-    payment: list[tuple[str, str]] = field(default_factory=lambda: [(p.value, p.label) for p in PaymentStatus])
-    purposes: list[tuple[str, str]] = field(default_factory=lambda: [(p.value, p.label) for p in StatusPurpose])
+    groups: list[tuple[str, str]] = field(default_factory=lambda: [(g.value, str(g.label)) for g in Group])
+    payment: list[tuple[str, str]] = field(default_factory=lambda: [(p.value, str(p.label)) for p in PaymentStatus])
+    purposes: list[tuple[str, str]] = field(default_factory=lambda: [(p.value, str(p.label)) for p in StatusPurpose])
     templates: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     endpoints: list[tuple[str, str]] = field(default_factory=list)
     recipients: list[tuple[str, str]] = field(default_factory=list)

@@ -2,6 +2,9 @@
 
 from decimal import Decimal, InvalidOperation
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
 from oms.event_catalogue import OrderStatusChanged, ShipmentStatusChanged, StockReceived
 from oms.models import Event
 from orders.models import Order
@@ -11,33 +14,33 @@ from ..errors import RuleError
 
 # field -> label. Values are read by `field_value` from the event and its order.
 FIELDS = {
-    "status": "Order status",
-    "group": "Order status group",
-    "from_status": "Changed from status",
-    "to_status": "Changed to status",
-    "status_purpose": "Order status purpose",
-    "from_purpose": "Changed from (status purpose)",
-    "to_purpose": "Changed to (status purpose)",
-    "channel": "Channel",
-    "payment_status": "Payment status",
-    "payment_method": "Payment method",
-    "delivery_method": "Delivery method",
-    "total": "Order total",
-    "order_tags": "Order tags",
-    "customer_tags": "Customer tags",
-    "customer_orders": "Customer's number of orders",
-    "parts_following": "Parts of the purchase still to follow",
-    "skus": f"Received SKUs ({StockReceived.kind})",
+    "status": _("Order status"),
+    "group": _("Order status group"),
+    "from_status": _("Changed from status"),
+    "to_status": _("Changed to status"),
+    "status_purpose": _("Order status purpose"),
+    "from_purpose": _("Changed from (status purpose)"),
+    "to_purpose": _("Changed to (status purpose)"),
+    "channel": _("Channel"),
+    "payment_status": _("Payment status"),
+    "payment_method": _("Payment method"),
+    "delivery_method": _("Delivery method"),
+    "total": _("Order total"),
+    "order_tags": _("Order tags"),
+    "customer_tags": _("Customer tags"),
+    "customer_orders": _("Customer's number of orders"),
+    "parts_following": _("Parts of the purchase still to follow"),
+    "skus": format_lazy(_("Received SKUs ({kind})"), kind=StockReceived.kind),
 }
 
 OPERATORS = {
-    "any": "is anything",
-    "eq": "is",
-    "ne": "is not",
-    "in": "is one of (comma-separated)",
-    "not_in": "is none of (comma-separated)",
-    "contains": "contains",
-    "not_contains": "does not contain",
+    "any": _("is anything"),
+    "eq": _("is"),
+    "ne": _("is not"),
+    "in": _("is one of (comma-separated)"),
+    "not_in": _("is none of (comma-separated)"),
+    "contains": _("contains"),
+    "not_contains": _("does not contain"),
     "gt": ">",
     "gte": "≥",
     "lt": "<",
@@ -46,16 +49,16 @@ OPERATORS = {
 NUMERIC_OPERATORS = {"gt", "gte", "lt", "lte"}
 
 ACTIONS = {
-    "change_status": ("Change status", "status"),
-    "create_task": ("Create a task", "assignee: manager, role:<role> or user:<name>"),
-    "alert": ("Alert users", "recipients: manager, admins, role:<role> or user:<name>"),
-    "email_customer": ("E-mail the customer", "template"),
-    "sms_customer": ("SMS the customer", "template"),
-    "tag_customer": ("Tag the customer", "tag"),
-    "tag_order": ("Tag the order", "tag"),
-    "webhook": ("Call a webhook", "webhook endpoint"),
-    "reserve_stock": ("Reserve stock", "—"),
-    "split_unavailable": ("Split off unavailable lines", "—"),
+    "change_status": (_("Change status"), "status"),
+    "create_task": (_("Create a task"), "assignee: manager, role:<role> or user:<name>"),
+    "alert": (_("Alert users"), "recipients: manager, admins, role:<role> or user:<name>"),
+    "email_customer": (_("E-mail the customer"), "template"),
+    "sms_customer": (_("SMS the customer"), "template"),
+    "tag_customer": (_("Tag the customer"), "tag"),
+    "tag_order": (_("Tag the order"), "tag"),
+    "webhook": (_("Call a webhook"), "webhook endpoint"),
+    "reserve_stock": (_("Reserve stock"), "—"),
+    "split_unavailable": (_("Split off unavailable lines"), "—"),
 }
 
 

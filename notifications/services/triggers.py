@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from inventory.models import Product
 from oms import event_catalogue
@@ -312,54 +313,58 @@ def delete_trigger(*, trigger: Trigger) -> None:
 # Ready-made templates: code -> (name, event, conditions, actions, description)
 TEMPLATES = {
     "delivery-problem-task": (
-        "Task for the manager when delivery has a problem",
+        gettext_lazy("Task for the manager when delivery has a problem"),
         OrderStatusChanged.kind,
         [{"field": "to_purpose", "op": "eq", "value": StatusPurpose.DELIVERY_PROBLEM}],
         [{"type": "create_task", "value": "manager", "text": "Call the customer: delivery problem", "hours": "4"}],
-        "When an order moves to “Delivery problem”, its manager gets a task due in 4 hours.",
+        gettext_lazy("When an order moves to “Delivery problem”, its manager gets a task due in 4 hours."),
     ),
     "paid-to-assembly": (
-        "Paid orders go to assembly",
+        gettext_lazy("Paid orders go to assembly"),
         OrderPaymentChanged.kind,
         [
             {"field": "payment_status", "op": "eq", "value": "paid"},
             {"field": "group", "op": "in", "value": "new, approval"},
         ],
         [{"type": "reserve_stock"}, {"type": "change_status", "value": "assembling"}],
-        "When an order is paid, reserve its stock and move it to Assembling.",
+        gettext_lazy("When an order is paid, reserve its stock and move it to Assembling."),
     ),
     "refused-tags-bad": (
-        "Refused order tags the customer BAD",
+        gettext_lazy("Refused order tags the customer BAD"),
         OrderStatusChanged.kind,
         [{"field": "to_purpose", "op": "eq", "value": StatusPurpose.REFUSED}],
         [{"type": "tag_customer", "value": "BAD"}],
-        "When an order is refused (from any status), the customer gets the tag BAD.",
+        gettext_lazy("When an order is refused (from any status), the customer gets the tag BAD."),
     ),
     "rest-follows": (
-        "Tell the customer the rest follows when a split order ships",
+        gettext_lazy("Tell the customer the rest follows when a split order ships"),
         OrderStatusChanged.kind,
         [
             {"field": "to_purpose", "op": "eq", "value": StatusPurpose.HANDED_OVER},
             {"field": "parts_following", "op": "gt", "value": "0"},
         ],
         [{"type": "email_customer", "value": "rest-follows"}],
-        "When an order whose purchase was split is handed over, the customer is e-mailed what this parcel holds "
-        "and what follows, with the date.",
+        gettext_lazy(
+            "When an order whose purchase was split is handed over, the customer is e-mailed what this parcel holds "
+            "and what follows, with the date."
+        ),
     ),
     "low-stock-alert": (
-        "Alert the buyer when stock falls below its minimum",
+        gettext_lazy("Alert the buyer when stock falls below its minimum"),
         StockLow.kind,
         [],
         [{"type": "alert", "value": "manager", "text": "Stock below its minimum: see Purchasing › To reorder"}],
-        "When a product's available units fall below the minimum set for a warehouse, the managers are alerted "
-        "(choose another role or a person as the buyer).",
+        gettext_lazy(
+            "When a product's available units fall below the minimum set for a warehouse, the managers are alerted "
+            "(choose another role or a person as the buyer)."
+        ),
     ),
     "reserve-on-arrival": (
-        "Reserve waiting split-off orders when stock arrives",
+        gettext_lazy("Reserve waiting split-off orders when stock arrives"),
         StockReceived.kind,
         [],
         [{"type": "reserve_stock"}],
-        "When stock is received, orders waiting in the split-off status are reserved, oldest first.",
+        gettext_lazy("When stock is received, orders waiting in the split-off status are reserved, oldest first."),
     ),
 }
 
@@ -369,6 +374,7 @@ def create_from_template(*, tenant, code: str) -> Trigger:
     if code not in TEMPLATES:
         raise DomainError("Unknown template.")
     name, kind, conditions, actions, _ = TEMPLATES[code]
+    name = str(name)  # in the language of the person who picks it: the trigger is theirs from here
     if code == "delivery-problem-task":
         _ensure_delivery_problem_status(tenant)
     messaging.install_default_templates(tenant=tenant)  # a shop from before a message template came has it now

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -55,7 +56,7 @@ def alert_read(request, pk):
 @role_required(*ALERT_ROLES)
 def alerts_read_all(request):
     count = inbox.mark_all_read(tenant=request.tenant, user=request.user)
-    messages.success(request, f"{count} alert(s) marked as read.")
+    messages.success(request, gettext("%(n)s alert(s) marked as read.") % {"n": count})
     return redirect("notifications:inbox")
 
 
@@ -70,10 +71,12 @@ def badge(request):
 
 
 class TaskForm(forms.Form):
-    title = forms.CharField(max_length=200)
-    order_number = forms.CharField(max_length=40, required=False, label="Order number")
-    assignee = forms.ChoiceField(required=False, label="For")
-    due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Due")
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
+    order_number = forms.CharField(max_length=40, required=False, label=gettext_lazy("Order number"))
+    assignee = forms.ChoiceField(required=False, label=gettext_lazy("For"))
+    due_date = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=gettext_lazy("Due")
+    )
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -89,7 +92,7 @@ def my_tasks(request):
     show = request.GET.get("show", "open")
     form = TaskForm(request.POST or None, tenant=request.tenant)
     if request.method == "POST" and form.is_valid() and _add_task(request, form):
-        messages.success(request, "Task added.")
+        messages.success(request, gettext("Task added."))
         return redirect("notifications:tasks")
     tasks = Paginator(selectors.tasks_for(tenant=request.tenant, user=request.user, role=request.role, show=show), 50)
     context = {"page": tasks.get_page(request.GET.get("page")), "show": show, "form": form, "now": timezone.now()}

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from oms import event_catalogue
@@ -32,12 +33,18 @@ def automation_home(request):
 
 
 class TimeLimitForm(forms.Form):
-    status = forms.ModelChoiceField(queryset=OrderStatus.objects.none())
-    amount = forms.IntegerField(min_value=1, max_value=100_000, label="Limit")
-    unit = forms.ChoiceField(choices=[("hours", "hours"), ("minutes", "minutes")])
-    working_hours_only = forms.BooleanField(required=False, label="Working hours only")
-    work_starts = forms.TimeField(initial="09:00", widget=forms.TimeInput(attrs={"type": "time"}), label="From")
-    work_ends = forms.TimeField(initial="18:00", widget=forms.TimeInput(attrs={"type": "time"}), label="To")
+    status = forms.ModelChoiceField(label=gettext_lazy("Status"), queryset=OrderStatus.objects.none())
+    amount = forms.IntegerField(min_value=1, max_value=100_000, label=gettext_lazy("Limit"))
+    unit = forms.ChoiceField(
+        label=gettext_lazy("Unit"), choices=[("hours", gettext_lazy("hours")), ("minutes", gettext_lazy("minutes"))]
+    )
+    working_hours_only = forms.BooleanField(required=False, label=gettext_lazy("Working hours only"))
+    work_starts = forms.TimeField(
+        initial="09:00", widget=forms.TimeInput(attrs={"type": "time"}), label=gettext_lazy("From")
+    )
+    work_ends = forms.TimeField(
+        initial="18:00", widget=forms.TimeInput(attrs={"type": "time"}), label=gettext_lazy("To")
+    )
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -45,8 +52,8 @@ class TimeLimitForm(forms.Form):
 
 
 class HolidayForm(forms.Form):
-    day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Day")
-    name = forms.CharField(max_length=100, required=False, label="Name")
+    day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label=gettext_lazy("Day"))
+    name = forms.CharField(max_length=100, required=False, label=gettext_lazy("Name"))
 
 
 def _time_limits_page(request, form, holiday_form):
@@ -72,7 +79,7 @@ def time_limits(request):
                 work_starts=data["work_starts"],
                 work_ends=data["work_ends"],
             ),
-            success=lambda limit: f"Time limit for “{data['status'].name}” saved.",
+            success=lambda limit: gettext("Time limit for “%(name)s” saved.") % {"name": data["status"].name},
             form=form,
             field=NON_FIELD_ERRORS,
         )
@@ -89,7 +96,10 @@ def holiday_add(request):
         ok, _ = run_service(
             request,
             lambda actor: sla.add_holiday(tenant=request.tenant, **form.cleaned_data),
-            success=lambda holiday: f"{holiday.day:%Y-%m-%d} is a holiday; working-hours deadlines moved past it.",
+            success=lambda holiday: (
+                gettext("%(day)s is a holiday; working-hours deadlines moved past it.")
+                % {"day": f"{holiday.day:%Y-%m-%d}"}
+            ),
             form=form,
             field="day",
         )
@@ -103,7 +113,7 @@ def holiday_add(request):
 def holiday_delete(request, pk):
     holiday = get_for_tenant_or_404(Holiday, request.tenant, pk=pk)
     sla.remove_holiday(holiday=holiday)
-    messages.success(request, f"{holiday.day:%Y-%m-%d} is a working day again.")
+    messages.success(request, gettext("%(day)s is a working day again.") % {"day": f"{holiday.day:%Y-%m-%d}"})
     return redirect("notifications:time_limits")
 
 
@@ -112,17 +122,17 @@ def holiday_delete(request, pk):
 def time_limit_delete(request, pk):
     limit = get_for_tenant_or_404(TimeLimit.objects.select_related("status"), request.tenant, pk=pk)
     sla.delete_time_limit(limit=limit)
-    messages.success(request, f"Time limit for “{limit.status.name}” removed.")
+    messages.success(request, gettext("Time limit for “%(name)s” removed.") % {"name": limit.status.name})
     return redirect("notifications:time_limits")
 
 
 class TemplateForm(forms.Form):
-    code = forms.SlugField(max_length=60)
-    channel = forms.ChoiceField(choices=Channel.choices)
-    name = forms.CharField(max_length=120)
-    subject = forms.CharField(max_length=200, required=False)
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}))
-    is_active = forms.BooleanField(required=False, initial=True, label="Active")
+    code = forms.SlugField(label=gettext_lazy("Code"), max_length=60)
+    channel = forms.ChoiceField(label=gettext_lazy("Channel"), choices=Channel.choices)
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=120)
+    subject = forms.CharField(label=gettext_lazy("Subject"), max_length=200, required=False)
+    body = forms.CharField(label=gettext_lazy("Body"), widget=forms.Textarea(attrs={"rows": 6}))
+    is_active = forms.BooleanField(required=False, initial=True, label=gettext_lazy("Active"))
 
 
 @role_required(*SETTINGS)
@@ -140,7 +150,7 @@ def message_templates(request, pk=None):
         ok, _ = run_service(
             request,
             lambda actor: messaging.save_template(tenant=request.tenant, template=template, **form.cleaned_data),
-            success=lambda saved: f"Template “{saved.name}” saved.",
+            success=lambda saved: gettext("Template “%(name)s” saved.") % {"name": saved.name},
             form=form,
             field="body",
         )
@@ -155,14 +165,14 @@ def message_templates(request, pk=None):
 @role_required(*SETTINGS)
 def install_templates(request):
     messaging.install_default_templates(tenant=request.tenant)
-    messages.success(request, "Missing default templates added.")
+    messages.success(request, gettext("Missing default templates added."))
     return redirect("notifications:templates")
 
 
 class WindowForm(forms.Form):
-    delivery_method = forms.CharField(max_length=60)
-    days_min = forms.IntegerField(min_value=0, max_value=365, label="Days from")
-    days_max = forms.IntegerField(min_value=0, max_value=365, label="Days to")
+    delivery_method = forms.CharField(label=gettext_lazy("Delivery method"), max_length=60)
+    days_min = forms.IntegerField(min_value=0, max_value=365, label=gettext_lazy("Days from"))
+    days_max = forms.IntegerField(min_value=0, max_value=365, label=gettext_lazy("Days to"))
 
 
 @role_required(*SETTINGS)
@@ -172,7 +182,7 @@ def delivery_windows(request):
         ok, _ = run_service(
             request,
             lambda actor: tracking.save_delivery_window(tenant=request.tenant, **form.cleaned_data),
-            success="Delivery window saved.",
+            success=gettext("Delivery window saved."),
             form=form,
             field=NON_FIELD_ERRORS,
         )
@@ -187,14 +197,16 @@ def delivery_windows(request):
 def delivery_window_delete(request, pk):
     window = get_for_tenant_or_404(DeliveryWindow, request.tenant, pk=pk)
     tracking.delete_delivery_window(window=window)
-    messages.success(request, f"Window for “{window.delivery_method}” removed.")
+    messages.success(request, gettext("Window for “%(method)s” removed.") % {"method": window.delivery_method})
     return redirect("notifications:windows")
 
 
 class EndpointForm(forms.Form):
-    url = forms.CharField(max_length=500, label="URL")
-    description = forms.CharField(max_length=200, required=False)
-    events = forms.MultipleChoiceField(choices=event_catalogue.CHOICES, widget=forms.CheckboxSelectMultiple)
+    url = forms.CharField(max_length=500, label=gettext_lazy("URL"))
+    description = forms.CharField(label=gettext_lazy("Description"), max_length=200, required=False)
+    events = forms.MultipleChoiceField(
+        label=gettext_lazy("Events"), choices=event_catalogue.CHOICES, widget=forms.CheckboxSelectMultiple
+    )
 
 
 @role_required(*SETTINGS)
@@ -205,7 +217,9 @@ def webhook_list(request):
         ok, created = run_service(
             request,
             lambda actor: webhooks.create_endpoint(tenant=request.tenant, **form.cleaned_data),
-            success=lambda created: f"Endpoint {created[0].url} added. Copy its secret now: it is shown only once.",
+            success=lambda created: (
+                gettext("Endpoint %(url)s added. Copy its secret now: it is shown only once.") % {"url": created[0].url}
+            ),
             form=form,
             field="events",
         )
@@ -241,14 +255,14 @@ def webhook_action(request, pk):
     action = request.POST.get("action")
     if action == "delete":
         webhooks.delete_endpoint(endpoint=endpoint)
-        messages.success(request, f"Endpoint {endpoint.url} deleted.")
+        messages.success(request, gettext("Endpoint %(url)s deleted.") % {"url": endpoint.url})
         return redirect("notifications:webhooks")
     if action in ("enable", "disable"):
         webhooks.set_endpoint_active(endpoint=endpoint, active=action == "enable")
-        messages.success(request, f"Endpoint {'enabled' if endpoint.is_active else 'disabled'}.")
+        messages.success(request, gettext("Endpoint enabled.") if endpoint.is_active else gettext("Endpoint disabled."))
     elif action == "rotate":
         secret = webhooks.rotate_secret(endpoint=endpoint)
-        messages.success(request, "New secret made; the old one stays valid for 24 hours. Copy it now.")
+        messages.success(request, gettext("New secret made; the old one stays valid for 24 hours. Copy it now."))
         page = Paginator(selectors.deliveries(tenant=request.tenant, endpoint=endpoint), 25)
         context = {
             "endpoint": endpoint,
@@ -265,5 +279,5 @@ def webhook_action(request, pk):
 def delivery_resend(request, pk):
     delivery = get_for_tenant_or_404(WebhookDelivery, request.tenant, pk=pk)
     webhooks.send_again(delivery=delivery)
-    messages.success(request, "Queued to send again, with the same id and body.")
+    messages.success(request, gettext("Queued to send again, with the same id and body."))
     return redirect("notifications:webhook_detail", delivery.endpoint_id)

@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -42,7 +43,7 @@ def trigger_from_template(request, code):
     ok, trigger = run_service(
         request,
         lambda actor: triggers.create_from_template(tenant=request.tenant, code=code),
-        success=lambda trigger: f"Trigger “{trigger.name}” created and switched on.",
+        success=lambda trigger: gettext("Trigger “%(name)s” created and switched on.") % {"name": trigger.name},
     )
     if not ok:
         return redirect("notifications:triggers")
@@ -54,7 +55,15 @@ def trigger_from_template(request, code):
 def trigger_toggle(request, pk):
     trigger = get_for_tenant_or_404(Trigger, request.tenant, pk=pk)
     triggers.set_trigger_active(trigger=trigger, active=request.POST.get("active") == "1")
-    messages.success(request, f"Trigger “{trigger.name}” {'switched on' if trigger.is_active else 'switched off'}.")
+    messages.success(
+        request,
+        (
+            gettext("Trigger “%(name)s” switched on.")
+            if trigger.is_active
+            else gettext("Trigger “%(name)s” switched off.")
+        )
+        % {"name": trigger.name},
+    )
     return redirect("notifications:triggers")
 
 
@@ -63,7 +72,7 @@ def trigger_toggle(request, pk):
 def trigger_delete(request, pk):
     trigger = get_for_tenant_or_404(Trigger, request.tenant, pk=pk)
     triggers.delete_trigger(trigger=trigger)
-    messages.success(request, f"Trigger “{trigger.name}” deleted.")
+    messages.success(request, gettext("Trigger “%(name)s” deleted.") % {"name": trigger.name})
     return redirect("notifications:triggers")
 
 
@@ -152,7 +161,7 @@ def trigger_edit(request, pk=None):
                     is_active=state["is_active"],
                     trigger=trigger,
                 ),
-                success=lambda saved: f"Trigger “{saved.name}” saved.",
+                success=lambda saved: gettext("Trigger “%(name)s” saved.") % {"name": saved.name},
                 notify=False,  # the builder lists the problems next to the rows
             )
             if not ok:
@@ -213,7 +222,7 @@ def trigger_dry_run(request, pk):
             .first()
         )
         if order is None:
-            error = f"No order {number} in this shop."
+            error = gettext("No order %(number)s in this shop.") % {"number": number}
         else:
             result = triggers.dry_run(trigger=trigger, order=order)
             result["order"] = order

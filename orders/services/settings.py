@@ -69,7 +69,7 @@ def _check_purpose(*, tenant, purpose: str, group: str, status: OrderStatus | No
     label = StatusPurpose(purpose).label
     groups = PURPOSE_GROUPS[StatusPurpose(purpose)]
     if group not in groups:
-        names = " or ".join(Group(g).label for g in groups)
+        names = " or ".join(str(Group(g).label) for g in groups)
         raise PurposeNotAllowed(f"“{label}” needs a status of the group {names}.")
     holder = OrderStatus.objects.filter(tenant=tenant, purpose=purpose)
     if status is not None:

@@ -1,5 +1,6 @@
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from oms.pages import run_service
@@ -44,7 +45,7 @@ def customer_detail(request, pk):
         ok, _ = run_service(
             request,
             lambda actor: customer_services.update_customer(customer=customer, **form.cleaned_data),
-            success="Customer saved.",
+            success=gettext("Customer saved."),
         )
         if ok:
             return redirect("orders:customer", pk=customer.pk)
@@ -75,7 +76,10 @@ def customer_merge(request, pk):
     ok, survivor = run_service(
         request,
         lambda actor: customer_services.merge_customers(keep=keep, duplicate=duplicate),
-        success=lambda kept: f"Customer #{duplicate.pk} ({duplicate.name}) merged into {kept.name}.",
+        success=lambda kept: (
+            gettext("Customer #%(pk)s (%(name)s) merged into %(kept)s.")
+            % {"pk": duplicate.pk, "name": duplicate.name, "kept": kept.name}
+        ),
     )
     if ok:
         return redirect("orders:customer", pk=survivor.pk)

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -84,7 +85,7 @@ def change_status(request, pk):
     run_service(
         request,
         lambda actor: statuses.change_status(order=order, to_code=to_code, actor=actor),
-        success="Status changed.",
+        success=gettext("Status changed."),
     )
     return respond(request, order)
 
@@ -96,7 +97,11 @@ def reserve(request, pk):
     ok, _ = run_service(request, lambda actor: reservations.reserve_order(order=order, actor=actor))
     if ok:
         missing = sum(ln.missing for ln in order.lines.all())
-        text = "Every line is reserved." if not missing else f"Reserved what stock allows; {missing} unit(s) are short."
+        text = (
+            gettext("Every line is reserved.")
+            if not missing
+            else gettext("Reserved what stock allows; %(n)s unit(s) are short.") % {"n": missing}
+        )
         (messages.success if not missing else messages.warning)(request, text)
     return respond(request, order)
 
@@ -108,7 +113,7 @@ def split(request, pk):
     run_service(
         request,
         lambda actor: families.split_unavailable(order=order, actor=actor),
-        success="Unavailable lines moved to order {result.number}.",
+        success=gettext("Unavailable lines moved to order {result.number}."),
     )
     return respond(request, order)
 
@@ -121,7 +126,7 @@ def copy(request, pk):
     ok, child = run_service(
         request,
         lambda actor: families.copy_order(order=order, actor=actor, line_ids=chosen),
-        success="Copied as order {result.number}.",
+        success=gettext("Copied as order {result.number}."),
     )
     if ok and not request.htmx:
         return redirect("orders:detail", pk=child.pk)
@@ -138,7 +143,7 @@ def edit_fields(request, pk):
     run_service(
         request,
         lambda actor: editing.update_order_fields(order=order, changes=form.cleaned_data, actor=actor),
-        success="Order saved.",
+        success=gettext("Order saved."),
     )
     return respond(request, order)
 
@@ -174,11 +179,15 @@ def edit_line(request, pk, line_pk):
     order = order_for(request, pk)
     line = get_for_tenant_or_404(OrderLine.objects.filter(order=order), request.tenant, pk=line_pk)
     if request.POST.get("remove"):
-        run_service(request, lambda actor: editing.remove_line(line=line, actor=actor), success="Line removed.")
+        run_service(
+            request, lambda actor: editing.remove_line(line=line, actor=actor), success=gettext("Line removed.")
+        )
         return respond(request, order)
     form = LineForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Quantity must be a whole number of at least 1, price and discount zero or more.")
+        messages.error(
+            request, gettext("Quantity must be a whole number of at least 1, price and discount zero or more.")
+        )
         return respond(request, order)
     run_service(request, lambda actor: editing.update_line(line=line, actor=actor, **form.cleaned_data))
     return respond(request, order)
@@ -191,12 +200,12 @@ def set_charges(request, pk):
     order = order_for(request, pk)
     form = ChargesForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Delivery cost and discount must be amounts of zero or more.")
+        messages.error(request, gettext("Delivery cost and discount must be amounts of zero or more."))
         return respond(request, order)
     run_service(
         request,
         lambda actor: editing.set_charges(order=order, actor=actor, **form.cleaned_data),
-        success="Delivery cost and discount saved.",
+        success=gettext("Delivery cost and discount saved."),
     )
     return respond(request, order)
 
@@ -228,6 +237,6 @@ def add_payment(request, pk):
             external_id=data["external_id"],
             actor=actor,
         ),
-        success="Refund recorded." if data["kind"] == "refund" else "Payment recorded.",
+        success=gettext("Refund recorded.") if data["kind"] == "refund" else "Payment recorded.",
     )
     return respond(request, order, **({} if ok else {"payment_form": form}))

@@ -1,4 +1,5 @@
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from inventory.selectors import product_by_any_code
@@ -41,7 +42,7 @@ def new_order(request):
         ok, order = run_service(
             request,
             lambda actor: intake.create_order(tenant=request.tenant, data=order_input, actor=actor),
-            success="Order {result.number} created.",
+            success=gettext("Order {result.number} created."),
             form=form,  # a line the order cannot take is shown under the lines
         )
         if ok:

@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from oms.models import Role
@@ -25,7 +26,7 @@ def status_list(request):
         ok, _ = run_service(
             request,
             lambda actor: settings_services.save_status(tenant=request.tenant, **form.cleaned_data),
-            success="Status added.",
+            success=gettext("Status added."),
             form=form,
             field="code",
         )
@@ -47,7 +48,7 @@ def status_edit(request, pk):
         run_service(
             request,
             lambda actor: settings_services.save_status(tenant=request.tenant, code=status.code, status=status, **data),
-            success=lambda saved: f"Status “{saved.name}” saved.",
+            success=lambda saved: gettext("Status “%(name)s” saved.") % {"name": saved.name},
             field="purpose",
         )
     else:

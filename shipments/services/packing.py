@@ -6,6 +6,7 @@ from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from inventory.models import Warehouse
 from inventory.selectors import product_by_code
@@ -69,23 +70,27 @@ def check_packable(order: Order, user=None, *, allowed=_UNKNOWN) -> None:
     them already, None for everywhere)."""
     if order.group != Group.ASSEMBLY:
         raise ScanRefused(
-            f"Order {order.number} is not in assembly (it is '{order.status.name}'); it cannot be packed."
+            gettext("Order %(number)s is not in assembly (it is '%(status)s'); it cannot be packed.")
+            % {"number": order.number, "status": order.status.name}
         )
     if order.packing_verified_at is not None:
-        raise ScanRefused(f"Order {order.number} is already packed.")
+        raise ScanRefused(gettext("Order %(number)s is already packed.") % {"number": order.number})
     if allowed is _UNKNOWN:
         allowed = warehouses_of(tenant=order.tenant_id, user=user) if getattr(user, "pk", None) else None
     if allowed is not None:
         held_at = order_warehouses(tenant=order.tenant_id, line_ids=order.lines.values_list("pk", flat=True))
         if not held_at <= allowed:
             codes = ", ".join(sorted(Warehouse.objects.filter(pk__in=held_at - allowed).values_list("code", flat=True)))
-            raise ScanRefused(f"Order {order.number} is packed at {codes}, not at your warehouse.")
+            raise ScanRefused(
+                gettext("Order %(number)s is packed at %(codes)s, not at your warehouse.")
+                % {"number": order.number, "codes": codes}
+            )
 
 
 def _scanned_code(code: str) -> str:
     code = (code or "").strip()
     if not code:
-        raise ScanRefused("Nothing was scanned.")
+        raise ScanRefused(gettext("Nothing was scanned."))
     return code[:64]
 
 
@@ -137,14 +142,20 @@ def _count(order: Order, code: str, actor: Actor) -> ScanResult:
     if not matching:
         product = product_by_code(tenant=order.tenant_id, code=code)
         if product is None:
-            raise ScanRefused(f"Unknown code '{code}': no product has this barcode or SKU.")
-        raise ScanRefused(f"Wrong item: {product.sku} ({product.name}) is not in order {order.number}.")
+            raise ScanRefused(gettext("Unknown code '%(code)s': no product has this barcode or SKU.") % {"code": code})
+        raise ScanRefused(
+            gettext("Wrong item: %(sku)s (%(name)s) is not in order %(number)s.")
+            % {"sku": product.sku, "name": product.name, "number": order.number}
+        )
     product = matching[0].product
     counts = {line.pk: line.scanned for line in lines}
     target = next((line for line in matching if counts.get(line.pk, 0) < line.quantity), None)
     if target is None:
         expected = sum(line.quantity for line in matching)
-        raise ScanRefused(f"One too many: order {order.number} needs only {expected} × {product.sku}.")
+        raise ScanRefused(
+            gettext("One too many: order %(number)s needs only %(expected)s × %(sku)s.")
+            % {"number": order.number, "expected": expected, "sku": product.sku}
+        )
     counts[target.pk] = counts.get(target.pk, 0) + 1
     complete = all(counts.get(line.pk, 0) >= line.quantity for line in lines)
     with connection.cursor() as cursor:
@@ -165,13 +176,18 @@ def _count(order: Order, code: str, actor: Actor) -> ScanResult:
     if complete:
         order = _verify_packing(order, actor)
         return ScanResult(
-            order=order, line=target, complete=True, message=f"Order {order.number} is packed.", lines=pack
+            order=order,
+            line=target,
+            complete=True,
+            message=gettext("Order %(number)s is packed.") % {"number": order.number},
+            lines=pack,
         )
     return ScanResult(
         order=order,
         line=target,
         complete=False,
-        message=f"{product.sku}: {counts[target.pk]} of {target.quantity}.",
+        message=gettext("%(sku)s: %(scanned)s of %(quantity)s.")
+        % {"sku": product.sku, "scanned": counts[target.pk], "quantity": target.quantity},
         lines=pack,
     )
 
@@ -201,7 +217,7 @@ def undo_last_scan(*, order: Order, actor: Actor) -> PackScan:
         .first()
     )
     if last is None:
-        raise ScanRefused("There is no scan to undo.")
+        raise ScanRefused(gettext("There is no scan to undo."))
     last.undone_at = timezone.now()
     last.save(update_fields=["undone_at"])
     return last

@@ -3,6 +3,7 @@
 import json
 
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from oms.pages import run_service
@@ -52,7 +53,7 @@ def shipment_settings(request):
             ok, _ = run_service(
                 request,
                 lambda actor: config.update_settings(tenant=request.tenant, **settings_form.cleaned_data),
-                success="Shipment settings saved.",
+                success=gettext("Shipment settings saved."),
                 form=settings_form,
                 field="tracking_status_map",
             )
@@ -68,7 +69,7 @@ def shipment_settings(request):
             ok, _ = run_service(
                 request,
                 lambda actor: config.save_carrier(tenant=request.tenant, carrier=carrier, **data),
-                success="Carrier saved.",
+                success=gettext("Carrier saved."),
                 form=carrier_form,
                 field="name",
             )

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -150,7 +151,8 @@ def write_off_lost(request, pk):
     run_service(
         request,
         lambda actor: returns_service.write_off_lost_parcel(order=order, actor=actor, reason=reason),
-        success=f"The parcel of order {order.number} is written off as lost; its units left stock.",
+        success=gettext("The parcel of order %(number)s is written off as lost; its units left stock.")
+        % {"number": order.number},
     )
     return redirect("shipments:order_custody", pk=order.pk)
 

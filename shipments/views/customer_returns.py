@@ -3,6 +3,7 @@
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from oms.pages import run_service
@@ -48,8 +49,10 @@ def announce_return(request, pk):
                 exchange=form["exchange"],
             ),
             success=lambda r: (
-                f"Return of order {order.number} announced"
-                + (f"; exchange order {r.exchange.number} created." if r.exchange else ".")
+                gettext("Return of order %(number)s announced; exchange order %(exchange)s created.")
+                % {"number": order.number, "exchange": r.exchange.number}
+                if r.exchange
+                else gettext("Return of order %(number)s announced.") % {"number": order.number}
             ),
         )
         if ok:
@@ -87,7 +90,7 @@ def customer_return(request, pk):
             lambda actor: returns_service.receive_customer_return(
                 customer_return=the_return, actor=actor, write_offs=write_offs
             ),
-            success=f"Return of order {the_return.order.number} received.",
+            success=gettext("Return of order %(number)s received.") % {"number": the_return.order.number},
         )
         if ok:
             return redirect(f"{reverse('shipments:returns')}?mode=customer")

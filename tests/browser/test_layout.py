@@ -9,11 +9,12 @@ scroll inside its `.table-wrap`; the page itself may not.
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from playwright.sync_api import Error as PlaywrightError
 
 from oms import rls
-from oms.models import Tenant
+from oms.models import Preferences, Tenant
 from tests.security.test_url_walker import ACCESS, PUBLIC, url_patterns
 
 from .conftest import DESKTOP, PHONE
@@ -135,8 +136,13 @@ def change_status_and_watch(page) -> list[str]:
     return [f"after a status change: {e}" for e in errors]
 
 
+@pytest.mark.parametrize("language", ["en", "ru"])
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1366px"])
-def test_every_screen_fits_and_the_console_stays_clean(demo_shop, live_server, browser, viewport):
+def test_every_screen_fits_and_the_console_stays_clean(demo_shop, live_server, browser, viewport, language):
+    """Russian words run longer than English ones: every screen must fit in both."""
+    if language != "en":
+        for user in get_user_model().objects.all():
+            Preferences.objects.update_or_create(user=user, defaults={"language": language})
     problems = visit_all(browser, live_server, demo_shop, viewport)
     assert problems == [], "\n".join(problems)
 
