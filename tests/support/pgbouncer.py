@@ -40,6 +40,7 @@ def pgbouncer(*, host: str, port: int | str, dbname: str, users, pool_size: int,
         f"auth_type = trust\nauth_file = {workdir / 'users.txt'}\n"
         f"pool_mode = transaction\ndefault_pool_size = {pool_size}\nmin_pool_size = 0\nreserve_pool_size = 0\n"
         "max_client_conn = 1000\nserver_reset_query =\nignore_startup_parameters = extra_float_digits,options\n"
+        f"admin_users = {sorted(set(users))[0]}\n"
     )
     for name in ("users.txt", "pgbouncer.ini"):
         (workdir / name).chmod(0o644)
@@ -63,3 +64,12 @@ def pgbouncer(*, host: str, port: int | str, dbname: str, users, pool_size: int,
         process.terminate()
         process.wait(timeout=10)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def server_connections(port: int, user: str, alias: str = "pooled") -> int:
+    """Server connections PgBouncer holds for `alias` right now (its admin console's SHOW SERVERS)."""
+    with psycopg.connect(host="127.0.0.1", port=port, user=user, dbname="pgbouncer", autocommit=True) as console:
+        cursor = psycopg.ClientCursor(console)  # the console speaks the simple query protocol only
+        cursor.execute("SHOW SERVERS")
+        database = [column.name for column in cursor.description].index("database")
+        return sum(1 for row in cursor.fetchall() if row[database] == alias)
