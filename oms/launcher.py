@@ -174,19 +174,25 @@ def service_env(stack, redis_db):
 # --- child processes ----------------------------------------------------------------------------------------
 
 
-def run_foreground(command, env):
-    """Run a command that owns the terminal (Ctrl-C reaches it directly) and return its exit code."""
-    signal.signal(signal.SIGINT, lambda *_: None)
+def run_foreground(command, env, stop_on_ctrl_c=False):
+    """Run a command that owns the terminal (Ctrl-C reaches it directly) and return its exit code.
+
+    With stop_on_ctrl_c, a Ctrl-C that ended the command stops the launcher as one at any other moment would."""
+    interrupted = []
+    signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
     child = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603 - our own command lines
     try:
-        return child.wait()
+        code = child.wait()
     finally:
         stop_processes([child])
         signal.signal(signal.SIGINT, raise_stop)
+    if interrupted and stop_on_ctrl_c:
+        raise Stop(signal.SIGINT)
+    return code
 
 
-def manage(env, *args):
-    return run_foreground([PYTHON, "manage.py", *args], env)
+def manage(env, *args, stop_on_ctrl_c=False):
+    return run_foreground([PYTHON, "manage.py", *args], env, stop_on_ctrl_c)
 
 
 def spawn(command, env):
@@ -248,14 +254,44 @@ def up(stack, args):
     own_the_terminal(stack)
     owner_env = app_env(service_env(stack, redis_db=0))
     env = app_login(owner_env)
-    for step in (["migrate", "--noinput"], ["seed_demo"], ["seed_shipments_demo"], ["build_reports", "demo"]):
-        if code := manage(owner_env if step[0] in OWNER_COMMANDS else env, *step):
-            log(f"manage.py {' '.join(step)} failed with exit code {code}; stopping")
-            return code
+    if code := manage(owner_env, "migrate", "--noinput", stop_on_ctrl_c=True):
+        log(f"manage.py migrate failed with exit code {code}; stopping")
+        return code
 
+    # The web server starts (its imports take seconds) while the demo shop is made; the address is announced once
+    # the shop and its reports are there. Workers and beat are not needed for that first screen: they start next.
+    children = {"web": spawn([PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}"], env)}
+    stack.callback(stop_children, children)
+    if code := run_foreground([PYTHON, "-c", "import oms.launcher as m; m.make_demo_shop()"], env, stop_on_ctrl_c=True):
+        log(f"Creating the demo shop failed with exit code {code}; stopping")
+        return code
+    if wait_for_port(port, children):
+        log(f"Open http://127.0.0.1:{port}/ — logins: {DEMO_LOGINS}. Ctrl-C stops everything.")
+    children.update(spawn_workers(env))
+    while not (name := first_exited(children)):
+        time.sleep(0.5)
+    log(f"{name} exited unexpectedly with code {children[name].returncode}; stopping everything")
+    return 1
+
+
+# The demo shop, its parcels and routes, and its reports (idempotent: a second `make up` leaves them as they are).
+DEMO_STEPS = (["seed_demo"], ["seed_shipments_demo"], ["build_reports", "demo"])
+
+
+def make_demo_shop():
+    """The DEMO_STEPS in one process, as the application role: Django starts once instead of once a step."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    for step in DEMO_STEPS:
+        call_command(*step)
+
+
+def spawn_workers(env):
     celery = [PYTHON, "-m", "celery", "-A", "oms"]
-    children = {
-        "web": spawn([PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}"], env),
+    return {
         **{
             f"worker-{queue}": spawn(
                 [*celery, "worker", "-l", "info", "-Q", queue, "-n", f"{queue}@%h", "--concurrency", str(processes)],
@@ -265,13 +301,6 @@ def up(stack, args):
         },
         "beat": spawn([*celery, "beat", "-l", "info", "--schedule", "var/celerybeat-schedule"], env),
     }
-    stack.callback(stop_children, children)
-    if wait_for_port(port, children):
-        log(f"Open http://127.0.0.1:{port}/ — logins: {DEMO_LOGINS}. Ctrl-C stops everything.")
-    while not (name := first_exited(children)):
-        time.sleep(0.5)
-    log(f"{name} exited unexpectedly with code {children[name].returncode}; stopping everything")
-    return 1
 
 
 def own_the_terminal(stack):

@@ -47,7 +47,8 @@ def set_serve_waiting(*, tenant: Tenant, enabled: bool) -> Tenant:
     return tenant
 
 
-def ensure_user(*, username: str, email: str = "", password: str = ""):
+def ensure_user(*, username: str, email: str = "", password: str = "", password_hash: str = ""):
+    """The user of that name, created when missing (with the password, or the hash of one, else none usable)."""
     User = get_user_model()
     user = User.objects.filter(username=username).first()
     if user is None:
@@ -56,6 +57,8 @@ def ensure_user(*, username: str, email: str = "", password: str = ""):
         user = User(username=username, email=email)
         if password:
             user.set_password(password)
+        elif password_hash:
+            user.password = password_hash
         else:
             user.set_unusable_password()
         user.save()

@@ -42,6 +42,9 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oms.tenant')),
             ],
+            options={
+                'constraints': [models.UniqueConstraint(fields=('tenant', 'name'), name='supplier_unique_name')],
+            },
         ),
         migrations.AddField(
             model_name='purchaseorder',
@@ -63,10 +66,6 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['tenant', 'product'], name='purchaseline_tenant_product')],
                 'constraints': [models.UniqueConstraint(fields=('purchase_order', 'product'), name='purchaseline_unique_product'), models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='purchaseline_quantity_positive'), models.CheckConstraint(condition=models.Q(('received__lte', models.F('quantity'))), name='purchaseline_not_over_received')],
             },
-        ),
-        migrations.AddConstraint(
-            model_name='supplier',
-            constraint=models.UniqueConstraint(fields=('tenant', 'name'), name='supplier_unique_name'),
         ),
         migrations.AddIndex(
             model_name='purchaseorder',

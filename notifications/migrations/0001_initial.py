@@ -50,6 +50,9 @@ class Migration(migrations.Migration):
                 ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oms.tenant')),
             ],
+            options={
+                'indexes': [models.Index(fields=['tenant', 'event_kind', 'is_active'], name='trigger_tenant_kind')],
+            },
         ),
         migrations.CreateModel(
             name='TriggerRun',
@@ -64,6 +67,10 @@ class Migration(migrations.Migration):
                 ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oms.tenant')),
                 ('trigger', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='notifications.trigger')),
             ],
+            options={
+                'indexes': [models.Index(fields=['tenant', 'trigger', '-at'], name='triggerrun_tenant_trigger')],
+                'constraints': [models.UniqueConstraint(fields=('trigger', 'event'), name='triggerrun_once_per_event')],
+            },
         ),
         migrations.CreateModel(
             name='WebhookDelivery',
@@ -91,6 +98,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['-at', '-pk'],
+                'indexes': [models.Index(fields=['tenant', 'delivery', '-at'], name='webhookattempt_delivery')],
             },
         ),
         migrations.CreateModel(
@@ -110,6 +118,9 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oms.tenant')),
             ],
+            options={
+                'indexes': [models.Index(fields=['tenant', 'is_active'], name='webhook_tenant_active')],
+            },
         ),
         migrations.AddField(
             model_name='webhookdelivery',
@@ -239,26 +250,6 @@ class Migration(migrations.Migration):
             options={
                 'constraints': [models.UniqueConstraint(fields=('tenant', 'status'), name='timelimit_one_per_status'), models.CheckConstraint(condition=models.Q(('minutes__gt', 0)), name='timelimit_minutes_positive'), models.CheckConstraint(condition=models.Q(('work_ends__gt', models.F('work_starts'))), name='timelimit_work_hours_order')],
             },
-        ),
-        migrations.AddIndex(
-            model_name='trigger',
-            index=models.Index(fields=['tenant', 'event_kind', 'is_active'], name='trigger_tenant_kind'),
-        ),
-        migrations.AddIndex(
-            model_name='triggerrun',
-            index=models.Index(fields=['tenant', 'trigger', '-at'], name='triggerrun_tenant_trigger'),
-        ),
-        migrations.AddConstraint(
-            model_name='triggerrun',
-            constraint=models.UniqueConstraint(fields=('trigger', 'event'), name='triggerrun_once_per_event'),
-        ),
-        migrations.AddIndex(
-            model_name='webhookattempt',
-            index=models.Index(fields=['tenant', 'delivery', '-at'], name='webhookattempt_delivery'),
-        ),
-        migrations.AddIndex(
-            model_name='webhookendpoint',
-            index=models.Index(fields=['tenant', 'is_active'], name='webhook_tenant_active'),
         ),
         migrations.AddIndex(
             model_name='webhookdelivery',

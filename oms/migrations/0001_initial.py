@@ -40,6 +40,9 @@ class Migration(migrations.Migration):
                 ('last_error', models.TextField(blank=True)),
                 ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oms.tenant')),
             ],
+            options={
+                'indexes': [models.Index(condition=models.Q(('dispatched_at__isnull', True)), fields=['created_at'], name='event_undispatched'), models.Index(fields=['tenant', 'kind', 'created_at'], name='event_tenant_kind')],
+            },
         ),
         migrations.CreateModel(
             name='ApiToken',
@@ -54,6 +57,9 @@ class Migration(migrations.Migration):
                 ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oms.tenant')),
             ],
+            options={
+                'indexes': [models.Index(fields=['tenant', 'created_at'], name='apitoken_tenant_created')],
+            },
         ),
         migrations.CreateModel(
             name='EventHandled',
@@ -97,17 +103,5 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['created_at'], name='idempotency_created')],
                 'constraints': [models.UniqueConstraint(fields=('tenant', 'scope', 'key'), name='idempotency_unique_key')],
             },
-        ),
-        migrations.AddIndex(
-            model_name='event',
-            index=models.Index(condition=models.Q(('dispatched_at__isnull', True)), fields=['created_at'], name='event_undispatched'),
-        ),
-        migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['tenant', 'kind', 'created_at'], name='event_tenant_kind'),
-        ),
-        migrations.AddIndex(
-            model_name='apitoken',
-            index=models.Index(fields=['tenant', 'created_at'], name='apitoken_tenant_created'),
         ),
     ]

@@ -35,6 +35,9 @@ class Migration(migrations.Migration):
                 ('merged_into', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='orders.customer')),
                 ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oms.tenant')),
             ],
+            options={
+                'indexes': [models.Index(fields=['tenant', 'name'], name='customer_tenant_name')],
+            },
         ),
         migrations.CreateModel(
             name='CustomerContact',
@@ -46,6 +49,9 @@ class Migration(migrations.Migration):
                 ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contacts', to='orders.customer')),
                 ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oms.tenant')),
             ],
+            options={
+                'constraints': [models.UniqueConstraint(fields=('tenant', 'kind', 'normalized'), name='contact_unique_per_tenant')],
+            },
         ),
         migrations.CreateModel(
             name='HistoricalCustomer',
@@ -142,6 +148,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['at', 'pk'],
+                'indexes': [models.Index(fields=['tenant', 'order', 'at'], name='activity_tenant_order')],
             },
         ),
         migrations.CreateModel(
@@ -157,6 +164,8 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['pk'],
+                'indexes': [models.Index(fields=['tenant', 'order'], name='line_tenant_order')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='line_quantity_positive'), models.CheckConstraint(condition=models.Q(('price__gte', 0)), name='line_price_not_negative'), models.CheckConstraint(condition=models.Q(('reserved__lte', models.F('quantity'))), name='line_reserved_within_quantity')],
             },
         ),
         migrations.CreateModel(
@@ -175,6 +184,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['position', 'pk'],
+                'constraints': [models.UniqueConstraint(fields=('tenant', 'code'), name='status_unique_code'), models.CheckConstraint(condition=models.Q(('group__in', ['new', 'approval', 'assembly', 'delivery', 'complete', 'cancel'])), name='status_group_valid'), models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('tenant', 'group'), name='status_one_default_per_group'), models.UniqueConstraint(condition=models.Q(('is_split_target', True)), fields=('tenant',), name='status_one_split_target')],
             },
         ),
         migrations.AddField(
@@ -234,6 +244,9 @@ class Migration(migrations.Migration):
                 ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oms.tenant')),
                 ('to_status', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='orders.orderstatus')),
             ],
+            options={
+                'constraints': [models.UniqueConstraint(fields=('tenant', 'channel', 'from_status', 'to_status'), name='transition_unique'), models.CheckConstraint(condition=models.Q(('from_status', models.F('to_status')), _negated=True), name='transition_not_to_itself')],
+            },
         ),
         migrations.CreateModel(
             name='AssignmentCursor',
@@ -245,50 +258,6 @@ class Migration(migrations.Migration):
             options={
                 'constraints': [models.UniqueConstraint(fields=('tenant',), name='assignment_cursor_one_per_tenant')],
             },
-        ),
-        migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['tenant', 'name'], name='customer_tenant_name'),
-        ),
-        migrations.AddConstraint(
-            model_name='customercontact',
-            constraint=models.UniqueConstraint(fields=('tenant', 'kind', 'normalized'), name='contact_unique_per_tenant'),
-        ),
-        migrations.AddIndex(
-            model_name='orderactivity',
-            index=models.Index(fields=['tenant', 'order', 'at'], name='activity_tenant_order'),
-        ),
-        migrations.AddIndex(
-            model_name='orderline',
-            index=models.Index(fields=['tenant', 'order'], name='line_tenant_order'),
-        ),
-        migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='line_quantity_positive'),
-        ),
-        migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.CheckConstraint(condition=models.Q(('price__gte', 0)), name='line_price_not_negative'),
-        ),
-        migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.CheckConstraint(condition=models.Q(('reserved__lte', models.F('quantity'))), name='line_reserved_within_quantity'),
-        ),
-        migrations.AddConstraint(
-            model_name='orderstatus',
-            constraint=models.UniqueConstraint(fields=('tenant', 'code'), name='status_unique_code'),
-        ),
-        migrations.AddConstraint(
-            model_name='orderstatus',
-            constraint=models.CheckConstraint(condition=models.Q(('group__in', ['new', 'approval', 'assembly', 'delivery', 'complete', 'cancel'])), name='status_group_valid'),
-        ),
-        migrations.AddConstraint(
-            model_name='orderstatus',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('tenant', 'group'), name='status_one_default_per_group'),
-        ),
-        migrations.AddConstraint(
-            model_name='orderstatus',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_split_target', True)), fields=('tenant',), name='status_one_split_target'),
         ),
         migrations.AddIndex(
             model_name='order',
@@ -333,13 +302,5 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='order',
             constraint=models.CheckConstraint(condition=models.Q(('payment_status__in', ['unpaid', 'paid'])), name='order_payment_status_valid'),
-        ),
-        migrations.AddConstraint(
-            model_name='statustransition',
-            constraint=models.UniqueConstraint(fields=('tenant', 'channel', 'from_status', 'to_status'), name='transition_unique'),
-        ),
-        migrations.AddConstraint(
-            model_name='statustransition',
-            constraint=models.CheckConstraint(condition=models.Q(('from_status', models.F('to_status')), _negated=True), name='transition_not_to_itself'),
         ),
     ]

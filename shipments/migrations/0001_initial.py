@@ -35,6 +35,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['name'],
+                'constraints': [models.UniqueConstraint(fields=('tenant', 'name'), name='carrier_unique_name'), models.CheckConstraint(condition=models.Q(('kind__in', ['own', 'http', 'sandbox'])), name='carrier_kind_valid'), models.CheckConstraint(condition=models.Q(('poll_interval_seconds__gte', 30)), name='carrier_poll_interval_min')],
             },
         ),
         migrations.CreateModel(
@@ -58,6 +59,8 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['at', 'pk'],
+                'indexes': [models.Index(fields=['tenant', 'order', 'at'], name='custody_tenant_order_at')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('from_kind__in', ['warehouse', 'courier', 'carrier', 'customer'])), name='custody_from_kind_valid'), models.CheckConstraint(condition=models.Q(('to_kind__in', ['warehouse', 'courier', 'carrier', 'customer'])), name='custody_to_kind_valid'), models.CheckConstraint(condition=models.Q(models.Q(('to_kind', 'courier'), _negated=True), ('to_user__isnull', False), _connector='OR'), name='custody_courier_named'), models.CheckConstraint(condition=models.Q(models.Q(('to_kind', 'carrier'), _negated=True), ('to_carrier__isnull', False), _connector='OR'), name='custody_carrier_named')],
             },
         ),
         migrations.CreateModel(
@@ -73,6 +76,10 @@ class Migration(migrations.Migration):
                 ('scanned_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oms.tenant')),
             ],
+            options={
+                'indexes': [models.Index(fields=['tenant', 'order', 'line'], name='packscan_tenant_order_line')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('undone_at__isnull', True), ('undone_at__gte', models.F('scanned_at')), _connector='OR'), name='packscan_undone_after_scan')],
+            },
         ),
         migrations.CreateModel(
             name='Route',
@@ -86,6 +93,10 @@ class Migration(migrations.Migration):
                 ('courier', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oms.tenant')),
             ],
+            options={
+                'indexes': [models.Index(condition=models.Q(('closed_at__isnull', True)), fields=['deadline'], name='route_open_deadline')],
+                'constraints': [models.UniqueConstraint(fields=('tenant', 'courier', 'date'), name='route_one_per_courier_day'), models.CheckConstraint(condition=models.Q(('closed_at__isnull', True), ('departed_at__isnull', False), _connector='OR'), name='route_closed_after_departure')],
+            },
         ),
         migrations.CreateModel(
             name='Incident',
@@ -100,6 +111,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['-created_at', '-pk'],
+                'constraints': [models.UniqueConstraint(fields=('tenant', 'route', 'kind'), name='incident_once_per_route_kind'), models.CheckConstraint(condition=models.Q(('kind__in', ['missed_departure', 'left_open'])), name='incident_kind_valid')],
             },
         ),
         migrations.CreateModel(
@@ -118,6 +130,8 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['position', 'pk'],
+                'indexes': [models.Index(fields=['tenant', 'order'], name='routestop_tenant_order')],
+                'constraints': [models.UniqueConstraint(fields=('tenant', 'route', 'order'), name='routestop_unique_order'), models.CheckConstraint(condition=models.Q(('result__in', ['', 'delivered', 'failed'])), name='routestop_result_valid'), models.CheckConstraint(condition=models.Q(models.Q(('result', 'failed'), _negated=True), models.Q(('reason', ''), _negated=True), _connector='OR'), name='routestop_failure_has_reason'), models.CheckConstraint(condition=models.Q(('amount_collected__isnull', True), ('amount_collected__gte', 0), _connector='OR'), name='routestop_amount_not_negative'), models.CheckConstraint(condition=models.Q(models.Q(('resolved_at__isnull', True), ('result', '')), models.Q(models.Q(('result', ''), _negated=True), ('resolved_at__isnull', False)), _connector='OR'), name='routestop_resolved_has_time')],
             },
         ),
         migrations.CreateModel(
@@ -136,6 +150,10 @@ class Migration(migrations.Migration):
                 ('order', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='orders.order')),
                 ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oms.tenant')),
             ],
+            options={
+                'indexes': [models.Index(condition=models.Q(('next_poll_at__isnull', False)), fields=['next_poll_at'], name='shipment_poll_due')],
+                'constraints': [models.UniqueConstraint(fields=('tenant', 'order'), name='shipment_one_per_order'), models.UniqueConstraint(fields=('tenant', 'carrier', 'tracking_number'), name='shipment_unique_tracking'), models.CheckConstraint(condition=models.Q(('state__in', ['created', 'in_transit', 'at_pickup_point', 'delivered', 'returning', 'returned', 'error'])), name='shipment_state_valid'), models.CheckConstraint(condition=models.Q(models.Q(('state__in', ('delivered', 'returned')), _negated=True), ('next_poll_at__isnull', True), _connector='OR'), name='shipment_final_never_polled')],
+            },
         ),
         migrations.CreateModel(
             name='ShipmentSettings',
@@ -147,6 +165,9 @@ class Migration(migrations.Migration):
                 ('tracking_status_map', models.JSONField(blank=True, default=shipments.models.default_tracking_status_map)),
                 ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oms.tenant')),
             ],
+            options={
+                'constraints': [models.UniqueConstraint(fields=('tenant',), name='shipmentsettings_one_per_tenant')],
+            },
         ),
         migrations.CreateModel(
             name='TrackingEvent',
@@ -163,122 +184,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['at', 'pk'],
+                'constraints': [models.UniqueConstraint(fields=('tenant', 'shipment', 'external_id'), name='trackingevent_unique'), models.CheckConstraint(condition=models.Q(('state__in', ['created', 'in_transit', 'at_pickup_point', 'delivered', 'returning', 'returned', 'error'])), name='trackingevent_state_valid')],
             },
-        ),
-        migrations.AddConstraint(
-            model_name='carrier',
-            constraint=models.UniqueConstraint(fields=('tenant', 'name'), name='carrier_unique_name'),
-        ),
-        migrations.AddConstraint(
-            model_name='carrier',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['own', 'http', 'sandbox'])), name='carrier_kind_valid'),
-        ),
-        migrations.AddConstraint(
-            model_name='carrier',
-            constraint=models.CheckConstraint(condition=models.Q(('poll_interval_seconds__gte', 30)), name='carrier_poll_interval_min'),
-        ),
-        migrations.AddIndex(
-            model_name='custodytransfer',
-            index=models.Index(fields=['tenant', 'order', 'at'], name='custody_tenant_order_at'),
-        ),
-        migrations.AddConstraint(
-            model_name='custodytransfer',
-            constraint=models.CheckConstraint(condition=models.Q(('from_kind__in', ['warehouse', 'courier', 'carrier', 'customer'])), name='custody_from_kind_valid'),
-        ),
-        migrations.AddConstraint(
-            model_name='custodytransfer',
-            constraint=models.CheckConstraint(condition=models.Q(('to_kind__in', ['warehouse', 'courier', 'carrier', 'customer'])), name='custody_to_kind_valid'),
-        ),
-        migrations.AddConstraint(
-            model_name='custodytransfer',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('to_kind', 'courier'), _negated=True), ('to_user__isnull', False), _connector='OR'), name='custody_courier_named'),
-        ),
-        migrations.AddConstraint(
-            model_name='custodytransfer',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('to_kind', 'carrier'), _negated=True), ('to_carrier__isnull', False), _connector='OR'), name='custody_carrier_named'),
-        ),
-        migrations.AddIndex(
-            model_name='packscan',
-            index=models.Index(fields=['tenant', 'order', 'line'], name='packscan_tenant_order_line'),
-        ),
-        migrations.AddConstraint(
-            model_name='packscan',
-            constraint=models.CheckConstraint(condition=models.Q(('undone_at__isnull', True), ('undone_at__gte', models.F('scanned_at')), _connector='OR'), name='packscan_undone_after_scan'),
-        ),
-        migrations.AddIndex(
-            model_name='route',
-            index=models.Index(condition=models.Q(('closed_at__isnull', True)), fields=['deadline'], name='route_open_deadline'),
-        ),
-        migrations.AddConstraint(
-            model_name='route',
-            constraint=models.UniqueConstraint(fields=('tenant', 'courier', 'date'), name='route_one_per_courier_day'),
-        ),
-        migrations.AddConstraint(
-            model_name='route',
-            constraint=models.CheckConstraint(condition=models.Q(('closed_at__isnull', True), ('departed_at__isnull', False), _connector='OR'), name='route_closed_after_departure'),
-        ),
-        migrations.AddConstraint(
-            model_name='incident',
-            constraint=models.UniqueConstraint(fields=('tenant', 'route', 'kind'), name='incident_once_per_route_kind'),
-        ),
-        migrations.AddConstraint(
-            model_name='incident',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['missed_departure', 'left_open'])), name='incident_kind_valid'),
-        ),
-        migrations.AddIndex(
-            model_name='routestop',
-            index=models.Index(fields=['tenant', 'order'], name='routestop_tenant_order'),
-        ),
-        migrations.AddConstraint(
-            model_name='routestop',
-            constraint=models.UniqueConstraint(fields=('tenant', 'route', 'order'), name='routestop_unique_order'),
-        ),
-        migrations.AddConstraint(
-            model_name='routestop',
-            constraint=models.CheckConstraint(condition=models.Q(('result__in', ['', 'delivered', 'failed'])), name='routestop_result_valid'),
-        ),
-        migrations.AddConstraint(
-            model_name='routestop',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('result', 'failed'), _negated=True), models.Q(('reason', ''), _negated=True), _connector='OR'), name='routestop_failure_has_reason'),
-        ),
-        migrations.AddConstraint(
-            model_name='routestop',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_collected__isnull', True), ('amount_collected__gte', 0), _connector='OR'), name='routestop_amount_not_negative'),
-        ),
-        migrations.AddConstraint(
-            model_name='routestop',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('resolved_at__isnull', True), ('result', '')), models.Q(models.Q(('result', ''), _negated=True), ('resolved_at__isnull', False)), _connector='OR'), name='routestop_resolved_has_time'),
-        ),
-        migrations.AddIndex(
-            model_name='shipment',
-            index=models.Index(condition=models.Q(('next_poll_at__isnull', False)), fields=['next_poll_at'], name='shipment_poll_due'),
-        ),
-        migrations.AddConstraint(
-            model_name='shipment',
-            constraint=models.UniqueConstraint(fields=('tenant', 'order'), name='shipment_one_per_order'),
-        ),
-        migrations.AddConstraint(
-            model_name='shipment',
-            constraint=models.UniqueConstraint(fields=('tenant', 'carrier', 'tracking_number'), name='shipment_unique_tracking'),
-        ),
-        migrations.AddConstraint(
-            model_name='shipment',
-            constraint=models.CheckConstraint(condition=models.Q(('state__in', ['created', 'in_transit', 'at_pickup_point', 'delivered', 'returning', 'returned', 'error'])), name='shipment_state_valid'),
-        ),
-        migrations.AddConstraint(
-            model_name='shipment',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('state__in', ('delivered', 'returned')), _negated=True), ('next_poll_at__isnull', True), _connector='OR'), name='shipment_final_never_polled'),
-        ),
-        migrations.AddConstraint(
-            model_name='shipmentsettings',
-            constraint=models.UniqueConstraint(fields=('tenant',), name='shipmentsettings_one_per_tenant'),
-        ),
-        migrations.AddConstraint(
-            model_name='trackingevent',
-            constraint=models.UniqueConstraint(fields=('tenant', 'shipment', 'external_id'), name='trackingevent_unique'),
-        ),
-        migrations.AddConstraint(
-            model_name='trackingevent',
-            constraint=models.CheckConstraint(condition=models.Q(('state__in', ['created', 'in_transit', 'at_pickup_point', 'delivered', 'returning', 'returned', 'error'])), name='trackingevent_state_valid'),
         ),
     ]

@@ -33,6 +33,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['-created_at', '-pk'],
+                'indexes': [models.Index(fields=['tenant', 'order'], name='customerreturn_order')],
             },
         ),
         migrations.CreateModel(
@@ -46,17 +47,8 @@ class Migration(migrations.Migration):
                 ('order_line', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='orders.orderline')),
                 ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='oms.tenant')),
             ],
-        ),
-        migrations.AddIndex(
-            model_name='customerreturn',
-            index=models.Index(fields=['tenant', 'order'], name='customerreturn_order'),
-        ),
-        migrations.AddConstraint(
-            model_name='customerreturnline',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='customerreturnline_quantity_positive'),
-        ),
-        migrations.AddConstraint(
-            model_name='customerreturnline',
-            constraint=models.UniqueConstraint(fields=('customer_return', 'order_line'), name='customerreturnline_one_per_line'),
+            options={
+                'constraints': [models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='customerreturnline_quantity_positive'), models.UniqueConstraint(fields=('customer_return', 'order_line'), name='customerreturnline_one_per_line')],
+            },
         ),
     ]

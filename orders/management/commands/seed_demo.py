@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -110,8 +111,10 @@ class Command(BaseCommand):
         tenant.round_robin_assignment = True
         tenant.legal_name, tenant.address = "Demo Shop Ltd", "1 Market Street, Springfield"
         tenant.save()
+        # One hash for the five logins (each costs a good fraction of a second by design); same password anyway.
+        password_hash = make_password(DEMO_PASSWORD)
         for role in ROLES:
-            user = ensure_user(username=role, email=f"{role}@demo.example", password=DEMO_PASSWORD)
+            user = ensure_user(username=role, email=f"{role}@demo.example", password_hash=password_hash)
             add_member(tenant=tenant, user=user, role=role)
         main = stock.create_warehouse(tenant=tenant, code="MAIN", name="Main warehouse", priority=10)
         spare = stock.create_warehouse(tenant=tenant, code="NORTH", name="North depot", priority=20)
@@ -180,7 +183,7 @@ class Command(BaseCommand):
         for entry in entries:
             moment += timedelta(hours=held.get(entry.pk, 0) * scale)
             entry.at = moment
-            entry.save(update_fields=["at"])
+        OrderActivity.objects.bulk_update(entries, ["at"])
         Order.objects.filter(pk=order.pk).update(status_changed_at=moment)
 
     def advance(self, order: Order, code: str, actor: Actor) -> None:
