@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from oms.errors import DomainError
 from oms.events import enqueue_after_commit
@@ -158,7 +159,7 @@ def update_settings(*, tenant, revenue_groups: list[str]) -> AnalyticsSettings:
     """
     groups = [g for g in VALID_GROUPS if g in set(revenue_groups)]
     if not groups or len(groups) != len(set(revenue_groups)):
-        raise DomainError("Choose one or more groups that count as revenue (cancelled orders never count).")
+        raise DomainError(gettext("Choose one or more groups that count as revenue (cancelled orders never count)."))
     settings = locks.lock_settings(tenant=tenant, revenue_groups=groups)
     settings.revenue_groups = groups
     settings.save(update_fields=["revenue_groups", "updated_at"])

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F, Min, Sum
+from django.utils.translation import gettext
 
 from oms.errors import Conflict
 from oms.event_catalogue import PurchaseExpectedChanged
@@ -45,7 +46,7 @@ class PurchaseLine:
 def _supplier(tenant, name: str) -> Supplier:
     name = " ".join((name or "").split())
     if not name or len(name) > 200 or "\x00" in name:
-        raise InvalidQuantity("Name the supplier (at most 200 characters).", field="supplier")
+        raise InvalidQuantity(gettext("Name the supplier (at most 200 characters)."), field="supplier")
     supplier = Supplier.objects.filter(tenant=tenant, name__iexact=name).first()
     if supplier is None:
         Supplier.objects.bulk_create([Supplier(tenant=tenant, name=name)], ignore_conflicts=True)
@@ -58,18 +59,25 @@ def _products(tenant, skus) -> dict[str, Product]:
     products = {p.sku: p for p in Product.objects.filter(tenant=tenant, sku__in=skus)}
     unknown = sorted(skus - products.keys())
     if unknown:
-        raise UnknownProduct(f"Unknown SKU: {', '.join(unknown)}.", details={"skus": unknown})
+        raise UnknownProduct(
+            gettext("Unknown SKU: %(unknown)s.") % {"unknown": ", ".join(unknown)}, details={"skus": unknown}
+        )
     return products
 
 
 def _check_lines(lines: list[PurchaseLine]) -> None:
     if not lines or len(lines) > MAX_LINES:
-        raise InvalidQuantity(f"A purchase order needs 1 to {MAX_LINES} lines.", field="lines")
+        raise InvalidQuantity(
+            gettext("A purchase order needs 1 to %(max_lines)s lines.") % {"max_lines": MAX_LINES}, field="lines"
+        )
     for line in lines:
         if not isinstance(line.quantity, int) or not 1 <= line.quantity <= 1_000_000:
-            raise InvalidQuantity(f"Quantity of {line.sku} must be a whole number from 1 to 1,000,000.", field="lines")
+            raise InvalidQuantity(
+                gettext("Quantity of %(sku)s must be a whole number from 1 to 1,000,000.") % {"sku": line.sku},
+                field="lines",
+            )
         if line.cost is not None and not (Decimal("0") <= line.cost <= MAX_COST):
-            raise InvalidQuantity(f"Cost of {line.sku} must be zero or more.", field="lines")
+            raise InvalidQuantity(gettext("Cost of %(sku)s must be zero or more.") % {"sku": line.sku}, field="lines")
 
 
 @transaction.atomic
@@ -79,9 +87,12 @@ def create_purchase_order(
     _check_lines(lines)
     warehouse = Warehouse.objects.filter(tenant=tenant, code=warehouse_code).first()
     if warehouse is None:
-        raise UnknownWarehouse(f"Unknown warehouse '{warehouse_code}'.", details={"warehouse": warehouse_code})
+        raise UnknownWarehouse(
+            gettext("Unknown warehouse '%(code)s'.") % {"code": warehouse_code},
+            details={"warehouse": warehouse_code},
+        )
     if expected_at is not None and not isinstance(expected_at, datetime.date):
-        raise InvalidQuantity("Expected date must be a date such as 2026-12-31.", field="expected_at")
+        raise InvalidQuantity(gettext("Expected date must be a date such as 2026-12-31."), field="expected_at")
     merged: dict[str, PurchaseLine] = {}
     for line in lines:  # the same SKU twice is one line of the summed quantity
         seen = merged.get(line.sku)
@@ -113,9 +124,12 @@ def receive_purchase_order(*, order: PurchaseOrder, lines: list[tuple[str, int]]
     """Book what arrived: `receipt` movements naming the purchase order; more than is still expected is refused."""
     order = locks.lock_purchase_order(order)
     if not order.is_open:
-        raise PurchaseOrderClosed(f"{order.number} is {order.get_state_display().lower()}; nothing more can arrive.")
+        raise PurchaseOrderClosed(
+            gettext("%(number)s is %(state)s; nothing more can arrive.")
+            % {"number": order.number, "state": order.get_state_display().lower()}
+        )
     wanted, by_sku = services.check_arrival(
-        number=order.number, lines=lines, locked_lines=locks.lock_purchase_lines(order), still="expected"
+        number=order.number, lines=lines, locked_lines=locks.lock_purchase_lines(order), still=gettext("expected")
     )
     for sku, quantity in wanted.items():
         PurchaseOrderLine.objects.filter(pk=by_sku[sku].pk).update(received=F("received") + quantity)
@@ -143,7 +157,10 @@ def receive_scanned_unit(*, order: PurchaseOrder, code: str, actor=None) -> tupl
 def cancel_purchase_order(*, order: PurchaseOrder) -> PurchaseOrder:
     order = locks.lock_purchase_order(order)
     if not order.is_open:
-        raise PurchaseOrderClosed(f"{order.number} is already {order.get_state_display().lower()}.")
+        raise PurchaseOrderClosed(
+            gettext("%(number)s is already %(state)s.")
+            % {"number": order.number, "state": order.get_state_display().lower()}
+        )
     order.state = PurchaseState.CANCELLED
     order.save(update_fields=["state"])
     return order
@@ -166,10 +183,13 @@ def incoming(*, tenant, product_ids=None) -> dict[int, tuple[int, datetime.date 
 def change_expected_date(*, order: PurchaseOrder, expected_at) -> PurchaseOrder:
     """A supplier's new date; orders waiting for what is still expected hear of it (their timelines say so)."""
     if expected_at is not None and not isinstance(expected_at, datetime.date):
-        raise InvalidQuantity("Expected date must be a date such as 2026-12-31.", field="expected_at")
+        raise InvalidQuantity(gettext("Expected date must be a date such as 2026-12-31."), field="expected_at")
     order = locks.lock_purchase_order(order)
     if not order.is_open:
-        raise PurchaseOrderClosed(f"{order.number} is {order.get_state_display().lower()}; its date cannot change.")
+        raise PurchaseOrderClosed(
+            gettext("%(number)s is %(state)s; its date cannot change.")
+            % {"number": order.number, "state": order.get_state_display().lower()}
+        )
     before = order.expected_at
     if before == expected_at:
         return order

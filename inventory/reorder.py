@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from oms.event_catalogue import StockLow
 from oms.events import record_events
@@ -43,9 +44,14 @@ def set_reorder_point(*, tenant, product, warehouse, minimum: int | None, quanti
     """Set (or, with None, clear) the minimum and the reorder quantity of one product in one warehouse."""
     for label, value in (("Minimum", minimum), ("Reorder quantity", quantity)):
         if value is not None and not (0 <= value <= MAX_UNITS):
-            raise InvalidQuantity(f"{label} must be a whole number from 0 to {MAX_UNITS:,}.")
+            raise InvalidQuantity(
+                gettext("%(label)s must be a whole number from 0 to %(max_units)s.")
+                % {"label": label, "max_units": f"{MAX_UNITS:,}"}
+            )
     if quantity is not None and minimum is None:
-        raise InvalidQuantity("Set a minimum first: the reorder quantity is what to order when stock falls below it.")
+        raise InvalidQuantity(
+            gettext("Set a minimum first: the reorder quantity is what to order when stock falls below it.")
+        )
     level = locks.lock_level(tenant=tenant, product=product, warehouse=warehouse)
     level.reorder_point, level.reorder_quantity = minimum, quantity if minimum is not None else None
     if minimum is None or level.available >= minimum:

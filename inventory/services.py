@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils.translation import gettext
 from psycopg.types.numeric import Int8
 
 from oms.db import broken_constraint, fetch_prepared, retry_on_conflict
@@ -29,11 +30,13 @@ MAX_ON_HAND = 2_000_000_000  # the column is a 32-bit integer
 
 def _check_quantity(quantity, *, allow_zero=False) -> int:
     if not isinstance(quantity, int) or isinstance(quantity, bool):
-        raise InvalidQuantity("Quantity must be a whole number.")
+        raise InvalidQuantity(gettext("Quantity must be a whole number."))
     if quantity < 0 or (quantity == 0 and not allow_zero):
-        raise InvalidQuantity("Quantity must be at least 1." if not allow_zero else "Quantity cannot be negative.")
+        raise InvalidQuantity(
+            gettext("Quantity must be at least 1.") if not allow_zero else gettext("Quantity cannot be negative.")
+        )
     if quantity > MAX_UNITS:
-        raise InvalidQuantity(f"Quantity must be at most {MAX_UNITS:,}.")
+        raise InvalidQuantity(gettext("Quantity must be at most %(max_units)s.") % {"max_units": f"{MAX_UNITS:,}"})
     return quantity
 
 
@@ -44,13 +47,16 @@ MAX_PRICE = Decimal("9999999999.99")
 
 def _check_product_fields(*, name: str, price) -> None:
     if not (name or "").strip():
-        raise DomainError("A product needs a name.", details={"field": "name"})
+        raise DomainError(gettext("A product needs a name."), details={"field": "name"})
     if len(name.strip()) > 255:
-        raise DomainError("A product name can have at most 255 characters.", details={"field": "name"})
+        raise DomainError(gettext("A product name can have at most 255 characters."), details={"field": "name"})
     if not isinstance(price, Decimal) or not price.is_finite() or price < 0 or price > MAX_PRICE:
-        raise DomainError(f"Price must be an amount from 0 to {MAX_PRICE:,}.", details={"field": "price"})
+        raise DomainError(
+            gettext("Price must be an amount from 0 to %(max_price)s.") % {"max_price": f"{MAX_PRICE:,}"},
+            details={"field": "price"},
+        )
     if price != price.quantize(Decimal("0.01")):
-        raise DomainError("Price can have at most two decimal places.", details={"field": "price"})
+        raise DomainError(gettext("Price can have at most two decimal places."), details={"field": "price"})
 
 
 def _duplicate_from(exc: IntegrityError, *, sku: str, barcode: str) -> DomainError:
@@ -58,19 +64,25 @@ def _duplicate_from(exc: IntegrityError, *, sku: str, barcode: str) -> DomainErr
     constraint = broken_constraint(exc)
     if constraint == "product_unique_barcode":
         return DuplicateBarcode(
-            f"Barcode '{barcode}' is already used by another product.", details={"barcode": barcode}
+            gettext("Barcode '%(barcode)s' is already used by another product.") % {"barcode": barcode},
+            details={"barcode": barcode},
         )
     if constraint == "product_unique_sku":
-        return DuplicateSku(f"A product with SKU '{sku}' already exists.", details={"sku": sku})
+        return DuplicateSku(
+            gettext("A product with SKU '%(sku)s' already exists.") % {"sku": sku}, details={"sku": sku}
+        )
     raise exc
 
 
 def _check_category_and_cost(category: str, cost_price) -> str:
     category = " ".join((category or "").split())
     if len(category) > 100:
-        raise DomainError("A category can have at most 100 characters.", details={"field": "category"})
+        raise DomainError(gettext("A category can have at most 100 characters."), details={"field": "category"})
     if cost_price is not None and not (Decimal("0") <= cost_price <= MAX_PRICE):
-        raise DomainError(f"Cost price must be from 0 to {MAX_PRICE:,}.", details={"field": "cost_price"})
+        raise DomainError(
+            gettext("Cost price must be from 0 to %(max_price)s.") % {"max_price": f"{MAX_PRICE:,}"},
+            details={"field": "cost_price"},
+        )
     return category
 
 
@@ -80,15 +92,18 @@ def create_product(
     """A product of the tenant; SKU and (non-empty) barcode are unique per tenant."""
     sku, barcode = (sku or "").strip(), (barcode or "").strip()
     if not sku or len(sku) > 64 or any(ch.isspace() for ch in sku):
-        raise DomainError("SKU must be 1 to 64 characters without spaces.", details={"field": "sku"})
+        raise DomainError(gettext("SKU must be 1 to 64 characters without spaces."), details={"field": "sku"})
     if len(barcode) > 64:
-        raise DomainError("A barcode can have at most 64 characters.", details={"field": "barcode"})
+        raise DomainError(gettext("A barcode can have at most 64 characters."), details={"field": "barcode"})
     _check_product_fields(name=name, price=price)
     category = _check_category_and_cost(category, cost_price)
     if Product.objects.filter(tenant=tenant, sku=sku).exists():
-        raise DuplicateSku(f"A product with SKU '{sku}' already exists.", details={"sku": sku})
+        raise DuplicateSku(gettext("A product with SKU '%(sku)s' already exists.") % {"sku": sku}, details={"sku": sku})
     if barcode and Product.objects.filter(tenant=tenant, barcode=barcode).exists():
-        raise DuplicateBarcode(f"Barcode '{barcode}' is already used by another product.", details={"barcode": barcode})
+        raise DuplicateBarcode(
+            gettext("Barcode '%(barcode)s' is already used by another product.") % {"barcode": barcode},
+            details={"barcode": barcode},
+        )
     try:
         with transaction.atomic():
             return Product.objects.create(
@@ -121,10 +136,13 @@ def update_product(
     cost_price = product.cost_price if cost_price is ... else cost_price
     category = _check_category_and_cost(category, cost_price)
     if len(barcode) > 64:
-        raise DomainError("A barcode can have at most 64 characters.", details={"field": "barcode"})
+        raise DomainError(gettext("A barcode can have at most 64 characters."), details={"field": "barcode"})
     _check_product_fields(name=name, price=price)
     if barcode and Product.objects.filter(tenant=product.tenant_id, barcode=barcode).exclude(pk=product.pk).exists():
-        raise DuplicateBarcode(f"Barcode '{barcode}' is already used by another product.", details={"barcode": barcode})
+        raise DuplicateBarcode(
+            gettext("Barcode '%(barcode)s' is already used by another product.") % {"barcode": barcode},
+            details={"barcode": barcode},
+        )
     product.name, product.price, product.barcode, product.is_active = name.strip(), price, barcode, is_active
     product.category, product.cost_price = category, cost_price
     try:
@@ -137,26 +155,32 @@ def update_product(
 
 def _check_warehouse_fields(*, name: str, priority: int) -> None:
     if not (name or "").strip() or len(name.strip()) > 200:
-        raise DomainError("A warehouse needs a name of at most 200 characters.", details={"field": "name"})
+        raise DomainError(gettext("A warehouse needs a name of at most 200 characters."), details={"field": "name"})
     if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 1_000_000:
-        raise DomainError("Priority must be a whole number from 0 to 1,000,000.", details={"field": "priority"})
+        raise DomainError(
+            gettext("Priority must be a whole number from 0 to 1,000,000."), details={"field": "priority"}
+        )
 
 
 def create_warehouse(*, tenant, code: str, name: str, priority: int = 100) -> Warehouse:
     """A warehouse of the tenant; codes are unique per tenant."""
     code = (code or "").strip()
     if not code or len(code) > 32 or any(ch.isspace() for ch in code):
-        raise DomainError("Code must be 1 to 32 characters without spaces.", details={"field": "code"})
+        raise DomainError(gettext("Code must be 1 to 32 characters without spaces."), details={"field": "code"})
     _check_warehouse_fields(name=name, priority=priority)
     if Warehouse.objects.filter(tenant=tenant, code=code).exists():
-        raise DuplicateWarehouse(f"A warehouse with code '{code}' already exists.", details={"code": code})
+        raise DuplicateWarehouse(
+            gettext("A warehouse with code '%(code)s' already exists.") % {"code": code}, details={"code": code}
+        )
     try:
         with transaction.atomic():
             return Warehouse.objects.create(tenant=tenant, code=code, name=name.strip(), priority=priority)
     except IntegrityError as exc:
         if broken_constraint(exc) != "warehouse_unique_code":
             raise
-        raise DuplicateWarehouse(f"A warehouse with code '{code}' already exists.", details={"code": code}) from exc
+        raise DuplicateWarehouse(
+            gettext("A warehouse with code '%(code)s' already exists.") % {"code": code}, details={"code": code}
+        ) from exc
 
 
 def update_warehouse(*, warehouse: Warehouse, name: str, priority: int, is_active: bool) -> Warehouse:
@@ -174,7 +198,7 @@ def _check_tenant(tenant, *objects) -> None:
     """Guard against a caller mixing tenants: every object must belong to `tenant`."""
     tenant_id = getattr(tenant, "pk", tenant)
     if any(obj.tenant_id != tenant_id for obj in objects):
-        raise DomainError("That product or warehouse does not belong to this shop.")
+        raise DomainError(gettext("That product or warehouse does not belong to this shop."))
 
 
 def _move(
@@ -189,7 +213,9 @@ def _move(
     transfer=None,
 ) -> StockMove:
     if level.on_hand + quantity > MAX_ON_HAND:
-        raise InvalidQuantity(f"On-hand stock cannot exceed {MAX_ON_HAND:,} units.")
+        raise InvalidQuantity(
+            gettext("On-hand stock cannot exceed %(max_on_hand)s units.") % {"max_on_hand": f"{MAX_ON_HAND:,}"}
+        )
     StockLevel.objects.filter(pk=level.pk).update(on_hand=F("on_hand") + quantity)
     level.on_hand += quantity
     return StockMove.objects.create(
@@ -220,7 +246,7 @@ def receive(
 ) -> list[StockMove]:
     """Add on-hand stock: one `receipt` movement per line (`transfer-in` when it arrives on a transfer)."""
     if not lines:
-        raise InvalidQuantity("A receipt needs at least one line.")
+        raise InvalidQuantity(gettext("A receipt needs at least one line."))
     for product, quantity in lines:
         _check_quantity(quantity)
         _check_tenant(tenant, product, warehouse)
@@ -257,7 +283,8 @@ def send_away(*, tenant, warehouse: Warehouse, lines: list[tuple[Product, int]],
         level = locks.lock_level(tenant=tenant, product=product, warehouse=warehouse)
         if quantity > level.available:
             raise InsufficientStock(
-                f"Only {level.available} unit(s) of {product.sku} are available in {warehouse.code} to send.",
+                gettext("Only %(available)s unit(s) of %(sku)s are available in %(code)s to send.")
+                % {"available": level.available, "sku": product.sku, "code": warehouse.code},
                 details={"sku": product.sku, "available": level.available},
             )
         _move(
@@ -279,7 +306,8 @@ def write_off(*, tenant, warehouse: Warehouse, product: Product, quantity: int, 
     level = locks.lock_level(tenant=tenant, product=product, warehouse=warehouse)
     if quantity > level.available:
         raise InsufficientStock(
-            f"Only {level.available} unit(s) of {product.sku} are available in {warehouse.code} to write off.",
+            gettext("Only %(available)s unit(s) of %(sku)s are available in %(code)s to write off.")
+            % {"available": level.available, "sku": product.sku, "code": warehouse.code},
             details={"available": level.available},
         )
     return _move(level=level, kind=MoveKind.WRITE_OFF, quantity=-quantity, actor=actor, reason=reason)
@@ -293,12 +321,13 @@ def adjust(
     """Set on-hand to a counted figure (stock-take); never below what is reserved. None when nothing changes."""
     _check_quantity(counted, allow_zero=True)
     if not reason.strip():
-        raise InvalidQuantity("An adjustment needs a reason.")
+        raise InvalidQuantity(gettext("An adjustment needs a reason."))
     _check_tenant(tenant, product, warehouse)
     level = locks.lock_level(tenant=tenant, product=product, warehouse=warehouse)
     if counted < level.reserved:
         raise InsufficientStock(
-            f"{level.reserved} unit(s) are reserved; the count cannot be lower. Release reservations first.",
+            gettext("%(reserved)s unit(s) are reserved; the count cannot be lower. Release reservations first.")
+            % {"reserved": level.reserved},
             details={"reserved": level.reserved},
         )
     delta = counted - level.on_hand
@@ -493,7 +522,7 @@ def set_warehouse_staff(*, warehouse: Warehouse, user_ids) -> list[int]:
         ).values_list("user_id", flat=True)
     )
     if len(packers) != len(set(user_ids)):
-        raise InvalidQuantity("Choose packers of this shop only.", field="packers")
+        raise InvalidQuantity(gettext("Choose packers of this shop only."), field="packers")
     WarehouseStaff.objects.filter(tenant_id=warehouse.tenant_id, warehouse=warehouse).exclude(
         user_id__in=packers
     ).delete()
@@ -515,20 +544,31 @@ def check_arrival(*, number: str, lines: list[tuple[str, int]], locked_lines, st
     """What arrived on a document (purchase order, transfer) against its locked lines: (units by SKU, line by SKU).
     Refused: nothing, a quantity under 1, a SKU not on the document, more than is still `still` ("expected")."""
     if not lines:
-        raise InvalidQuantity("Say what arrived: at least one line.", field="lines")
+        raise InvalidQuantity(gettext("Say what arrived: at least one line."), field="lines")
     wanted: dict[str, int] = {}
     for sku, quantity in lines:
         if not isinstance(quantity, int) or quantity < 1:
-            raise InvalidQuantity(f"Quantity of {sku} must be at least 1.", field="lines")
+            raise InvalidQuantity(gettext("Quantity of %(sku)s must be at least 1.") % {"sku": sku}, field="lines")
         wanted[sku] = wanted.get(sku, 0) + quantity
     by_sku = {line.product.sku: line for line in locked_lines}
     absent = sorted(set(wanted) - by_sku.keys())
     if absent:
-        raise InvalidQuantity(f"Not on {number}: {', '.join(absent)}.", field="lines", details={"skus": absent})
+        raise InvalidQuantity(
+            gettext("Not on %(number)s: %(absent)s.") % {"number": number, "absent": ", ".join(absent)},
+            field="lines",
+            details={"skus": absent},
+        )
     too_many = {sku: by_sku[sku].outstanding for sku, qty in wanted.items() if qty > by_sku[sku].outstanding}
     if too_many:
-        text = ", ".join(f"{sku} ({left} still {still})" for sku, left in sorted(too_many.items()))
-        raise InvalidQuantity(f"More than is still {still}: {text}.", field="lines", details={"outstanding": too_many})
+        text = ", ".join(
+            gettext("%(sku)s (%(left)s still %(still)s)") % {"sku": sku, "left": left, "still": still}
+            for sku, left in sorted(too_many.items())
+        )
+        raise InvalidQuantity(
+            gettext("More than is still %(still)s: %(text)s.") % {"still": still, "text": text},
+            field="lines",
+            details={"outstanding": too_many},
+        )
     return wanted, by_sku
 
 
@@ -540,5 +580,7 @@ def product_on(*, document, code: str) -> Product:
         or Product.objects.filter(tenant=document.tenant, sku=code).first()
     )
     if product is None or not document.lines.filter(product=product).exists():
-        raise InvalidQuantity(f"'{code[:64]}' is not on {document.number}.", field="code")
+        raise InvalidQuantity(
+            gettext("'%(code)s' is not on %(number)s.") % {"code": code[:64], "number": document.number}, field="code"
+        )
     return product

@@ -8,6 +8,7 @@ the same delivery can never book more than was sent.
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from oms.errors import Conflict
 
@@ -25,7 +26,9 @@ class TransferClosed(Conflict):
 def _warehouse(tenant, code: str, field: str) -> Warehouse:
     warehouse = Warehouse.objects.filter(tenant=tenant, code=(code or "").strip()).first()
     if warehouse is None:
-        raise UnknownWarehouse(f"Unknown warehouse '{(code or '').strip()[:30]}'.", field=field)
+        raise UnknownWarehouse(
+            gettext("Unknown warehouse '%(code)s'.") % {"code": (code or "").strip()[:30]}, field=field
+        )
     return warehouse
 
 
@@ -36,18 +39,26 @@ def create_transfer(
     """Send these units (SKU, quantity) from one warehouse to another; they leave the source now."""
     source, target = _warehouse(tenant, from_code, "from"), _warehouse(tenant, to_code, "to")
     if source.pk == target.pk:
-        raise InvalidQuantity("Choose two different warehouses.", field="to")
+        raise InvalidQuantity(gettext("Choose two different warehouses."), field="to")
     if not lines or len(lines) > MAX_LINES:
-        raise InvalidQuantity(f"A transfer needs 1 to {MAX_LINES} lines.", field="lines")
+        raise InvalidQuantity(
+            gettext("A transfer needs 1 to %(max_lines)s lines.") % {"max_lines": MAX_LINES}, field="lines"
+        )
     wanted: dict[str, int] = {}
     for sku, quantity in lines:
         if not isinstance(quantity, int) or not 1 <= quantity <= 1_000_000:
-            raise InvalidQuantity(f"Quantity of {sku} must be a whole number from 1 to 1,000,000.", field="lines")
+            raise InvalidQuantity(
+                gettext("Quantity of %(sku)s must be a whole number from 1 to 1,000,000.") % {"sku": sku}, field="lines"
+            )
         wanted[sku] = wanted.get(sku, 0) + quantity
     products = {p.sku: p for p in Product.objects.filter(tenant=tenant, sku__in=wanted)}
     unknown = sorted(set(wanted) - products.keys())
     if unknown:
-        raise UnknownProduct(f"Unknown SKU: {', '.join(unknown)}.", field="lines", details={"skus": unknown})
+        raise UnknownProduct(
+            gettext("Unknown SKU: %(unknown)s.") % {"unknown": ", ".join(unknown)},
+            field="lines",
+            details={"skus": unknown},
+        )
     transfer = Transfer.objects.create(
         tenant=tenant,
         number="",
@@ -78,9 +89,14 @@ def receive_transfer(*, transfer: Transfer, lines: list[tuple[str, int]], actor=
     Orders waiting for these products are served as for any receipt."""
     transfer = locks.lock_transfer(transfer)
     if transfer.state != TransferState.IN_TRANSIT:
-        raise TransferClosed(f"{transfer.number} has arrived in full; nothing more is on the way.")
+        raise TransferClosed(
+            gettext("%(number)s has arrived in full; nothing more is on the way.") % {"number": transfer.number}
+        )
     wanted, by_sku = services.check_arrival(
-        number=transfer.number, lines=lines, locked_lines=locks.lock_transfer_lines(transfer), still="on the way"
+        number=transfer.number,
+        lines=lines,
+        locked_lines=locks.lock_transfer_lines(transfer),
+        still=gettext("on the way"),
     )
     for sku, quantity in wanted.items():
         TransferLine.objects.filter(pk=by_sku[sku].pk).update(received=F("received") + quantity)

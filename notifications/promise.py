@@ -4,6 +4,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from ninja import Field, Query, Router, Schema
 
 from inventory.errors import UnknownProduct
@@ -36,7 +37,7 @@ def delivery_promise(request, query: Query[PromiseQuery]):
     """For a shop's product page: when this many units would arrive with this delivery method."""
     product = Product.objects.filter(tenant=request.tenant, sku=query.sku, is_active=True).first()
     if product is None:
-        raise UnknownProduct(f"Unknown SKU: {query.sku}.", details={"skus": [query.sku]})
+        raise UnknownProduct(gettext("Unknown SKU: %(sku)s.") % {"sku": query.sku}, details={"skus": [query.sku]})
     ships_on, from_stock = earliest_ship_date(
         tenant=request.tenant, product=product, quantity=query.quantity, today=timezone.localdate()
     )

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import NoReturn
 
+from django.utils.translation import gettext
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.defaults import DEFAULT_FILTERS, DEFAULT_TESTS
 from jinja2.runtime import LoopContext
@@ -115,7 +116,9 @@ def _line(node: nodes.Node | None) -> int | None:
 
 def _refuse(node: nodes.Node | None, problem: str) -> NoReturn:
     line = _line(node)
-    raise TemplateRefused(f"Line {line}: {problem}" if line else problem)
+    raise TemplateRefused(
+        gettext("Line %(line)s: %(problem)s") % {"line": line, "problem": problem} if line else problem
+    )
 
 
 def _label(node: nodes.Node) -> str:
@@ -154,7 +157,10 @@ class _Checker:
                 if isinstance(child, nodes.TemplateData):
                     continue
                 if self.expr(child) != TEXT:
-                    _refuse(child, f"{_quoted(child)} is a group of values: print one of its fields.")
+                    _refuse(
+                        child,
+                        gettext("%(name)s is a group of values: print one of its fields.") % {"name": _quoted(child)},
+                    )
         elif isinstance(node, nodes.If):
             self.expr(node.test)
             self.statements(node.body)
@@ -164,18 +170,22 @@ class _Checker:
             self.loop(node)
         else:
             tag = TAG_NAMES.get(type(node).__name__, type(node).__name__)
-            _refuse(node, f"the '{tag}' tag is not allowed in a message.")
+            _refuse(node, gettext("the '%(tag)s' tag is not allowed in a message.") % {"tag": tag})
 
     def loop(self, node: nodes.For) -> None:
         if self.loop_depth >= MAX_LOOP_DEPTH:
-            _refuse(node, "a loop inside another loop is not allowed.")
+            _refuse(node, gettext("a loop inside another loop is not allowed."))
         if node.recursive:
-            _refuse(node, "recursive loops are not allowed.")
+            _refuse(node, gettext("recursive loops are not allowed."))
         if not isinstance(node.target, nodes.Name):
-            _refuse(node, "loop over one name, e.g. {% for line in lines %}.")
+            _refuse(node, gettext("loop over one name, e.g. {% for line in lines %}."))
         items = self.expr(node.iter)
         if not isinstance(items, ListOf):
-            _refuse(node, f"{_quoted(node.iter)} is not a list; only lists (such as lines) can be looped over.")
+            _refuse(
+                node,
+                gettext("%(name)s is not a list; only lists (such as lines) can be looped over.")
+                % {"name": _quoted(node.iter)},
+            )
         outer = self.scope
         self.scope = {**outer, node.target.name: items.item, "loop": LOOP}
         self.loop_depth += 1
@@ -194,7 +204,11 @@ class _Checker:
         if isinstance(node, nodes.Name):
             if node.name not in self.scope:
                 known = ", ".join(sorted(self.variables))
-                _refuse(node, f"unknown variable '{node.name}'. The variables are: {known}.")
+                _refuse(
+                    node,
+                    gettext("unknown variable '%(variable)s'. The variables are: %(known)s.")
+                    % {"variable": node.name, "known": known},
+                )
             return self.scope[node.name]
         if isinstance(node, nodes.Getattr):
             return self.field(node, node.node, node.attr)
@@ -202,18 +216,22 @@ class _Checker:
             return self.item(node)
         if isinstance(node, nodes.Const):
             if not isinstance(node.value, str | int | float | bool | type(None)):
-                _refuse(node, "this constant is not allowed.")
+                _refuse(node, gettext("this constant is not allowed."))
             return TEXT
         if isinstance(node, nodes.Tuple | nodes.List):  # `x in ('a', 'b')`
             for item in node.items:
                 if self.expr(item) != TEXT:
-                    _refuse(item, "a list may hold only plain values.")
+                    _refuse(item, gettext("a list may hold only plain values."))
             return ListOf(TEXT)
         if isinstance(node, nodes.Filter):
             return self.filter(node)
         if isinstance(node, nodes.Test):
             if node.name not in ALLOWED_TESTS:
-                _refuse(node, f"the test '{node.name}' is not allowed. Allowed tests: {', '.join(ALLOWED_TESTS)}.")
+                _refuse(
+                    node,
+                    gettext("the test '%(test)s' is not allowed. Allowed tests: %(allowed)s.")
+                    % {"test": node.name, "allowed": ", ".join(ALLOWED_TESTS)},
+                )
             self.arguments(node)
             self.expr(node.node)
             return TEXT
@@ -239,10 +257,17 @@ class _Checker:
                 self.expr(part)
             return TEXT
         if isinstance(node, nodes.Call):
-            _refuse(node, f"calling functions or methods is not allowed: {_label(node.node)}(…).")
+            _refuse(
+                node, gettext("calling functions or methods is not allowed: %(call)s(…).") % {"call": _label(node.node)}
+            )
         if isinstance(node, nodes.BinExpr | nodes.UnaryExpr):
-            _refuse(node, f"arithmetic ('{node.operator}') is not allowed in a message.")
-        _refuse(node, f"this expression ({type(node).__name__}) is not allowed in a message.")
+            _refuse(
+                node, gettext("arithmetic ('%(operator)s') is not allowed in a message.") % {"operator": node.operator}
+            )
+        _refuse(
+            node,
+            gettext("this expression (%(kind)s) is not allowed in a message.") % {"kind": type(node).__name__},
+        )
 
     def field(self, node: nodes.Node, base_node: nodes.Node, name: str) -> Shape:
         base = self.expr(base_node)
@@ -250,8 +275,15 @@ class _Checker:
             if name in base:
                 return base[name]
             fields = ", ".join(sorted(base))
-            _refuse(node, f"{_quoted(base_node)} has no field '{name}'. Its fields are: {fields}.")
-        _refuse(node, f"{_quoted(base_node)} has no fields (asked for '{name}').")
+            _refuse(
+                node,
+                gettext("%(value)s has no field '%(name)s'. Its fields are: %(fields)s.")
+                % {"value": _quoted(base_node), "name": name, "fields": fields},
+            )
+        _refuse(
+            node,
+            gettext("%(value)s has no fields (asked for '%(name)s').") % {"value": _quoted(base_node), "name": name},
+        )
 
     def item(self, node: nodes.Getitem) -> Shape:
         arg = node.arg
@@ -260,15 +292,19 @@ class _Checker:
         base = self.expr(node.node)
         if isinstance(base, ListOf) and isinstance(arg, nodes.Const) and type(arg.value) is int and arg.value >= 0:
             return base.item
-        _refuse(node, "only a fixed field name or list position can be looked up (order['number'], lines[0]).")
+        _refuse(node, gettext("only a fixed field name or list position can be looked up (order['number'], lines[0])."))
 
     def filter(self, node: nodes.Filter) -> Shape:
         if node.name not in ALLOWED_FILTERS:
-            _refuse(node, f"the filter '{node.name}' is not allowed. Allowed filters: {', '.join(ALLOWED_FILTERS)}.")
+            _refuse(
+                node,
+                gettext("the filter '%(filter)s' is not allowed. Allowed filters: %(allowed)s.")
+                % {"filter": node.name, "allowed": ", ".join(ALLOWED_FILTERS)},
+            )
         self.arguments(node)
         base = self.expr(node.node)
         if node.name == "join" and not isinstance(base, ListOf):  # joining a text's letters multiplies it
-            _refuse(node, f"{_quoted(node.node)} is not a list; only lists can be joined.")
+            _refuse(node, gettext("%(name)s is not a list; only lists can be joined.") % {"name": _quoted(node.node)})
         if node.name in ("default", "d"):
             return base
         if node.name in ("first", "last") and isinstance(base, ListOf):
@@ -277,20 +313,34 @@ class _Checker:
 
     def arguments(self, node: nodes.Filter | nodes.Test) -> None:
         if node.kwargs or node.dyn_args or node.dyn_kwargs:
-            _refuse(node, f"'{node.name}' takes only plain arguments in brackets, e.g. default('none').")
+            _refuse(
+                node,
+                gettext("'%(filter)s' takes only plain arguments in brackets, e.g. default('none').")
+                % {"filter": node.name},
+            )
         for argument in node.args:
             if self.expr(argument) != TEXT:
-                _refuse(argument, f"{_quoted(argument)} cannot be an argument of '{node.name}'.")
+                _refuse(
+                    argument,
+                    gettext("%(argument)s cannot be an argument of '%(filter)s'.")
+                    % {"argument": _quoted(argument), "filter": node.name},
+                )
 
 
 def _parse(source: str) -> nodes.Template:
     if len(source) > MAX_SOURCE_CHARS:
-        raise TemplateRefused(f"The text is too long (at most {MAX_SOURCE_CHARS:,} characters).")
+        raise TemplateRefused(
+            gettext("The text is too long (at most %(max_source_chars)s characters).")
+            % {"max_source_chars": f"{MAX_SOURCE_CHARS:,}"}
+        )
     try:
         return ENVIRONMENT.parse(source)
     except TemplateSyntaxError as exc:
         hint = " Filters take arguments in brackets: default('…')." if "got ':'" in (exc.message or "") else ""
-        raise TemplateRefused(f"Line {exc.lineno}: syntax error: {exc.message}{hint}") from exc
+        raise TemplateRefused(
+            gettext("Line %(lineno)s: syntax error: %(problem)s%(hint)s")
+            % {"lineno": exc.lineno, "problem": exc.message, "hint": hint}
+        ) from exc
 
 
 def compile_text(source: str, *, variables: dict[str, Shape]):
@@ -302,9 +352,9 @@ def compile_text(source: str, *, variables: dict[str, Shape]):
     except TemplateRefused:
         raise
     except RecursionError as exc:  # parser and compiler recurse once per level of brackets or tags
-        raise TemplateRefused("The text nests brackets or tags too deeply.") from exc
+        raise TemplateRefused(gettext("The text nests brackets or tags too deeply.")) from exc
     except Exception as exc:  # compile-time assertion (e.g. an unknown filter in a branch) names the problem
-        raise TemplateRefused(f"The text has an error: {exc}") from exc
+        raise TemplateRefused(gettext("The text has an error: %(error)s") % {"error": exc}) from exc
 
 
 def _stream(template, context: dict, *, max_chars: int, max_seconds: float) -> str:
@@ -314,14 +364,20 @@ def _stream(template, context: dict, *, max_chars: int, max_seconds: float) -> s
         for chunk in template.generate(context):
             size += len(chunk)
             if size > max_chars:
-                raise TemplateFailed(f"The message came out longer than {max_chars:,} characters.")
+                raise TemplateFailed(
+                    gettext("The message came out longer than %(max_chars)s characters.")
+                    % {"max_chars": f"{max_chars:,}"}
+                )
             if time.monotonic() > deadline:
-                raise TemplateFailed(f"Rendering the message took longer than {max_seconds:g} s.")
+                raise TemplateFailed(
+                    gettext("Rendering the message took longer than %(max_seconds)s s.")
+                    % {"max_seconds": f"{max_seconds:g}"}
+                )
             parts.append(chunk)
     except TemplateFailed:
         raise
     except Exception as exc:  # the shop's text failed on the data (undefined field, type mismatch, sandbox)
-        raise TemplateFailed(f"The text failed while rendering: {exc}") from exc
+        raise TemplateFailed(gettext("The text failed while rendering: %(error)s") % {"error": exc}) from exc
     return "".join(parts)
 
 

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import urllib3
 from django.conf import settings
+from django.utils.translation import gettext
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from .db import ensure_no_transaction
@@ -126,11 +127,11 @@ def _parts(url: str):
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
-        raise UnsafeUrl("The URL is not valid.", details={"url": url}) from exc
+        raise UnsafeUrl(gettext("The URL is not valid."), details={"url": url}) from exc
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
-        raise UnsafeUrl("The URL must be an http:// or https:// address.", details={"url": url})
+        raise UnsafeUrl(gettext("The URL must be an http:// or https:// address."), details={"url": url})
     if parts.username is not None or parts.password is not None:
-        raise UnsafeUrl("The URL must not carry a user name or password.", details={"url": url})
+        raise UnsafeUrl(gettext("The URL must not carry a user name or password."), details={"url": url})
     return parts, port
 
 
@@ -142,12 +143,16 @@ def vet(url: str) -> Target:
     try:
         addresses = resolve(host, port)
     except (OSError, UnicodeError, ValueError) as exc:
-        raise UnsafeUrl(f"The host '{host}' does not resolve.", details={"url": url}) from exc
+        raise UnsafeUrl(
+            gettext("The host '%(host)s' does not resolve.") % {"host": host}, details={"url": url}
+        ) from exc
     if not addresses:
-        raise UnsafeUrl(f"The host '{host}' does not resolve.", details={"url": url})
+        raise UnsafeUrl(gettext("The host '%(host)s' does not resolve.") % {"host": host}, details={"url": url})
     if not private_urls_allowed() and not all(is_public_address(address) for address in addresses):
         raise UnsafeUrl(
-            f"The host '{host}' points to a private, loopback or otherwise internal address.", details={"url": url}
+            gettext("The host '%(host)s' points to a private, loopback or otherwise internal address.")
+            % {"host": host},
+            details={"url": url},
         )
     path = parts.path or "/"
     if parts.query:
@@ -249,7 +254,10 @@ def request(
         )
     else:
         pool = _WatchedHTTPPool(target.address, target.port, timeout=timeouts, retries=False)
-    too_slow = f"{target.host} took longer than {timeout:g} s to answer."
+    too_slow = gettext("%(host)s took longer than %(timeout)s s to answer.") % {
+        "host": target.host,
+        "timeout": f"{timeout:g}",
+    }
     deadline = pool.deadline = _Deadline(timeout)
     try:
         answer = pool.urlopen(
@@ -260,7 +268,10 @@ def request(
             while chunk := answer.read1(65536):  # what has arrived, so a trickling answer meets the deadline
                 data += chunk
                 if len(data) > max_bytes:
-                    raise OutboundError(f"The answer of {target.host} is larger than {max_bytes} bytes.")
+                    raise OutboundError(
+                        gettext("The answer of %(host)s is larger than %(max_bytes)s bytes.")
+                        % {"host": target.host, "max_bytes": max_bytes}
+                    )
             if deadline.expired:  # the cut connection reads as an early end: never hand that on as the answer
                 raise OutboundError(too_slow)
         finally:
@@ -268,7 +279,9 @@ def request(
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         if deadline.expired:
             raise OutboundError(too_slow) from exc
-        raise OutboundError(f"{target.host} could not be reached: {type(exc).__name__}.") from exc
+        raise OutboundError(
+            gettext("%(host)s could not be reached: %(error)s.") % {"host": target.host, "error": type(exc).__name__}
+        ) from exc
     except ValueError as exc:  # http.client refuses a header value with a line break in it
         raise OutboundError(f"The request to {target.host} is malformed: {exc}"[:500]) from exc
     finally:

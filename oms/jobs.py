@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .errors import DomainError
 from .events import enqueue_after_commit, send_task
@@ -64,7 +65,7 @@ def kind_label(kind: str) -> str:
 def start_job(*, tenant: Tenant, kind: str, user=None) -> Job:
     """Queue the job, or return the one of this kind already queued or running for the shop."""
     if kind not in _kinds:
-        raise DomainError(f"Unknown kind of job '{kind}'.")
+        raise DomainError(gettext("Unknown kind of job '%(kind)s'.") % {"kind": kind})
     try:
         with transaction.atomic():
             job = Job.objects.create(tenant=tenant, kind=kind, requested_by=user)

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext
 
 from .errors import DomainError
 from .models import ApiToken, Membership, Role, StaffChange
@@ -32,12 +33,12 @@ def _may_manage(actor_role: str, role: str) -> bool:
 
 def _check(actor, actor_role: str, membership: Membership | None, new_role: str | None = None) -> None:
     if new_role is not None and new_role not in Role.values:
-        raise DomainError("Choose one of the roles offered.", field="role")
+        raise DomainError(gettext("Choose one of the roles offered."), field="role")
     if membership is not None and membership.user_id == actor.pk:
-        raise StaffRuleBroken("You cannot change your own access; ask another owner.")
+        raise StaffRuleBroken(gettext("You cannot change your own access; ask another owner."))
     for role in filter(None, [membership.role if membership else None, new_role]):
         if not _may_manage(actor_role, role):
-            raise StaffRuleBroken("Only an owner can give or change the owner role.")
+            raise StaffRuleBroken(gettext("Only an owner can give or change the owner role."))
 
 
 def _last_owner(membership: Membership) -> bool:
@@ -61,7 +62,7 @@ def add_staff(*, tenant, actor, actor_role: str, username: str, email: str, role
     _check(actor, actor_role, None, role)
     username = (username or "").strip()
     if not USERNAME.match(username):
-        raise DomainError("A login of 3 to 150 letters, digits or . @ + - _", field="username")
+        raise DomainError(gettext("A login of 3 to 150 letters, digits or . @ + - _"), field="username")
     User = get_user_model()
     user = User.objects.filter(username__iexact=username).first()
     if user is None:
@@ -70,7 +71,9 @@ def add_staff(*, tenant, actor, actor_role: str, username: str, email: str, role
         user.save()
     existing = Membership.objects.filter(tenant=tenant, user=user).first()
     if existing is not None and existing.is_active:
-        raise StaffRuleBroken(f"{username} already works in this shop.", field="username")
+        raise StaffRuleBroken(
+            gettext("%(username)s already works in this shop.") % {"username": username}, field="username"
+        )
     membership, _ = Membership.objects.update_or_create(
         tenant=tenant, user=user, defaults={"role": role, "is_active": True}
     )
@@ -84,7 +87,7 @@ def change_role(*, membership: Membership, actor, actor_role: str, role: str) ->
     if membership.role == role:
         return membership
     if _last_owner(membership):
-        raise StaffRuleBroken("The shop needs an owner: make someone else owner first.")
+        raise StaffRuleBroken(gettext("The shop needs an owner: make someone else owner first."))
     before = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
@@ -99,7 +102,7 @@ def set_active(*, membership: Membership, actor, actor_role: str, active: bool) 
     if membership.is_active == active:
         return membership
     if not active and _last_owner(membership):
-        raise StaffRuleBroken("The shop needs an active owner: this is the last one.")
+        raise StaffRuleBroken(gettext("The shop needs an active owner: this is the last one."))
     membership.is_active = active
     membership.save(update_fields=["is_active"])
     revoked = 0

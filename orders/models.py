@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 from simple_history.models import HistoricalRecords
@@ -253,26 +254,27 @@ class Order(TenantOwned):
     # --- the group state machine: hard invariants no setting can switch off ----------------------------
     def lines_unreserved(self) -> list[str]:
         return [
-            f"Line {line.product.sku}: {line.reserved} of {line.quantity} reserved"
+            gettext("Line %(sku)s: %(reserved)s of %(quantity)s reserved")
+            % {"sku": line.product.sku, "reserved": line.reserved, "quantity": line.quantity}
             for line in self.lines.select_related("product")
             if line.reserved < line.quantity
         ]
 
     def assembly_blockers(self) -> list[str]:
         if not self.lines.exists():
-            return ["The order has no lines."]
+            return [gettext("The order has no lines.")]
         return self.lines_unreserved()
 
     def delivery_blockers(self) -> list[str]:
         reasons = []
         if self.packing_verified_at is None:
-            reasons.append("Packing has not been verified by scan.")
+            reasons.append(gettext("Packing has not been verified by scan."))
         if self.handed_over_at is None:
-            reasons.append("Custody has not been handed over by scan.")
+            reasons.append(gettext("Custody has not been handed over by scan."))
         return reasons
 
     def complete_blockers(self) -> list[str]:
-        return [] if self.delivered_at is not None else ["Delivery has not been confirmed."]
+        return [] if self.delivered_at is not None else [gettext("Delivery has not been confirmed.")]
 
     def _can_assemble(self):
         return not self.assembly_blockers()

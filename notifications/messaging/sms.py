@@ -5,6 +5,7 @@ import logging
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
 from oms import http
 
@@ -43,7 +44,7 @@ class HttpGatewayBackend(BaseSmsBackend):
     def send(self, *, to: str, text: str, idempotency_key: str = "") -> str:
         url = getattr(settings, "SMS_GATEWAY_URL", "")
         if not url.startswith(("https://", "http://")):
-            raise SmsError("SMS_GATEWAY_URL is not configured.")
+            raise SmsError(gettext("SMS_GATEWAY_URL is not configured."))
         try:
             answer = http.request(
                 "POST",
@@ -58,9 +59,9 @@ class HttpGatewayBackend(BaseSmsBackend):
                 max_bytes=2000,
             )
         except http.OutboundError as exc:
-            raise SmsError(f"SMS gateway failed: {exc.message}") from exc
+            raise SmsError(gettext("SMS gateway failed: %(problem)s") % {"problem": exc.message}) from exc
         if not answer.ok:
-            raise SmsError(f"SMS gateway answered HTTP {answer.status}.")
+            raise SmsError(gettext("SMS gateway answered HTTP %(status)s.") % {"status": answer.status})
         body = answer.body.decode(errors="replace")
         try:
             return str(json.loads(body).get("id", ""))

@@ -5,6 +5,7 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from oms.actors import Actor
 from oms.errors import DomainError
@@ -31,7 +32,9 @@ def resolve_recipients(*, tenant, spec: str, order=None) -> list[int]:
         return list(members.filter(role=value).values_list("user_id", flat=True))
     if kind == "user" and value:
         return list(members.filter(user__username=value).values_list("user_id", flat=True))
-    raise DomainError(f"Unknown recipients '{spec}': use manager, admins, role:<role> or user:<username>.")
+    raise DomainError(
+        gettext("Unknown recipients '%(spec)s': use manager, admins, role:<role> or user:<username>.") % {"spec": spec}
+    )
 
 
 def create_alerts(
@@ -79,13 +82,13 @@ def create_task(
 ) -> Task:
     title = (title or "").strip()
     if not title:
-        raise DomainError("A task needs a title.")
+        raise DomainError(gettext("A task needs a title."))
     if assignee is not None and not Membership.objects.filter(tenant=tenant, user=assignee, is_active=True).exists():
-        raise DomainError("The assignee is not a member of this shop.")
+        raise DomainError(gettext("The assignee is not a member of this shop."))
     if role and role not in ROLE_VALUES:
-        raise DomainError(f"Unknown role '{role}'.")
+        raise DomainError(gettext("Unknown role '%(role)s'.") % {"role": role})
     if order is not None and order.tenant_id != tenant.pk:
-        raise DomainError("That order does not belong to this shop.")
+        raise DomainError(gettext("That order does not belong to this shop."))
     task = Task.objects.create(
         tenant=tenant,
         title=title[:200],
@@ -116,9 +119,11 @@ def task_for_spec(*, tenant, spec: str, order, title: str, due_at, actor: Actor)
     if kind == "user":
         user = User.objects.filter(username=value, memberships__tenant=tenant).first()
         if user is None:
-            raise DomainError(f"No member '{value}' in this shop.")
+            raise DomainError(gettext("No member '%(username)s' in this shop.") % {"username": value})
         return create_task(tenant=tenant, title=title, actor=actor, assignee=user, order=order, due_at=due_at)
-    raise DomainError(f"Unknown assignee '{spec}': use manager, role:<role> or user:<username>.")
+    raise DomainError(
+        gettext("Unknown assignee '%(spec)s': use manager, role:<role> or user:<username>.") % {"spec": spec}
+    )
 
 
 def set_task_done(*, task: Task, done: bool, user) -> Task:

@@ -13,6 +13,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from oms.actors import Actor
 from oms.db import ensure_no_transaction
@@ -179,7 +180,9 @@ def check_template_text(text: str, *, field: str = "body") -> None:
         templating.check_text(text, variables=MESSAGE_VARIABLES, sample=SAMPLE_CONTEXT)
     except templating.TemplateRefused as exc:
         label = "Subject" if field == "subject" else "Body"
-        raise templating.TemplateRefused(f"{label}: {exc.message}", details={"field": field}) from exc
+        raise templating.TemplateRefused(
+            gettext("%(label)s: %(problem)s") % {"label": label, "problem": exc.message}, details={"field": field}
+        ) from exc
 
 
 @transaction.atomic
@@ -187,14 +190,16 @@ def save_template(
     *, tenant, code: str, channel: str, name: str, subject: str, body: str, is_active: bool = True, template=None
 ) -> MessageTemplate:
     if channel not in Channel.values:
-        raise DomainError("Channel must be e-mail or SMS.")
+        raise DomainError(gettext("Channel must be e-mail or SMS."))
     if not body.strip():
-        raise DomainError("The message needs a text.")
+        raise DomainError(gettext("The message needs a text."))
     check_template_text(subject, field="subject")
     check_template_text(body, field="body")
     if template is None:
         if MessageTemplate.objects.filter(tenant=tenant, channel=channel, code=code).exists():
-            raise DomainError(f"A {channel} template '{code}' already exists.")
+            raise DomainError(
+                gettext("A %(channel)s template '%(code)s' already exists.") % {"channel": channel, "code": code}
+            )
         return MessageTemplate.objects.create(
             tenant=tenant, code=code, channel=channel, name=name, subject=subject, body=body, is_active=is_active
         )
@@ -275,7 +280,9 @@ def _template(order: Order, channel: str, code: str) -> MessageTemplate:
         tenant_id=order.tenant_id, channel=channel, code=code, is_active=True
     ).first()
     if template is None:
-        raise DomainError(f"There is no active {channel} template '{code}'.")
+        raise DomainError(
+            gettext("There is no active %(channel)s template '%(code)s'.") % {"channel": channel, "code": code}
+        )
     return template
 
 
@@ -328,7 +335,11 @@ def queue_customer_message(*, order: Order, channel: str, template_code: str, ac
     customer = order.customer
     to = customer.email if channel == Channel.EMAIL else customer.phone
     if not to:
-        raise DomainError(f"The customer has no {'e-mail address' if channel == Channel.EMAIL else 'phone number'}.")
+        raise DomainError(
+            gettext("The customer has no e-mail address.")
+            if channel == Channel.EMAIL
+            else gettext("The customer has no phone number.")
+        )
     try:
         subject, body = render_message(template, order)
     except templating.TemplateFailed as exc:

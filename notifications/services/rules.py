@@ -3,6 +3,7 @@
 from decimal import Decimal, InvalidOperation
 
 from django.utils.text import format_lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from oms.event_catalogue import OrderStatusChanged, ShipmentStatusChanged, StockReceived
@@ -107,7 +108,7 @@ def _number(value) -> Decimal:
     try:
         return Decimal(str(value).strip())
     except (InvalidOperation, ValueError) as exc:
-        raise RuleError(f"'{value}' is not a number.") from exc
+        raise RuleError(gettext("'%(value)s' is not a number.") % {"value": value}) from exc
 
 
 def compare(op: str, actual, expected: str) -> bool:
@@ -130,7 +131,7 @@ def compare(op: str, actual, expected: str) -> bool:
             return bool(have & set(wanted))
         if op == "not_in":
             return not (have & set(wanted))
-        raise RuleError(f"Unknown operator '{op}'.")
+        raise RuleError(gettext("Unknown operator '%(op)s'.") % {"op": op})
     text = str(actual).strip().lower()
     wanted_text = str(expected or "").strip().lower()
     if isinstance(actual, int | Decimal) and op in ("eq", "ne"):
@@ -148,7 +149,7 @@ def compare(op: str, actual, expected: str) -> bool:
         return wanted_text in text
     if op == "not_contains":
         return wanted_text not in text
-    raise RuleError(f"Unknown operator '{op}'.")
+    raise RuleError(gettext("Unknown operator '%(op)s'.") % {"op": op})
 
 
 def conditions_hold(conditions: list[dict], event: Event, order: Order | None) -> tuple[bool, list[str]]:

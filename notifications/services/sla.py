@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from oms.event_catalogue import OrderOverdue
 from oms.events import memo, record_events
@@ -143,11 +144,11 @@ def save_time_limit(
     from oms.errors import DomainError
 
     if status.tenant_id != tenant.pk:
-        raise DomainError("That status does not belong to this shop.")
+        raise DomainError(gettext("That status does not belong to this shop."))
     if not 0 < minutes <= 60 * 24 * 365:
-        raise DomainError("The limit must be between 1 minute and 365 days.")
+        raise DomainError(gettext("The limit must be between 1 minute and 365 days."))
     if work_ends <= work_starts:
-        raise DomainError("Working hours must end after they start.")
+        raise DomainError(gettext("Working hours must end after they start."))
     limit, _ = TimeLimit.objects.update_or_create(
         tenant=tenant,
         status=status,
@@ -207,12 +208,12 @@ def add_holiday(*, tenant, day: datetime.date, name: str = "") -> Holiday:
 
     name = (name or "").strip()
     if not datetime.date(2000, 1, 1) <= day <= datetime.date(2100, 12, 31):
-        raise DomainError("Choose a day between 2000 and 2100.")
+        raise DomainError(gettext("Choose a day between 2000 and 2100."))
     if len(name) > 100:
-        raise DomainError("A holiday name can have at most 100 characters.")
+        raise DomainError(gettext("A holiday name can have at most 100 characters."))
     holiday, created = Holiday.objects.get_or_create(tenant=tenant, day=day, defaults={"name": name})
     if not created:
-        raise DomainError(f"{day:%Y-%m-%d} is already a holiday.")
+        raise DomainError(gettext("%(day)s is already a holiday.") % {"day": f"{day:%Y-%m-%d}"})
     _replan_working_hours_limits(tenant)
     return holiday
 

@@ -8,6 +8,7 @@ from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from oms import rls
 from oms.errors import DomainError
@@ -124,9 +125,9 @@ def record_shipment_info(*, tenant_id: int, order_id: int, info: dict) -> Shipme
 def save_delivery_window(*, tenant, delivery_method: str, days_min: int, days_max: int) -> DeliveryWindow:
     method = (delivery_method or "").strip()
     if not method or len(method) > 60:
-        raise DomainError("Name the delivery method (at most 60 characters).")
+        raise DomainError(gettext("Name the delivery method (at most 60 characters)."))
     if not 0 <= days_min <= days_max <= 365:
-        raise DomainError("Days must satisfy 0 ≤ min ≤ max ≤ 365.")
+        raise DomainError(gettext("Days must satisfy 0 ≤ min ≤ max ≤ 365."))
     window, _ = DeliveryWindow.objects.update_or_create(
         tenant=tenant, delivery_method=method, defaults={"days_min": days_min, "days_max": days_max}
     )

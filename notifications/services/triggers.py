@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from inventory.models import Product
 from oms import event_catalogue
@@ -127,7 +127,9 @@ def _log_once(trigger, event, order, depth, outcome, results) -> TriggerRun | No
 
 def _need_order(order: Order | None, kind: str) -> Order:
     if order is None:
-        raise DomainError(f"'{rules.ACTIONS[kind][0]}' needs an order, and this event has none.")
+        raise DomainError(
+            gettext("'%(action)s' needs an order, and this event has none.") % {"action": rules.ACTIONS[kind][0]}
+        )
     return order
 
 
@@ -159,7 +161,7 @@ def perform(trigger: Trigger, action: dict, event: Event, order: Order | None) -
         channel = Channel.EMAIL if kind == "email_customer" else Channel.SMS
         log = messaging.queue_customer_message(order=order, channel=channel, template_code=value, actor=actor)
         if not log.ok:
-            raise DomainError(f"Not sent: {log.error}")
+            raise DomainError(gettext("Not sent: %(error)s") % {"error": log.error})
         return f"{log.get_channel_display()} “{value}” to {log.to} queued for sending."
     if kind == "tag_customer":
         order = _need_order(order, kind)
@@ -174,7 +176,7 @@ def perform(trigger: Trigger, action: dict, event: Event, order: Order | None) -
     if kind == "webhook":
         endpoint = WebhookEndpoint.objects.filter(tenant=tenant, pk=int(value) if value.isdigit() else 0).first()
         if endpoint is None or not endpoint.is_active:
-            raise DomainError("The webhook endpoint does not exist or is disabled.")
+            raise DomainError(gettext("The webhook endpoint does not exist or is disabled."))
         made = webhooks.enqueue(event=event, endpoints=[endpoint])
         return f"Webhook to {endpoint.url} queued." if made else "Webhook already queued for this event."
     if kind == "reserve_stock":
@@ -187,7 +189,7 @@ def perform(trigger: Trigger, action: dict, event: Event, order: Order | None) -
         order = _need_order(order, kind)
         child = families.split_unavailable(order=order, actor=actor)
         return f"Split off {child.number}."
-    raise DomainError(f"Unknown action '{kind}'.")
+    raise DomainError(gettext("Unknown action '%(kind)s'.") % {"kind": kind})
 
 
 def reserve_waiting_orders(*, event: Event, actor: Actor) -> list[Order]:
@@ -372,7 +374,7 @@ TEMPLATES = {
 @transaction.atomic
 def create_from_template(*, tenant, code: str) -> Trigger:
     if code not in TEMPLATES:
-        raise DomainError("Unknown template.")
+        raise DomainError(gettext("Unknown template."))
     name, kind, conditions, actions, _ = TEMPLATES[code]
     name = str(name)  # in the language of the person who picks it: the trigger is theirs from here
     if code == "delivery-problem-task":

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from standardwebhooks import Webhook
 
 from oms import event_catalogue, http
@@ -64,7 +65,7 @@ def check_url(url: str) -> str:
     """What an admin saves: an http(s) URL the guarded client would fetch (no internal address, SSRF).
     It looks the host up: call it before a transaction, never inside one."""
     if len((url or "").strip()) > 500:
-        raise InvalidUrl("The URL must be at most 500 characters.", details={"url": url[:500]})
+        raise InvalidUrl(gettext("The URL must be at most 500 characters."), details={"url": url[:500]})
     try:
         return http.check_url(url)
     except http.UnsafeUrl as exc:
@@ -76,7 +77,7 @@ def _check_events(events: list[str]) -> list[str]:
     unknown = [e for e in events if e not in event_catalogue.BY_KIND]
     if not events or unknown:
         raise DomainError(
-            "Choose one or more events: " + ", ".join(event_catalogue.KINDS) + ".",
+            gettext("Choose one or more events: %(events)s.") % {"events": ", ".join(event_catalogue.KINDS)},
             details={"unknown": unknown, "field": "events"},
         )
     return events

@@ -7,6 +7,8 @@ from the database halfway through a write.
 from collections.abc import Iterable
 from decimal import Decimal
 
+from django.utils.translation import gettext
+
 from inventory.errors import InvalidQuantity
 from inventory.services import MAX_PRICE
 
@@ -26,7 +28,11 @@ def check_line(*, quantity: int, price: Decimal | None, sku: str = "") -> None:
     """A line's quantity within 1..100,000 and its price (when given) a sum of money a line can store."""
     details = {"field": "lines", "sku": sku} if sku else {"field": "lines"}
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_LINE_QUANTITY:
-        raise InvalidQuantity(f"Line quantity must be between 1 and {MAX_LINE_QUANTITY:,}.", details=details)
+        raise InvalidQuantity(
+            gettext("Line quantity must be between 1 and %(max_line_quantity)s.")
+            % {"max_line_quantity": f"{MAX_LINE_QUANTITY:,}"},
+            details=details,
+        )
     if price is None:
         return
     amount = Decimal(price) if isinstance(price, int) and not isinstance(price, bool) else price
@@ -37,7 +43,9 @@ def check_line(*, quantity: int, price: Decimal | None, sku: str = "") -> None:
         or amount != amount.quantize(CENT)
     ):
         raise InvalidOrder(
-            f"Line price must be an amount from 0 to {MAX_PRICE:,} with at most two decimal places.", details=details
+            gettext("Line price must be an amount from 0 to %(max_price)s with at most two decimal places.")
+            % {"max_price": f"{MAX_PRICE:,}"},
+            details=details,
         )
 
 
@@ -46,8 +54,10 @@ def lines_total(lines: Iterable[tuple[Decimal, int]]) -> Decimal:
     total = sum((price * quantity for price, quantity in lines), start=Decimal("0.00"))
     if total > MAX_ORDER_TOTAL:
         raise InvalidOrder(
-            f"The order total would be {total:,.2f}, more than an order can hold ({MAX_ORDER_TOTAL:,.2f}). "
-            "Lower the quantities or prices, or take it as several orders.",
+            gettext(
+                "The order total would be %(total)s, more than an order can hold (%(max_order_total)s). Lower the quantities or prices, or take it as several orders."
+            )
+            % {"total": f"{total:,.2f}", "max_order_total": f"{MAX_ORDER_TOTAL:,.2f}"},
             details={"field": "lines", "total": f"{total:.2f}", "max_total": f"{MAX_ORDER_TOTAL:.2f}"},
         )
     return total
@@ -60,10 +70,15 @@ def order_total(*, lines: Iterable[tuple[Decimal, int, Decimal]], discount: Deci
     for price, quantity, line_discount in lines:
         if line_discount > price * quantity:
             raise InvalidOrder(
-                f"A line discount of {line_discount:.2f} is more than the line's {price * quantity:.2f}.",
+                gettext("A line discount of %(line_discount)s is more than the line's %(price)s.")
+                % {"line_discount": f"{line_discount:.2f}", "price": f"{price * quantity:.2f}"},
                 field="discount",
             )
         goods += price * quantity - line_discount
     if discount > goods:
-        raise InvalidOrder(f"The discount of {discount:.2f} is more than the goods' {goods:.2f}.", field="discount")
+        raise InvalidOrder(
+            gettext("The discount of %(discount)s is more than the goods' %(goods)s.")
+            % {"discount": f"{discount:.2f}", "goods": f"{goods:.2f}"},
+            field="discount",
+        )
     return lines_total([(goods - discount + delivery_cost, 1)])

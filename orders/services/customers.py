@@ -4,6 +4,7 @@ import re
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from .. import locks
 from ..errors import InvalidMerge
@@ -125,7 +126,10 @@ def final_customer(customer: Customer) -> Customer:
     while current.merged_into_id is not None:
         seen.add(current.pk)
         if current.merged_into_id in seen or len(seen) > CHAIN_LIMIT:
-            raise InvalidMerge(f"Customer #{customer.pk}'s merge records go round in a loop; ask support to fix them.")
+            raise InvalidMerge(
+                gettext("Customer #%(customer)s's merge records go round in a loop; ask support to fix them.")
+                % {"customer": customer.pk}
+            )
         current = Customer.objects.get(tenant_id=customer.tenant_id, pk=current.merged_into_id)
     return current
 
@@ -140,7 +144,7 @@ def merge_customers(*, keep: Customer, duplicate: Customer) -> Customer:
     `merged_into` never forms a loop and always points straight at a live customer.
     """
     if keep.tenant_id != duplicate.tenant_id:
-        raise InvalidMerge("Choose two customers of the same shop.")
+        raise InvalidMerge(gettext("Choose two customers of the same shop."))
     for _ in range(MERGE_ATTEMPTS):
         survivor, absorbed = final_customer(keep), final_customer(duplicate)
         if survivor.pk == absorbed.pk:
@@ -149,7 +153,7 @@ def merge_customers(*, keep: Customer, duplicate: Customer) -> Customer:
         if all(customer.merged_into_id is None for customer in locked.values()):
             break
     else:
-        raise InvalidMerge("These customers are being merged by someone else right now. Try again.")
+        raise InvalidMerge(gettext("These customers are being merged by someone else right now. Try again."))
     survivor, absorbed = locked[survivor.pk], locked[absorbed.pk]
     tenant_id = survivor.tenant_id
     Order.objects.filter(tenant_id=tenant_id, customer=absorbed).update(customer=survivor)
@@ -165,8 +169,7 @@ def merge_customers(*, keep: Customer, duplicate: Customer) -> Customer:
 
 def _same_customer_message(keep: Customer, duplicate: Customer, survivor: Customer) -> str:
     if keep.pk == duplicate.pk:
-        return "A customer cannot be merged into itself. Choose another customer."
-    return (
-        f"Customers #{keep.pk} and #{duplicate.pk} are already one customer (#{survivor.pk}, {survivor.name}): "
-        "nothing to merge."
-    )
+        return gettext("A customer cannot be merged into itself. Choose another customer.")
+    return gettext(
+        "Customers #%(keep)s and #%(duplicate)s are already one customer (#%(survivor)s, %(name)s): nothing to merge."
+    ) % {"keep": keep.pk, "duplicate": duplicate.pk, "survivor": survivor.pk, "name": survivor.name}

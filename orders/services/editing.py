@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from inventory import services as stock
 from inventory.models import Product
@@ -34,14 +35,16 @@ def _check_field_rights(actor: Actor, fields) -> None:
     """Packers and couriers never change order fields (addresses, payment, prices), even by a crafted POST."""
     if actor.role in FIELD_RESTRICTED_ROLES:
         named = sorted(set(fields) & PROTECTED_FIELDS) or sorted(fields)
-        raise FieldNotAllowed(f"Your role cannot change {', '.join(named)}.")
+        raise FieldNotAllowed(gettext("Your role cannot change %(fields)s.") % {"fields": ", ".join(named)})
 
 
 @transaction.atomic
 def update_order_fields(*, order: Order, changes: dict, actor: Actor) -> Order:
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
-        raise FieldNotAllowed(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
+        raise FieldNotAllowed(
+            gettext("These fields cannot be edited here: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
+        )
     _check_field_rights(actor, changes)
     order = locks.lock_order(order)
     diff = {}
@@ -59,10 +62,12 @@ def update_order_fields(*, order: Order, changes: dict, actor: Actor) -> Order:
 
 def _lock_editable(order: Order, actor: Actor) -> Order:
     if actor.role in FIELD_RESTRICTED_ROLES:
-        raise FieldNotAllowed("Your role cannot change order lines.")
+        raise FieldNotAllowed(gettext("Your role cannot change order lines."))
     order = locks.lock_order(order)
     if order.group not in LINE_EDIT_GROUPS:
-        raise EditNotAllowed(f"Lines cannot be changed once the order is in group '{order.group}'.")
+        raise EditNotAllowed(
+            gettext("Lines cannot be changed once the order is in group '%(group)s'.") % {"group": order.group}
+        )
     return order
 
 
@@ -89,7 +94,10 @@ def _charge(value, label: str) -> Decimal:
     except ArithmeticError:
         amount = Decimal("-1")
     if not (Decimal("0") <= amount <= MAX_CHARGE):
-        raise InvalidOrder(f"{label} must be an amount of zero or more.", field=label.lower().replace(" ", "_"))
+        raise InvalidOrder(
+            gettext("%(label)s must be an amount of zero or more.") % {"label": label},
+            field=label.lower().replace(" ", "_"),
+        )
     return amount
 
 
@@ -143,7 +151,7 @@ def update_line(
 def remove_line(*, line: OrderLine, actor: Actor) -> Order:
     order = _lock_editable(line.order, actor)
     if order.lines.count() == 1:
-        raise EditNotAllowed("An order keeps at least one line; cancel the order instead.")
+        raise EditNotAllowed(gettext("An order keeps at least one line; cancel the order instead."))
     stock.forget_lines(tenant=order.tenant, line_ids=[line.pk])
     sku, quantity = line.product.sku, line.quantity
     line.delete()
@@ -162,7 +170,7 @@ def _lines_changed(order: Order, actor: Actor, kind: str, changes: dict) -> None
 def add_note(*, order: Order, text: str, actor: Actor) -> Order:
     text = text.strip()
     if not text:
-        raise InvalidOrder("A note cannot be empty.", field="text")
+        raise InvalidOrder(gettext("A note cannot be empty."), field="text")
     log_activity(order=order, kind=ActivityKind.NOTE, actor=actor, changes={"text": text[:2000]})
     return order
 

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from inventory import services as stock
 from oms.actors import Actor
@@ -55,13 +56,15 @@ def split_unavailable(*, order: Order, actor: Actor) -> Order:
     """
     root, order = locks.lock_family_root_and_order(order)
     if order.group not in SPLITTABLE_GROUPS:
-        raise NothingToSplit(f"An order in group '{order.group}' cannot be split.")
+        raise NothingToSplit(gettext("An order in group '%(group)s' cannot be split.") % {"group": order.group})
     lines = list(order.lines.select_related("product"))
     missing = [ln for ln in lines if ln.missing > 0]
     if not missing:
-        raise NothingToSplit("Every line is reserved: there is nothing to split off.")
+        raise NothingToSplit(gettext("Every line is reserved: there is nothing to split off."))
     if not any(ln.reserved for ln in lines):
-        raise NothingToSplit("Nothing is reserved yet: reserve first, or move the whole order to awaiting stock.")
+        raise NothingToSplit(
+            gettext("Nothing is reserved yet: reserve first, or move the whole order to awaiting stock.")
+        )
     child = _new_child(parent=order, root=root, status=split_status(order.tenant_id))
     total_before = order.total
     moved, emptied = [], []
@@ -111,7 +114,7 @@ def copy_order(
         wanted = set(line_ids)
         lines = [ln for ln in lines if ln.pk in wanted]
         if not lines or len(lines) != len(wanted):
-            raise NothingToSplit("Choose one or more lines of this order to copy.")
+            raise NothingToSplit(gettext("Choose one or more lines of this order to copy."))
     child = _new_child(parent=order, root=root, status=default_status(tenant_id=order.tenant_id))
     OrderLine.objects.bulk_create(
         [

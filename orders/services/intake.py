@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError
 from django.db.models import F
+from django.utils.translation import gettext
 
 from inventory.errors import UnknownProduct
 from inventory.models import Product
@@ -53,16 +54,21 @@ class OrderInput:
 
 def _validate_lines(tenant, lines: list[LineInput]) -> dict[str, Product]:
     if not lines:
-        raise InvalidOrder("An order needs at least one line.", details={"field": "lines"})
+        raise InvalidOrder(gettext("An order needs at least one line."), details={"field": "lines"})
     if len(lines) > MAX_LINES:
-        raise InvalidOrder(f"An order can have at most {MAX_LINES} lines.", details={"field": "lines"})
+        raise InvalidOrder(
+            gettext("An order can have at most %(max_lines)s lines.") % {"max_lines": MAX_LINES},
+            details={"field": "lines"},
+        )
     for line in lines:
         check_line(quantity=line.quantity, price=line.price, sku=line.sku)
     skus = {line.sku for line in lines}
     products = {p.sku: p for p in Product.objects.filter(tenant=tenant, sku__in=skus)}
     unknown = sorted(skus - products.keys())
     if unknown:
-        raise UnknownProduct(f"Unknown SKU: {', '.join(unknown)}.", details={"skus": unknown})
+        raise UnknownProduct(
+            gettext("Unknown SKU: %(unknown)s.") % {"unknown": ", ".join(unknown)}, details={"skus": unknown}
+        )
     return products
 
 
@@ -92,7 +98,7 @@ def default_status(*, tenant_id, group: str = Group.NEW) -> OrderStatus:
         .first()
     )
     if status is None:
-        raise InvalidOrder(f"The shop has no active status in group '{group}'.")
+        raise InvalidOrder(gettext("The shop has no active status in group '%(group)s'.") % {"group": group})
     return status
 
 
@@ -107,7 +113,7 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
     prices = [products[line.sku].price if line.price is None else line.price for line in data.lines]
     total = lines_total(zip(prices, (line.quantity for line in data.lines), strict=True))  # before any write
     if data.payment_status not in (PaymentStatus.UNPAID, PaymentStatus.PAID):
-        raise InvalidOrder("Payment status must be 'unpaid' or 'paid'.", details={"field": "payment.status"})
+        raise InvalidOrder(gettext("Payment status must be 'unpaid' or 'paid'."), details={"field": "payment.status"})
     customer = match_or_create_customer(
         tenant=tenant,
         name=data.customer_name,
@@ -149,7 +155,8 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
         if broken_constraint(exc) != "order_unique_external_id":
             raise
         raise DuplicateExternalId(
-            f"An order with external id '{data.external_id}' already exists in channel '{channel}'.",
+            gettext("An order with external id '%(external_id)s' already exists in channel '%(channel)s'.")
+            % {"external_id": data.external_id, "channel": channel},
             details={"external_id": data.external_id, "channel": channel},
         ) from exc
     lines = OrderLine.objects.bulk_create(

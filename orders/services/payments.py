@@ -7,6 +7,7 @@ same external id twice (a provider retrying) is one payment.
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from oms.actors import Actor
 from oms.db import broken_constraint
@@ -30,11 +31,11 @@ def parse_amount(raw) -> Decimal:
     try:
         amount = Decimal(str(raw).strip())
     except (InvalidOperation, ValueError):
-        raise InvalidPayment("Amount must be a number such as 10.00.") from None
+        raise InvalidPayment(gettext("Amount must be a number such as 10.00.")) from None
     if not amount.is_finite() or amount <= 0:
-        raise InvalidPayment("Amount must be more than 0.")
+        raise InvalidPayment(gettext("Amount must be more than 0."))
     if amount != amount.quantize(CENT) or amount > MAX_AMOUNT:
-        raise InvalidPayment("Amount must have at most two decimals and twelve digits.")
+        raise InvalidPayment(gettext("Amount must have at most two decimals and twelve digits."))
     return amount.quantize(CENT)
 
 
@@ -71,7 +72,10 @@ def refresh_payment_state(*, order: Order) -> str | None:
 def _clean_text(value: str, *, limit: int, label: str) -> str:
     value = (value or "").strip()
     if "\x00" in value or len(value) > limit:
-        raise InvalidPayment(f"{label} must be at most {limit} characters.", field=label.lower().replace(" ", "_"))
+        raise InvalidPayment(
+            gettext("%(label)s must be at most %(limit)s characters.") % {"label": label, "limit": limit},
+            field=label.lower().replace(" ", "_"),
+        )
     return value
 
 
@@ -89,22 +93,24 @@ def record_payment(
 ) -> Payment:
     """Add a payment or a refund to the order. A refund never takes back more than is paid."""
     if kind not in PaymentKind.values:
-        raise InvalidPayment("Kind must be 'payment' or 'refund'.", field="kind")
+        raise InvalidPayment(gettext("Kind must be 'payment' or 'refund'."), field="kind")
     amount = parse_amount(amount)
     method = _clean_text(method, limit=MAX_METHOD, label="Method")
     if not method:
-        raise InvalidPayment("Say how it was paid (card, cash, bank transfer…).", field="method")
+        raise InvalidPayment(gettext("Say how it was paid (card, cash, bank transfer…)."), field="method")
     external_id = _clean_text(external_id, limit=MAX_EXTERNAL_ID, label="External id")
     if not locked:
         order = locks.lock_order(order)
     if external_id and Payment.objects.filter(order=order, external_id=external_id).exists():
         raise DuplicateExternalId(
-            f"A payment with external id '{external_id}' is already recorded on this order.",
+            gettext("A payment with external id '%(external_id)s' is already recorded on this order.")
+            % {"external_id": external_id},
             details={"external_id": external_id},
         )
     if kind == PaymentKind.REFUND and amount > order.paid:
         raise RefundExceedsPaid(
-            f"A refund of {amount} is more than the {order.paid} paid on this order.",
+            gettext("A refund of %(amount)s is more than the %(paid)s paid on this order.")
+            % {"amount": amount, "paid": order.paid},
             details={"paid": f"{order.paid:.2f}", "amount": f"{amount:.2f}"},
         )
     try:
@@ -122,7 +128,10 @@ def record_payment(
             )
     except IntegrityError as exc:  # the order row is locked, so only a broken invariant can get here
         if broken_constraint(exc) == "payment_unique_external_id":
-            raise DuplicateExternalId(f"A payment with external id '{external_id}' is already recorded.") from exc
+            raise DuplicateExternalId(
+                gettext("A payment with external id '%(external_id)s' is already recorded.")
+                % {"external_id": external_id}
+            ) from exc
         raise
     log_activity(
         order=order,

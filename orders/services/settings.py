@@ -1,6 +1,7 @@
 """Admin changes to the status catalogue and the transition matrix."""
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from oms.db import broken_constraint
 from oms.models import Role
@@ -26,13 +27,13 @@ def save_status(
     """Create a status, or edit one. A status's group is fixed once orders use it. `purpose` None leaves an
     edited status's purpose as it is; "" clears it. A purpose belongs to one status per shop."""
     if group not in Group.values:
-        raise InvalidOrder(f"Unknown group '{group}'.")
+        raise InvalidOrder(gettext("Unknown group '%(group)s'.") % {"group": group})
     if purpose is None:
         purpose = status.purpose if status is not None else ""
     _check_purpose(tenant=tenant, purpose=purpose, group=group, status=status)
     if status is None:
         if OrderStatus.objects.filter(tenant=tenant, code=code).exists():
-            raise DuplicateStatus(f"A status with the code '{code}' already exists.")
+            raise DuplicateStatus(gettext("A status with the code '%(code)s' already exists.") % {"code": code})
         try:
             with transaction.atomic():
                 return OrderStatus.objects.create(
@@ -48,9 +49,9 @@ def save_status(
         except IntegrityError as exc:
             raise _integrity_error(exc, code=code, purpose=purpose) from exc
     if group != status.group and Order.objects.filter(tenant=tenant, status=status).exists():
-        raise InvalidOrder("Orders use this status, so its group cannot change. Create a new status instead.")
+        raise InvalidOrder(gettext("Orders use this status, so its group cannot change. Create a new status instead."))
     if not is_active and (status.is_default or purpose == StatusPurpose.SPLIT_TARGET):
-        raise InvalidOrder("This status is where new or split-off orders start; choose another one first.")
+        raise InvalidOrder(gettext("This status is where new or split-off orders start; choose another one first."))
     status.name, status.group, status.color, status.position, status.is_active = name, group, color, position, is_active
     status.purpose = purpose
     try:
@@ -65,19 +66,22 @@ def _check_purpose(*, tenant, purpose: str, group: str, status: OrderStatus | No
     if not purpose:
         return
     if purpose not in StatusPurpose.values:
-        raise PurposeNotAllowed(f"Unknown purpose '{purpose}'.")
+        raise PurposeNotAllowed(gettext("Unknown purpose '%(purpose)s'.") % {"purpose": purpose})
     label = StatusPurpose(purpose).label
     groups = PURPOSE_GROUPS[StatusPurpose(purpose)]
     if group not in groups:
         names = " or ".join(str(Group(g).label) for g in groups)
-        raise PurposeNotAllowed(f"“{label}” needs a status of the group {names}.")
+        raise PurposeNotAllowed(
+            gettext("“%(label)s” needs a status of the group %(names)s.") % {"label": label, "names": names}
+        )
     holder = OrderStatus.objects.filter(tenant=tenant, purpose=purpose)
     if status is not None:
         holder = holder.exclude(pk=status.pk)
     holder = holder.first()
     if holder is not None:
         raise PurposeTaken(
-            f"“{label}” is already the purpose of the status “{holder.name}” ({holder.code}); clear it there first.",
+            gettext("“%(label)s” is already the purpose of the status “%(name)s” (%(code)s); clear it there first.")
+            % {"label": label, "name": holder.name, "code": holder.code},
             details={"purpose": purpose, "status": holder.code},
         )
 
@@ -85,9 +89,11 @@ def _check_purpose(*, tenant, purpose: str, group: str, status: OrderStatus | No
 def _integrity_error(exc: IntegrityError, *, code: str, purpose: str):
     name = broken_constraint(exc)
     if name == "status_unique_code":
-        return DuplicateStatus(f"A status with the code '{code}' already exists.")
+        return DuplicateStatus(gettext("A status with the code '%(code)s' already exists.") % {"code": code})
     if name == "status_one_per_purpose":
-        return PurposeTaken(f"Another status already has the purpose “{StatusPurpose(purpose).label}”.")
+        return PurposeTaken(
+            gettext("Another status already has the purpose “%(label)s”.") % {"label": StatusPurpose(purpose).label}
+        )
     raise exc
 
 
@@ -115,9 +121,9 @@ def set_transition(
     """Allow or refuse one move of the matrix, for a channel (its own matrix, made from the general one on first
     change) and optionally for one role only. Returns whether the move is now allowed for that role."""
     if from_status.pk == to_status.pk:
-        raise InvalidOrder("A status cannot move to itself.")
+        raise InvalidOrder(gettext("A status cannot move to itself."))
     if role and role not in Role.values:
-        raise InvalidOrder(f"Unknown role '{role}'.")
+        raise InvalidOrder(gettext("Unknown role '%(role)s'.") % {"role": role})
     if channel and not StatusTransition.objects.filter(tenant=tenant, channel=channel).exists():
         _copy_general_matrix(tenant, channel)
     row = locks.lock_transition(tenant=tenant, channel=channel, from_status=from_status, to_status=to_status)

@@ -1,7 +1,8 @@
 """The one service that changes an order's status: matrix first, then the group's hard invariants."""
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django_fsm import TransitionNotAllowed as FsmRefused
 from django_fsm import can_proceed
 
@@ -51,7 +52,10 @@ def blockers(order: Order, group: str) -> list[str]:
         Group.DELIVERY: order.delivery_blockers,
         Group.COMPLETE: order.complete_blockers,
     }.get(group, lambda: [])()
-    return reasons or [f"An order in group '{order.group}' cannot move to group '{group}'."]
+    return reasons or [
+        gettext("An order in group '%(current)s' cannot move to group '%(group)s'.")
+        % {"current": order.group, "group": group}
+    ]
 
 
 @transaction.atomic
@@ -64,7 +68,9 @@ def change_status(*, order: Order, to_code: str, actor: Actor, skip_matrix: bool
     """
     target = OrderStatus.objects.filter(tenant_id=order.tenant_id, code=to_code, is_active=True).first()
     if target is None:
-        raise TransitionNotAllowed(f"There is no active status '{to_code}'.", details={"to": to_code})
+        raise TransitionNotAllowed(
+            gettext("There is no active status '%(code)s'.") % {"code": to_code}, details={"to": to_code}
+        )
     return move_locked(order=locks.lock_order(order), target=target, actor=actor, skip_matrix=skip_matrix)
 
 
@@ -77,10 +83,13 @@ def move_locked(
     back."""
     to_code = target.code
     if target.pk == order.status_id:
-        raise TransitionNotAllowed(f"The order is already '{target.name}'.", details={"to": to_code})
+        raise TransitionNotAllowed(
+            gettext("The order is already '%(target)s'.") % {"target": target.name}, details={"to": to_code}
+        )
     if not skip_matrix and target not in allowed_targets(order=order, role=actor.role):
         raise TransitionNotAllowed(
-            f"Moving from '{order.status.name}' to '{target.name}' is not allowed by the transition matrix.",
+            gettext("Moving from '%(source)s' to '%(target)s' is not allowed by the transition matrix.")
+            % {"source": order.status.name, "target": target.name},
             details={"from": order.status.code, "to": to_code},
         )
     previous_status, previous_group = order.status, order.group
@@ -116,9 +125,13 @@ def _enter_group(order: Order, group: str) -> None:
     try:
         getattr(order, ENTER_GROUP[group])()
     except FsmRefused as exc:
-        reasons = blockers(order, group)
+        with translation.override("en"):
+            reasons = blockers(order, group)  # the contract's details stay English
+        shown = blockers(order, group) if not (translation.get_language() or "en").startswith("en") else reasons
         raise TransitionBlocked(
-            f"The order cannot enter group '{group}': " + "; ".join(reasons), reasons=reasons
+            gettext("The order cannot enter group '%(group)s': %(reasons)s")
+            % {"group": group, "reasons": "; ".join(shown)},
+            reasons=reasons,
         ) from exc
     if group == Group.CANCEL and not parcel_is_out(order):
         line_ids = list(order.lines.values_list("pk", flat=True))

@@ -12,6 +12,7 @@ import json
 from urllib.parse import quote
 
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 
 from oms import http
 
@@ -26,7 +27,7 @@ class HttpJsonAdapter(CarrierAdapter):
     def _url(self, path: str) -> str:
         base = (self.carrier.base_url or "").rstrip("/")
         if not base.startswith(("http://", "https://")):
-            raise CarrierError("The carrier has no valid base URL.")
+            raise CarrierError(gettext("The carrier has no valid base URL."))
         return base + path
 
     def _call(self, method: str, path: str, body: dict | None = None) -> dict:
@@ -39,18 +40,21 @@ class HttpJsonAdapter(CarrierAdapter):
         try:
             answer = http.request(method, self._url(path), body=data, headers=headers, timeout=TIMEOUT_SECONDS)
         except http.OutboundError as exc:
-            raise CarrierError(f"Carrier unreachable: {exc.message}") from exc
+            raise CarrierError(gettext("Carrier unreachable: %(problem)s") % {"problem": exc.message}) from exc
         if 300 <= answer.status < 400:
-            raise CarrierError(f"Carrier answered with a redirect (HTTP {answer.status}), which is not followed.")
+            raise CarrierError(
+                gettext("Carrier answered with a redirect (HTTP %(status)s), which is not followed.")
+                % {"status": answer.status}
+            )
         if not answer.ok:
-            raise CarrierError(f"Carrier answered HTTP {answer.status}.")
+            raise CarrierError(gettext("Carrier answered HTTP %(status)s.") % {"status": answer.status})
         payload = answer.body
         try:
             parsed = json.loads(payload or b"{}")
         except ValueError as exc:
-            raise CarrierError("Carrier answered with something that is not JSON.") from exc
+            raise CarrierError(gettext("Carrier answered with something that is not JSON.")) from exc
         if not isinstance(parsed, dict):
-            raise CarrierError("Carrier answered with unexpected JSON.")
+            raise CarrierError(gettext("Carrier answered with unexpected JSON."))
         return parsed
 
     def create_shipment(self, request):
@@ -67,14 +71,14 @@ class HttpJsonAdapter(CarrierAdapter):
         )
         number = str(answer.get("tracking_number") or "").strip()
         if not number or len(number) > 100:
-            raise CarrierError("Carrier did not return a tracking number.")
+            raise CarrierError(gettext("Carrier did not return a tracking number."))
         return CreatedShipment(tracking_number=number)
 
     def fetch_events(self, *, tracking_number, created_at):
         answer = self._call("GET", f"/shipments/{quote(tracking_number, safe='')}/events")
         raw_events = answer.get("events")
         if not isinstance(raw_events, list):
-            raise CarrierError("Carrier answered without an event list.")
+            raise CarrierError(gettext("Carrier answered without an event list."))
         mapping = {str(k).lower(): v for k, v in (self.carrier.status_mapping or {}).items()}
         events = []
         for raw in raw_events:

@@ -1,6 +1,7 @@
 """Per-tenant configuration: carriers and the shipments settings (deadlines, logo, tracking mapping)."""
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from oms import http
 from oms.db import broken_constraint
@@ -32,7 +33,7 @@ def save_carrier(*, tenant, carrier: Carrier | None = None, token: str = "", **f
     except IntegrityError as exc:
         if broken_constraint(exc) != "carrier_unique_name":
             raise
-        raise DuplicateCarrier(f"A carrier named '{carrier.name}' already exists.") from exc
+        raise DuplicateCarrier(gettext("A carrier named '%(name)s' already exists.") % {"name": carrier.name}) from exc
     return carrier
 
 
@@ -41,7 +42,10 @@ def update_settings(*, tenant, departure_deadline, end_of_day, tracking_status_m
     known = set(OrderStatus.objects.filter(tenant=tenant).values_list("code", flat=True)) | set(StatusPurpose.values)
     unknown = sorted(value for value in tracking_status_map.values() if value and value not in known)
     if unknown:
-        raise DomainError(f"No such order status or status purpose: {', '.join(unknown)}.", field="tracking_status_map")
+        raise DomainError(
+            gettext("No such order status or status purpose: %(unknown)s.") % {"unknown": ", ".join(unknown)},
+            field="tracking_status_map",
+        )
     settings = locks.lock_settings(settings_for(tenant))
     settings.departure_deadline, settings.end_of_day = departure_deadline, end_of_day
     settings.tracking_status_map = tracking_status_map

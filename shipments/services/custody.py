@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from inventory import services as stock
 from oms.actors import Actor
@@ -35,17 +36,26 @@ class Handover:
 
 def _check_handover(order: Order, *, courier=None, carrier=None) -> None:
     if order.packing_verified_at is None:
-        raise HandoverRefused(f"Order {order.number} has not been packed by scan yet.")
+        raise HandoverRefused(gettext("Order %(number)s has not been packed by scan yet.") % {"number": order.number})
     if order.group not in (Group.ASSEMBLY, Group.DELIVERY):
-        raise HandoverRefused(f"Order {order.number} is '{order.status.name}'; it cannot be handed over.")
+        raise HandoverRefused(
+            gettext("Order %(number)s is '%(status)s'; it cannot be handed over.")
+            % {"number": order.number, "status": order.status.name}
+        )
     holder = current_holder(order)
     same = (courier is not None and holder.kind == HolderKind.COURIER and holder.user == courier) or (
         carrier is not None and holder.kind == HolderKind.CARRIER and holder.carrier == carrier
     )
     if same:
-        raise AlreadyHandedOver(f"Order {order.number} is already handed over to {holder.label}.")
+        raise AlreadyHandedOver(
+            gettext("Order %(number)s is already handed over to %(label)s.")
+            % {"number": order.number, "label": holder.label}
+        )
     if holder.kind != HolderKind.WAREHOUSE:
-        raise HandoverRefused(f"Order {order.number} is already with {holder.label}; it must be scanned back first.")
+        raise HandoverRefused(
+            gettext("Order %(number)s is already with %(label)s; it must be scanned back first.")
+            % {"number": order.number, "label": holder.label}
+        )
 
 
 def amount_to_collect(order: Order):
@@ -73,9 +83,9 @@ def hand_over(*, order: Order, actor: Actor, courier=None, carrier: Carrier | No
     """Record a handover scan: custody passes from the warehouse to `courier` (own couriers: the order joins the
     courier's route of the day) or to `carrier` (a shipment is created with it), and the order enters delivery."""
     if (courier is None) == (carrier is None):
-        raise HandoverRefused("Choose one courier or one carrier to hand over to.")
+        raise HandoverRefused(gettext("Choose one courier or one carrier to hand over to."))
     if carrier is not None and (carrier.tenant_id != order.tenant_id or not carrier.is_active):
-        raise HandoverRefused("That carrier is not available.")
+        raise HandoverRefused(gettext("That carrier is not available."))
     _check_handover(order, courier=courier, carrier=carrier)
     created = None
     if carrier is not None and carrier.kind != CarrierKind.OWN:
@@ -91,7 +101,9 @@ def hand_over(*, order: Order, actor: Actor, courier=None, carrier: Carrier | No
                 )
             )
         except CarrierError as exc:
-            raise HandoverRefused(f"{carrier.name} refused the shipment: {exc}") from exc
+            raise HandoverRefused(
+                gettext("%(name)s refused the shipment: %(error)s") % {"name": carrier.name, "error": exc}
+            ) from exc
     with transaction.atomic():
         return _hand_over_locked(order=order, actor=actor, courier=courier, carrier=carrier, created=created)
 
@@ -103,7 +115,9 @@ def _hand_over_locked(*, order, actor, courier, carrier, created) -> Handover:
     if courier is not None:
         route = locks.lock_route(route_for(tenant=order.tenant, courier=courier))
         if route.closed_at is not None:
-            raise HandoverRefused(f"{user_label(courier)}'s route of today is already closed.")
+            raise HandoverRefused(
+                gettext("%(courier)s's route of today is already closed.") % {"courier": user_label(courier)}
+            )
         stop = RouteStop.objects.filter(tenant_id=order.tenant_id, route=route, order=order).first()
         if stop is None:
             position = RouteStop.objects.filter(tenant_id=order.tenant_id, route=route).count() + 1
@@ -122,7 +136,7 @@ def _hand_over_locked(*, order, actor, courier, carrier, created) -> Handover:
     if order.group == Group.ASSEMBLY:
         target = delivery_status(order)
         if target is None:
-            raise HandoverRefused("The shop has no active delivery status.")
+            raise HandoverRefused(gettext("The shop has no active delivery status."))
         order = change_status(order=order, to_code=target.code, actor=actor, skip_matrix=True)
     result.order = order
     return result
@@ -168,10 +182,16 @@ def return_to_warehouse(*, order: Order, actor: Actor) -> RouteStop:
     order = locks.lock_order(order)
     holder = current_holder(order)
     if holder.kind != HolderKind.COURIER:
-        raise HandoverRefused(f"Order {order.number} is not with a courier (it is with {holder.label}).")
+        raise HandoverRefused(
+            gettext("Order %(number)s is not with a courier (it is with %(label)s).")
+            % {"number": order.number, "label": holder.label}
+        )
     stop = locks.lock_last_stop_of(order=order, courier=holder.user)
     if stop is None or stop.result != "failed":
-        raise HandoverRefused(f"Order {order.number} has no failed delivery to take back; mark it failed first.")
+        raise HandoverRefused(
+            gettext("Order %(number)s has no failed delivery to take back; mark it failed first.")
+            % {"number": order.number}
+        )
     record_transfer(order=order, to=Holder.warehouse(), actor=actor, frm=holder, note="failed delivery returned")
     stop.returned_at = timezone.now()
     stop.save(update_fields=["returned_at"])

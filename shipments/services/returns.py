@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from inventory import services as stock
 from inventory.models import MoveKind, StockMove
@@ -37,13 +38,16 @@ def receive_return(*, order: Order, actor: Actor) -> Order:
     returns to the warehouse and the order moves to the status for the purpose "returned"."""
     order = locks.lock_order(order)
     if order.handed_over_at is None:
-        raise HandoverRefused(f"Order {order.number} never left the warehouse; there is nothing to receive.")
+        raise HandoverRefused(
+            gettext("Order %(number)s never left the warehouse; there is nothing to receive.")
+            % {"number": order.number}
+        )
     if order.status.purpose == StatusPurpose.RETURNED:
-        raise HandoverRefused(f"Order {order.number} has already been received back.")
+        raise HandoverRefused(gettext("Order %(number)s has already been received back.") % {"number": order.number})
     returned = status_for(order.tenant_id, StatusPurpose.RETURNED)
     if returned is None:
         raise HandoverRefused(
-            "The shop has no active status with the purpose “Returned”; set one on the statuses screen."
+            gettext("The shop has no active status with the purpose “Returned”; set one on the statuses screen.")
         )
     lines = list(OrderLine.objects.filter(tenant_id=order.tenant_id, order=order).select_related("product"))
     user = actor.user if actor.user_id else None
@@ -104,9 +108,11 @@ def write_off_lost_parcel(*, order: Order, actor: Actor, reason: str) -> Order:
     order = locks.lock_order(order)
     reason = " ".join((reason or "").split())[:200]
     if not reason:
-        raise HandoverRefused("Say what happened to the parcel (e.g. “lost by the carrier”).")
+        raise HandoverRefused(gettext("Say what happened to the parcel (e.g. “lost by the carrier”)."))
     if not parcel_is_out(order):
-        raise HandoverRefused(f"Order {order.number} has no parcel out: nothing to write off.")
+        raise HandoverRefused(
+            gettext("Order %(number)s has no parcel out: nothing to write off.") % {"number": order.number}
+        )
     line_ids = list(OrderLine.objects.filter(tenant_id=order.tenant_id, order=order).values_list("pk", flat=True))
     moves = stock.write_off_reserved(
         tenant=order.tenant,
@@ -158,17 +164,21 @@ def announce_return(
     order = locks.lock_order(order)
     reason = " ".join((reason or "").split())[:200]
     if not reason:
-        raise ReturnRefused("Say why the customer sends it back.", field="reason")
+        raise ReturnRefused(gettext("Say why the customer sends it back."), field="reason")
     if order.delivered_at is None:
-        raise ReturnRefused(f"Order {order.number} has not been delivered: there is nothing to send back.")
+        raise ReturnRefused(
+            gettext("Order %(number)s has not been delivered: there is nothing to send back.")
+            % {"number": order.number}
+        )
     wanted = {int(line_id): int(units) for line_id, units in quantities.items() if int(units or 0) != 0}
     if not wanted:
-        raise ReturnRefused("Choose at least one unit to send back.")
+        raise ReturnRefused(gettext("Choose at least one unit to send back."))
     left = returnable(order)
     for line_id, units in wanted.items():
         if units < 0 or line_id not in left or units > left[line_id]:
             raise ReturnRefused(
-                f"At most {left.get(line_id, 0)} unit(s) of that line can still be sent back.",
+                gettext("At most %(count)s unit(s) of that line can still be sent back.")
+                % {"count": left.get(line_id, 0)},
                 details={"line_id": line_id},
             )
     customer_return = CustomerReturn.objects.create(
@@ -220,14 +230,16 @@ def receive_customer_return(
     order = locks.lock_order(customer_return.order)
     customer_return = locks.lock_customer_return(customer_return)
     if customer_return.state != ReturnState.EXPECTED:
-        raise ReturnRefused(f"This return of order {order.number} has already been received.")
+        raise ReturnRefused(
+            gettext("This return of order %(number)s has already been received.") % {"number": order.number}
+        )
     write_offs = {int(k): " ".join(str(v).split())[:200] for k, v in (write_offs or {}).items()}
     lines = list(customer_return.lines.select_related("order_line__product"))
     for line_id, why in write_offs.items():
         if line_id not in {line.order_line_id for line in lines}:
-            raise ReturnRefused("That line is not part of this return.")
+            raise ReturnRefused(gettext("That line is not part of this return."))
         if not why:
-            raise ReturnRefused("Say why the units are written off (e.g. damaged).", field="write_off_reason")
+            raise ReturnRefused(gettext("Say why the units are written off (e.g. damaged)."), field="write_off_reason")
     user = actor.user if actor.user_id else None
     for line in lines:
         product = line.order_line.product
@@ -285,5 +297,5 @@ def _warehouse_it_left_from(line_id: int, tenant):
         return move.warehouse
     warehouse = Warehouse.objects.filter(tenant=tenant).order_by("priority", "pk").first()
     if warehouse is None:
-        raise ReturnRefused("The shop has no warehouse to take the units back into.")
+        raise ReturnRefused(gettext("The shop has no warehouse to take the units back into."))
     return warehouse

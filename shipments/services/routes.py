@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from oms.actors import Actor
 from oms.db import retry_on_conflict
@@ -27,11 +28,11 @@ MAX_AMOUNT = Decimal("999999999999.99")
 def depart(*, route: Route, actor: Actor) -> Route:
     route = locks.lock_route(route)
     if route.closed_at is not None:
-        raise RouteRuleBroken("This route is closed.")
+        raise RouteRuleBroken(gettext("This route is closed."))
     if route.departed_at is not None:
-        raise RouteRuleBroken("Departure is already recorded.")
+        raise RouteRuleBroken(gettext("Departure is already recorded."))
     if not RouteStop.objects.filter(tenant_id=route.tenant_id, route=route).exists():
-        raise RouteRuleBroken("There is nothing on this route yet.")
+        raise RouteRuleBroken(gettext("There is nothing on this route yet."))
     route.departed_at = timezone.now()
     route.save(update_fields=["departed_at"])
     return route
@@ -39,11 +40,13 @@ def depart(*, route: Route, actor: Actor) -> Route:
 
 def _open_stop(stop: RouteStop) -> RouteStop:
     if stop.route.closed_at is not None:
-        raise RouteRuleBroken("This route is closed.")
+        raise RouteRuleBroken(gettext("This route is closed."))
     if stop.route.departed_at is None:
-        raise RouteRuleBroken("Mark the route as departed first.")
+        raise RouteRuleBroken(gettext("Mark the route as departed first."))
     if stop.result:
-        raise RouteRuleBroken(f"This order is already marked {stop.get_result_display().lower()}.")
+        raise RouteRuleBroken(
+            gettext("This order is already marked %(result)s.") % {"result": stop.get_result_display().lower()}
+        )
     return stop
 
 
@@ -53,9 +56,9 @@ def parse_amount(raw) -> Decimal | None:
     try:
         amount = Decimal(str(raw).strip().replace(",", "."))
     except InvalidOperation as exc:
-        raise RouteRuleBroken("The amount collected must be a number like 12.50.") from exc
+        raise RouteRuleBroken(gettext("The amount collected must be a number like 12.50.")) from exc
     if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT or amount != amount.quantize(Decimal("0.01")):
-        raise RouteRuleBroken("The amount collected must be zero or more, with at most two decimals.")
+        raise RouteRuleBroken(gettext("The amount collected must be zero or more, with at most two decimals."))
     return amount
 
 
@@ -68,7 +71,7 @@ def deliver(*, stop: RouteStop, actor: Actor, amount_collected=None) -> RouteSto
     due = amount_to_collect(order)
     amount = parse_amount(amount_collected)
     if due > 0 and amount is None:
-        raise RouteRuleBroken(f"Enter the amount collected ({due} is due on delivery).")
+        raise RouteRuleBroken(gettext("Enter the amount collected (%(due)s is due on delivery).") % {"due": due})
     confirm_delivery(order=order, actor=actor, note=f"route {stop.route_id}")
     record_transfer(
         order=order,
@@ -91,7 +94,7 @@ def fail(*, stop: RouteStop, actor: Actor, reason: str) -> RouteStop:
     """The parcel could not be delivered; it stays in the courier's custody until scanned back in."""
     reason = (reason or "").strip()
     if not reason:
-        raise RouteRuleBroken("Say why the delivery failed.")
+        raise RouteRuleBroken(gettext("Say why the delivery failed."))
     order = locks.lock_order(stop.order)
     stop = _open_stop(locks.lock_stop(stop))
     stop.result, stop.reason, stop.resolved_at = StopResult.FAILED, reason[:255], timezone.now()
@@ -108,12 +111,14 @@ def close(*, route: Route, actor: Actor) -> Route:
     """Close the route; refused while any order on it is neither delivered nor failed."""
     route = locks.lock_route(route)
     if route.closed_at is not None:
-        raise RouteRuleBroken("This route is already closed.")
+        raise RouteRuleBroken(gettext("This route is already closed."))
     if route.departed_at is None:
-        raise RouteRuleBroken("The route never departed; it cannot be closed.")
+        raise RouteRuleBroken(gettext("The route never departed; it cannot be closed."))
     open_count = RouteStop.objects.filter(tenant_id=route.tenant_id, route=route, result="").count()
     if open_count:
-        raise RouteRuleBroken(f"{open_count} order(s) on this route are not resolved yet.")
+        raise RouteRuleBroken(
+            gettext("%(open_count)s order(s) on this route are not resolved yet.") % {"open_count": open_count}
+        )
     route.closed_at = timezone.now()
     route.save(update_fields=["closed_at"])
     expected, collected = cash_of(route)
