@@ -420,8 +420,8 @@ def test_an_internal_carrier_base_url_is_shown_next_to_its_field_and_nothing_is_
 
 
 def test_a_scan_costs_a_fixed_number_of_statements(tenant, client_for):
-    """The station's hot path, pinned: a scan that counts a unit is the request's own four (session, user, tenant
-    binding, membership) plus the order read once and locked (with its status, customer and the packer's
+    """The station's hot path, pinned: a scan that counts a unit is the request's own three (session, user,
+    membership; the tenant binding rides in front of the first statement of each transaction) plus the order read once and locked (with its status, customer and the packer's
     warehouses), its lines with their counts, and the scan written; the scan completing the order adds the
     custody note, the packed status, one update of the order (fact and status), its history row, the status note
     and the event. However many lines the order has."""
@@ -443,7 +443,7 @@ def test_a_scan_costs_a_fixed_number_of_statements(tenant, client_for):
     assert "packing-complete" in response["HX-Trigger"]
     # Here the service's transaction is a savepoint inside the test's (SAVEPOINT and RELEASE are counted; in
     # production its BEGIN and COMMIT are not statements Django logs).
-    assert counts == [7 + 2] * (len(codes) - 1) + [13 + 2], counts
+    assert counts == [6 + 2] * (len(codes) - 1) + [12 + 2], counts
 
 
 def test_after_the_last_unit_the_next_scan_opens_the_order_whose_number_it_is(tenant, client_for):
