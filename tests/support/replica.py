@@ -96,7 +96,7 @@ def primary_with_replica(*, source: dict, owner: str, roles: dict[str, str]):
         )
         _run(
             [programs / "pg_basebackup", "-h", work, "-p", ports["primary"], "-U", "postgres", "-D", replica]
-            + ["-R", "-X", "stream", "--no-sync"],
+            + ["-R", "-X", "stream", "--no-sync", "--checkpoint=fast"],  # no wait for a spread checkpoint
             user,
         )
         start(replica, ports["replica"])
