@@ -12,6 +12,8 @@ statements), COPY and named cursors send the setting as a statement of its own i
 The login role is the application role itself (a pooler keeps one pool per role), so no SET ROLE either.
 """
 
+import re
+
 from django.db.backends.postgresql import base
 from psycopg import pq, sql
 
@@ -32,6 +34,15 @@ def _pending(conn):
     else:
         held = getattr(conn, "oms_tenant", _UNKNOWN)
     return BOUND if wanted == held else wanted
+
+
+# Statements PostgreSQL refuses inside a transaction block, which a two-statement message is: maintenance that reads
+# no row through the policies, so it runs as sent.
+_OUTSIDE_TRANSACTIONS = re.compile(
+    r"\s*(VACUUM|(CREATE|DROP)\s+DATABASE|ALTER\s+SYSTEM|(CREATE|DROP)\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY"
+    r"|REINDEX\b[^;]*\bCONCURRENTLY)\b",
+    re.IGNORECASE,
+)
 
 
 def _held(conn, tenant) -> None:
@@ -74,7 +85,7 @@ class Cursor(_SeparateBinding, base.Cursor):
         if kwargs.get("prepare"):  # a prepared statement is one statement
             return self._bind_then(super().execute, query, params, **kwargs)
         tenant = _pending(self.connection)
-        if tenant is BOUND:
+        if tenant is BOUND or (isinstance(query, str) and _OUTSIDE_TRANSACTIONS.match(query)):
             return super().execute(query, params, **kwargs)
         binding = tenant_binding.binding_sql(tenant) + "; "
         if isinstance(query, str):
