@@ -28,7 +28,6 @@ import json
 import os
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -42,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_database_url, ensure_database  # noqa: E402
+from bench.common import bench_database_url, ensure_database, stop  # noqa: E402
 from bench.orders import BENCH_ENV, free_port, load_average, percentile, seed, wait_until_up  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -201,16 +200,6 @@ def app_env(url: str, redis_url: str) -> dict:
 def start(command, env, log_name) -> subprocess.Popen:
     log = (OUT / log_name).open("w")
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def descendants(pid: int) -> list[int]:

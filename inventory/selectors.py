@@ -62,38 +62,29 @@ def product_by_any_code(*, tenant, code: str):
     return Product.objects.filter(tenant=tenant, sku__iexact=code).order_by("-is_active", "pk").first()
 
 
-def ledger_drift(*, tenant):
-    """Stock levels whose on-hand differs from the sum of their ledger movements."""
+def _level_drift(*, tenant, parts, figure: str, keep_zero: bool):
+    """Stock levels whose `figure` differs from the sum of `parts` (rows with warehouse, product and quantity)."""
     sums = {
         (row["warehouse_id"], row["product_id"]): row["total"]
-        for row in StockMove.objects.filter(tenant=tenant)
-        .values("warehouse_id", "product_id")
-        .annotate(total=Sum("quantity"))
+        for row in parts.filter(tenant=tenant).values("warehouse_id", "product_id").annotate(total=Sum("quantity"))
     }
     drift = []
     for level in StockLevel.objects.filter(tenant=tenant).select_related("product", "warehouse"):
         expected = sums.pop((level.warehouse_id, level.product_id), 0)
-        if expected != level.on_hand:
-            drift.append((level.warehouse.code, level.product.sku, level.on_hand, expected))
-    drift.extend((str(w), str(p), 0, total) for (w, p), total in sums.items() if total)
+        if expected != getattr(level, figure):
+            drift.append((level.warehouse.code, level.product.sku, getattr(level, figure), expected))
+    drift.extend((str(w), str(p), 0, total) for (w, p), total in sums.items() if total or keep_zero)
     return drift
+
+
+def ledger_drift(*, tenant):
+    """Stock levels whose on-hand differs from the sum of their ledger movements."""
+    return _level_drift(tenant=tenant, parts=StockMove.objects, figure="on_hand", keep_zero=False)
 
 
 def reservation_drift(*, tenant):
     """Stock levels whose `reserved` differs from the sum of their reservations: (warehouse, sku, reserved, held)."""
-    held = {
-        (row["warehouse_id"], row["product_id"]): row["total"]
-        for row in Reservation.objects.filter(tenant=tenant)
-        .values("warehouse_id", "product_id")
-        .annotate(total=Sum("quantity"))
-    }
-    drift = []
-    for level in StockLevel.objects.filter(tenant=tenant).select_related("product", "warehouse"):
-        expected = held.pop((level.warehouse_id, level.product_id), 0)
-        if expected != level.reserved:
-            drift.append((level.warehouse.code, level.product.sku, level.reserved, expected))
-    drift.extend((str(w), str(p), 0, total) for (w, p), total in held.items())
-    return drift
+    return _level_drift(tenant=tenant, parts=Reservation.objects, figure="reserved", keep_zero=True)
 
 
 _holder_checks: list[Callable] = []
