@@ -42,3 +42,14 @@ def remember_language_in_session(sender, request, user, **kwargs):
     language = Preferences.objects.filter(user=user).values_list("language", flat=True).first()
     if language and request is not None and hasattr(request, "session"):
         request.session[SESSION_LANGUAGE_KEY] = language
+
+
+def languages_of(user_ids) -> dict[int, str]:
+    """Each person's interface language, for texts written for them outside a request (alerts from a sweep)."""
+    from django.conf import settings
+
+    from .models import Preferences
+
+    user_ids = set(user_ids)
+    chosen = dict(Preferences.objects.filter(user_id__in=user_ids).values_list("user_id", "language"))
+    return {user_id: chosen.get(user_id, settings.LANGUAGE_CODE) for user_id in user_ids}

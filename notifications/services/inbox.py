@@ -4,11 +4,12 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from oms.actors import Actor
 from oms.errors import DomainError
+from oms.i18n import languages_of
 from oms.models import Membership, Role
 
 from ..models import Alert, Task
@@ -38,23 +39,28 @@ def resolve_recipients(*, tenant, spec: str, order=None) -> list[int]:
 
 
 def create_alerts(
-    *, tenant, user_ids: list[int], title: str, body: str = "", order=None, url: str = "", dedupe_key: str = ""
+    *, tenant, user_ids: list[int], title, body="", order=None, url: str = "", dedupe_key: str = ""
 ) -> list[Alert]:
-    """One alert per user; with a dedupe_key a user gets it at most once."""
+    """One alert per user; with a dedupe_key a user gets it at most once. `title` and `body` are the text, or
+    functions returning it: those are asked in each recipient's own language (the shop's own words are text)."""
     if not url and order is not None:
         url = f"/orders/{order.pk}/"
-    alerts = [
-        Alert(
-            tenant=tenant,
-            user_id=user_id,
-            title=title[:200],
-            body=body,
-            order=order,
-            url=url,
-            dedupe_key=dedupe_key,
-        )
-        for user_id in dict.fromkeys(user_ids)
-    ]
+    recipients = list(dict.fromkeys(user_ids))
+    languages = languages_of(recipients) if callable(title) or callable(body) else {}
+    alerts = []
+    for user_id in recipients:
+        with translation.override(languages.get(user_id)):
+            alerts.append(
+                Alert(
+                    tenant=tenant,
+                    user_id=user_id,
+                    title=(title() if callable(title) else title)[:200],
+                    body=body() if callable(body) else body,
+                    order=order,
+                    url=url,
+                    dedupe_key=dedupe_key,
+                )
+            )
     return Alert.objects.bulk_create(alerts, ignore_conflicts=bool(dedupe_key))
 
 
@@ -99,7 +105,12 @@ def create_task(
         created_by=actor.name[:150],
     )
     if assignee is not None:
-        create_alerts(tenant=tenant, user_ids=[assignee.pk], title=f"New task: {task.title}", order=order)
+        create_alerts(
+            tenant=tenant,
+            user_ids=[assignee.pk],
+            title=lambda: gettext("New task: %(title)s") % {"title": task.title},
+            order=order,
+        )
     return task
 
 

@@ -9,11 +9,12 @@ from urllib.parse import urlencode
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
-from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext
 
 from oms.event_catalogue import OrderOverdue
 from oms.events import memo, record_events
+from oms.i18n import languages_of
 from oms.models import Membership, Role
 from orders.models import Order, OrderStatus
 
@@ -345,42 +346,46 @@ def overdue_alerts(overdue: list, *, statuses: dict, now: datetime.datetime) -> 
         for user_id in users:
             groups.setdefault((order.tenant_id, user_id, order.status_id), []).append(order)
     alerts = []
+    languages = languages_of(user_id for _, user_id, _ in groups)
     for (tenant_id, user_id, status_id), orders in groups.items():
-        status = statuses.get(status_id)
-        name = status.name if status else "its status"
-        if len(orders) == 1:
-            order = orders[0]
-            alerts.append(
-                (
-                    tenant_id,
-                    user_id,
-                    order.pk,
-                    f"Order {order.number} is overdue",
-                    f"It has been in {name} longer than the time limit of that status.",
-                    f"/orders/{order.pk}/",
-                    f"overdue:{order.pk}:{int(order.status_changed_at.timestamp())}",
-                    now,
-                )
-            )
-            continue
-        numbers = ", ".join(o.number for o in orders[:GROUP_SAMPLE])
-        more = f" and {len(orders) - GROUP_SAMPLE} more" if len(orders) > GROUP_SAMPLE else ""
-        query = {"status": status.code if status else "", "overdue": "on"}
-        if all(o.manager_id == user_id for o in orders):
-            query["manager"] = str(user_id)
-        alerts.append(
-            (
-                tenant_id,
-                user_id,
-                None,
-                f"{len(orders)} orders overdue in {name}",
-                f"They have been in {name} longer than its time limit: {numbers}{more}.",
-                "/orders/?" + urlencode(query),
-                f"overdue-group:{status_id}:{int(now.timestamp())}:{min(o.pk for o in orders)}",
-                now,
-            )
-        )
+        with translation.override(languages[user_id]):
+            alerts.append(_overdue_alert(tenant_id, user_id, orders, statuses.get(status_id), status_id, now))
     return alerts
+
+
+def _overdue_alert(tenant_id, user_id, orders, status, status_id, now) -> tuple:
+    """One alert row, its words in the language active (the recipient's)."""
+    name = status.name if status else gettext("its status")
+    if len(orders) == 1:
+        order = orders[0]
+        return (
+            tenant_id,
+            user_id,
+            order.pk,
+            gettext("Order %(number)s is overdue") % {"number": order.number},
+            gettext("It has been in %(status)s longer than the time limit of that status.") % {"status": name},
+            f"/orders/{order.pk}/",
+            f"overdue:{order.pk}:{int(order.status_changed_at.timestamp())}",
+            now,
+        )
+    numbers = ", ".join(o.number for o in orders[:GROUP_SAMPLE])
+    if len(orders) > GROUP_SAMPLE:
+        numbers = gettext("%(numbers)s and %(more)s more") % {"numbers": numbers, "more": len(orders) - GROUP_SAMPLE}
+    query = {"status": status.code if status else "", "overdue": "on"}
+    if all(o.manager_id == user_id for o in orders):
+        query["manager"] = str(user_id)
+    return (
+        tenant_id,
+        user_id,
+        None,
+        ngettext("%(count)s order overdue in %(status)s", "%(count)s orders overdue in %(status)s", len(orders))
+        % {"count": len(orders), "status": name},
+        gettext("They have been in %(status)s longer than its time limit: %(numbers)s.")
+        % {"status": name, "numbers": numbers},
+        "/orders/?" + urlencode(query),
+        f"overdue-group:{status_id}:{int(now.timestamp())}:{min(o.pk for o in orders)}",
+        now,
+    )
 
 
 def _insert_alerts(rows: list[tuple]) -> None:

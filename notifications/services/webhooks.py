@@ -328,7 +328,7 @@ def _disable_if_failing(endpoint_id: int, now: datetime) -> None:
     inbox.create_alerts(
         tenant=endpoint.tenant,
         user_ids=inbox.resolve_recipients(tenant=endpoint.tenant, spec="admins"),
-        title=f"Webhook to {endpoint.url[:120]} was disabled",
+        title=lambda: gettext("Webhook to %(url)s was disabled") % {"url": endpoint.url[:120]},
         body=endpoint.disabled_reason,
         url=f"/alerts/settings/webhooks/{endpoint.pk}/",
         dedupe_key=f"webhook-disabled:{endpoint.pk}:{int(timezone.now().timestamp())}",

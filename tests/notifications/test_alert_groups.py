@@ -75,3 +75,21 @@ def test_groups_are_per_status_and_a_single_order_keeps_its_own_alert(tenant):
     single = Alert.objects.get(user=manager, order=confirmed)
     assert single.url == f"/orders/{confirmed.pk}/" and "in Confirmed longer" in single.body
     assert len(news) == 2
+
+
+def test_each_manager_reads_the_overdue_alert_in_their_own_language(tenant):
+    from oms.services import set_language
+
+    english, russian = make_member(tenant, Role.MANAGER), make_member(tenant, Role.MANAGER)
+    set_language(user=russian, language="ru")
+    with time_machine.travel(MONDAY_10, tick=False):
+        orders = new_orders(tenant, 12)
+        Order.objects.filter(pk__in=[o.pk for o in orders[:6]]).update(manager=english)
+        Order.objects.filter(pk__in=[o.pk for o in orders[6:]]).update(manager=russian)
+    sla.save_time_limit(tenant=tenant, status=OrderStatus.objects.get(tenant=tenant, code="new"), minutes=30)
+    with time_machine.travel(MONDAY_10 + timedelta(hours=1), tick=False):
+        assert sla.sweep_overdue() == 12
+    assert Alert.objects.get(user=english).title == "6 orders overdue in New"
+    alert = Alert.objects.get(user=russian)
+    assert alert.title == "6 заказов просрочены в статусе «New»"  # the status name is the shop's own word
+    assert "и ещё 1" in alert.body
