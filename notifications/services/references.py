@@ -5,6 +5,8 @@ which is what the events carry. The same lists feed the builder's pickers, so a 
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext
+
 from oms.event_catalogue import ShipmentStatusChanged
 from oms.models import Membership, Role
 from orders.models import Group, OrderStatus, PaymentStatus, StatusPurpose
@@ -109,8 +111,12 @@ def check_references(
             for item in (item.strip() for item in items if item.strip()):
                 code = _match(item, choices)
                 if code is None:
-                    what = "status" if name in STATUS_FIELDS else "value"
-                    problems.append(f"Condition {i}: there is no {what} “{item}” in this shop ({_names(choices)}).")
+                    message = (
+                        gettext("Condition %(i)s: there is no status “%(item)s” in this shop (%(names)s).")
+                        if name in STATUS_FIELDS
+                        else gettext("Condition %(i)s: there is no value “%(item)s” in this shop (%(names)s).")
+                    )
+                    problems.append(message % {"i": i, "item": item, "names": _names(choices)})
                 else:
                     matched.append(code)
             cond["value"] = ", ".join(matched) if op in LIST_OPERATORS else (matched[0] if matched else cond["value"])
@@ -122,22 +128,39 @@ def check_references(
         if kind == "change_status" and value:
             code = _match(value, values.statuses)
             if code is None:
-                problems.append(f"Action {i}: there is no status “{value}” in this shop ({_names(values.statuses)}).")
+                problems.append(
+                    gettext("Action %(i)s: there is no status “%(value)s” in this shop (%(names)s).")
+                    % {"i": i, "value": value, "names": _names(values.statuses)}
+                )
             else:
                 action["value"] = code
         elif kind in TEMPLATE_ACTIONS and value:
             templates = values.for_action(kind)
             code = _match(value, templates)
             if code is None:
+                known = {"i": i, "kind": TEMPLATE_ACTIONS[kind].label, "value": value, "names": _names(templates)}
                 problems.append(
-                    f"Action {i}: there is no active {TEMPLATE_ACTIONS[kind].label} template “{value}”"
-                    + (f" ({_names(templates)})." if templates else "; add one under Message templates first.")
+                    (
+                        gettext("Action %(i)s: there is no active %(kind)s template “%(value)s” (%(names)s).")
+                        if templates
+                        else gettext(
+                            "Action %(i)s: there is no active %(kind)s template “%(value)s”; add one under Message "
+                            "templates first."
+                        )
+                    )
+                    % known
                 )
             else:
                 action["value"] = code
         elif kind == "webhook" and value.isdigit() and value not in dict(values.endpoints):
-            problems.append(f"Action {i}: webhook endpoint {value} does not exist or is disabled.")
+            problems.append(
+                gettext("Action %(i)s: webhook endpoint %(value)s does not exist or is disabled.")
+                % {"i": i, "value": value}
+            )
         elif kind in RECIPIENT_ACTIONS and value and value not in dict(values.recipients):
-            problems.append(f"Action {i}: nobody is “{value}” in this shop; choose from the list.")
+            problems.append(
+                gettext("Action %(i)s: nobody is “%(value)s” in this shop; choose from the list.")
+                % {"i": i, "value": value}
+            )
         cleaned_actions.append(action)
     return cleaned_conditions, cleaned_actions, problems

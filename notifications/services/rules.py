@@ -179,31 +179,38 @@ def validate(conditions: list[dict], actions: list[dict]) -> list[str]:
     problems = []
     for i, cond in enumerate(conditions, 1):
         if cond.get("field") not in FIELDS:
-            problems.append(f"Condition {i}: choose a field.")
+            problems.append(gettext("Condition %(i)s: choose a field.") % {"i": i})
         if cond.get("op") not in OPERATORS:
-            problems.append(f"Condition {i}: choose an operator.")
+            problems.append(gettext("Condition %(i)s: choose an operator.") % {"i": i})
         elif cond.get("op") in NUMERIC_OPERATORS:
             try:
                 _number(cond.get("value"))
             except RuleError:
-                problems.append(f"Condition {i}: '{cond.get('value')}' is not a number.")
+                problems.append(
+                    gettext("Condition %(i)s: '%(value)s' is not a number.") % {"i": i, "value": cond.get("value")}
+                )
         elif cond.get("op") != "any" and not str(cond.get("value", "")).strip():
-            problems.append(f"Condition {i}: give a value.")
+            problems.append(gettext("Condition %(i)s: give a value.") % {"i": i})
     if not actions:
-        problems.append("Add at least one action.")
+        problems.append(gettext("Add at least one action."))
     for i, action in enumerate(actions, 1):
         kind = action.get("type")
         if kind not in ACTIONS:
-            problems.append(f"Action {i}: choose what to do.")
+            problems.append(gettext("Action %(i)s: choose what to do.") % {"i": i})
             continue
         needs_value = kind not in ("reserve_stock", "split_unavailable", "create_task", "alert")
         if needs_value and not str(action.get("value", "")).strip():
-            problems.append(f"Action {i} ({ACTIONS[kind][0]}): give the {ACTIONS[kind][1]}.")
+            problems.append(
+                gettext("Action %(i)s (%(action)s): give the %(what)s.")
+                % {"i": i, "action": ACTIONS[kind][0], "what": ACTIONS[kind][1]}
+            )
         if kind in ("create_task", "alert") and not str(action.get("text", "")).strip():
-            problems.append(f"Action {i} ({ACTIONS[kind][0]}): write the text.")
+            problems.append(
+                gettext("Action %(i)s (%(action)s): write the text.") % {"i": i, "action": ACTIONS[kind][0]}
+            )
         if kind == "webhook" and not str(action.get("value", "")).strip().isdigit():
-            problems.append(f"Action {i}: choose a webhook endpoint.")
+            problems.append(gettext("Action %(i)s: choose a webhook endpoint.") % {"i": i})
         hours = str(action.get("hours", "") or "").strip()
         if hours and not (hours.isdigit() and int(hours) <= 24 * 365):
-            problems.append(f"Action {i}: due in hours must be a whole number.")
+            problems.append(gettext("Action %(i)s: due in hours must be a whole number.") % {"i": i})
     return problems

@@ -114,3 +114,11 @@ def test_validation_names_each_problem():
     assert any("Action 1" in p for p in problems)
     assert any("Action 2" in p for p in problems)
     assert validate([], []) == ["Add at least one action."]
+
+
+def test_a_trigger_s_problems_are_told_in_the_reader_s_language():
+    from django.utils import translation
+
+    with translation.override("ru"):
+        problems = validate([{"field": "", "op": "eq", "value": "1"}], [])
+    assert problems == ["Условие 1: выберите поле.", "Добавьте хотя бы одно действие."]
