@@ -276,11 +276,14 @@ REBUILD_JOB = "analytics.rebuild"
 
 def rebuild_job(tenant, progress) -> JobResult:
     """ "Rebuild now" as a job: both summaries, forced."""
-    progress(5, "Rebuilding the purchase summary")
+    progress(5, gettext("Rebuilding the purchase summary"))
     purchases = refresh_purchases(tenant=tenant, force=True)
-    progress(60, "Rebuilding the time in statuses")
+    progress(60, gettext("Rebuilding the time in statuses"))
     stays = refresh_stays(tenant=tenant, force=True)
-    return JobResult(summary=f"Summaries rebuilt: {purchases} purchases, {stays} stays.")
+    return JobResult(
+        summary=gettext("Summaries rebuilt: %(purchases)s purchases, %(stays)s stays.")
+        % {"purchases": purchases, "stays": stays}
+    )
 
 
 def refresh_summaries(*, tenant, force: bool = False) -> dict:

@@ -14,11 +14,12 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.core.files import File
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from .errors import DomainError
 from .events import enqueue_after_commit, send_task
+from .i18n import languages_of
 from .models import Job, JobState, Tenant, progress_key
 
 logger = logging.getLogger(__name__)
@@ -100,11 +101,15 @@ def run(job_id: int) -> Job | None:
     if not Job.objects.filter(pk=job_id, state=JobState.QUEUED).update(state=JobState.RUNNING, started_at=now):
         return None
     job = Job.objects.select_related("tenant").get(pk=job_id)
+    # Its steps and result are read by the person who started it: written in their language.
+    language = languages_of([job.requested_by_id])[job.requested_by_id] if job.requested_by_id else None
     try:
-        outcome = _kinds[job.kind].run(job.tenant, Progress(job))
+        with translation.override(language):
+            outcome = _kinds[job.kind].run(job.tenant, Progress(job))
     except Exception as exc:  # noqa: BLE001 - the page shows that it failed; the log has the details
         logger.exception("Job %s (%s) failed", job.pk, job.kind)
-        message = exc.message if isinstance(exc, DomainError) else "It stopped on an unexpected error."
+        with translation.override(language):
+            message = exc.message if isinstance(exc, DomainError) else gettext("It stopped on an unexpected error.")
         Job.objects.filter(pk=job.pk).update(state=JobState.FAILED, error=message, finished_at=timezone.now())
         return job
     if outcome.file is not None:

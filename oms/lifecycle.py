@@ -14,6 +14,7 @@ from django.apps import apps
 from django.core.files import File
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from simple_history.models import HistoricalChanges
 
 from . import csvsafe, replica, rls
@@ -128,7 +129,10 @@ def export_tenant(tenant: Tenant, target, progress=None) -> dict[str, int]:
         with replica.replica_reads() as database, transaction.atomic(using=database), rls.tenant_context(tenant.pk):
             for number, model in enumerate(models):
                 if progress is not None:
-                    progress(number * 100 // len(models), f"Exporting {model._meta.verbose_name_plural}")
+                    progress(
+                        number * 100 // len(models),
+                        gettext("Exporting %(what)s") % {"what": model._meta.verbose_name_plural},
+                    )
                 table = model._meta.db_table
                 fields = exported_fields(model)
                 rows = (
@@ -167,7 +171,8 @@ def export_job(tenant: Tenant, progress) -> JobResult:
         counts = export_tenant(tenant, archive, progress)
         archive.seek(0)
         return JobResult(
-            summary=f"{sum(counts.values()):,} rows from {len(counts)} tables.",
+            summary=gettext("%(rows)s rows from %(tables)s tables.")
+            % {"rows": f"{sum(counts.values()):,}", "tables": len(counts)},
             file=File(archive),
             filename=f"{tenant.slug}-export-{timezone.now():%Y%m%d-%H%M}.zip",
         )

@@ -211,3 +211,16 @@ def test_delete_needs_confirmation_then_removes_only_that_tenant(tenant, other_t
             [number_sequence_name(tenant.pk), number_sequence_name(other_tenant.pk)],
         )
         assert cursor.fetchone() == (None, number_sequence_name(other_tenant.pk))
+
+
+def test_a_job_speaks_the_language_of_the_person_who_started_it(tenant, run_after_commit):
+    from oms.services import set_language
+    from tests.factories import make_member
+
+    owner = make_member(tenant, Role.OWNER)
+    set_language(user=owner, language="ru")
+    with run_after_commit():
+        job = jobs.start_job(tenant=tenant, kind=EXPORT_JOB, user=owner)
+    rls.bind(tenant.pk)
+    job.refresh_from_db()
+    assert job.state == JobState.DONE and job.result.startswith("Строк: ")
