@@ -1,6 +1,7 @@
 """A real PgBouncer in transaction mode in front of a PostgreSQL database: for the pooler test and bench/load.py."""
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -24,13 +25,21 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _run_as(host: str) -> str:
+    """PgBouncer refuses to run as root: nobody, or the owner of the server's socket directory when it connects
+    through one (an embedded server's directory admits only its owner)."""
+    if host and host.startswith("/"):
+        return pwd.getpwuid(os.stat(host).st_uid).pw_name
+    return "nobody"
+
+
 @contextmanager
 def pgbouncer(*, host: str, port: int | str, dbname: str, users, pool_size: int, alias: str = "pooled"):
     """Run PgBouncer (transaction pooling, `pool_size` server connections per user) until the block ends; yields
     its port. Clients connect to database `alias` at 127.0.0.1 with any of `users` (trusted, as the server is)."""
     listen = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="oms-pgbouncer-"))
-    workdir.chmod(0o755)  # PgBouncer refuses to run as root: it runs as nobody and reads its files here
+    workdir.chmod(0o755)  # run as another account (see _run_as), PgBouncer reads its files here
     (workdir / "users.txt").write_text("".join(f'"{user}" ""\n' for user in sorted(set(users))))
     (workdir / "pgbouncer.ini").write_text(
         "[databases]\n"
@@ -44,7 +53,7 @@ def pgbouncer(*, host: str, port: int | str, dbname: str, users, pool_size: int,
     )
     for name in ("users.txt", "pgbouncer.ini"):
         (workdir / name).chmod(0o644)
-    command = [PGBOUNCER, *(["-u", "nobody"] if os.geteuid() == 0 else []), str(workdir / "pgbouncer.ini")]
+    command = [PGBOUNCER, *(["-u", _run_as(host)] if os.geteuid() == 0 else []), str(workdir / "pgbouncer.ini")]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 10
