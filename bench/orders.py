@@ -26,7 +26,6 @@ import http.client
 import json
 import os
 import random
-import signal
 import socket
 import statistics
 import subprocess
@@ -266,12 +265,7 @@ def bench_api(tenant, *, clients: int, seconds: float, url: str, conn_max_age: i
         print(f"    load average: {load_average()}")
     finally:
         stop(worker)
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop(server)
         log.close()
 
 
