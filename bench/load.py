@@ -1,7 +1,7 @@
 """Mixed traffic under load: a sale's API intake while managers, packers, couriers and owners work.
 
     python bench/load.py [--orders 100000] [--skip-seed] [--rates 25,50,75,100,125] [--seconds 30]
-                         [--managers 20] [--packers 5] [--web-workers 3] [--threads 4] [--celery 2]
+                         [--managers 20] [--packers 5] [--web-workers 2×CPUs+1] [--threads 1] [--celery 2]
                          [--no-profile]
 
 Production-shaped on loopback: gunicorn (`--web-workers` × `--threads`, DEBUG off) and a real Celery worker
@@ -432,8 +432,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--managers", type=int, default=20)
     parser.add_argument("--packers", type=int, default=5)
-    parser.add_argument("--web-workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=4)
+    # As the Dockerfile runs it: 2 × cores + 1 processes of one request each.
+    parser.add_argument("--web-workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--celery", type=int, default=2, help="Celery worker concurrency")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument(

@@ -9,13 +9,18 @@ statement of each transaction carries it. With Django's client-side binding that
 PostgreSQL runs as one transaction even in autocommit. Cursors that bind on the server (the few prepared hot
 statements), COPY and named cursors send the setting as a statement of its own in the same transaction.
 
+Savepoints cost no round trip of their own either: Django's SAVEPOINT and RELEASE are queued and ride in front of
+the next statement in the same message (one that never comes needs neither: COMMIT ends them, a rollback to a
+savepoint nothing has run under has nothing to undo). Each nested `transaction.atomic()`, such as the one around every
+event subscriber, used to be two round trips.
+
 The login role is the application role itself (a pooler keeps one pool per role), so no SET ROLE either.
 """
 
 import re
 
 from django.db.backends.postgresql import base
-from psycopg import pq, sql
+from psycopg import ClientCursor, pq, sql
 
 from oms import tenant_binding
 
@@ -50,24 +55,52 @@ def _held(conn, tenant) -> None:
         conn.oms_tenant = tenant
 
 
+def _queue(conn) -> list[tuple[str, str]]:
+    """Savepoint statements (savepoint id, SQL) Django asked for that have not been sent yet, oldest first."""
+    try:
+        return conn.oms_savepoints
+    except AttributeError:
+        conn.oms_savepoints = []
+        return conn.oms_savepoints
+
+
+def _prefix(conn) -> tuple[object, list[str]]:
+    """What must run before the next statement on `conn`: the tenant to bind (or `BOUND`) and the queued savepoint
+    statements, which are taken off the queue (once in a message they run, even if the statement after them fails)."""
+    tenant = _pending(conn)
+    queue = _queue(conn)
+    statements = ([] if tenant is BOUND else [tenant_binding.binding_sql(tenant)]) + [q for _, q in queue]
+    queue.clear()
+    return tenant, statements
+
+
+def _queued_at(queue: list[tuple[str, str]], sid: str) -> int | None:
+    """Where the SAVEPOINT of `sid` waits in the queue, or None once it has been sent."""
+    for index, (queued_sid, statement) in enumerate(queue):
+        if queued_sid == sid and statement.startswith("SAVEPOINT"):
+            return index
+    return None
+
+
 class _SeparateBinding:
     """For cursors that cannot carry two statements in one message: bind first, in the same transaction."""
 
     def _bind_then(self, run, *args, **kwargs):
-        tenant = _pending(self.connection)
-        if tenant is BOUND:
+        tenant, prefix = _prefix(self.connection)
+        if not prefix:
             return run(*args, **kwargs)
-        if self.connection.autocommit:
+        if self.connection.autocommit:  # nothing is queued outside a transaction: only the binding
             with self.connection.transaction():
-                self._send_binding(tenant)
+                self._send(prefix)
                 return run(*args, **kwargs)
-        self._send_binding(tenant)
-        _held(self.connection, tenant)
+        self._send(prefix)
+        if tenant is not BOUND:
+            _held(self.connection, tenant)
         return run(*args, **kwargs)
 
-    def _send_binding(self, tenant) -> None:
-        with self.connection.cursor() as binder:
-            binder.execute(tenant_binding.binding_sql(tenant))
+    def _send(self, statements: list[str]) -> None:
+        with ClientCursor(self.connection) as sender:  # psycopg's own: it carries no prefix of its own
+            sender.execute("; ".join(statements))
 
     def executemany(self, query, params_seq, **kwargs):
         return self._bind_then(super().executemany, query, params_seq, **kwargs)
@@ -84,19 +117,23 @@ class Cursor(_SeparateBinding, base.Cursor):
     def execute(self, query, params=None, **kwargs):
         if kwargs.get("prepare"):  # a prepared statement is one statement
             return self._bind_then(super().execute, query, params, **kwargs)
-        tenant = _pending(self.connection)
-        if tenant is BOUND or (isinstance(query, str) and _OUTSIDE_TRANSACTIONS.match(query)):
+        if isinstance(query, str) and _OUTSIDE_TRANSACTIONS.match(query):
             return super().execute(query, params, **kwargs)
-        binding = tenant_binding.binding_sql(tenant) + "; "
+        tenant, prefix = _prefix(self.connection)
+        if not prefix:
+            return super().execute(query, params, **kwargs)
+        ahead = "; ".join(prefix) + "; "
         if isinstance(query, str):
-            query = binding + query
+            query = ahead + query
         elif isinstance(query, bytes):
-            query = binding.encode() + query
+            query = ahead.encode() + query
         else:
-            query = sql.Composed([sql.SQL(binding), query])
+            query = sql.Composed([sql.SQL(ahead), query])
         result = super().execute(query, params, **kwargs)
-        self.nextset()  # to the statement's own result
-        _held(self.connection, tenant)
+        for _ in prefix:
+            self.nextset()  # on to the statement's own result
+        if tenant is not BOUND:
+            _held(self.connection, tenant)
         return result
 
 
@@ -133,7 +170,38 @@ class DatabaseWrapper(base.DatabaseWrapper):
             base.register_tzloader(self.timezone, cursor)
         return cursor
 
+    def _savepoint(self, sid):
+        _queue(self.connection).append((sid, self.ops.savepoint_create_sql(sid)))
+
+    def _savepoint_commit(self, sid):
+        queue = _queue(self.connection)
+        index = _queued_at(queue, sid)
+        if index is not None:
+            del queue[index:]  # never sent, so nothing ran under it: nothing to release
+        else:
+            queue.append((sid, self.ops.savepoint_commit_sql(sid)))
+
     def _savepoint_rollback(self, sid):
-        super()._savepoint_rollback(sid)
+        queue = _queue(self.connection)
+        index = _queued_at(queue, sid)
+        if index is not None:
+            # Nothing ran under it: nothing to undo. It stays queued for the RELEASE Django sends next (which then
+            # drops it), so a release is never sent for a savepoint the server has not seen.
+            del queue[index + 1 :]
+            return
+        queue.clear()  # all of it lies inside the savepoint being undone
+        # Sent bare: after a failed statement the transaction accepts nothing else, a binding included.
+        with self.wrap_database_errors, ClientCursor(self.connection) as cursor:
+            cursor.execute(self.ops.savepoint_rollback_sql(sid))
         # The rollback restored whatever the setting was at the savepoint; bind again before the next statement.
         self.connection.oms_tenant = _UNKNOWN
+
+    def _commit(self):
+        if self.connection is not None:
+            _queue(self.connection).clear()  # COMMIT ends every savepoint
+        return super()._commit()
+
+    def _rollback(self):
+        if self.connection is not None:
+            _queue(self.connection).clear()
+        return super()._rollback()

@@ -1,0 +1,126 @@
+"""Savepoints ride in front of the next statement instead of costing round trips (oms/dbbackend/base.py), and
+behave exactly as before: what ran under a rolled-back savepoint is undone, what ran before it stays."""
+
+import pytest
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from inventory.models import Warehouse
+from oms import rls
+from orders.models import Customer
+from tests.factories import make_tenant
+
+
+@pytest.fixture
+def shop(transactional_db):
+    tenant = make_tenant("savepoints")
+    rls.bind(tenant.pk)
+    yield tenant
+    rls.bind(None)
+
+
+def names(tenant) -> list[str]:
+    return sorted(Customer.objects.filter(tenant=tenant).values_list("name", flat=True))
+
+
+def test_savepoints_around_no_statement_cost_no_round_trip(shop):
+    with transaction.atomic():
+        Customer.objects.create(tenant=shop, name="first")
+        with CaptureQueriesContext(connection) as captured:
+            for _ in range(3):
+                with transaction.atomic():  # e.g. a subscriber that had nothing to do
+                    pass
+            try:
+                with transaction.atomic():
+                    raise ValueError("undone before any statement")
+            except ValueError:
+                pass
+        assert captured.captured_queries == []
+        Customer.objects.create(tenant=shop, name="second")  # nothing stale is sent with it
+    assert names(shop) == ["first", "second"]
+
+
+def test_a_savepoint_travels_with_the_statement_under_it_and_a_release_with_the_next(shop):
+    with transaction.atomic():
+        Customer.objects.create(tenant=shop, name="outer")
+        with CaptureQueriesContext(connection) as captured:
+            with transaction.atomic():
+                sid = connection.savepoint_ids[-1]
+                Customer.objects.create(tenant=shop, name="inner")
+            Customer.objects.create(tenant=shop, name="after")
+        sent = [q["sql"] for q in captured.captured_queries]
+    # Each customer INSERT is followed by its history row's; no statement of their own for SAVEPOINT or RELEASE.
+    assert [statement.split(" INTO ")[0] for statement in sent] == [
+        f'SAVEPOINT "{sid}"; INSERT',
+        "INSERT",
+        f'RELEASE SAVEPOINT "{sid}"; INSERT',
+        "INSERT",
+    ]
+    assert names(shop) == ["after", "inner", "outer"]
+
+
+def test_what_ran_under_a_rolled_back_savepoint_is_undone_and_nothing_before_it(shop):
+    with transaction.atomic():
+        Customer.objects.create(tenant=shop, name="kept")
+        try:
+            with transaction.atomic():
+                Customer.objects.create(tenant=shop, name="undone")
+                with transaction.atomic():  # released, then undone with its parent
+                    Customer.objects.create(tenant=shop, name="undone too")
+                raise RuntimeError("roll back")
+        except RuntimeError:
+            pass
+        Customer.objects.create(tenant=shop, name="later")
+    assert names(shop) == ["kept", "later"]
+
+
+def test_a_failing_statement_in_a_savepoint_leaves_the_transaction_usable(shop):
+    Warehouse.objects.create(tenant=shop, code="W1", name="One")
+    with transaction.atomic():
+        Customer.objects.create(tenant=shop, name="kept")
+        with pytest.raises(IntegrityError), transaction.atomic():
+            # The savepoint went out in the failing statement's own message, so there is one to roll back to.
+            Warehouse.objects.create(tenant=shop, code="W1", name="Again")
+        Customer.objects.create(tenant=shop, name="after the error")
+    assert names(shop) == ["after the error", "kept"]
+
+
+def test_a_savepoint_queued_before_the_transactions_first_statement(shop):
+    with transaction.atomic():
+        with transaction.atomic():  # BEGIN, the binding and this SAVEPOINT all go with the INSERT
+            Customer.objects.create(tenant=shop, name="nested first")
+        try:
+            with transaction.atomic():
+                with transaction.atomic():
+                    Customer.objects.create(tenant=shop, name="undone")
+                raise RuntimeError("roll back")
+        except RuntimeError:
+            pass
+    assert names(shop) == ["nested first"]
+
+
+def test_savepoints_before_a_prepared_statement_are_sent_first(shop):
+    from oms.db import fetch_prepared
+
+    with transaction.atomic():
+        Customer.objects.create(tenant=shop, name="kept")
+        try:
+            with transaction.atomic():
+                assert fetch_prepared("SELECT count(*) FROM orders_customer", []) == [(1,)]
+                Customer.objects.create(tenant=shop, name="undone")
+                raise RuntimeError("roll back")
+        except RuntimeError:
+            pass
+    assert names(shop) == ["kept"]
+
+
+def test_refused_statements_in_a_row_roll_back_to_their_savepoints(shop):
+    """After a rollback to a savepoint the binding is sent again with the next statement; when that statement fails,
+    the transaction accepts only the ROLLBACK TO, which therefore goes bare."""
+    with transaction.atomic():
+        Customer.objects.create(tenant=shop, name="kept")
+        for _ in range(3):
+            with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET ROLE postgres")  # the application role may not
+        Customer.objects.create(tenant=shop, name="after")
+    assert names(shop) == ["after", "kept"]
