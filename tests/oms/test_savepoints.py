@@ -89,13 +89,10 @@ def test_a_savepoint_queued_before_the_transactions_first_statement(shop):
     with transaction.atomic():
         with transaction.atomic():  # BEGIN, the binding and this SAVEPOINT all go with the INSERT
             Customer.objects.create(tenant=shop, name="nested first")
-        try:
+        with pytest.raises(RuntimeError), transaction.atomic():
             with transaction.atomic():
-                with transaction.atomic():
-                    Customer.objects.create(tenant=shop, name="undone")
-                raise RuntimeError("roll back")
-        except RuntimeError:
-            pass
+                Customer.objects.create(tenant=shop, name="undone")
+            raise RuntimeError("roll back")
     assert names(shop) == ["nested first"]
 
 
@@ -104,13 +101,10 @@ def test_savepoints_before_a_prepared_statement_are_sent_first(shop):
 
     with transaction.atomic():
         Customer.objects.create(tenant=shop, name="kept")
-        try:
-            with transaction.atomic():
-                assert fetch_prepared("SELECT count(*) FROM orders_customer", []) == [(1,)]
-                Customer.objects.create(tenant=shop, name="undone")
-                raise RuntimeError("roll back")
-        except RuntimeError:
-            pass
+        with pytest.raises(RuntimeError), transaction.atomic():
+            assert fetch_prepared("SELECT count(*) FROM orders_customer", []) == [(1,)]
+            Customer.objects.create(tenant=shop, name="undone")
+            raise RuntimeError("roll back")
     assert names(shop) == ["kept"]
 
 
