@@ -18,7 +18,7 @@ from oms.models import Preferences, Tenant
 from tests.security.test_url_walker import ACCESS, PUBLIC, url_patterns
 
 from .conftest import DESKTOP, PHONE
-from .watch import overflow
+from .watch import overflow, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -105,7 +105,7 @@ def visit_all(browser, live_server, shop, viewport) -> list[str]:
                 or "text/html" not in response.headers.get("content-type", "")
             ):
                 continue
-            page.wait_for_load_state("networkidle")
+            settle(page)
             visited += 1
             if response.status >= 500:
                 problems.append(f"{role} {path}: {response.status}")
@@ -129,9 +129,9 @@ def change_status_and_watch(page) -> list[str]:
     page.on("console", listener)
     button = page.locator("[data-testid^=to-]:not(.danger)").first
     if button.count():
-        button.click()
-        page.wait_for_load_state("networkidle")
-        page.wait_for_timeout(300)
+        with page.expect_response(lambda r: "/status/" in r.url):
+            button.click()
+        settle(page)
     page.remove_listener("console", listener)
     return [f"after a status change: {e}" for e in errors]
 

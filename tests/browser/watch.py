@@ -54,3 +54,11 @@ def overflow(page) -> dict:
 def assert_fits(page, where: str = ""):
     found = overflow(page)
     assert found["scrollWidth"] <= found["width"] + 1 and not found["wide"], f"{where or page.url} is too wide: {found}"
+
+
+def settle(page) -> None:
+    """The page has loaded and no htmx request is in flight (htmx marks an element with `htmx-request` while its
+    request runs; those triggered on load start before the load event). Unlike Playwright's "networkidle" it does
+    not wait out half a second of silence on every page."""
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
