@@ -26,7 +26,6 @@ import csv
 import http.server
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -222,11 +221,11 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def cpu_by_part(parts: dict[str, int]) -> dict[str, float]:
-    """CPU seconds so far of each process tree in `parts`, plus PostgreSQL and Redis by process name."""
+def cpu_by_process(parts: dict[str, int]) -> dict[int, tuple[str, float]]:
+    """CPU seconds so far of every process of `parts` (process trees by root pid) and of PostgreSQL and Redis."""
     ticks = os.sysconf("SC_CLK_TCK")
-    totals = dict.fromkeys([*parts, "postgresql", "redis"], 0.0)
     trees = {name: set(descendants(pid)) for name, pid in parts.items()}
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -236,20 +235,30 @@ def cpu_by_part(parts: dict[str, int]) -> dict[str, float]:
             continue
         comm = raw[raw.find("(") + 1 : raw.rfind(")")]
         fields = raw.rsplit(")", 1)[1].split()
-        used = (int(fields[11]) + int(fields[12])) / ticks
         pid = int(entry.name)
-        for name, tree in trees.items():
-            if pid in tree:
-                totals[name] += used
-        if comm.startswith("postgres"):
-            totals["postgresql"] += used
-        elif comm.startswith("redis") or comm.startswith("valkey"):
-            totals["redis"] += used
-    return totals
+        part = next((name for name, tree in trees.items() if pid in tree), None)
+        if part is None and comm.startswith("postgres"):
+            part = "postgresql"
+        elif part is None and (comm.startswith("redis") or comm.startswith("valkey")):
+            part = "redis"
+        if part:
+            found[pid] = (part, (int(fields[11]) + int(fields[12])) / ticks)
+    return found
+
+
+def cpu_used(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], parts) -> dict[str, float]:
+    """CPU seconds each part used between two snapshots, process by process: a process that started in between
+    counts from zero, one that ended in between is left out (PostgreSQL ends a backend with its connection)."""
+    used = dict.fromkeys([*parts, "postgresql", "redis"], 0.0)
+    for pid, (part, seconds) in after.items():
+        earlier = before.get(pid)
+        used[part] += seconds - (earlier[1] if earlier and earlier[0] == part else 0.0)
+    return used
 
 
 # --- one step -----------------------------------------------------------------------------------------------
-def run_step(rate, *, seconds, port, fixtures_file, counts, receiver, parts, label) -> dict:
+def run_step(rate, *, seconds, warmup, port, fixtures_file, counts, receiver, parts, label) -> dict:
+    """One Locust run of `warmup` + `seconds`: the figures (latencies, CPU, event lag) cover the last `seconds`."""
     users = rate + sum(counts.values())
     prefix = OUT / f"load_{label}"
     env = {
@@ -257,6 +266,7 @@ def run_step(rate, *, seconds, port, fixtures_file, counts, receiver, parts, lab
         "LOAD_FIXTURES": str(fixtures_file),
         "LOAD_API_USERS": str(rate),
         "LOAD_COUNTS": json.dumps(counts),
+        "LOAD_WARMUP": str(warmup),
     }
     command = [
         sys.executable,
@@ -272,8 +282,7 @@ def run_step(rate, *, seconds, port, fixtures_file, counts, receiver, parts, lab
         "-r",
         str(max(10, users // 2)),
         "-t",
-        f"{seconds}s",
-        "--reset-stats",
+        f"{warmup + seconds}s",
         "--csv",
         str(prefix),
         "--only-summary",
@@ -283,21 +292,21 @@ def run_step(rate, *, seconds, port, fixtures_file, counts, receiver, parts, lab
         "ERROR",
     ]
     started = time.time()
-    cpu_before = cpu_by_part(parts)
-    locust_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     locust = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
+    watched = {**parts, "locust": locust.pid}
+    time.sleep(warmup + 1)  # Locust takes about a second to start; its statistics restart after the warm-up
+    window_start = time.time()
+    cpu_before = cpu_by_process(watched)
+    time.sleep(max(0.0, started + warmup + seconds - time.time()))
+    cpu_after = cpu_by_process(watched)
+    window_end = time.time()
     _, err = locust.communicate(timeout=seconds + 120)
-    cpu_after = cpu_by_part(parts)
-    locust_after = resource.getrusage(resource.RUSAGE_CHILDREN)  # Locust is the only child waited for so far
-    cpu_before["locust"] = locust_before.ru_utime + locust_before.ru_stime
-    cpu_after["locust"] = locust_after.ru_utime + locust_after.ru_stime
-    ended = time.time()
-    drain_until = ended + 30
+    drain_until = time.time() + 30
     while time.time() < drain_until and receiver.lags and receiver.lags[-1][0] > time.time() - 2:
         time.sleep(0.5)  # let the worker finish the step's events before the next step starts
-    lags = [lag for arrival, lag in receiver.lags if started + 5 <= arrival - lag <= ended]
+    lags = [lag for arrival, lag in receiver.lags if window_start <= arrival - lag <= window_end]
     rows = read_stats(prefix)
     if not rows:
         print(err[-2000:])
@@ -305,8 +314,8 @@ def run_step(rate, *, seconds, port, fixtures_file, counts, receiver, parts, lab
         "rate": rate,
         "rows": rows,
         "lags": lags,
-        "seconds": ended - started,
-        "cpu": {k: cpu_after.get(k, 0) - cpu_before.get(k, 0) for k in cpu_after},
+        "seconds": window_end - window_start,
+        "cpu": cpu_used(cpu_before, cpu_after, watched),
     }
 
 
@@ -320,7 +329,7 @@ def read_stats(prefix: Path) -> list[dict]:
 
 def print_step(step: dict) -> bool:
     rate, rows = step["rate"], step["rows"]
-    print(f"\n-- API {rate} orders/s target, {step['seconds']:.0f} s, load average {load_average()}")
+    print(f"\n-- API {rate} orders/s target, {step['seconds']:.0f} s after a warm-up, load average {load_average()}")
     print(f"   {'endpoint':<22}{'req/s':>8}{'p50':>7}{'p95':>7}{'p99':>7}{'errors':>8}")
     held = bool(rows)
     for row in rows:
@@ -432,7 +441,10 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--skip-seed", action="store_true")
     parser.add_argument("--rates", default="25,50,75,100,125")
-    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--seconds", type=int, default=30, help="measured seconds per step, after the warm-up")
+    parser.add_argument(
+        "--warmup", type=int, default=8, help="seconds per step before measuring: users arrive and settle"
+    )
     parser.add_argument("--managers", type=int, default=20)
     parser.add_argument("--packers", type=int, default=5)
     # As the Dockerfile runs it: 2 × cores + 1 processes of one request each.
@@ -562,6 +574,7 @@ def run_traffic(args, env, tenant, fixtures, counts, receiver) -> int:
             step = run_step(
                 rate,
                 seconds=args.seconds,
+                warmup=args.warmup,
                 port=port,
                 fixtures_file=fixtures_file,
                 counts=counts,
@@ -582,11 +595,14 @@ def run_traffic(args, env, tenant, fixtures, counts, receiver) -> int:
             print(f"\nwhere the time goes at {rate} orders/s (py-spy, 15 s):")
             fixtures_file.write_text(json.dumps(fixtures))
             threading.Timer(
-                8, profile, args=({"web": descendants(web.pid)[1:], "worker": descendants(worker.pid)[1:]}, 15)
+                args.warmup + 1,
+                profile,
+                args=({"web": descendants(web.pid)[1:], "worker": descendants(worker.pid)[1:]}, 15),
             ).start()
             run_step(
                 rate,
-                seconds=28,
+                seconds=20,
+                warmup=args.warmup,
                 port=port,
                 fixtures_file=fixtures_file,
                 counts=counts,

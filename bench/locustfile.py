@@ -3,6 +3,8 @@
 Run by bench/load.py (one headless Locust run per step); not meant to be started by hand. What each kind of user
 may touch comes from the JSON file named by LOAD_FIXTURES (session cookies, API token, SKUs, order ids), built by
 bench/load.py. LOAD_API_USERS sets how many API clients run; each sends one order (create + reserve) per second.
+Statistics restart after LOAD_WARMUP seconds: people do not all open their first page in the same instant, and
+the figures are of the traffic once it has settled, not of the first burst.
 """
 
 import json
@@ -10,12 +12,14 @@ import os
 import random
 import uuid
 
+import gevent
 from locust import between, constant_throughput, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
 FIXTURES = json.loads(open(os.environ["LOAD_FIXTURES"]).read())  # noqa: SIM115
 API_USERS = int(os.environ.get("LOAD_API_USERS", "10"))
 COUNTS = json.loads(os.environ.get("LOAD_COUNTS", "{}"))
+WARMUP = float(os.environ.get("LOAD_WARMUP", "0"))
 
 
 class ApiClient(FastHttpUser):
@@ -23,6 +27,9 @@ class ApiClient(FastHttpUser):
 
     fixed_count = API_USERS
     wait_time = constant_throughput(1)
+
+    def on_start(self):
+        gevent.sleep(random.random())  # the site's orders arrive spread over the second, not in step
 
     @task
     def order(self):
@@ -63,6 +70,7 @@ class Browser(FastHttpUser):
         self.client.cookiejar.set_cookie(_cookie(FIXTURES["session_cookie"], person["session"]))
         self.csrf = ""
         self.person = person
+        gevent.sleep(random.uniform(0, 2 * WARMUP / 3))  # each person is somewhere in their day already
 
     def page(self, path, name):
         with self.client.get(path, name=name, catch_response=True) as r:
@@ -158,6 +166,12 @@ def _cookie(name, value):
     from http.cookiejar import Cookie
 
     return Cookie(0, name, value, None, False, "127.0.0.1", False, False, "/", True, False, None, False, None, None, {})
+
+
+@events.test_start.add_listener
+def _measure_after_warmup(environment, **_):
+    if WARMUP:
+        gevent.spawn_later(WARMUP, environment.runner.stats.reset_all)
 
 
 @events.quitting.add_listener
