@@ -98,7 +98,14 @@ TEMPLATES = [
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },
-    }
+    },
+    {
+        # Only for page parts printed many times per page (see oms/jinja.py); pages stay Django templates.
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "NAME": "jinja2",
+        "APP_DIRS": True,
+        "OPTIONS": {"environment": "oms.jinja.environment"},
+    },
 ]
 
 # Form widgets render with Django's own Jinja2 templates: the same markup at about half the cost of its Django

@@ -1,5 +1,8 @@
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -8,7 +11,7 @@ from oms.tenancy.roles import OFFICE, role_required
 
 from .. import marks, selectors
 from ..forms import SORTS, OrderFilterForm
-from ..models import Order, OrderStatus
+from ..models import Order, OrderStatus, PaymentStatus
 from ..services import statuses
 
 PAGE_SIZE = 50
@@ -47,6 +50,7 @@ def order_list(request):
     context = {
         "form": form,
         "orders": rows[:PAGE_SIZE],
+        "order_rows": _rows_html(rows[:PAGE_SIZE]),
         "page": page,
         "has_next": len(rows) > PAGE_SIZE,
         "query": query.urlencode(),
@@ -54,6 +58,16 @@ def order_list(request):
     }
     template = "orders/list.html#table" if request.htmx and not request.htmx.boosted else "orders/list.html"
     return render(request, template, context)
+
+
+def _rows_html(orders) -> str:
+    """The list's rows, rendered by Jinja2 (oms/jinja.py: a tenth of the cost for fifty rows), autoescaped."""
+    context = {
+        "orders": orders,
+        "select_label": gettext("Select order %(number)s"),
+        "payment_labels": {value: str(label) for value, label in PaymentStatus.choices},
+    }
+    return mark_safe(render_to_string("orders/order_rows.html", context, using="jinja2"))  # noqa: S308
 
 
 @require_POST

@@ -1,9 +1,15 @@
+from datetime import UTC, datetime
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from oms import rls
-from oms.models import Role
+from oms.models import Preferences, Role
 from orders.models import Customer, Order, StatusTransition
+from tests.conftest import login
+from tests.factories import make_member
 
 from .helpers import SYSTEM, move, place_order, stocked_product
 
@@ -362,3 +368,23 @@ def test_a_status_position_beyond_what_the_column_holds_is_a_form_error(tenant, 
     assert response.status_code == 200 and "less than or equal to" in response.content.decode()
     status.refresh_from_db()
     assert status.color != "#00ff00"
+
+
+def test_list_rows_show_local_time_the_persons_language_and_escape_what_customers_wrote(tenant):
+    """The rows are rendered apart from the page (orders/jinja2/orders/order_rows.html): same time zone, language,
+    number format and escaping as the page around them."""
+    product = stocked_product(tenant)
+    order = place_order(tenant, [(product, 3, Decimal("411.50"))], customer_name="<b>Ann</b> & Co")
+    with rls.tenant_context(tenant.pk):
+        Order.objects.filter(pk=order.pk).update(created_at=datetime(2026, 3, 1, 22, 30, tzinfo=UTC))
+    member = make_member(tenant, Role.MANAGER)
+    Preferences.objects.create(user=member, language="ru")
+    with timezone.override("Asia/Vladivostok"):  # UTC+10: the next day
+        page = login(member, tenant).get(reverse("orders:list")).content.decode()
+    row = page[page.index(f'value="{order.pk}"') - 80 :]
+    row = row[: row.index("</tr>")]
+    assert f'aria-label="Выбрать заказ {order.number}"' in row
+    assert f'href="{reverse("orders:detail", args=[order.pk])}"' in row
+    assert "2026-03-02 08:30" in row and "03-02 08:30" in row
+    assert "&lt;b&gt;Ann&lt;/b&gt; &amp; Co" in row and "<b>Ann</b>" not in page
+    assert "1234,50" in row and "Не оплачен" in row
