@@ -451,6 +451,12 @@ def main() -> int:
     parser.add_argument("--web-workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--celery", type=int, default=2, help="Celery worker concurrency")
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=10,
+        help="CPU priority of workers and beat below web (nice); 0 = the same. People wait on web, not on events",
+    )
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument(
         "--pooler",
@@ -525,8 +531,10 @@ def run_traffic(args, env, tenant, fixtures, counts, receiver) -> int:
         env,
         "load_gunicorn.log",
     )
+    background = ["nice", "-n", str(args.worker_nice)] if args.worker_nice else []
     worker = start(
         [
+            *background,
             sys.executable,
             "-m",
             "celery",
@@ -547,6 +555,7 @@ def run_traffic(args, env, tenant, fixtures, counts, receiver) -> int:
     )
     beat = start(
         [
+            *background,
             sys.executable,
             "-m",
             "celery",
@@ -564,7 +573,8 @@ def run_traffic(args, env, tenant, fixtures, counts, receiver) -> int:
     try:
         wait_until_up(port, web)
         print(
-            f"\ngunicorn {args.web_workers}×{args.threads} on 127.0.0.1:{port}, Celery worker ×{args.celery}, "
+            f"\ngunicorn {args.web_workers}×{args.threads} on 127.0.0.1:{port}, Celery worker ×{args.celery} "
+            f"(nice {args.worker_nice}), "
             f"app role {APP_ROLE}, {os.cpu_count()} CPUs; tenant '{tenant.slug}'"
         )
         parts = {"web": web.pid, "worker": worker.pid}
