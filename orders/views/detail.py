@@ -22,9 +22,16 @@ from ..words import Words
 from .common import order_for
 
 
-def detail_context(request, order, **extra):
-    order = marks.with_marks(selectors.order_detail_queryset(tenant=request.tenant)).get(pk=order.pk)
+def order_for_page(request, pk):
+    """The order with what its page shows (status, customer, lines, marks); 404 outside the shop."""
+    queryset = marks.with_marks(selectors.order_detail_queryset(tenant=request.tenant))
+    order = get_for_tenant_or_404(queryset, request.tenant, pk=pk)
     order.marks = marks.marks_of(order)
+    return order
+
+
+def detail_context(request, order, **extra):
+    """`order` as `order_for_page` reads it."""
     fields_form = extra.pop("fields_form", None) or OrderFieldsForm(
         tenant=request.tenant,
         initial={
@@ -67,6 +74,10 @@ def respond(request, order, **extra):
     """The order body for htmx, the whole page otherwise (a plain POST redirects back to the page)."""
     if request.method == "POST" and not request.htmx:
         return redirect("orders:detail", pk=order.pk)
+    return _page(request, order_for_page(request, order.pk), **extra)  # read again: the action changed it
+
+
+def _page(request, order, **extra):
     template = "orders/detail.html#body" if request.htmx else "orders/detail.html"
     return render(request, template, detail_context(request, order, **extra))
 
@@ -74,7 +85,7 @@ def respond(request, order, **extra):
 @vary_on_headers("HX-Request")
 @role_required(*OFFICE)
 def order_detail(request, pk):
-    return respond(request, order_for(request, pk))
+    return _page(request, order_for_page(request, pk))
 
 
 @require_POST

@@ -67,7 +67,7 @@ def _rows_html(orders) -> str:
         "select_label": gettext("Select order %(number)s"),
         "payment_labels": {value: str(label) for value, label in PaymentStatus.choices},
     }
-    return mark_safe(render_to_string("orders/order_rows.html", context, using="jinja2"))  # noqa: S308
+    return mark_safe(render_to_string("orders/_order_rows.html", context, using="jinja2"))  # noqa: S308
 
 
 @require_POST
