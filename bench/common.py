@@ -183,6 +183,11 @@ def add_packable_orders(tenant, products, have: int, want: int, *, first_number:
     batch = 5000
     for start in range(have, want, batch):
         with transaction.atomic():
+            numbers = range(start, min(start + batch, want))
+            picks = {
+                n: [(product, rng.randint(1, 3)) for product in rng.sample(products, rng.randint(1, 3))]
+                for n in numbers
+            }
             orders = Order.objects.bulk_create(
                 [
                     Order(
@@ -191,24 +196,23 @@ def add_packable_orders(tenant, products, have: int, want: int, *, first_number:
                         customer=customer,
                         status=status,
                         group=Group.ASSEMBLY,
+                        total=sum(product.price * quantity for product, quantity in picks[n]),
                         created_at=now - timezone.timedelta(minutes=want - n),
                     )
-                    for n in range(start, min(start + batch, want))
+                    for n in numbers
                 ]
             )
-            lines = []
-            for order in orders:
-                for product in rng.sample(products, rng.randint(1, 3)):
-                    quantity = rng.randint(1, 3)
-                    lines.append(
-                        OrderLine(
-                            tenant=tenant,
-                            order=order,
-                            product=product,
-                            quantity=quantity,
-                            price=product.price,
-                            reserved=quantity,
-                        )
-                    )
+            lines = [
+                OrderLine(
+                    tenant=tenant,
+                    order=order,
+                    product=product,
+                    quantity=quantity,
+                    price=product.price,
+                    reserved=quantity,
+                )
+                for n, order in zip(numbers, orders, strict=True)
+                for product, quantity in picks[n]
+            ]
             OrderLine.objects.bulk_create(lines)
         print(f"  {min(start + batch, want)} orders")
