@@ -358,6 +358,31 @@ def print_step(step: dict) -> bool:
     return step["held"]
 
 
+def print_cost_per_order(steps: list[dict]) -> None:
+    """CPU one more API order per second costs, part by part: the difference between the lowest and the highest
+    step the stack took in whole (the people's traffic is the same in both), and what the aim would need."""
+    whole = [s for s in steps if not s["saturated"] and s["created"] > 0]
+    if len(whole) < 2:
+        return
+    low, high = whole[0], whole[-1]
+    extra_orders = high["created"] - low["created"]
+    if extra_orders <= 0:
+        return
+    per_order = {
+        part: 1000 * (high["cpu"][part] / high["seconds"] - low["cpu"][part] / low["seconds"]) / extra_orders
+        for part in high["cpu"]
+        if part != "locust"
+    }
+    total = sum(per_order.values())
+    people = sum(v for k, v in low["cpu"].items() if k != "locust") / low["seconds"] - total * low["created"] / 1000
+    print(
+        f"\nCPU per API order (create + reserve, between {low['rate']} and {high['rate']} orders/s): "
+        + ", ".join(f"{part} {ms:.0f} ms" for part, ms in per_order.items())
+        + f"; {total:.0f} ms in all. The people's traffic alone takes ≈ {max(people, 0):.2f} CPU; 100 orders/s "
+        f"would take ≈ {total / 10:.1f} CPUs for the intake alone (this machine has {os.cpu_count()})"
+    )
+
+
 # --- profile ------------------------------------------------------------------------------------------------
 def profile(pids: dict[str, list[int]], seconds: int) -> None:
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -606,6 +631,7 @@ def run_traffic(args, env, tenant, fixtures, counts, receiver) -> int:
             f"\nhighest rate held: {best if best else 'none'} API orders/s "
             f"(with {args.managers} managers, {args.packers} packers, 2 couriers, 2 owners)"
         )
+        print_cost_per_order(steps)
         if not args.no_profile:
             rate = best or min(int(r) for r in args.rates.split(","))
             print(f"\nwhere the time goes at {rate} orders/s (py-spy, 15 s):")
