@@ -24,13 +24,14 @@ SORTS = {
 
 
 def manager_choices(tenant):
+    user_model = get_user_model()
     users = (
-        get_user_model()
-        .objects.filter(memberships__tenant=tenant, memberships__role__in=[Role.MANAGER, Role.OWNER])
-        .order_by("username")
+        user_model.objects.filter(memberships__tenant=tenant, memberships__role__in=[Role.MANAGER, Role.OWNER])
+        .order_by(user_model.USERNAME_FIELD)
+        .values_list("pk", user_model.USERNAME_FIELD)  # names only: no password hashes read for a select
         .distinct()
     )
-    return [("", _("Any manager"))] + [(str(u.pk), u.get_username()) for u in users]
+    return [("", _("Any manager"))] + [(str(pk), name) for pk, name in users]
 
 
 class OrderFilterForm(forms.Form):
@@ -63,8 +64,8 @@ class OrderFilterForm(forms.Form):
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
-        statuses = OrderStatus.objects.filter(tenant=tenant).order_by("position")
-        self.fields["status"].choices = [("", _("Any status"))] + [(s.code, s.name) for s in statuses]
+        self.statuses = list(OrderStatus.objects.filter(tenant=tenant).order_by("position", "pk"))
+        self.fields["status"].choices = [("", _("Any status"))] + [(s.code, s.name) for s in self.statuses]
         self.fields["manager"].choices = manager_choices(tenant)
         self.fields["channel"].choices = [("", _("Any channel"))] + [(c, c) for c in channels_in_use(tenant=tenant)]
         for mark in marks.registered():  # one checkbox per mark other apps put on orders
