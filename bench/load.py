@@ -549,6 +549,8 @@ def run_traffic(args, env, tenant, fixtures, counts, receiver) -> int:
             "-m",
             "gunicorn",
             "oms.wsgi:application",
+            "--config",
+            "python:oms.gunicorn_conf",
             "-w",
             str(args.web_workers),
             "--threads",

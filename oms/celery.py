@@ -1,7 +1,8 @@
+import gc
 import os
 
 from celery import Celery
-from celery.signals import task_prerun
+from celery.signals import task_prerun, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
 
@@ -22,3 +23,10 @@ def check_database_connections(sender=None, **kwargs):
 
     close_old_connections()
     rls.bind(None)  # a task works for no shop until it says which (a worker thread runs many shops' tasks)
+
+
+@worker_process_init.connect
+def freeze_loaded_objects(**kwargs):
+    """What the worker process loaded lives as long as it does: kept out of the collector's full walks (as the web
+    processes do, oms/gunicorn_conf.py)."""
+    gc.freeze()

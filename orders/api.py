@@ -4,6 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
+from django.http import Http404
 from ninja import Field, Router, Schema, Status
 
 from oms.actors import Actor
@@ -233,7 +234,7 @@ def _input(payload: OrderIn) -> intake.OrderInput:
 def create_order(request, payload: OrderIn):
     def produce():
         order = intake.create_order(tenant=request.tenant, data=_input(payload), actor=Actor.api(request.api_token))
-        return 201, order_out(order, order.created_lines)  # as created: all of it is in memory, nothing to read back
+        return 201, order_out(order, order.fresh_lines)  # as created: all of it is in memory, nothing to read back
 
     status, body = run_idempotent(request=request, scope="orders.create", produce=produce)
     return Status(status, body)
@@ -266,9 +267,13 @@ def transition(request, order_id: int, payload: TransitionIn):
 
 @router.post("/orders/{order_id}/reserve", response={200: OrderOut, 404: Error, 409: Error})
 def reserve(request, order_id: int):
-    order = _get(request, order_id)
-    reservations.reserve_order(order=order, actor=Actor.api(request.api_token))
-    return _fresh(request, order.pk)
+    try:
+        order = reservations.reserve_order_by_id(
+            tenant_id=request.tenant.pk, order_id=order_id, actor=Actor.api(request.api_token)
+        )
+    except Order.DoesNotExist as exc:
+        raise Http404 from exc
+    return order_out(order, order.fresh_lines)  # the order as reserved, all of it in memory
 
 
 @router.post("/orders/{order_id}/split", response={201: OrderOut, 404: Error, 409: Error, 422: Error})

@@ -108,7 +108,7 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
 
     A fixed number of statements whatever the number of lines (tests/orders/test_intake_cost.py): every figure is
     known before the order's one INSERT, the lines go in with one more, nothing is read back. The returned order
-    carries its status and customer, and `created_lines` (with their products), as the database now holds them."""
+    carries its status and customer, and `fresh_lines` (with their products), as the database now holds them."""
     products = _validate_lines(tenant, data.lines)
     prices = [products[line.sku].price if line.price is None else line.price for line in data.lines]
     total = lines_total(zip(prices, (line.quantity for line in data.lines), strict=True))  # before any write
@@ -123,6 +123,7 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
     )
     number, order_id = next_order_keys(tenant_id=tenant.pk)
     channel = data.channel or "web"
+    paid_at_once = data.payment_status == PaymentStatus.PAID and total > 0  # API.md: one payment of its total
     try:
         # No savepoint: a duplicate external id ends the transaction anyway (the constraint decides, so two
         # concurrent requests with one external id cannot both pass a check made before the INSERT).
@@ -145,6 +146,7 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
             comment=data.comment,
             tags=data.tags,
             total=total,
+            **(payments.opening_state(total) if paid_at_once else {}),
             **(
                 {"created_at": data.created_at, "updated_at": data.created_at, "status_changed_at": data.created_at}
                 if data.created_at
@@ -172,7 +174,7 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
             for line, price in zip(data.lines, prices, strict=True)
         ]
     )
-    order.created_lines = lines  # for an answer made from memory (orders.api); order.lines still reads the database
+    order.fresh_lines = lines  # for an answer made from memory (orders.api); order.lines still reads the database
     log_activity(
         order=order,
         kind=ActivityKind.CREATED,
@@ -190,10 +192,8 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
             total=str(order.total),
         ),
     )
-    if data.payment_status == PaymentStatus.PAID and order.total > 0:  # API.md: one payment of its total
-        payments.record_payment(
-            order=order, amount=order.total, method=data.payment_method or "prepaid", actor=actor, locked=True
-        )
+    if paid_at_once:
+        payments.record_opening_payment(order=order, method=data.payment_method or "prepaid", actor=actor)
     return order
 
 

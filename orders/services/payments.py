@@ -62,11 +62,37 @@ def refresh_payment_state(*, order: Order) -> str | None:
     order.paid, order.payment_status = paid, status
     if status == before:
         return None
+    _announce(order, before=before)
+    return before
+
+
+def _announce(order: Order, *, before: str) -> None:
     record_event(
         tenant=order.tenant,
-        event=OrderPaymentChanged(order_id=order.pk, number=order.number, from_status=before, to_status=status),
+        event=OrderPaymentChanged(
+            order_id=order.pk, number=order.number, from_status=before, to_status=order.payment_status
+        ),
     )
-    return before
+
+
+def opening_state(total: Decimal) -> dict:
+    """The paid amount and status of an order created paid (API.md: one payment of its total), for its INSERT."""
+    paid, status = derived_status(total=total, payments=[Payment(kind=PaymentKind.PAYMENT, amount=total)])
+    return {"paid": paid, "payment_status": status}
+
+
+def record_opening_payment(*, order: Order, method: str, actor: Actor) -> Payment:
+    """The payment of an order created paid, in the creating transaction: the order row went in with
+    `opening_state`, so there is nothing to recount; the payment is written, logged and announced as any other."""
+    payment = _write(
+        order=order,
+        kind=PaymentKind.PAYMENT,
+        amount=order.total,
+        method=_clean_text(method, limit=MAX_METHOD, label="Method"),
+        actor=actor,
+    )
+    _announce(order, before=PaymentStatus.UNPAID)
+    return payment
 
 
 def _clean_text(value: str, *, limit: int, label: str) -> str:
@@ -115,16 +141,14 @@ def record_payment(
         )
     try:
         with transaction.atomic():
-            payment = Payment.objects.create(
-                tenant_id=order.tenant_id,
+            payment = _write(
                 order=order,
                 kind=kind,
-                method=method,
                 amount=amount,
+                method=method,
+                actor=actor,
                 external_id=external_id,
                 moved_with=moved_with,
-                created_by=actor.user if actor.user_id else None,
-                created_by_label=actor.name,
             )
     except IntegrityError as exc:  # the order row is locked, so only a broken invariant can get here
         if broken_constraint(exc) == "payment_unique_external_id":
@@ -133,13 +157,30 @@ def record_payment(
                 % {"external_id": external_id}
             ) from exc
         raise
+    refresh_payment_state(order=order)
+    return payment
+
+
+def _write(
+    *, order: Order, kind: str, amount: Decimal, method: str, actor: Actor, external_id: str = "", moved_with=None
+) -> Payment:
+    payment = Payment.objects.create(
+        tenant_id=order.tenant_id,
+        order=order,
+        kind=kind,
+        method=method,
+        amount=amount,
+        external_id=external_id,
+        moved_with=moved_with,
+        created_by=actor.user if actor.user_id else None,
+        created_by_label=actor.name,
+    )
     log_activity(
         order=order,
         kind=ActivityKind.PAYMENT,
         actor=actor,
         changes={"kind": kind, "method": method, "amount": f"{amount:.2f}", "external_id": external_id},
     )
-    refresh_payment_state(order=order)
     return payment
 
 

@@ -20,11 +20,24 @@ def reserve_order(*, order: Order, actor: Actor, warehouse_ids: list[int] | None
     """Reserve as much of each line as stock allows. Never more than is available, whatever the concurrency.
 
     A fixed number of statements whatever the number of lines: the lines are read once, inventory reserves them
-    all in one statement, and their `reserved` follows inside it."""
-    order = locks.lock_order(order)
+    all in one statement, and their `reserved` follows inside it. The returned order carries `fresh_lines` (with
+    their products) as the database now holds them."""
+    return _reserve(locks.lock_order(order), actor=actor, warehouse_ids=warehouse_ids)
+
+
+@retry_on_conflict()
+@transaction.atomic
+def reserve_order_by_id(*, tenant_id: int, order_id: int, actor: Actor) -> Order:
+    """`reserve_order` for a request that knows only the id (the API): the order is locked and read once, with its
+    status and customer, so the answer needs no read of its own. Order.DoesNotExist: no such order here."""
+    return _reserve(locks.lock_order_by_id(tenant_id=tenant_id, pk=order_id), actor=actor, warehouse_ids=None)
+
+
+def _reserve(order: Order, *, actor: Actor, warehouse_ids: list[int] | None) -> Order:
+    lines = list(order.lines.select_related("product").order_by("pk"))
+    order.fresh_lines = lines  # for an answer made from memory (orders.api); order.lines still reads the database
     if order.group not in RESERVABLE_GROUPS:
         return order
-    lines = list(order.lines.select_related("product").order_by("pk"))
     demands = [stock.Demand(line_id=ln.pk, product_id=ln.product_id, quantity=ln.missing) for ln in lines]
     reserved = stock.reserve(tenant=order.tenant_id, demands=demands, warehouse_ids=warehouse_ids)
     if reserved:

@@ -1,6 +1,7 @@
 """The one service that changes an order's status: matrix first, then the group's hard invariants."""
 
 from django.db import transaction
+from django.db.models import Case, Exists, Value, When
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django_fsm import TransitionNotAllowed as FsmRefused
@@ -27,17 +28,24 @@ ENTER_GROUP = {
 
 
 def matrix_for(*, tenant, channel: str):
-    """Transitions that apply to a channel: its own matrix if it has one, else the tenant's general one."""
+    """Transitions that apply to a channel: its own matrix if it has one, else the tenant's general one. One
+    condition, so a query built on it asks the database once."""
     rows = StatusTransition.objects.filter(tenant=tenant)
-    own = rows.filter(channel=channel)
-    return own if channel and own.exists() else rows.filter(channel="")
+    if not channel:
+        return rows.filter(channel="")
+    has_own = Exists(StatusTransition.objects.filter(tenant=tenant, channel=channel))
+    return rows.filter(channel=Case(When(has_own, then=Value(channel)), default=Value("")))
 
 
 def allowed_targets(*, order: Order, role: str | None) -> list[OrderStatus]:
-    """Statuses the matrix lets this order move to, for this role (None: API or system)."""
-    transitions = matrix_for(tenant=order.tenant_id, channel=order.channel).filter(from_status_id=order.status_id)
-    target_ids = [t.to_status_id for t in transitions if role is None or not t.roles or role in t.roles]
-    return list(OrderStatus.objects.filter(tenant_id=order.tenant_id, pk__in=target_ids, is_active=True))
+    """Statuses the matrix lets this order move to, for this role (None: API or system); one statement."""
+    transitions = (
+        matrix_for(tenant=order.tenant_id, channel=order.channel)
+        .filter(from_status_id=order.status_id, to_status__is_active=True)
+        .select_related("to_status")
+        .order_by("to_status__position", "to_status__pk")
+    )
+    return [t.to_status for t in transitions if role is None or not t.roles or role in t.roles]
 
 
 def can_enter_group(order: Order, group: str) -> bool:

@@ -26,6 +26,7 @@ def order_for_page(request, pk):
     """The order with what its page shows (status, customer, lines, marks); 404 outside the shop."""
     queryset = marks.with_marks(selectors.order_detail_queryset(tenant=request.tenant))
     order = get_for_tenant_or_404(queryset, request.tenant, pk=pk)
+    order.tenant = request.tenant  # the same row, already read with the membership
     order.marks = marks.marks_of(order)
     return order
 

@@ -61,7 +61,7 @@ def test_detail_query_count_is_bounded(tenant, client_for, django_assert_max_num
     products = [stocked_product(tenant) for _ in range(8)]
     order = place_order(tenant, [(p, 1) for p in products])
     manager = client_for()
-    with django_assert_max_num_queries(16):  # the order is read once: lines, marks and all
+    with django_assert_max_num_queries(13):  # the order is read once: lines, marks and all
         assert manager.get(reverse("orders:detail", args=[order.pk])).status_code == 200
 
 
