@@ -258,6 +258,16 @@ def cpu_used(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, f
     return used
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, steal) CPU seconds of the whole machine so far, from /proc/stat: what every process and the kernel
+    used, whoever they are; steal is what the hypervisor gave to other guests."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    return (user + nice + system + irq + softirq) / ticks, steal / ticks
+
+
 # --- one step -----------------------------------------------------------------------------------------------
 def run_step(rate, *, seconds, warmup, port, fixtures_file, counts, receiver, parts, label) -> dict:
     """One Locust run of `warmup` + `seconds`: the figures (latencies, CPU, event lag) cover the last `seconds`."""
@@ -300,9 +310,9 @@ def run_step(rate, *, seconds, warmup, port, fixtures_file, counts, receiver, pa
     watched = {**parts, "locust": locust.pid}
     time.sleep(warmup + 1)  # Locust takes about a second to start; its statistics restart after the warm-up
     window_start = time.time()
-    cpu_before = cpu_by_process(watched)
+    cpu_before, machine_before = cpu_by_process(watched), machine_cpu()
     time.sleep(max(0.0, started + warmup + seconds - time.time()))
-    cpu_after = cpu_by_process(watched)
+    cpu_after, machine_after = cpu_by_process(watched), machine_cpu()
     window_end = time.time()
     _, err = locust.communicate(timeout=seconds + 120)
     drain_until = time.time() + 30
@@ -318,6 +328,7 @@ def run_step(rate, *, seconds, warmup, port, fixtures_file, counts, receiver, pa
         "lags": lags,
         "seconds": window_end - window_start,
         "cpu": cpu_used(cpu_before, cpu_after, watched),
+        "machine": [after - before for before, after in zip(machine_before, machine_after, strict=True)],
     }
 
 
@@ -351,7 +362,12 @@ def print_step(step: dict) -> bool:
         print(f"   orders created {creates:.1f}/s; no webhook arrived in the step")
         held = False
     cpu = step["cpu"]
-    print("   CPU seconds per second: " + ", ".join(f"{k} {v / step['seconds']:.2f}" for k, v in cpu.items()))
+    busy, steal = (v / step["seconds"] for v in step["machine"])
+    print(
+        "   CPU seconds per second: "
+        + ", ".join(f"{k} {v / step['seconds']:.2f}" for k, v in cpu.items())
+        + f"; the whole machine {busy:.2f} of {os.cpu_count()} (steal {steal:.2f})"
+    )
     step["created"], step["saturated"] = creates, creates < 0.9 * rate
     step["held"] = held and not step["saturated"]
     print(f"   held (every p95 < {P95_AIM_MS} ms, no error, lag p95 < 2 s): {'yes' if step['held'] else 'no'}")
