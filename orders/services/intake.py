@@ -193,7 +193,7 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
         ),
     )
     if paid_at_once:
-        payments.record_opening_payment(order=order, method=data.payment_method or "prepaid", actor=actor)
+        payments.record_opening_payment(order=order, method=data.payment_method, actor=actor)
     return order
 
 

@@ -22,6 +22,7 @@ from .activity import log_activity
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999.99")
 COD = "cod"
+PREPAID = "prepaid"
 MAX_METHOD = 60
 MAX_EXTERNAL_ID = 100
 
@@ -83,12 +84,13 @@ def opening_state(total: Decimal) -> dict:
 
 def record_opening_payment(*, order: Order, method: str, actor: Actor) -> Payment:
     """The payment of an order created paid, in the creating transaction: the order row went in with
-    `opening_state`, so there is nothing to recount; the payment is written, logged and announced as any other."""
+    `opening_state`, so there is nothing to recount; the payment is written, logged and announced as any other.
+    Without a method named, it was paid before the order reached the shop ("prepaid")."""
     payment = _write(
         order=order,
         kind=PaymentKind.PAYMENT,
         amount=order.total,
-        method=_clean_text(method, limit=MAX_METHOD, label="Method"),
+        method=_clean_text(method, limit=MAX_METHOD, label="Method") or PREPAID,
         actor=actor,
     )
     _announce(order, before=PaymentStatus.UNPAID)

@@ -11,7 +11,7 @@ from django.urls import reverse
 from oms import rls
 from oms.models import Event, Role
 from orders.errors import DuplicateExternalId, InvalidPayment, RefundExceedsPaid
-from orders.models import Order, Payment
+from orders.models import Order, OrderActivity, Payment
 from orders.services import editing, families, payments
 from orders.services.reservations import reserve_order
 
@@ -216,6 +216,23 @@ def test_api_order_created_paid_gets_one_payment_of_its_total(tenant, api_client
     assert [p["amount"] for p in api_client.get(f"/api/v1/orders/{created['id']}/payments").json()["results"]] == [
         "24.00"
     ]
+
+
+@pytest.mark.parametrize(("method", "recorded"), [(None, "prepaid"), ("   ", "prepaid"), ("card", "card")])
+def test_an_order_created_paid_names_how_and_announces_the_change(tenant, api_client, method, recorded):
+    stocked_product(tenant, sku="MUG", price="12.00")
+    payment = {"status": "paid"} | ({"method": method} if method is not None else {})
+    body = {"customer": {"name": "Ann"}, "lines": [{"sku": "MUG", "quantity": 1}], "payment": payment}
+    created = post(api_client, "/api/v1/orders", body)
+    assert created.status_code == 201, created.content
+    order_id = created.json()["id"]
+    [row] = api_client.get(f"/api/v1/orders/{order_id}/payments").json()["results"]
+    assert (row["method"], row["amount"]) == (recorded, "12.00")
+    announced = Event.objects.filter(kind="order.payment_changed", payload__order_id=order_id)
+    assert [(e.payload["from"], e.payload["to"]) for e in announced] == [("unpaid", "paid")]
+    assert list(
+        OrderActivity.objects.filter(order_id=order_id, kind="payment").values_list("changes__amount", flat=True)
+    ) == ["12.00"]
 
 
 # --- the payments panel on the order page -------------------------------------------------------------------
