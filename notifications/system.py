@@ -2,13 +2,6 @@
 
 from oms.rls import system_function
 
-delivery_tenant = system_function(
-    "notifications_delivery_tenant",
-    arguments="p_delivery_id bigint",
-    returns="bigint",
-    body="SELECT tenant_id FROM notifications_webhookdelivery WHERE id = p_delivery_id",
-)
-
 due_deliveries = system_function(
     "notifications_due_deliveries",
     arguments="p_now timestamptz, p_limit integer",

@@ -34,14 +34,12 @@ SLA_ROUNDS = 10
 
 
 @shared_task(acks_late=True)
-def deliver_webhook(delivery_id: int, tenant_id: int | None = None) -> bool:
-    """`tenant_id`, when the caller knows it, saves the lookup; a wrong one finds no delivery behind the wall."""
-    if tenant_id is None:
-        tenant_id = rls.system_value(system.delivery_tenant, delivery_id)
-    if tenant_id is None:
-        return False
+def deliver_webhooks(delivery_ids: list[int], tenant_id: int) -> int:
+    """Attempt the deliveries one after another (one endpoint's, queued together by `webhooks.queue_claimed`); each
+    is claimed as it is sent, so a repeated message sends nothing twice. A wrong tenant finds no delivery behind the
+    wall. Returns how many were attempted."""
     with rls.tenant_context(tenant_id):
-        return webhooks.deliver(delivery_id) is not None
+        return sum(webhooks.deliver(delivery_id) is not None for delivery_id in delivery_ids)
 
 
 @shared_task(acks_late=True)
@@ -55,8 +53,7 @@ def sweep_webhooks() -> int:
     for tenant_id, ids in by_tenant.items():
         with rls.tenant_context(tenant_id), transaction.atomic():
             claimed = webhooks.claim_for_queue(delivery_ids=ids, now=now)
-        for delivery_id in claimed:  # the claims are committed: a second sweep will not queue them again
-            send_task(deliver_webhook, delivery_id)
+        webhooks.queue_claimed(tenant_id, claimed)  # the claims are committed: a second sweep will not queue them
         queued += len(claimed)
     return queued
 
@@ -96,25 +93,3 @@ def sweep_messages() -> int:
             send_task(send_message, log_id)
         handled += len(ids)
     return handled
-
-
-@shared_task(acks_late=True)
-def queue_due_webhooks(tenant_id: int) -> int:
-    """Queue the tenant's due deliveries now (what `webhooks.kick` starts after a dispatch made some): each claimed
-    once, as the sweep does."""
-    from django.core.cache import cache
-
-    cache.delete(webhooks.kick_key(tenant_id))  # from here on, new deliveries queue the next run
-    queued = 0
-    with rls.tenant_context(tenant_id):
-        while True:
-            now = timezone.now()
-            with transaction.atomic():
-                claimed = webhooks.claim_for_queue(
-                    delivery_ids=webhooks.due_delivery_ids(now=now, limit=webhooks.SWEEP_BATCH), now=now
-                )
-            for delivery_id in claimed:
-                send_task(deliver_webhook, delivery_id, tenant_id)
-            queued += len(claimed)
-            if len(claimed) < webhooks.SWEEP_BATCH:
-                return queued

@@ -251,9 +251,8 @@ CELERY_TIMEZONE = TIME_ZONE
 # rebuild or a webhook waiting out its timeout never delays event dispatch, time limits and triggers.
 CELERY_TASK_DEFAULT_QUEUE = "events"
 CELERY_TASK_ROUTES = {
-    "notifications.tasks.deliver_webhook": {"queue": "io"},
+    "notifications.tasks.deliver_webhooks": {"queue": "io"},
     "notifications.tasks.sweep_webhooks": {"queue": "io"},
-    "notifications.tasks.queue_due_webhooks": {"queue": "io"},
     "notifications.tasks.send_message": {"queue": "io"},
     "notifications.tasks.sweep_messages": {"queue": "io"},
     "shipments.tasks.poll_shipment": {"queue": "io"},

@@ -10,17 +10,18 @@ import json
 import logging
 import secrets
 import time
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 from standardwebhooks import Webhook
 
-from oms import event_catalogue, http
+from oms import event_catalogue, http, rls
 from oms.errors import DomainError
-from oms.events import enqueue_after_commit, memo, send_once
+from oms.events import enqueue_after_commit, memo, send_task
 from oms.models import Event
 
 from .. import locks
@@ -55,6 +56,9 @@ DISABLE_AFTER_FAILURES = 20
 DISABLE_AFTER_FAILING_FOR = timedelta(days=2)
 ROTATION_GRACE = timedelta(hours=24)
 SWEEP_BATCH = 200
+# Deliveries of one endpoint sent one after another by one task: a burst costs a few messages, not one per delivery,
+# and even at the timeout on every one the last is attempted within QUEUE_LEASE (never queued twice meanwhile).
+DELIVERIES_PER_TASK = 10
 
 
 def new_secret() -> str:
@@ -169,36 +173,52 @@ def enqueue(*, event: Event, endpoints) -> list[WebhookDelivery]:
         ]
     )
     if created:
-        tenant_id = event.tenant_id
-        transaction.on_commit(lambda: kick(tenant_id))
+        _queue_after_commit(event.tenant_id, [delivery.pk for delivery in created])
     return created
 
 
-def kick(tenant_id: int) -> None:
-    """After commit: make sure the tenant's due deliveries are being queued (`tasks.queue_due_webhooks`), one run per
-    burst, so the dispatch that made them publishes nothing itself. The sweep every 15 s covers anything lost."""
-    from ..tasks import queue_due_webhooks
-
-    send_once(queue_due_webhooks, tenant_id, flag=kick_key(tenant_id))
+def _queue_after_commit(tenant_id: int, delivery_ids: list[int]) -> None:
+    """The deliveries are queued once the transaction that made them commits; a dispatch batch's deliveries all in one
+    go (the list is kept for the batch by `memo`)."""
+    memo(("webhook-deliveries-made", tenant_id), lambda: _new_queue_batch(tenant_id)).extend(delivery_ids)
 
 
-def kick_key(tenant_id: int) -> str:
-    return f"oms:webhooks-queued:{tenant_id}"
+def _new_queue_batch(tenant_id: int) -> list[int]:
+    batch: list[int] = []
+    # robust: a failure here is logged and the sweep queues them (within 15 s); the dispatch has committed anyway
+    transaction.on_commit(lambda: queue_made(tenant_id, batch), robust=True)
+    return batch
 
 
-def due_delivery_ids(*, now: datetime, limit: int) -> list[int]:
-    """The tenant's deliveries whose attempt is due and not yet queued, oldest first."""
-    return list(
-        WebhookDelivery.objects.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now, endpoint__is_active=True)
-        .filter(Q(enqueued_until__isnull=True) | Q(enqueued_until__lt=now))
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+def queue_made(tenant_id: int, delivery_ids: list[int]) -> int:
+    """After commit, outside any transaction: claim the new deliveries for the queue and queue them (each once, as
+    the sweep does). Returns how many were queued."""
+    if not delivery_ids:
+        return 0
+    now = timezone.now()
+    with rls.tenant_context(tenant_id), transaction.atomic():
+        claimed = claim_for_queue(delivery_ids=delivery_ids, now=now)
+    queue_claimed(tenant_id, claimed)
+    return len(claimed)
 
 
-def claim_for_queue(*, delivery_ids: list[int], now: datetime) -> list[int]:
-    """The due deliveries this sweep puts on the queue: claimed in one UPDATE … RETURNING, skipping rows another
-    sweep or a sending worker holds, so each due attempt is queued once however long the backlog lasts."""
+def queue_claimed(tenant_id: int, claimed: list[tuple[int, int]]) -> None:
+    """Put claimed deliveries (id, endpoint id) on the io queue: one task per endpoint and DELIVERIES_PER_TASK, so a
+    slow endpoint holds up only its own deliveries. A message the broker loses is queued again by the sweep once
+    the queue lease runs out; the send-time claim keeps a repeated message from sending twice."""
+    from ..tasks import deliver_webhooks
+
+    by_endpoint: dict[int, list[int]] = defaultdict(list)
+    for delivery_id, endpoint_id in claimed:
+        by_endpoint[endpoint_id].append(delivery_id)
+    for ids in by_endpoint.values():
+        for start in range(0, len(ids), DELIVERIES_PER_TASK):
+            send_task(deliver_webhooks, ids[start : start + DELIVERIES_PER_TASK], tenant_id)
+
+
+def claim_for_queue(*, delivery_ids: list[int], now: datetime) -> list[tuple[int, int]]:
+    """The due deliveries (id, endpoint id) to put on the queue: claimed in one UPDATE … RETURNING, skipping rows
+    another sweep or a sending worker holds, so each due attempt is queued once however long the backlog lasts."""
     if not delivery_ids:
         return []
     with connection.cursor() as cursor:
@@ -211,11 +231,11 @@ def claim_for_queue(*, delivery_ids: list[int], now: datetime) -> list[int]:
                   AND (enqueued_until IS NULL OR enqueued_until < %(now)s)
                 FOR UPDATE SKIP LOCKED
             )
-            RETURNING id
+            RETURNING id, endpoint_id
             """,
             {"ids": delivery_ids, "now": now, "until": now + QUEUE_LEASE},
         )
-        return sorted(row[0] for row in cursor.fetchall())
+        return sorted(cursor.fetchall())
 
 
 def enqueue_for_subscribers(event: Event) -> list[WebhookDelivery]:
@@ -305,7 +325,10 @@ def _record(delivery: WebhookDelivery, status_code, error: str, duration_ms: int
     delivery.save(update_fields=["attempts", "last_status_code", "state", "next_attempt_at", "enqueued_until"])
     endpoints = WebhookEndpoint.objects.filter(pk=delivery.endpoint_id)
     if ok:
-        endpoints.exclude(consecutive_failures=0).update(consecutive_failures=0, failing_since=None)
+        # Read with the delivery: an endpoint that had no failure (nearly always) needs no statement; one that failed
+        # meanwhile, during this attempt, is reset by the next attempt to start after that failure.
+        if delivery.endpoint.consecutive_failures:
+            endpoints.exclude(consecutive_failures=0).update(consecutive_failures=0, failing_since=None)
     else:
         endpoints.update(consecutive_failures=F("consecutive_failures") + 1)
         endpoints.filter(failing_since__isnull=True).update(failing_since=now)
@@ -341,7 +364,7 @@ def send_again(*, delivery: WebhookDelivery) -> WebhookDelivery:
     delivery = locks.lock_delivery(delivery.pk)
     delivery.state, delivery.next_attempt_at = DeliveryState.PENDING, timezone.now()
     delivery.save(update_fields=["state", "next_attempt_at"])
-    from ..tasks import deliver_webhook
+    from ..tasks import deliver_webhooks
 
-    enqueue_after_commit(deliver_webhook, delivery.pk)
+    enqueue_after_commit(deliver_webhooks, [delivery.pk], delivery.tenant_id)
     return delivery

@@ -163,32 +163,55 @@ def test_a_new_webhook_endpoint_gets_no_backlog(tenant, local_endpoints):
 
 
 def test_the_webhook_sweep_queues_each_due_attempt_once(tenant, local_endpoints, monkeypatch):
-    import notifications.tasks
-
     webhooks.create_endpoint(tenant=tenant, url="http://127.0.0.1:9/closed", events=["order.created"])
     place_order(tenant, [(stocked_product(tenant), 1)])
     event = Event.objects.get(kind="order.created")
     [delivery] = webhooks.enqueue(event=event, endpoints=webhooks.WebhookEndpoint.objects.all())
     WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
     queued = []  # what the sweeps put on the queue (no worker takes it here)
-    monkeypatch.setattr(notifications.tasks, "send_task", lambda task, *args: queued.append(args))
+    monkeypatch.setattr(webhooks, "send_task", lambda task, *args: queued.append((task.name, *args)))
     assert (sweep_webhooks(), sweep_webhooks()) == (1, 0)
-    assert queued == [(delivery.pk,)]
+    assert queued == [("notifications.tasks.deliver_webhooks", [delivery.pk], tenant.pk)]
 
 
-def test_the_deliveries_a_dispatch_made_are_queued_each_once(tenant, local_endpoints, monkeypatch):
+def test_a_dispatch_queues_the_deliveries_it_made_each_once_in_one_task_per_endpoint(
+    tenant, local_endpoints, monkeypatch, django_capture_on_commit_callbacks
+):
+    """No task in between: the dispatch that made the deliveries claims them after its commit and queues each
+    endpoint's together (DELIVERIES_PER_TASK at most), so a burst costs a few messages and a slow endpoint holds up
+    only its own deliveries."""
+    monkeypatch.setattr(webhooks, "DELIVERIES_PER_TASK", 2)
+    first, _ = webhooks.create_endpoint(tenant=tenant, url="http://127.0.0.1:9/one", events=["order.created"])
+    second, _ = webhooks.create_endpoint(tenant=tenant, url="http://127.0.0.1:9/two", events=["order.created"])
+    for _ in range(3):
+        place_order(tenant, [(stocked_product(tenant), 1)])  # not dispatched: the test transaction never commits
+    queued = []
+    monkeypatch.setattr(webhooks, "send_task", lambda task, *args: queued.append((task.name, *args)))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        events.dispatch_due(tenant.pk)
+    assert sum("_new_queue_batch" in callback.__qualname__ for callback in callbacks) == 1  # one for the batch
+    ids = {
+        endpoint: sorted(WebhookDelivery.objects.filter(endpoint=endpoint).values_list("pk", flat=True))
+        for endpoint in (first, second)
+    }
+    assert sorted(queued) == sorted(
+        ("notifications.tasks.deliver_webhooks", chunk, tenant.pk)
+        for endpoint_ids in ids.values()
+        for chunk in (endpoint_ids[:2], endpoint_ids[2:])
+    )
+    assert webhooks.queue_made(tenant.pk, ids[first] + ids[second]) == 0  # claimed: never queued twice
+    assert sweep_webhooks() == 0  # nor by the sweep while the queue lease lasts
+
+
+def test_a_delivery_task_sends_only_its_own_shops_deliveries(tenant, other_tenant, local_endpoints):
     import notifications.tasks
 
     webhooks.create_endpoint(tenant=tenant, url="http://127.0.0.1:9/closed", events=["order.created"])
-    for _ in range(3):
-        place_order(tenant, [(stocked_product(tenant), 1)])
-    for event in Event.objects.filter(kind="order.created"):
-        webhooks.enqueue_for_subscribers(event)
-    queued = []
-    monkeypatch.setattr(notifications.tasks, "send_task", lambda task, *args: queued.append(args))
-    assert notifications.tasks.queue_due_webhooks(tenant.pk) == 3
-    assert notifications.tasks.queue_due_webhooks(tenant.pk) == 0  # claimed: never queued twice
-    assert sorted(queued) == sorted((d.pk, tenant.pk) for d in WebhookDelivery.objects.all())
+    place_order(tenant, [(stocked_product(tenant), 1)])
+    [delivery] = webhooks.enqueue_for_subscribers(Event.objects.get(kind="order.created"))
+    assert notifications.tasks.deliver_webhooks([delivery.pk], other_tenant.pk) == 0
+    assert notifications.tasks.deliver_webhooks([delivery.pk], tenant.pk) == 1  # attempted (the port is closed)
+    assert notifications.tasks.deliver_webhooks([delivery.pk], tenant.pk) == 0  # not due again yet
 
 
 def test_a_burst_of_events_queues_one_dispatch_task(tenant, settings):
@@ -230,10 +253,9 @@ def test_a_batch_dispatches_every_due_event_once_and_keeps_a_failure_to_itself(t
     [
         ("oms.tasks.dispatch_event", "events"),
         ("oms.tasks.dispatch_tenant", "events"),
-        ("notifications.tasks.queue_due_webhooks", "io"),
         ("oms.tasks.sweep_outbox", "events"),
         ("notifications.tasks.sweep_time_limits", "events"),
-        ("notifications.tasks.deliver_webhook", "io"),
+        ("notifications.tasks.deliver_webhooks", "io"),
         ("shipments.tasks.poll_shipment", "io"),
         ("analytics.tasks.refresh_tenant_summaries", "reports"),
     ],
