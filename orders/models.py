@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
-from simple_history.models import HistoricalRecords
+from oms.history import History
 
 from oms.models import Role, TenantOwned
 
@@ -74,7 +74,7 @@ class Customer(TenantOwned):
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         indexes = [
@@ -203,7 +203,7 @@ class Order(TenantOwned):
     packing_verified_at = models.DateTimeField(null=True, blank=True)
     handed_over_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = History(excluded_fields=["updated_at"])
 
     class Meta:
         constraints = [
@@ -323,7 +323,7 @@ class OrderLine(TenantOwned):
     reserved = models.PositiveIntegerField(default=0)
     discount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))  # off this line's amount
     cost = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)  # unit cost when ordered
-    history = HistoricalRecords()
+    history = History()
 
     class Meta:
         ordering = ["pk"]
