@@ -1,6 +1,6 @@
 """Where order and customer rows are locked. A family is always locked root first, then by id."""
 
-from .models import AssignmentCursor, Customer, Order, OrderLine, StatusTransition
+from .models import Customer, Order, OrderLine, StatusTransition
 
 # Order rows are locked with a query on the order table alone: with a join (e.g. to its status), PostgreSQL re-checks a
 # row that changed while it waited against the joined row it read before, so an order whose status moved meanwhile
@@ -49,12 +49,6 @@ def lock_customers(*customers: Customer) -> dict[int, Customer]:
 def lock_line(line: OrderLine, *, order: Order) -> OrderLine:
     """A line of an order whose row is already locked (order first, then its line)."""
     return OrderLine.objects.select_for_update().select_related("product").get(pk=line.pk, order=order)
-
-
-def lock_assignment_cursor(*, tenant) -> AssignmentCursor:
-    """The shop's round-robin cursor, made on first need; new orders take their manager one at a time."""
-    AssignmentCursor.objects.bulk_create([AssignmentCursor(tenant=tenant)], ignore_conflicts=True)
-    return AssignmentCursor.objects.select_for_update().get(tenant=tenant)
 
 
 def lock_transition(*, tenant, channel: str, from_status, to_status) -> StatusTransition | None:

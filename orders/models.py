@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
-from oms.history import History
 
+from oms.history import History
 from oms.models import Role, TenantOwned
 
 

@@ -4,7 +4,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, connection
 from django.db.models import F
 from django.utils.translation import gettext
 
@@ -16,16 +17,16 @@ from oms.event_catalogue import OrderCreated
 from oms.events import record_event
 from oms.models import Membership, Role, Tenant
 
-from .. import locks
 from ..catalogue import next_order_keys
 from ..errors import DuplicateExternalId, InvalidOrder
-from ..models import ActivityKind, Group, Order, OrderLine, OrderStatus, PaymentStatus
+from ..models import ActivityKind, AssignmentCursor, Group, Order, OrderLine, OrderStatus, PaymentStatus
 from . import payments
 from .activity import log_activity
 from .amounts import check_line, lines_total
 from .customers import match_or_create_customer
 
 MAX_LINES = 500
+User = get_user_model()
 
 
 @dataclass
@@ -73,22 +74,27 @@ def _validate_lines(tenant, lines: list[LineInput]) -> dict[str, Product]:
 
 
 def next_manager_id(*, tenant) -> int | None:
-    """Round-robin over the tenant's active managers, in a stable order; the cursor row is locked."""
+    """Round-robin over the tenant's active managers in the order of their ids: the one after the cursor's, else the
+    first; None when the shop assigns nobody or has no active manager. One statement: the cursor row is made on first
+    need, and its locked, latest version is what the next manager is counted from, so orders taken side by side
+    still go one to each."""
     if not tenant.round_robin_assignment:
         return None
-    manager_ids = list(
-        Membership.objects.filter(tenant=tenant, role=Role.MANAGER, is_active=True, user__is_active=True)
-        .order_by("user_id")
-        .values_list("user_id", flat=True)
+    managers = (
+        f"SELECT m.user_id FROM {Membership._meta.db_table} m JOIN {User._meta.db_table} u ON u.id = m.user_id "  # noqa: S608 - model tables
+        "WHERE m.tenant_id = %(tenant)s AND m.role = %(role)s AND m.is_active AND u.is_active"
     )
-    if not manager_ids:
-        return None
-    cursor = locks.lock_assignment_cursor(tenant=tenant)
-    following = [uid for uid in manager_ids if cursor.last_user_id is None or uid > cursor.last_user_id]
-    chosen = (following or manager_ids)[0]
-    cursor.last_user_id = chosen
-    cursor.save(update_fields=["last_user"])
-    return chosen
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {AssignmentCursor._meta.db_table} AS c (tenant_id, last_user_id) "  # noqa: S608 - model tables
+            f"VALUES (%(tenant)s, (SELECT min(user_id) FROM ({managers}) first)) "
+            "ON CONFLICT (tenant_id) DO UPDATE SET last_user_id = coalesce("
+            f"(SELECT min(user_id) FROM ({managers}) after WHERE user_id > c.last_user_id), "
+            f"(SELECT min(user_id) FROM ({managers}) first)) "
+            "RETURNING last_user_id",
+            {"tenant": tenant.pk, "role": Role.MANAGER},
+        )
+        return cursor.fetchone()[0]
 
 
 def default_status(*, tenant_id, group: str = Group.NEW) -> OrderStatus:

@@ -1,6 +1,9 @@
-import pytest
-from django.db import IntegrityError
+import threading
 
+import pytest
+from django.db import IntegrityError, connections
+
+from oms import rls
 from oms.actors import Actor
 from oms.models import Role
 from orders.models import Order
@@ -26,6 +29,41 @@ def test_round_robin_shares_new_orders_fairly_among_active_managers(tenant):
     assert not Order.objects.filter(manager=inactive).exists()
     first_three = list(Order.objects.order_by("pk").values_list("manager_id", flat=True)[:3])
     assert sorted(first_three) == sorted(counts)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_orders_taken_side_by_side_still_go_one_to_each_manager(tenant):
+    tenant.round_robin_assignment = True
+    tenant.save()
+    managers = [make_member(tenant, Role.MANAGER) for _ in range(3)]
+    product = stocked_product(tenant, on_hand=100)
+    barrier, failures = threading.Barrier(6), []
+
+    def take_order():
+        try:
+            rls.bind(tenant.pk)
+            barrier.wait(timeout=30)
+            place_order(tenant, [(product, 1)])
+        except Exception as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=take_order) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sorted(Order.objects.values_list("manager_id", flat=True)) == sorted(m.pk for m in managers * 2)
+
+
+def test_round_robin_with_no_active_manager_assigns_nobody(tenant):
+    tenant.round_robin_assignment = True
+    tenant.save()
+    make_member(tenant, Role.MANAGER).memberships.update(is_active=False)
+    make_member(tenant, Role.PACKER)
+    assert place_order(tenant, [(stocked_product(tenant), 1)]).manager_id is None
 
 
 def test_round_robin_off_leaves_orders_unassigned(tenant):

@@ -14,6 +14,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from oms import events
+from oms.models import Role
+from orders.models import Order
+from tests.factories import make_member
 
 from .helpers import stocked_product
 
@@ -34,6 +37,8 @@ MOST_RESERVE_STATEMENTS = 10
 # A site's usual order: paid by card, from a customer the shop has not seen (the customer, its history row and
 # contact, the payment, its activity and event come on top).
 MOST_STATEMENTS_PAID_NEW_CUSTOMER = 19
+# A shop that shares new orders among its managers in turn: the turn is one statement.
+ROUND_ROBIN_STATEMENTS = 1
 SIZES = (1, 5, 50)
 
 
@@ -94,9 +99,15 @@ def test_create_and_reserve_cost_a_fixed_small_number_of_statements(tenant, api_
     assert len(set(counts.values())) == 1, counts  # whatever the number of lines
 
 
+@pytest.mark.parametrize("round_robin", [False, True])
 def test_a_paid_order_of_a_new_customer_costs_a_fixed_number_too_and_the_answers_are_what_the_database_holds(
-    tenant, api_client
+    tenant, api_client, round_robin
 ):
+    most = MOST_STATEMENTS_PAID_NEW_CUSTOMER + (ROUND_ROBIN_STATEMENTS if round_robin else 0)
+    if round_robin:
+        tenant.round_robin_assignment = True
+        tenant.save(update_fields=["round_robin_assignment"])
+        managers = sorted(make_member(tenant, Role.MANAGER).pk for _ in range(2))
     warm = stocked_product(tenant, sku="PAID-WARM", on_hand=5)
     assert post(api_client, "/api/v1/orders", order_body([warm])).status_code == 201  # the token's use is noted
     counts = {}
@@ -108,7 +119,7 @@ def test_a_paid_order_of_a_new_customer_costs_a_fixed_number_too_and_the_answers
         assert created.status_code == 201, created.content
         order_id = created.json()["id"]
         reserved, reserve = measured(lambda order_id=order_id: post(api_client, f"/api/v1/orders/{order_id}/reserve"))
-        assert len(create) <= MOST_STATEMENTS_PAID_NEW_CUSTOMER, f"create, {size} line(s):\n{shown(create)}"
+        assert len(create) <= most, f"create, {size} line(s):\n{shown(create)}"
         assert len(reserve) <= MOST_RESERVE_STATEMENTS, f"reserve, {size} line(s):\n{shown(reserve)}"
         counts[size] = (len(create), len(reserve))
         total = created.json()["total"]
@@ -126,6 +137,8 @@ def test_a_paid_order_of_a_new_customer_costs_a_fixed_number_too_and_the_answers
         assert {k: v for k, v in created.json().items() if k not in ("lines", "updated_at")} == {
             k: v for k, v in now.items() if k not in ("lines", "updated_at")
         }
+        if round_robin:
+            assert Order.objects.get(pk=order_id).manager_id in managers
     assert len(set(counts.values())) == 1, counts
 
 
