@@ -19,8 +19,14 @@ def log_activity(*, order: Order, kind: str, actor: Actor, changes: dict | None 
 
 
 def touch(order: Order, *fields: str) -> None:
+    """Save the named fields and the time of the change. With none named (the lines changed, as a reservation
+    changes them) only the time is written: the order's history gets no row that would differ from the last in
+    nothing the history keeps; the activity says what happened."""
     order.updated_at = timezone.now()
-    order.save(update_fields=[*fields, "updated_at"])
+    if fields:
+        order.save(update_fields=[*fields, "updated_at"])
+    else:
+        Order.objects.filter(pk=order.pk).update(updated_at=order.updated_at)
 
 
 def recompute_total(order: Order) -> None:

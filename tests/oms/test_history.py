@@ -3,7 +3,8 @@
 import pytest
 
 from orders.models import Order, OrderLine
-from tests.orders.helpers import place_order, stocked_product
+from orders.services import reservations
+from tests.orders.helpers import SYSTEM, place_order, stocked_product
 
 pytestmark = pytest.mark.django_db
 
@@ -21,3 +22,13 @@ def test_the_history_manager_still_answers_for_one_row_or_the_model(tenant):
     assert first.history.first().instance.pk == first.pk
     assert {row.id for row in Order.history.all()} == {first.pk, second.pk}
     assert [record.history_type for record in second.history.all()] == ["+"]
+
+
+def test_a_reservation_moves_the_time_of_change_and_adds_no_history_row_that_differs_in_nothing(tenant):
+    order = place_order(tenant, [(stocked_product(tenant), 1)])
+    before = order.updated_at
+    rows = order.history.count()
+    reservations.reserve_order(order=order, actor=SYSTEM)
+    order.refresh_from_db()
+    assert order.updated_at > before and order.lines.get().reserved == 1
+    assert order.history.count() == rows
