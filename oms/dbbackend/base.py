@@ -9,7 +9,8 @@ statement of each transaction carries it. With Django's client-side binding that
 PostgreSQL runs as one transaction even in autocommit. Cursors that bind on the server (the few prepared hot
 statements), COPY and named cursors send the setting as a statement of its own in the same transaction.
 
-Savepoints cost no round trip of their own either: Django's SAVEPOINT and RELEASE are queued and ride in front of
+Nor does the BEGIN of a transaction: psycopg would send it alone before the first statement; it rides in front of
+the binding instead. Savepoints cost no round trip of their own either: Django's SAVEPOINT and RELEASE are queued and ride in front of
 the next statement in the same message (one that never comes needs neither: COMMIT ends them, a rollback to a
 savepoint nothing has run under has nothing to undo). Each nested `transaction.atomic()`, such as the one around every
 event subscriber, used to be two round trips.
@@ -112,14 +113,19 @@ class _SeparateBinding:
 
 
 class Cursor(_SeparateBinding, base.Cursor):
-    """Client-side binding (Django's default): the setting rides in front of the statement."""
+    """Client-side binding (Django's default): the setting rides in front of the statement, and so does the BEGIN
+    of a transaction's first statement, which psycopg would otherwise send as a round trip of its own."""
 
     def execute(self, query, params=None, **kwargs):
         if kwargs.get("prepare"):  # a prepared statement is one statement
             return self._bind_then(super().execute, query, params, **kwargs)
         if isinstance(query, str) and _OUTSIDE_TRANSACTIONS.match(query):
             return super().execute(query, params, **kwargs)
-        tenant, prefix = _prefix(self.connection)
+        conn = self.connection
+        opening = not conn.autocommit and conn.pgconn.transaction_status == IDLE
+        tenant, prefix = _prefix(conn)
+        if opening:
+            prefix.insert(0, conn._get_tx_start_command().decode())  # BEGIN, with the isolation level asked for
         if not prefix:
             return super().execute(query, params, **kwargs)
         ahead = "; ".join(prefix) + "; "
@@ -129,12 +135,25 @@ class Cursor(_SeparateBinding, base.Cursor):
             query = ahead.encode() + query
         else:
             query = sql.Composed([sql.SQL(ahead), query])
-        result = super().execute(query, params, **kwargs)
+        if opening:
+            result = self._execute_with_own_begin(query, params, **kwargs)
+        else:
+            result = super().execute(query, params, **kwargs)
         for _ in prefix:
             self.nextset()  # on to the statement's own result
         if tenant is not BOUND:
-            _held(self.connection, tenant)
+            _held(conn, tenant)
         return result
+
+    def _execute_with_own_begin(self, query, params, **kwargs):
+        """psycopg starts a transaction before a statement when not in autocommit and idle: told it is in autocommit
+        for this one statement, it sends only the message, whose BEGIN opens the transaction it then commits."""
+        conn = self.connection
+        conn._autocommit = True
+        try:
+            return super().execute(query, params, **kwargs)
+        finally:
+            conn._autocommit = False
 
 
 class ServerBindingCursor(_SeparateBinding, base.ServerBindingCursor):

@@ -1,6 +1,8 @@
 """Savepoints ride in front of the next statement instead of costing round trips (oms/dbbackend/base.py), and
 behave exactly as before: what ran under a rolled-back savepoint is undone, what ran before it stays."""
 
+import tempfile
+
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -118,3 +120,49 @@ def test_refused_statements_in_a_row_roll_back_to_their_savepoints(shop):
                 cursor.execute("SET ROLE postgres")  # the application role may not
         Customer.objects.create(tenant=shop, name="after")
     assert names(shop) == ["after", "kept"]
+
+
+def messages_sent(run) -> list[str]:
+    """The Query messages `run` sends, read from libpq's own trace of the connection."""
+    from psycopg import pq
+
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    with tempfile.TemporaryFile(mode="w+") as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            run()
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        return [line.split("Query", 1)[1].strip() for line in trace if line.startswith("F") and "\tQuery\t" in line]
+
+
+def test_a_transaction_opens_in_the_message_of_its_first_statement(shop):
+    def create():
+        with transaction.atomic():
+            Customer.objects.create(tenant=shop, name="one trip")
+
+    sent = messages_sent(create)
+    assert len(sent) == 3, sent  # the customer with BEGIN in front, its history row, COMMIT
+    assert sent[0].startswith(f"\"BEGIN; SELECT set_config('app.tenant_id', '{shop.pk}', true); INSERT")
+    assert sent[-1] == '"COMMIT"'
+    assert names(shop) == ["one trip"]
+
+
+def test_a_first_statement_that_fails_leaves_nothing_open_and_the_next_transaction_works(shop):
+    Warehouse.objects.create(tenant=shop, code="MAIN", name="Main")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Warehouse.objects.create(tenant=shop, code="MAIN", name="Twice")
+    assert not connection.in_atomic_block
+    assert connection.connection.pgconn.transaction_status == pq_idle()
+    with transaction.atomic():
+        Customer.objects.create(tenant=shop, name="after the failure")
+    assert names(shop) == ["after the failure"]
+
+
+def pq_idle():
+    from psycopg import pq
+
+    return pq.TransactionStatus.IDLE

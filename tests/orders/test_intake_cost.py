@@ -2,8 +2,9 @@
 statements, the same for 1, 5 or 50 lines, with row-level security on (the suite runs as the app's role).
 
 Measured per request through the test client, as production runs it: no test transaction around the request (the
-request's own transaction: psycopg's implicit BEGIN goes unlogged, the COMMIT is counted). What the request queues
-after commit runs in a worker, not in the request: here it is only noted. Each logged statement is a round trip:
+request's own transaction: Django notes its BEGIN, counted here though it rides in the message of the first
+statement; the COMMIT is counted). What the request queues after commit runs in a worker, not in the request: here
+it is only noted. Each logged statement is a round trip:
 the tenant binding and any SAVEPOINT or RELEASE ride in front of a statement in its message (oms/dbbackend/base.py)
 and cost none of their own."""
 
