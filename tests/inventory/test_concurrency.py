@@ -1,49 +1,20 @@
 """No interleaving of requests reserves more than is on hand: real PostgreSQL, one connection per thread."""
 
-import threading
-
 import pytest
-from django.db import connections
 from django.db.models import Sum
 
 from inventory import services as stock
 from inventory.models import Reservation, StockLevel
 from inventory.selectors import ledger_drift
-from oms import rls
 from orders.models import Order, OrderLine
 from orders.services.reservations import release_order, reserve_order
+from tests.concurrency import run_together
 
 from .helpers import SYSTEM, lines_for, order_for, stocked, warehouse
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROUNDS, BUYERS, ON_HAND = 5, 40, 10
-
-
-def run_together(work, items, *, tenant):
-    """Run `work(item)` in one thread per item, all released at once; re-raise the first failure. Each thread's
-    connection is bound to the tenant, as a request's or a task's is."""
-    barrier = threading.Barrier(len(items))
-    failures = []
-
-    def worker(item):
-        try:
-            rls.bind(tenant.pk)
-            barrier.wait(timeout=30)
-            work(item)
-        except Exception as exc:  # noqa: BLE001 - reported to the test below
-            failures.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(item,)) for item in items]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a reservation hung"
-    if failures:
-        raise failures[0]
 
 
 def test_forty_direct_reservations_outside_any_transaction_reserve_exactly_ten(tenant):

@@ -1,13 +1,11 @@
-import threading
-
 import pytest
-from django.db import IntegrityError, connections
+from django.db import IntegrityError
 
-from oms import rls
 from oms.actors import Actor
 from oms.models import Role
 from orders.models import Order
 from orders.services import intake
+from tests.concurrency import run_together
 from tests.factories import make_member
 
 from .helpers import place_order, stocked_product
@@ -37,24 +35,7 @@ def test_orders_taken_side_by_side_still_go_one_to_each_manager(tenant):
     tenant.save()
     managers = [make_member(tenant, Role.MANAGER) for _ in range(3)]
     product = stocked_product(tenant, on_hand=100)
-    barrier, failures = threading.Barrier(6), []
-
-    def take_order():
-        try:
-            rls.bind(tenant.pk)
-            barrier.wait(timeout=30)
-            place_order(tenant, [(product, 1)])
-        except Exception as exc:  # noqa: BLE001 - reported below
-            failures.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=take_order) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
+    run_together(lambda _: place_order(tenant, [(product, 1)]), range(6), tenant=tenant)
     assert sorted(Order.objects.values_list("manager_id", flat=True)) == sorted(m.pk for m in managers * 2)
 
 
