@@ -93,11 +93,18 @@ def record_events(*, events: list[tuple[int, DomainEvent]]) -> list[int]:
 
 def record_event(*, tenant, event: DomainEvent) -> Event:
     """Write an event in the caller's transaction; it is dispatched only if that transaction commits."""
-    row = outbox_row(tenant_id=tenant.pk, event=event)
-    row.tenant = tenant
-    row.save(force_insert=True)
+    return record_tenant_events(tenant=tenant, events=[event])[0]
+
+
+def record_tenant_events(*, tenant, events: list[DomainEvent]) -> list[Event]:
+    """Write one change's events (one shop's) in the caller's transaction with one INSERT; once it commits, one
+    dispatch of the shop's due events is asked for (`kick`)."""
+    rows = [outbox_row(tenant_id=tenant.pk, event=event) for event in events]
+    for row in rows:
+        row.tenant = tenant
+    Event.objects.bulk_create(rows)
     transaction.on_commit(lambda: kick(tenant.pk))
-    return row
+    return rows
 
 
 def enqueue_after_commit(task, *args) -> None:

@@ -7,7 +7,14 @@ from .amounts import order_total
 
 
 def log_activity(*, order: Order, kind: str, actor: Actor, changes: dict | None = None, at=None) -> OrderActivity:
-    return OrderActivity.objects.create(
+    entry = activity_entry(order=order, kind=kind, actor=actor, changes=changes, at=at)
+    entry.save(force_insert=True)
+    return entry
+
+
+def activity_entry(*, order: Order, kind: str, actor: Actor, changes: dict | None = None, at=None) -> OrderActivity:
+    """An unsaved entry of the order's activity, for a change that writes several at once (`bulk_create`)."""
+    return OrderActivity(
         tenant_id=order.tenant_id,
         order=order,
         kind=kind,

@@ -14,14 +14,23 @@ from inventory.models import Product
 from oms.actors import Actor
 from oms.db import broken_constraint, joins_transaction
 from oms.event_catalogue import OrderCreated
-from oms.events import record_event
+from oms.events import record_tenant_events
 from oms.models import Membership, Role, Tenant
 
 from ..catalogue import next_order_keys
 from ..errors import DuplicateExternalId, InvalidOrder
-from ..models import ActivityKind, AssignmentCursor, Group, Order, OrderLine, OrderStatus, PaymentStatus
+from ..models import (
+    ActivityKind,
+    AssignmentCursor,
+    Group,
+    Order,
+    OrderActivity,
+    OrderLine,
+    OrderStatus,
+    PaymentStatus,
+)
 from . import payments
-from .activity import log_activity
+from .activity import activity_entry
 from .amounts import check_line, lines_total
 from .customers import match_or_create_customer
 
@@ -181,25 +190,32 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
         ]
     )
     order.fresh_lines = lines  # for an answer made from memory (orders.api); order.lines still reads the database
-    log_activity(
-        order=order,
-        kind=ActivityKind.CREATED,
-        actor=actor,
-        changes={"channel": order.channel, "lines": [[ln.product.sku, ln.quantity] for ln in lines]},
-        at=data.created_at,
-    )
-    record_event(
-        tenant=tenant,
-        event=OrderCreated(
+    activities = [
+        activity_entry(
+            order=order,
+            kind=ActivityKind.CREATED,
+            actor=actor,
+            changes={"channel": order.channel, "lines": [[ln.product.sku, ln.quantity] for ln in lines]},
+            at=data.created_at,
+        )
+    ]
+    announced = [
+        OrderCreated(
             order_id=order.pk,
             number=order.number,
             channel=order.channel,
             status=order.status.code,
             total=str(order.total),
-        ),
-    )
+        )
+    ]
     if paid_at_once:
-        payments.record_opening_payment(order=order, method=data.payment_method, actor=actor)
+        _, payment_entry, payment_event = payments.record_opening_payment(
+            order=order, method=data.payment_method, actor=actor
+        )
+        activities.append(payment_entry)
+        announced.append(payment_event)
+    OrderActivity.objects.bulk_create(activities)
+    record_tenant_events(tenant=tenant, events=announced)
     return order
 
 

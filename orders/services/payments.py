@@ -16,8 +16,8 @@ from oms.events import record_event
 
 from .. import locks
 from ..errors import DuplicateExternalId, InvalidPayment, RefundExceedsPaid
-from ..models import ActivityKind, Order, Payment, PaymentKind, PaymentStatus
-from .activity import log_activity
+from ..models import ActivityKind, Order, OrderActivity, Payment, PaymentKind, PaymentStatus
+from .activity import activity_entry
 
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999.99")
@@ -68,11 +68,12 @@ def refresh_payment_state(*, order: Order) -> str | None:
 
 
 def _announce(order: Order, *, before: str) -> None:
-    record_event(
-        tenant=order.tenant,
-        event=OrderPaymentChanged(
-            order_id=order.pk, number=order.number, from_status=before, to_status=order.payment_status
-        ),
+    record_event(tenant=order.tenant, event=_payment_event(order, before=before))
+
+
+def _payment_event(order: Order, *, before: str) -> OrderPaymentChanged:
+    return OrderPaymentChanged(
+        order_id=order.pk, number=order.number, from_status=before, to_status=order.payment_status
     )
 
 
@@ -82,19 +83,16 @@ def opening_state(total: Decimal) -> dict:
     return {"paid": paid, "payment_status": status}
 
 
-def record_opening_payment(*, order: Order, method: str, actor: Actor) -> Payment:
+def record_opening_payment(
+    *, order: Order, method: str, actor: Actor
+) -> tuple[Payment, OrderActivity, OrderPaymentChanged]:
     """The payment of an order created paid, in the creating transaction: the order row went in with
-    `opening_state`, so there is nothing to recount; the payment is written, logged and announced as any other.
-    Without a method named, it was paid before the order reached the shop ("prepaid")."""
-    payment = _write(
-        order=order,
-        kind=PaymentKind.PAYMENT,
-        amount=order.total,
-        method=_clean_text(method, limit=MAX_METHOD, label="Method") or PREPAID,
-        actor=actor,
-    )
-    _announce(order, before=PaymentStatus.UNPAID)
-    return payment
+    `opening_state`, so there is nothing to recount. The payment is written; its activity entry (unsaved) and its
+    event are returned for intake to write with the order's own, one INSERT each. Without a method named, it was
+    paid before the order reached the shop ("prepaid")."""
+    method = _clean_text(method, limit=MAX_METHOD, label="Method") or PREPAID
+    payment = _payment_row(order=order, kind=PaymentKind.PAYMENT, amount=order.total, method=method, actor=actor)
+    return payment, _activity_of(payment, actor=actor), _payment_event(order, before=PaymentStatus.UNPAID)
 
 
 def _clean_text(value: str, *, limit: int, label: str) -> str:
@@ -166,7 +164,23 @@ def record_payment(
 def _write(
     *, order: Order, kind: str, amount: Decimal, method: str, actor: Actor, external_id: str = "", moved_with=None
 ) -> Payment:
-    payment = Payment.objects.create(
+    payment = _payment_row(
+        order=order,
+        kind=kind,
+        amount=amount,
+        method=method,
+        actor=actor,
+        external_id=external_id,
+        moved_with=moved_with,
+    )
+    _activity_of(payment, actor=actor).save(force_insert=True)
+    return payment
+
+
+def _payment_row(
+    *, order: Order, kind: str, amount: Decimal, method: str, actor: Actor, external_id: str = "", moved_with=None
+) -> Payment:
+    return Payment.objects.create(
         tenant_id=order.tenant_id,
         order=order,
         kind=kind,
@@ -177,13 +191,21 @@ def _write(
         created_by=actor.user if actor.user_id else None,
         created_by_label=actor.name,
     )
-    log_activity(
-        order=order,
+
+
+def _activity_of(payment: Payment, *, actor: Actor) -> OrderActivity:
+    """The order's activity entry for a payment, unsaved."""
+    return activity_entry(
+        order=payment.order,
         kind=ActivityKind.PAYMENT,
         actor=actor,
-        changes={"kind": kind, "method": method, "amount": f"{amount:.2f}", "external_id": external_id},
+        changes={
+            "kind": payment.kind,
+            "method": payment.method,
+            "amount": f"{payment.amount:.2f}",
+            "external_id": payment.external_id,
+        },
     )
-    return payment
 
 
 def record_refund(*, order: Order, amount, method: str, actor: Actor, external_id: str = "") -> Payment:
