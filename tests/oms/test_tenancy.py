@@ -47,6 +47,13 @@ def test_for_tenant_manager_and_404_helper(tenant, other_tenant):
         get_for_tenant_or_404(Product, tenant, pk="not-a-number")
 
 
+def test_the_object_found_carries_the_callers_shop_unread(tenant, django_assert_num_queries):
+    ours = ProductFactory(tenant=tenant)
+    found = get_for_tenant_or_404(Product, tenant, pk=ours.pk)
+    with django_assert_num_queries(0):
+        assert found.tenant is tenant
+
+
 def test_user_of_two_tenants_chooses_and_switches(tenant, other_tenant):
     user = make_member(tenant, Role.MANAGER)
     from oms.models import Membership

@@ -2,6 +2,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -78,6 +80,18 @@ def test_htmx_status_change_answers_with_the_order_body(tenant, client_for):
     assert b'id="order-body"' in response.content and b"<html" not in response.content
     order.refresh_from_db()
     assert order.status.code == "confirmed"
+
+
+def test_a_status_change_reads_the_shop_no_more_than_the_page_does(tenant, client_for):
+    """The shop row read with the membership serves the change too (its event names the shop)."""
+    order = place_order(tenant, [(stocked_product(tenant), 1)])
+    manager = client_for()
+    with CaptureQueriesContext(connection) as captured:
+        response = manager.post(reverse("orders:change_status", args=[order.pk]), {"to": "confirmed"}, **HTMX)
+    assert response.status_code == 200
+    shop_reads = [q["sql"] for q in captured.captured_queries if 'FROM "oms_tenant"' in q["sql"]]
+    assert shop_reads == []  # it came joined to the membership, before the view
+    assert len(captured.captured_queries) <= 22
 
 
 def test_a_refused_change_explains_itself_and_changes_nothing(tenant, client_for):
