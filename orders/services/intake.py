@@ -89,17 +89,15 @@ def next_manager_id(*, tenant) -> int | None:
     still go one to each."""
     if not tenant.round_robin_assignment:
         return None
-    managers = (
-        f"SELECT m.user_id FROM {Membership._meta.db_table} m JOIN {User._meta.db_table} u ON u.id = m.user_id "  # noqa: S608 - model tables
-        "WHERE m.tenant_id = %(tenant)s AND m.role = %(role)s AND m.is_active AND u.is_active"
-    )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {AssignmentCursor._meta.db_table} AS c (tenant_id, last_user_id) "  # noqa: S608 - model tables
-            f"VALUES (%(tenant)s, (SELECT min(user_id) FROM ({managers}) first)) "
+            "WITH managers AS ("  # noqa: S608 - the tables are the models' own
+            f"SELECT m.user_id FROM {Membership._meta.db_table} m JOIN {User._meta.db_table} u ON u.id = m.user_id "
+            "WHERE m.tenant_id = %(tenant)s AND m.role = %(role)s AND m.is_active AND u.is_active) "
+            f"INSERT INTO {AssignmentCursor._meta.db_table} AS c (tenant_id, last_user_id) "
+            "VALUES (%(tenant)s, (SELECT min(user_id) FROM managers)) "
             "ON CONFLICT (tenant_id) DO UPDATE SET last_user_id = coalesce("
-            f"(SELECT min(user_id) FROM ({managers}) after WHERE user_id > c.last_user_id), "
-            f"(SELECT min(user_id) FROM ({managers}) first)) "
+            "(SELECT min(user_id) FROM managers WHERE user_id > c.last_user_id), (SELECT min(user_id) FROM managers)) "
             "RETURNING last_user_id",
             {"tenant": tenant.pk, "role": Role.MANAGER},
         )
