@@ -141,7 +141,7 @@ def record_payment(
         )
     try:
         with transaction.atomic():
-            payment = _write(
+            payment = _payment_row(
                 order=order,
                 kind=kind,
                 amount=amount,
@@ -150,6 +150,7 @@ def record_payment(
                 external_id=external_id,
                 moved_with=moved_with,
             )
+            _activity_of(payment, actor=actor).save(force_insert=True)
     except IntegrityError as exc:  # the order row is locked, so only a broken invariant can get here
         if broken_constraint(exc) == "payment_unique_external_id":
             raise DuplicateExternalId(
@@ -158,22 +159,6 @@ def record_payment(
             ) from exc
         raise
     refresh_payment_state(order=order)
-    return payment
-
-
-def _write(
-    *, order: Order, kind: str, amount: Decimal, method: str, actor: Actor, external_id: str = "", moved_with=None
-) -> Payment:
-    payment = _payment_row(
-        order=order,
-        kind=kind,
-        amount=amount,
-        method=method,
-        actor=actor,
-        external_id=external_id,
-        moved_with=moved_with,
-    )
-    _activity_of(payment, actor=actor).save(force_insert=True)
     return payment
 
 
