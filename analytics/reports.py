@@ -13,11 +13,13 @@ Python only reshapes the aggregated rows (a few hundred at most), never loops ov
 
 from __future__ import annotations
 
+import hashlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import connections, transaction
 from django.utils import timezone
 
@@ -91,6 +93,28 @@ def _fetch(sql: str, params: dict) -> list[tuple]:
     with database.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+# Long enough for an idle shop's owners to reopen a report all day; a rebuilt summary is a new key anyway.
+SUMMARY_ROWS_SECONDS = 3600
+
+
+def _fetch_summary(sql: str, params: dict, as_of: datetime | None) -> list[tuple]:
+    """The rows of a query that reads only the purchase summary, kept in the cache until the summary is rebuilt.
+
+    `as_of` is the rebuild's time (`summary_state`), read before the rows: the same query on the same rebuild
+    answers the same rows, so the key is the query text, its parameters (shop, range, time zone, ...) and `as_of`.
+    Rows, not reports, are kept: a deploy that changes a query changes its key, and the shaping stays in code.
+    """
+    if as_of is None:
+        return _fetch(sql, params)
+    digest = hashlib.sha256(f"{sql}\0{params!r}\0{as_of.isoformat()}".encode()).hexdigest()
+    key = f"summary-rows:{params['tenant']}:{digest}"
+    rows = cache.get(key)
+    if rows is None:
+        rows = _fetch(sql, params)
+        cache.set(key, rows, SUMMARY_ROWS_SECONDS)
+    return rows
 
 
 # One row per purchase (order family with revenue). `o.created_at >= start` may prune early: children are
@@ -233,17 +257,18 @@ def _period_start(day: date, period: str) -> date:
     return day - timedelta(days=day.weekday()) if period == "week" else day.replace(day=1)
 
 
-def cohort_report(*, tenant, filters: ReportFilters) -> CohortReport:
+def cohort_report(*, tenant, filters: ReportFilters, as_of: datetime | None = None) -> CohortReport:
     """Customers grouped by the period of their first purchase; their purchases in each later period.
 
     One query. The date range selects cohorts (first purchase in range); their later purchases all count.
+    `as_of`: the summary's rebuild time, when the caller has read it; its rows are then served from the cache.
     """
     params = filters.params(tenant, [])
     if params["channel"]:
         sql = COHORT_CHANNEL_SQL
     else:
         sql = COHORT_WEEK_SQL if params["period"] == "week" else COHORT_MONTH_SQL
-    rows = _fetch(sql, params)
+    rows = _fetch_summary(sql, params, as_of)
     today = timezone.localdate()
     current = _period_start(today, params["period"])
     by_cohort: dict[date, dict[int, tuple]] = {}
@@ -312,11 +337,13 @@ class ChannelReport:
         return (self.revenue / self.purchases).quantize(Decimal("0.01")) if self.purchases else Decimal("0.00")
 
 
-def channel_report(*, tenant, filters: ReportFilters) -> ChannelReport:
-    """Purchases and revenue by channel (and by month), for purchases made in the date range. One query."""
+def channel_report(*, tenant, filters: ReportFilters, as_of: datetime | None = None) -> ChannelReport:
+    """Purchases and revenue by channel (and by month), for purchases made in the date range. One query.
+
+    `as_of` as for `cohort_report`."""
     params = filters.params(tenant, [])
     channels, months, total = [], [], (0, Decimal(0), 0)
-    for channel, month, purchases, revenue, new in _fetch(CHANNEL_SQL, params):
+    for channel, month, purchases, revenue, new in _fetch_summary(CHANNEL_SQL, params, as_of):
         revenue = revenue or Decimal(0)
         if channel is not None and month is None:
             channels.append({"channel": channel, "purchases": purchases, "revenue": revenue, "customers": new})

@@ -85,10 +85,11 @@ def _render_report(
 
 
 def _overview(request, filters):
-    report = reports.channel_report(tenant=request.tenant, filters=filters)
+    summary = reports.summary_state(request.tenant)
+    report = reports.channel_report(tenant=request.tenant, filters=filters, as_of=summary["refreshed_at"])
     return {
         "report": report,
-        "summary": reports.summary_state(request.tenant),
+        "summary": summary,
         "channel_chart": charts.bar_chart([{"label": r["channel"], "value": r["revenue"]} for r in report.channels]),
         "month_chart": charts.line_chart(
             [{"label": "Revenue", "values": [m["revenue"] for m in report.months]}],
@@ -122,14 +123,15 @@ def home(request):
 
 
 def _cohorts(request, filters):
-    report = reports.cohort_report(tenant=request.tenant, filters=filters)
+    summary = reports.summary_state(request.tenant)
+    report = reports.cohort_report(tenant=request.tenant, filters=filters, as_of=summary["refreshed_at"])
     metric = filters.metric
     for row in report.rows:
         row.label = _period_label(row.cohort, report.period)
         for cell in row.cells:
             value = cell["share"] if metric == "customers" else cell["revenue_share"]
             cell["heat"] = charts.heat_class(min(value, 100), 100) if cell["age"] else "heat-base"
-    return {"report": report, "metric": metric, "summary": reports.summary_state(request.tenant)}
+    return {"report": report, "metric": metric, "summary": summary}
 
 
 def _ltv(request, filters):

@@ -4,9 +4,13 @@ import csv
 import io
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from analytics.models import AnalyticsSettings
+from analytics.services import refresh_summaries
 from oms import rls
 from oms.models import Role
 
@@ -218,3 +222,48 @@ def test_report_csvs_neutralise_shop_text_a_spreadsheet_would_run(client_for, hi
     assert '\'=HYPERLINK("http://x")' in [row[0] for row in table("analytics:flow", "statuses")[1:]]
     assert '\'=HYPERLINK("http://x")' in [row[0] for row in table("analytics:sla", "statuses")[1:]]
     assert "'@boss" in [row[0] for row in table("analytics:sla", "managers")[1:]]
+
+
+def _purchase_reads(queries) -> list[str]:
+    return [q["sql"] for q in queries if "analytics_purchase" in q["sql"]]
+
+
+@pytest.mark.parametrize("name", ["analytics:home", "analytics:cohorts", "analytics:ltv"])
+def test_a_reopened_report_takes_its_rows_from_the_cache_until_the_summary_is_rebuilt(client_for, history, name):
+    owner = client_for(Role.OWNER)
+    first = owner.get(reverse(name), YEAR).content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        again = owner.get(reverse(name), YEAR).content.decode()
+    assert not _purchase_reads(queries)
+    assert _report_of(again) == _report_of(first)
+    with CaptureQueriesContext(connection) as queries:  # other filters are other rows
+        owner.get(reverse(name), {**YEAR, "date_from": "2025-02-01"})
+    assert _purchase_reads(queries)
+
+
+def _report_of(page: str) -> str:
+    return page[page.index('id="report"') :]  # the part above holds the CSRF token, new for each client
+
+
+def test_a_rebuilt_summary_shows_at_once_though_the_old_rows_were_cached(client_for, history, tenant):
+    from orders.models import Order
+
+    owner = client_for(Role.OWNER)
+    metrics = {"format": "csv", "table": "metrics", **YEAR}
+    assert read_csv(owner.get(reverse("analytics:ltv"), metrics))[1][:3] == ["4", "5", "540.00"]
+    Order.objects.filter(pk=history.orders["C2"].pk).update(group="complete", updated_at=timezone.now())
+    assert read_csv(owner.get(reverse("analytics:ltv"), metrics))[1][:3] == ["4", "5", "540.00"]  # not rebuilt yet
+    refresh_summaries(tenant=tenant)
+    assert read_csv(owner.get(reverse("analytics:ltv"), metrics))[1][:3] == ["4", "6", "580.00"]
+
+
+def test_shops_rebuilt_in_the_same_instant_never_share_cached_rows(
+    client_for, history, foreign_history, tenant, other_tenant
+):
+    same_instant = AnalyticsSettings.objects.get(tenant=tenant).purchases_refreshed_at
+    with rls.tenant_context(other_tenant.pk):
+        AnalyticsSettings.objects.filter(tenant=other_tenant).update(purchases_refreshed_at=same_instant)
+    foreign = client_for(Role.OWNER, on_tenant=other_tenant).get(reverse("analytics:home"), YEAR).content.decode()
+    assert "shop-b-only" in foreign
+    own = client_for(Role.OWNER).get(reverse("analytics:home"), YEAR).content.decode()
+    assert "shop-b-only" not in own and "12000" not in own
