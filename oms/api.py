@@ -15,7 +15,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
-from . import rls, system
+from . import rls
 from .errors import DomainError
 from .models import ApiToken, hash_token
 from .observability import tenant_var
@@ -39,13 +39,11 @@ class Error(Schema):
 class BearerToken(HttpBearer):
     def authenticate(self, request, token):
         token_hash = hash_token(token)
-        tenant_id = rls.system_value(system.token_tenant, token_hash)  # which shop the token belongs to
-        if tenant_id is None:
-            return None
-        rls.bind(tenant_id)  # the next request's middleware binds the connection afresh
+        rls.bind_to_token(token_hash)  # the token's shop is found by the binding of the statement that reads it
         api_token = (
             ApiToken.objects.select_related("tenant").filter(token_hash=token_hash, revoked_at__isnull=True).first()
         )
+        rls.bind(api_token and api_token.tenant_id)  # the next request's middleware binds the connection afresh
         if api_token is None:
             return None
         request.tenant = api_token.tenant

@@ -178,6 +178,12 @@ def bind(tenant_id: int | None) -> None:
 set_tenant = bind
 
 
+def bind_to_token(token_hash: str) -> None:
+    """Work for the shop of the API token with this hash, which the next statement's binding finds (one round trip
+    with that statement); `bind` the shop's id once that statement has read the token."""
+    tenant_binding.set_token_shop(token_hash)
+
+
 def bound_tenant() -> int | None:
     return tenant_binding.current()
 

@@ -1,5 +1,9 @@
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from oms import tenant_binding
 
 from oms.services import create_api_token, revoke_api_token
 from tests.factories import ProductFactory
@@ -44,3 +48,20 @@ def test_openapi_document_is_served(client):
     document = client.get("/api/v1/openapi.json").json()
     assert document["openapi"].startswith("3.")
     assert "/api/v1/orders" in document["paths"]
+
+
+def test_the_token_and_its_shop_are_one_round_trip(tenant, api_client):
+    ProductFactory(tenant=tenant, sku="ONE-TRIP")
+    api_client.get("/api/v1/products")  # the token's last use is written once a minute, not on every call
+    with CaptureQueriesContext(connection) as captured:
+        body = api_client.get("/api/v1/products").json()
+    assert [p["sku"] for p in body["results"]] == ["ONE-TRIP"]
+    first = captured.captured_queries[0]["sql"]
+    assert "oms_token_tenant(" in first and '"oms_apitoken"' in first  # the binding finds the shop, then the row
+    assert not [q for q in captured.captured_queries[1:] if "oms_token_tenant(" in q["sql"]]
+
+
+@pytest.mark.parametrize("not_a_digest", ["x' OR true --", "A" * 64, "0" * 63, ""])
+def test_a_token_binding_takes_only_a_hexadecimal_digest(not_a_digest):
+    with pytest.raises(ValueError):
+        tenant_binding.binding_sql(tenant_binding.TokenShop(not_a_digest))

@@ -31,13 +31,13 @@ def queued_not_run(monkeypatch):
     return sent
 
 
-MOST_STATEMENTS = 14
+MOST_STATEMENTS = 13
 # The reserve reads the order once, locked with its status and customer, and answers from memory; the order's
 # time of change is written without a history row (nothing the history keeps changed).
-MOST_RESERVE_STATEMENTS = 8
+MOST_RESERVE_STATEMENTS = 7
 # A site's usual order: paid by card, from a customer the shop has not seen (the customer, its history row and
 # contact, and the payment come on top; the payment's activity entry and event go in with the order's).
-MOST_STATEMENTS_PAID_NEW_CUSTOMER = 16
+MOST_STATEMENTS_PAID_NEW_CUSTOMER = 15
 # A shop that shares new orders among its managers in turn: the turn is one statement.
 ROUND_ROBIN_STATEMENTS = 1
 SIZES = (1, 5, 50)
