@@ -10,8 +10,8 @@ application role with row-level security forced; the shop `bulk` is seeded with
 `--orders` orders by `manage.py seed_bulk` (reused on later runs). A webhook endpoint on a local receiver takes
 `order.created`, so event lag (commit → webhook arrival) is measured end to end.
 
-For each API rate in `--rates` (orders/s, each one create with 1–5 lines and a reserve, with idempotency keys)
-one headless Locust run (bench/locustfile.py) adds 20 managers (list, status filter, phone search, order page,
+For each API rate in `--rates` (orders/s, each one create with 1–5 lines and a reserve, with idempotency keys,
+arriving at random as buyers do: a Poisson process of that rate) one headless Locust run (bench/locustfile.py) adds 20 managers (list, status filter, phone search, order page,
 status change), 5 packers (scan sessions), 2 couriers (route page) and 2 owners (reports); people arrive spread
 over `--warmup` seconds, then `--seconds` are measured. Printed per step and per endpoint: requests/s,
 samples, p50/p95/p99 ms and errors; the event lag p50/p95; the CPU each part of the stack used (web, worker,

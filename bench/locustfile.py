@@ -10,10 +10,11 @@ the figures are of the traffic once it has settled, not of the first burst.
 import json
 import os
 import random
+import time
 import uuid
 
 import gevent
-from locust import between, constant_throughput, events, task
+from locust import between, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
 FIXTURES = json.loads(open(os.environ["LOAD_FIXTURES"]).read())  # noqa: SIM115
@@ -23,13 +24,22 @@ WARMUP = float(os.environ.get("LOAD_WARMUP", "0"))
 
 
 class ApiClient(FastHttpUser):
-    """A shop's site or a marketplace connector: one order per second, 1-5 lines, with an idempotency key."""
+    """A shop's site or a marketplace connector: one order a second on average, 1-5 lines, with an idempotency key.
+
+    Orders arrive at random (a Poisson process: exponential gaps between one order's arrival and the next), as
+    buyers do. A fixed one-second beat per client, even from random starting points, repeats the same collisions
+    every second, so the few clients that happen to start together would set every step's p95.
+    """
 
     fixed_count = API_USERS
-    wait_time = constant_throughput(1)
 
     def on_start(self):
-        gevent.sleep(random.random())  # the site's orders arrive spread over the second, not in step
+        gevent.sleep(random.expovariate(1.0))  # the first order too
+        self.next_arrival = time.monotonic()
+
+    def wait_time(self):
+        self.next_arrival += random.expovariate(1.0)
+        return max(0.0, self.next_arrival - time.monotonic())  # behind schedule: the next order goes at once
 
     @task
     def order(self):
