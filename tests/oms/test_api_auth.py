@@ -4,7 +4,6 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from oms import tenant_binding
-
 from oms.services import create_api_token, revoke_api_token
 from tests.factories import ProductFactory
 
