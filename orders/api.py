@@ -260,9 +260,13 @@ def get_order(request, order_id: int):
 
 @router.post("/orders/{order_id}/transition", response={200: OrderOut, 404: Error, 409: Error, 422: Error})
 def transition(request, order_id: int, payload: TransitionIn):
-    order = _get(request, order_id)
-    statuses.change_status(order=order, to_code=payload.to, actor=Actor.api(request.api_token))
-    return _fresh(request, order.pk)
+    try:
+        statuses.change_status_by_id(
+            tenant=request.tenant, order_id=order_id, to_code=payload.to, actor=Actor.api(request.api_token)
+        )
+    except Order.DoesNotExist as exc:
+        raise Http404 from exc
+    return _fresh(request, order_id)
 
 
 @router.post("/orders/{order_id}/reserve", response={200: OrderOut, 404: Error, 409: Error})

@@ -11,6 +11,7 @@ from inventory import services as stock
 from oms.actors import Actor
 from oms.event_catalogue import OrderStatusChanged
 from oms.events import record_event
+from oms.models import Tenant
 
 from .. import locks
 from ..errors import TransitionBlocked, TransitionNotAllowed
@@ -74,12 +75,28 @@ def change_status(*, order: Order, to_code: str, actor: Actor, skip_matrix: bool
     has no such move, and with TransitionBlocked (with reasons) when the target group's invariant fails.
     `skip_matrix` is for the scan-driven flows whose own rules stand in for the matrix.
     """
-    target = OrderStatus.objects.filter(tenant_id=order.tenant_id, code=to_code, is_active=True).first()
+    target = _active_status(tenant_id=order.tenant_id, code=to_code)
+    return move_locked(order=locks.lock_order(order), target=target, actor=actor, skip_matrix=skip_matrix)
+
+
+@transaction.atomic
+def change_status_by_id(*, tenant: Tenant, order_id: int, to_code: str, actor: Actor) -> Order:
+    """`change_status` for a request that knows only the order's id (a page's button, the API): the order is locked
+    and read once, with its status and customer, instead of read for the 404 and then locked.
+    Order.DoesNotExist when the shop has no such order (the caller's 404), before any other refusal."""
+    order = locks.lock_order_by_id(tenant_id=tenant.pk, pk=order_id)
+    order.tenant = tenant  # the caller's row, already read: the event names the shop
+    target = _active_status(tenant_id=tenant.pk, code=to_code)
+    return move_locked(order=order, target=target, actor=actor)
+
+
+def _active_status(*, tenant_id: int, code: str) -> OrderStatus:
+    target = OrderStatus.objects.filter(tenant_id=tenant_id, code=code, is_active=True).first()
     if target is None:
         raise TransitionNotAllowed(
-            gettext("There is no active status '%(code)s'.") % {"code": to_code}, details={"to": to_code}
+            gettext("There is no active status '%(code)s'.") % {"code": code}, details={"to": code}
         )
-    return move_locked(order=locks.lock_order(order), target=target, actor=actor, skip_matrix=skip_matrix)
+    return target
 
 
 def move_locked(

@@ -1,6 +1,7 @@
 """The order page: every routine action posts with htmx and gets the refreshed order body back."""
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
@@ -14,7 +15,7 @@ from oms.tenancy.shortcuts import get_for_tenant_or_404
 
 from .. import marks, selectors
 from ..forms import AddLineForm, ChargesForm, LineForm, OrderFieldsForm, PaymentForm
-from ..models import OrderLine
+from ..models import Order, OrderLine
 from ..panels import panels_for
 from ..services import editing, families, payments, reservations, statuses
 from ..services.editing import LINE_EDIT_GROUPS
@@ -71,11 +72,11 @@ def detail_context(request, order, **extra):
     }
 
 
-def respond(request, order, **extra):
+def respond(request, order_id, **extra):
     """The order body for htmx, the whole page otherwise (a plain POST redirects back to the page)."""
     if request.method == "POST" and not request.htmx:
-        return redirect("orders:detail", pk=order.pk)
-    return _page(request, order_for_page(request, order.pk), **extra)  # read again: the action changed it
+        return redirect("orders:detail", pk=order_id)
+    return _page(request, order_for_page(request, order_id), **extra)  # read again: the action changed it
 
 
 def _page(request, order, **extra):
@@ -92,14 +93,18 @@ def order_detail(request, pk):
 @require_POST
 @role_required(*OFFICE)
 def change_status(request, pk):
-    order = order_for(request, pk)
     to_code = request.POST.get("to", "")
-    run_service(
-        request,
-        lambda actor: statuses.change_status(order=order, to_code=to_code, actor=actor),
-        success=gettext("Status changed."),
-    )
-    return respond(request, order)
+    try:
+        run_service(
+            request,
+            lambda actor: statuses.change_status_by_id(
+                tenant=request.tenant, order_id=pk, to_code=to_code, actor=actor
+            ),
+            success=gettext("Status changed."),
+        )
+    except Order.DoesNotExist as exc:
+        raise Http404 from exc
+    return respond(request, pk)
 
 
 @require_POST
@@ -115,7 +120,7 @@ def reserve(request, pk):
             else gettext("Reserved what stock allows; %(n)s unit(s) are short.") % {"n": missing}
         )
         (messages.success if not missing else messages.warning)(request, text)
-    return respond(request, order)
+    return respond(request, order.pk)
 
 
 @require_POST
@@ -127,7 +132,7 @@ def split(request, pk):
         lambda actor: families.split_unavailable(order=order, actor=actor),
         success=gettext("Unavailable lines moved to order {result.number}."),
     )
-    return respond(request, order)
+    return respond(request, order.pk)
 
 
 @require_POST
@@ -142,7 +147,7 @@ def copy(request, pk):
     )
     if ok and not request.htmx:
         return redirect("orders:detail", pk=child.pk)
-    return respond(request, order)
+    return respond(request, order.pk)
 
 
 @require_POST
@@ -151,13 +156,13 @@ def edit_fields(request, pk):
     order = order_for(request, pk)
     form = OrderFieldsForm(request.POST, tenant=request.tenant)
     if not form.is_valid():
-        return respond(request, order, fields_form=form, fields_open=True)
+        return respond(request, order.pk, fields_form=form, fields_open=True)
     run_service(
         request,
         lambda actor: editing.update_order_fields(order=order, changes=form.cleaned_data, actor=actor),
         success=gettext("Order saved."),
     )
-    return respond(request, order)
+    return respond(request, order.pk)
 
 
 @require_POST
@@ -182,7 +187,7 @@ def add_line(request, pk):
             )
             if ok:
                 form = None
-    return respond(request, order, add_line_form=form)
+    return respond(request, order.pk, add_line_form=form)
 
 
 @require_POST
@@ -194,15 +199,15 @@ def edit_line(request, pk, line_pk):
         run_service(
             request, lambda actor: editing.remove_line(line=line, actor=actor), success=gettext("Line removed.")
         )
-        return respond(request, order)
+        return respond(request, order.pk)
     form = LineForm(request.POST)
     if not form.is_valid():
         messages.error(
             request, gettext("Quantity must be a whole number of at least 1, price and discount zero or more.")
         )
-        return respond(request, order)
+        return respond(request, order.pk)
     run_service(request, lambda actor: editing.update_line(line=line, actor=actor, **form.cleaned_data))
-    return respond(request, order)
+    return respond(request, order.pk)
 
 
 @require_POST
@@ -213,13 +218,13 @@ def set_charges(request, pk):
     form = ChargesForm(request.POST)
     if not form.is_valid():
         messages.error(request, gettext("Delivery cost and discount must be amounts of zero or more."))
-        return respond(request, order)
+        return respond(request, order.pk)
     run_service(
         request,
         lambda actor: editing.set_charges(order=order, actor=actor, **form.cleaned_data),
         success=gettext("Delivery cost and discount saved."),
     )
-    return respond(request, order)
+    return respond(request, order.pk)
 
 
 @require_POST
@@ -227,7 +232,7 @@ def set_charges(request, pk):
 def add_note(request, pk):
     order = order_for(request, pk)
     run_service(request, lambda actor: editing.add_note(order=order, text=request.POST.get("text", ""), actor=actor))
-    return respond(request, order)
+    return respond(request, order.pk)
 
 
 @require_POST
@@ -237,7 +242,7 @@ def add_payment(request, pk):
     order = order_for(request, pk)
     form = PaymentForm(request.POST)
     if not form.is_valid():
-        return respond(request, order, payment_form=form)
+        return respond(request, order.pk, payment_form=form)
     data = form.cleaned_data
     ok, _ = run_service(
         request,
@@ -251,4 +256,4 @@ def add_payment(request, pk):
         ),
         success=gettext("Refund recorded.") if data["kind"] == "refund" else "Payment recorded.",
     )
-    return respond(request, order, **({} if ok else {"payment_form": form}))
+    return respond(request, order.pk, **({} if ok else {"payment_form": form}))

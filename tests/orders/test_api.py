@@ -181,6 +181,9 @@ def test_foreign_and_missing_orders_are_404(tenant, other_tenant, api_client, ot
     for path, body in (("/transition", {"to": "confirmed"}), ("/reserve", {}), ("/split", {"mode": "copy"})):
         assert post(other_api_client, f"/api/v1/orders/{order.pk}{path}", body).status_code == 404
     assert api_client.get("/api/v1/orders/999999").json()["error"]["code"] == "not_found"
+    for order_id, to in ((order.pk, "no-such-status"), (2**63, "confirmed"), (2**70, "confirmed")):
+        missing = post(other_api_client, f"/api/v1/orders/{order_id}/transition", {"to": to})
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
     assert other_api_client.get("/api/v1/orders").json()["count"] == 0
 
 

@@ -91,7 +91,19 @@ def test_a_status_change_reads_the_shop_no_more_than_the_page_does(tenant, clien
     assert response.status_code == 200
     shop_reads = [q["sql"] for q in captured.captured_queries if 'FROM "oms_tenant"' in q["sql"]]
     assert shop_reads == []  # it came joined to the membership, before the view
-    assert len(captured.captured_queries) <= 22
+    assert len(captured.captured_queries) <= 19
+
+
+def test_a_status_change_reads_the_order_once_before_writing(tenant, client_for):
+    """The row is locked by the read that answers the 404: no plain read of it before the lock."""
+    order = place_order(tenant, [(stocked_product(tenant), 1)])
+    manager = client_for()
+    with CaptureQueriesContext(connection) as captured:
+        manager.post(reverse("orders:change_status", args=[order.pk]), {"to": "confirmed"}, **HTMX)
+    statements = [q["sql"] for q in captured.captured_queries]
+    update = next(i for i, sql in enumerate(statements) if sql.startswith('UPDATE "orders_order"'))
+    order_reads = [sql for sql in statements[:update] if 'FROM "orders_order"' in sql]
+    assert len(order_reads) == 1 and order_reads[0].endswith('FOR UPDATE OF "orders_order"')
 
 
 def test_a_refused_change_explains_itself_and_changes_nothing(tenant, client_for):
@@ -285,6 +297,8 @@ def test_foreign_order_pages_are_404(tenant, other_tenant, client_for):
     manager = client_for()
     assert manager.get(reverse("orders:detail", args=[foreign.pk])).status_code == 404
     assert manager.post(reverse("orders:change_status", args=[foreign.pk]), {"to": "confirmed"}).status_code == 404
+    for pk, to in ((foreign.pk, "no-such-status"), (2**63, "confirmed"), (2**70, "confirmed")):
+        assert manager.post(reverse("orders:change_status", args=[pk]), {"to": to}).status_code == 404
     assert manager.get(reverse("orders:customer", args=[foreign.customer_id])).status_code == 404
 
 
