@@ -217,6 +217,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
+# Every page reads the session: from Redis, with the database behind it (a cache miss or outage reads the row).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # No inline script or style anywhere: htmx is configured with allowEval false, behaviour lives in static files.
 CONTENT_SECURITY_POLICY = {

@@ -5,7 +5,9 @@ always keeps at least one active owner. Every change is written to the owner's a
 """
 
 import re
+from importlib import import_module
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.sessions.models import Session
@@ -116,13 +118,17 @@ def set_active(*, membership: Membership, actor, actor_role: str, active: bool) 
 
 
 def end_sessions(user) -> int:
-    """Log the person out everywhere (database sessions carry the user id in their data)."""
-    ended = 0
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
-        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
-            session.delete()
-            ended += 1
-    return ended
+    """Log the person out everywhere (database sessions carry the user id in their data). The rows go with the
+    caller's transaction; the cached copies once it commits, so no request can cache a row again meanwhile."""
+    ended = [
+        session.session_key
+        for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
+        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk)
+    ]
+    Session.objects.filter(session_key__in=ended).delete()
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    transaction.on_commit(lambda: [store(session_key=key).delete() for key in ended])
+    return len(ended)
 
 
 @transaction.atomic

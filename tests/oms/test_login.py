@@ -1,5 +1,11 @@
+from importlib import import_module
+
 import pytest
+from django.conf import settings
+from django.core.cache import caches
+from django.db import connection
 from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from oms.client_address import client_ip_address
@@ -18,6 +24,18 @@ def test_login_form_logs_in_and_lands_on_the_start_screen(tenant):
     client = Client()
     assert login(client, user.username, PASSWORD).status_code == 302
     assert client.get("/")["Location"] == reverse("orders:list")
+
+
+def test_pages_read_the_session_from_the_cache_and_the_database_behind_it(tenant):
+    user = make_member(tenant, Role.MANAGER)
+    client = Client()
+    login(client, user.username, PASSWORD)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(reverse("orders:list")).status_code == 200
+    assert not [q for q in captured.captured_queries if 'FROM "django_session"' in q["sql"]]
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=client.session.session_key)
+    caches[settings.SESSION_CACHE_ALIAS].delete(store.cache_key)  # evicted, or Redis restarted empty
+    assert client.get(reverse("orders:list")).status_code == 200
 
 
 def login_via_proxy(client, username, password, *, forwarded_for, proxy="10.0.0.254"):

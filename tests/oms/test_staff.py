@@ -1,6 +1,9 @@
 """A shop staffs itself: owners (and admins, below owner) add people, change roles, deactivate, send links."""
 
+from importlib import import_module
+
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
@@ -36,13 +39,17 @@ def test_owner_adds_a_packer_who_sets_a_password_through_the_one_time_link(tenan
     assert list(StaffChange.objects.values_list("action", flat=True).order_by("pk")) == ["added", "password_link"]
 
 
-def test_deactivating_ends_sessions_and_tokens_at_once(tenant):
+def test_deactivating_ends_sessions_and_tokens_at_once(tenant, django_capture_on_commit_callbacks):
     owner, manager = make_member(tenant, Role.OWNER), make_member(tenant, Role.MANAGER)
     manager_client = login(manager, tenant)
     assert manager_client.get(reverse("orders:list")).status_code == 200
+    session_key = manager_client.session.session_key
     token, raw = create_api_token(tenant=tenant, name="their script", actor=manager)
     membership = Membership.objects.get(user=manager)
-    staff.set_active(membership=membership, actor=owner, actor_role=Role.OWNER, active=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        staff.set_active(membership=membership, actor=owner, actor_role=Role.OWNER, active=False)
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    assert store(session_key=session_key).load() == {}  # gone from the database and from the cache
     assert manager_client.get(reverse("orders:list")).status_code in (302, 403)
     assert Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get("/api/v1/orders").status_code == 401
     rls.bind(tenant.pk)
