@@ -136,9 +136,12 @@ def timeline(*, order):
     )
 
 
-def family(*, order):
-    """Every order sharing the root, oldest first."""
-    return (
+def family(*, order) -> list[Order]:
+    """Every order sharing the root, oldest first. A root that has had no child is alone: its counter of children
+    (bumped in the transaction that adds one) says so without a query."""
+    if order.root_id in (None, order.pk) and order.children_count == 0:
+        return [order]
+    return list(
         Order.objects.filter(tenant_id=order.tenant_id, root_id=order.root_id or order.pk)
         .select_related("status")
         .order_by("pk")

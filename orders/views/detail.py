@@ -58,7 +58,7 @@ def detail_context(request, order, **extra):
         "lines": lines,
         "next_statuses": statuses.allowed_targets(order=order, role=request.role),
         "timeline": timeline,
-        "family": list(selectors.family(order=order)),
+        "family": selectors.family(order=order),
         "fields_form": fields_form,
         "add_line_form": extra.pop("add_line_form", None) or AddLineForm(),
         "lines_editable": order.group in LINE_EDIT_GROUPS,

@@ -6,6 +6,7 @@ from django.db import connections
 from oms import rls
 from orders.errors import NothingToSplit
 from orders.models import Order, OrderLine
+from orders import selectors
 from orders.services import families, reservations
 
 from .helpers import SYSTEM, move, place_order, stocked_product
@@ -48,6 +49,16 @@ def test_grandchild_numbers_continue_the_family(tenant):
     child = families.split_unavailable(order=order, actor=SYSTEM)
     copy = families.copy_order(order=child, actor=SYSTEM)
     assert copy.number == f"{order.number}-3" and copy.root_id == order.pk and copy.parent_id == child.pk
+
+
+def test_a_root_without_children_is_its_own_family_without_a_query(tenant, django_assert_num_queries):
+    order = place_order(tenant, [(stocked_product(tenant), 1)])
+    lone = Order.objects.get(pk=order.pk)
+    with django_assert_num_queries(0):
+        assert selectors.family(order=lone) == [lone]
+    child = families.copy_order(order=order, actor=SYSTEM)
+    for member in (Order.objects.get(pk=order.pk), child):  # the root's counter and the child's root say "family"
+        assert [o.pk for o in selectors.family(order=member)] == [order.pk, child.pk]
 
 
 def test_copy_all_or_chosen_lines_leaves_the_parent_unchanged(tenant):
