@@ -58,6 +58,19 @@ def test_deactivating_ends_sessions_and_tokens_at_once(tenant, django_capture_on
     assert StaffChange.objects.get(action="deactivated").details == {"tokens_revoked": 1}
 
 
+def test_deactivating_with_redis_unreachable_still_ends_access(tenant, settings, django_capture_on_commit_callbacks):
+    owner, manager = make_member(tenant, Role.OWNER), make_member(tenant, Role.MANAGER)
+    manager_client = login(manager, tenant)
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    membership = Membership.objects.get(user=manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        staff.set_active(membership=membership, actor=owner, actor_role=Role.OWNER, active=False)
+    assert not Membership.objects.get(pk=membership.pk).is_active
+    assert manager_client.get(reverse("orders:list")).status_code in (302, 403)
+
+
 def test_role_changes_and_their_limits(tenant):
     owner, admin = make_member(tenant, Role.OWNER), make_member(tenant, Role.ADMIN)
     courier = Membership.objects.get(user=make_member(tenant, Role.COURIER))
