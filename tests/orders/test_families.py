@@ -4,9 +4,9 @@ import pytest
 from django.db import connections
 
 from oms import rls
+from orders import selectors
 from orders.errors import NothingToSplit
 from orders.models import Order, OrderLine
-from orders import selectors
 from orders.services import families, reservations
 
 from .helpers import SYSTEM, move, place_order, stocked_product
