@@ -195,6 +195,10 @@ def test_transition_errors_follow_the_contract(tenant, api_client):
         post(api_client, f"/api/v1/orders/{order.pk}/transition", {"to": "confirmed"}).json()["status"]["code"]
         == "confirmed"
     )
+    for to, says in (("no-such-status", "There is no active status"), ("confirmed", "already")):
+        refused = post(api_client, f"/api/v1/orders/{order.pk}/transition", {"to": to})
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "transition_not_allowed"
+        assert says in refused.json()["error"]["message"]
     blocked = post(api_client, f"/api/v1/orders/{order.pk}/transition", {"to": "assembling"})
     assert blocked.status_code == 409
     assert blocked.json()["error"]["code"] == "transition_blocked"
