@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import as_app_role, bench_database_url, ensure_database  # noqa: E402
 from bench.load import OUT, Receiver, app_env, setup_django, start, stop  # noqa: E402
-from bench.orders import load_average, percentile  # noqa: E402
+from bench.orders import load_average, percentile, process_tree_cpu  # noqa: E402
 
 TENANT = "events-bench"
 SKUS = 20
@@ -174,6 +174,7 @@ def lag(tenant, env, *, rate: int, seconds: int, threads: int):
     from oms.models import Event
 
     phase_start = timezone.now()
+    cpu_before = sum(process_tree_cpu(w.pid) or 0.0 for w in (events_worker, io_worker))
     began = time.monotonic()
     [p.start() for p in producers]
     [p.join() for p in producers]
@@ -181,6 +182,7 @@ def lag(tenant, env, *, rate: int, seconds: int, threads: int):
     deadline = time.monotonic() + 120
     while len(receiver.lags) < len(created) and time.monotonic() < deadline:
         time.sleep(0.2)
+    worker_cpu = sum(process_tree_cpu(w.pid) or 0.0 for w in (events_worker, io_worker)) - cpu_before
     stop(events_worker)
     stop(io_worker)
     receiver.shutdown()
@@ -191,7 +193,8 @@ def lag(tenant, env, *, rate: int, seconds: int, threads: int):
                 created_at__gte=phase_start, dispatched_at__isnull=False
             ).values_list("created_at", "dispatched_at")
         ]
-    return len(created), produced_in, [lag for _, lag in receiver.lags], dispatch_lags, errors
+    lags = [lag for _, lag in receiver.lags]
+    return len(created), produced_in, lags, dispatch_lags, worker_cpu, errors
 
 
 def where_time_goes(tenant):
@@ -276,7 +279,7 @@ def main() -> int:
     rate = throughput(tenant, env, args.events)
     print(f"\n1. one worker process dispatched {args.events} order.created events at {rate:.0f} events/s")
 
-    created, produced_in, lags, dispatch_lags, errors = lag(
+    created, produced_in, lags, dispatch_lags, worker_cpu, errors = lag(
         tenant, env, rate=args.rate, seconds=args.seconds, threads=args.threads
     )
     print(
@@ -295,6 +298,8 @@ def main() -> int:
             f"   of which event written → dispatched: p50 {percentile(ms, 0.5):.0f} ms, "
             f"p95 {percentile(ms, 0.95):.0f} ms (the rest: queueing and sending the webhook)"
         )
+    if created:
+        print(f"   workers' CPU (events + io, their children included): {worker_cpu / created * 1000:.1f} ms per order")
 
     as_app_role()  # part 3 runs in this process: as the workers do, logged in as the application role
     statements, dispatch_ms, per_subscriber, deliver_statements, deliver_ms = where_time_goes(tenant)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
@@ -123,7 +124,7 @@ def send_task(task, *args, countdown: float | None = None) -> bool:
     return True
 
 
-def send_once(task, tenant_id: int, *, flag: str) -> None:
+def send_once(task, tenant_id: int, *, flag: str, countdown: float | None = None) -> None:
     """Queue `task(tenant_id)` unless one is already queued: the cache `flag` (which the task clears as it starts)
     says so. One task per burst of work instead of one per item. Anything lost (the cache or the broker away) is
     found by the sweeps."""
@@ -132,7 +133,7 @@ def send_once(task, tenant_id: int, *, flag: str) -> None:
     except Exception:  # noqa: BLE001 - the cache is away: queue one anyway
         logger.warning("Flag %s not set", flag, exc_info=True)
         queued_now = True
-    if queued_now and not send_task(task, tenant_id):
+    if queued_now and not send_task(task, tenant_id, countdown=countdown):
         with contextlib.suppress(Exception):
             cache.delete(flag)  # nothing is on its way: let the next change try again
 
@@ -165,10 +166,11 @@ def dispatch_due(tenant_id: int) -> int:
 
 
 def kick(tenant_id: int) -> None:
-    """After commit: make sure a `dispatch_due` of the tenant is on its way, one per burst of events."""
+    """After commit: make sure a `dispatch_due` of the tenant is on its way, one per burst of events: it starts
+    `EVENT_DISPATCH_WINDOW` seconds after the burst's first event, taking what came meanwhile."""
     from .tasks import dispatch_tenant
 
-    send_once(dispatch_tenant, tenant_id, flag=kick_key(tenant_id))
+    send_once(dispatch_tenant, tenant_id, flag=kick_key(tenant_id), countdown=settings.EVENT_DISPATCH_WINDOW or None)
 
 
 def kick_key(tenant_id: int) -> str:

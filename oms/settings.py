@@ -249,6 +249,11 @@ CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = TIME_ZONE
+# Seconds a shop's event dispatch waits after the first event of a burst asks for it, so the events that follow
+# within that time go in the same task and transaction (and their webhooks in the same deliveries): a fixed cost per
+# task instead of per event. 0.3 s cut the workers' CPU per order by a third at 20 orders/s (bench/events.py);
+# 0 dispatches at once.
+EVENT_DISPATCH_WINDOW = env.float("EVENT_DISPATCH_WINDOW", default=0.3)
 # Queues by kind of work, each served by its own worker (make up, docker-compose.yml): a minute-long report
 # rebuild or a webhook waiting out its timeout never delays event dispatch, time limits and triggers.
 CELERY_TASK_DEFAULT_QUEUE = "events"

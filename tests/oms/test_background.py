@@ -1,7 +1,8 @@
 """Background work never lost, repeated or starved: robust enqueue, back-off, failed events, webhook claims."""
 
+import json
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.cache import cache
@@ -230,6 +231,30 @@ def test_a_burst_of_events_queues_one_dispatch_task(tenant, settings):
             cache.delete(events.kick_key(tenant.pk))  # what the task does as it starts
             events.kick(tenant.pk)
             assert redis.llen(queue) - before == 2
+        finally:
+            celery_app.conf.task_always_eager = True
+            conn.default_channel.queue_purge(queue)
+            cache.delete(events.kick_key(tenant.pk))
+
+
+@pytest.mark.parametrize("window", [0.3, 0])
+def test_the_dispatch_of_a_burst_waits_the_window_for_the_events_that_follow(tenant, settings, window):
+    settings.EVENT_DISPATCH_WINDOW = window
+    celery_app.conf.task_always_eager = False
+    queue = celery_app.amqp.router.route({}, "oms.tasks.dispatch_tenant")["queue"].name
+    with celery_app.connection_for_write() as conn:
+        redis = conn.default_channel.client
+        conn.default_channel.queue_purge(queue)
+        try:
+            asked = timezone.now()
+            events.kick(tenant.pk)
+            [message] = redis.lrange(queue, 0, -1)
+            eta = json.loads(message)["headers"]["eta"]
+            if window:
+                starts = datetime.fromisoformat(eta) - asked
+                assert timedelta(seconds=window) <= starts < timedelta(seconds=window + 1)
+            else:
+                assert eta is None
         finally:
             celery_app.conf.task_always_eager = True
             conn.default_channel.queue_purge(queue)
