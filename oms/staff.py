@@ -18,6 +18,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext
 
+from . import rls, system
 from .errors import DomainError
 from .models import ApiToken, Membership, Role, StaffChange
 
@@ -58,6 +59,22 @@ def _log(membership: Membership, actor, action: str, **details) -> None:
     )
 
 
+def own_login(membership: Membership) -> bool:
+    """Whether the person's login is this shop's to manage: nobody else employs them and they do not run the
+    installation. A login shared with another shop belongs to the person: this shop may neither set its password
+    (that would open the other shop to it) nor end its sessions there."""
+    user = membership.user
+    if user.is_superuser or user.is_staff:
+        return False
+    return {row[0] for row in rls.system_rows(system.member_tenants, user.pk)} <= {membership.tenant_id}
+
+
+def _revoke_tokens(membership: Membership) -> int:
+    return ApiToken.objects.filter(
+        tenant_id=membership.tenant_id, created_by=membership.user, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+
+
 @transaction.atomic
 def add_staff(*, tenant, actor, actor_role: str, username: str, email: str, role: str) -> Membership:
     """A person joins the shop with a role (a new login, or someone already working for another shop)."""
@@ -93,13 +110,17 @@ def change_role(*, membership: Membership, actor, actor_role: str, role: str) ->
     before = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
-    _log(membership, actor, "role_changed", before=before, after=role)
+    # API tokens are made by the roles that manage settings; a person moved below them keeps none
+    revoked = _revoke_tokens(membership) if role not in (Role.OWNER, Role.ADMIN) else 0
+    _log(membership, actor, "role_changed", before=before, after=role, tokens_revoked=revoked)
     return membership
 
 
 @transaction.atomic
 def set_active(*, membership: Membership, actor, actor_role: str, active: bool) -> Membership:
-    """Deactivating ends the person's access at once: their sessions and the API tokens they made."""
+    """Deactivating ends the person's access at once: the API tokens they made, and their sessions when the login
+    is the shop's own (one shared with another shop keeps its sessions there; here the membership read on every
+    request shuts it out)."""
     _check(actor, actor_role, membership)
     if membership.is_active == active:
         return membership
@@ -109,10 +130,9 @@ def set_active(*, membership: Membership, actor, actor_role: str, active: bool) 
     membership.save(update_fields=["is_active"])
     revoked = 0
     if not active:
-        revoked = ApiToken.objects.filter(
-            tenant_id=membership.tenant_id, created_by=membership.user, revoked_at__isnull=True
-        ).update(revoked_at=timezone.now())
-        end_sessions(membership.user)
+        revoked = _revoke_tokens(membership)
+        if own_login(membership):
+            end_sessions(membership.user)
     _log(membership, actor, "activated" if active else "deactivated", tokens_revoked=revoked)
     return membership
 
@@ -136,6 +156,11 @@ def end_sessions(user) -> int:
 def password_link(*, membership: Membership, actor, actor_role: str) -> str:
     """A one-time link (valid until used or the password changes) for the person to set a password."""
     _check(actor, actor_role, membership)
+    if not own_login(membership):
+        raise StaffRuleBroken(
+            gettext("%(username)s also works for another shop and keeps their own password.")
+            % {"username": membership.user.username}
+        )
     user = membership.user
     path = reverse(
         "password_reset_confirm",

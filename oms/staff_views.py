@@ -66,9 +66,11 @@ def staff_list(request):
                 ),
                 form=form,
             )
-            if ok:
+            if ok and staff.own_login(membership):
                 link = staff.password_link(membership=membership, actor=request.user, actor_role=request.role)
                 return _page(request, link=request.build_absolute_uri(link), link_for=membership.user.username)
+            if ok:
+                return redirect("oms:staff")
     return _page(request, form=form)
 
 

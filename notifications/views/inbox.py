@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -134,7 +135,9 @@ def task_toggle(request, pk):
     inbox.set_task_done(task=task, done=request.POST.get("done") == "1", user=request.user)
     if request.htmx:
         return render(request, "notifications/tasks.html#task", {"task": task, "now": timezone.now()})
-    return redirect(request.POST.get("next") if request.POST.get("next", "").startswith("/") else "notifications:tasks")
+    back = request.POST.get("next", "")
+    safe = back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})
+    return redirect(back if safe else "notifications:tasks")
 
 
 @vary_on_headers("HX-Request")
