@@ -35,7 +35,8 @@ def parse_amount(raw) -> Decimal:
         raise InvalidPayment(gettext("Amount must be a number such as 10.00.")) from None
     if not amount.is_finite() or amount <= 0:
         raise InvalidPayment(gettext("Amount must be more than 0."))
-    if amount != amount.quantize(CENT) or amount > MAX_AMOUNT:
+    # the size first: quantizing a number as large as 1e29 is itself an error
+    if amount > MAX_AMOUNT or amount != amount.quantize(CENT):
         raise InvalidPayment(gettext("Amount must have at most two decimals and twelve digits."))
     return amount.quantize(CENT)
 
