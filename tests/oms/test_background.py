@@ -1,5 +1,6 @@
 """Background work never lost, repeated or starved: robust enqueue, back-off, failed events, webhook claims."""
 
+import contextlib
 import json
 import threading
 from datetime import datetime, timedelta
@@ -215,50 +216,47 @@ def test_a_delivery_task_sends_only_its_own_shops_deliveries(tenant, other_tenan
     assert notifications.tasks.deliver_webhooks([delivery.pk], tenant.pk) == 0  # not due again yet
 
 
-def test_a_burst_of_events_queues_one_dispatch_task(tenant, settings):
-    """Intake's events each ask for a dispatch after commit; while one is queued and not yet started, the others
-    ask for nothing, and the task, once it starts, lets the next event queue another."""
+@contextlib.contextmanager
+def dispatch_queue(tenant):
+    """The broker's list of `dispatch_tenant` messages, empty at the start and the end, with tasks really queued."""
     celery_app.conf.task_always_eager = False
     queue = celery_app.amqp.router.route({}, "oms.tasks.dispatch_tenant")["queue"].name
     with celery_app.connection_for_write() as conn:
-        redis = conn.default_channel.client
         conn.default_channel.queue_purge(queue)
         try:
-            before = redis.llen(queue)
-            for _ in range(5):
-                events.kick(tenant.pk)
-            assert redis.llen(queue) - before == 1
-            cache.delete(events.kick_key(tenant.pk))  # what the task does as it starts
-            events.kick(tenant.pk)
-            assert redis.llen(queue) - before == 2
+            yield conn.default_channel.client, queue
         finally:
             celery_app.conf.task_always_eager = True
             conn.default_channel.queue_purge(queue)
             cache.delete(events.kick_key(tenant.pk))
+
+
+def test_a_burst_of_events_queues_one_dispatch_task(tenant, settings):
+    """Intake's events each ask for a dispatch after commit; while one is queued and not yet started, the others
+    ask for nothing, and the task, once it starts, lets the next event queue another."""
+    with dispatch_queue(tenant) as (redis, queue):
+        before = redis.llen(queue)
+        for _ in range(5):
+            events.kick(tenant.pk)
+        assert redis.llen(queue) - before == 1
+        cache.delete(events.kick_key(tenant.pk))  # what the task does as it starts
+        events.kick(tenant.pk)
+        assert redis.llen(queue) - before == 2
 
 
 @pytest.mark.parametrize("window", [0.3, 0])
 def test_the_dispatch_of_a_burst_waits_the_window_for_the_events_that_follow(tenant, settings, window):
     settings.EVENT_DISPATCH_WINDOW = window
-    celery_app.conf.task_always_eager = False
-    queue = celery_app.amqp.router.route({}, "oms.tasks.dispatch_tenant")["queue"].name
-    with celery_app.connection_for_write() as conn:
-        redis = conn.default_channel.client
-        conn.default_channel.queue_purge(queue)
-        try:
-            asked = timezone.now()
-            events.kick(tenant.pk)
-            [message] = redis.lrange(queue, 0, -1)
-            eta = json.loads(message)["headers"]["eta"]
-            if window:
-                starts = datetime.fromisoformat(eta) - asked
-                assert timedelta(seconds=window) <= starts < timedelta(seconds=window + 1)
-            else:
-                assert eta is None
-        finally:
-            celery_app.conf.task_always_eager = True
-            conn.default_channel.queue_purge(queue)
-            cache.delete(events.kick_key(tenant.pk))
+    with dispatch_queue(tenant) as (redis, queue):
+        asked = timezone.now()
+        events.kick(tenant.pk)
+        [message] = redis.lrange(queue, 0, -1)
+        eta = json.loads(message)["headers"]["eta"]
+        if window:
+            starts = datetime.fromisoformat(eta) - asked
+            assert timedelta(seconds=window) <= starts < timedelta(seconds=window + 1)
+        else:
+            assert eta is None
 
 
 def test_a_batch_dispatches_every_due_event_once_and_keeps_a_failure_to_itself(tenant, monkeypatch):
