@@ -262,7 +262,7 @@ def warehouse_edit(request, pk):
     initial = {"name": warehouse.name, "priority": warehouse.priority, "is_active": warehouse.is_active}
     form = WarehouseEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        chosen = [u for u in request.POST.getlist("packers") if u.isdigit()]
+        chosen = [u for u in request.POST.getlist("packers") if u.isdecimal()]
 
         def save(actor):
             services.set_warehouse_staff(warehouse=warehouse, user_ids=chosen)

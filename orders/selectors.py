@@ -92,7 +92,7 @@ def search_condition(tenant, query: str) -> Q:
     """Number, family, phone, e-mail or name — each resolved on an index first, so a search never walks
     every order of the tenant (customer names through a trigram index)."""
     condition = Q(number=query)
-    if query.replace("-", "").isdigit():
+    if query.replace("-", "").isdecimal():
         root = Order.objects.filter(tenant=tenant, number=query.split("-")[0], parent__isnull=True).values("pk")
         # `= (one row)`, not `IN (rows)`: PostgreSQL then expects few matches and ORs the three indexes, where for
         # IN it guessed half the shop and walked every order newest first (30-40 ms for a customer of two orders).
@@ -108,7 +108,7 @@ def search_condition(tenant, query: str) -> Q:
                 tenant=tenant, kind=ContactKind.EMAIL, normalized=query.strip().lower()
             ).values_list("customer_id", flat=True)[:NAME_MATCH_LIMIT]
         )
-    if len(query) >= 2 and not query.replace("-", "").replace("+", "").replace(" ", "").isdigit():
+    if len(query) >= 2 and not query.replace("-", "").replace("+", "").replace(" ", "").isdecimal():
         named = list(
             Customer.objects.filter(tenant=tenant, name__icontains=query).values_list("pk", flat=True)[
                 : NAME_MATCH_LIMIT + 1

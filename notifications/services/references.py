@@ -152,7 +152,7 @@ def check_references(
                 )
             else:
                 action["value"] = code
-        elif kind == "webhook" and value.isdigit() and value not in dict(values.endpoints):
+        elif kind == "webhook" and value.isdecimal() and value not in dict(values.endpoints):
             problems.append(
                 gettext("Action %(i)s: webhook endpoint %(value)s does not exist or is disabled.")
                 % {"i": i, "value": value}

@@ -208,9 +208,9 @@ def validate(conditions: list[dict], actions: list[dict]) -> list[str]:
             problems.append(
                 gettext("Action %(i)s (%(action)s): write the text.") % {"i": i, "action": ACTIONS[kind][0]}
             )
-        if kind == "webhook" and not str(action.get("value", "")).strip().isdigit():
+        if kind == "webhook" and not str(action.get("value", "")).strip().isdecimal():
             problems.append(gettext("Action %(i)s: choose a webhook endpoint.") % {"i": i})
         hours = str(action.get("hours", "") or "").strip()
-        if hours and not (hours.isdigit() and int(hours) <= 24 * 365):
+        if hours and not (hours.isdecimal() and int(hours) <= 24 * 365):
             problems.append(gettext("Action %(i)s: due in hours must be a whole number.") % {"i": i})
     return problems

@@ -135,7 +135,7 @@ def _need_order(order: Order | None, kind: str) -> Order:
 
 def _due(action: dict):
     hours = str(action.get("hours") or "").strip()
-    return timezone.now() + timedelta(hours=int(hours)) if hours.isdigit() else None
+    return timezone.now() + timedelta(hours=int(hours)) if hours.isdecimal() else None
 
 
 def perform(trigger: Trigger, action: dict, event: Event, order: Order | None) -> str:
@@ -174,7 +174,7 @@ def perform(trigger: Trigger, action: dict, event: Event, order: Order | None) -
             editing.update_order_fields(order=order, changes={"tags": [*order.tags, tag]}, actor=actor)
         return f"Order tagged {tag}."
     if kind == "webhook":
-        endpoint = WebhookEndpoint.objects.filter(tenant=tenant, pk=int(value) if value.isdigit() else 0).first()
+        endpoint = WebhookEndpoint.objects.filter(tenant=tenant, pk=int(value) if value.isdecimal() else 0).first()
         if endpoint is None or not endpoint.is_active:
             raise DomainError(gettext("The webhook endpoint does not exist or is disabled."))
         made = webhooks.enqueue(event=event, endpoints=[endpoint])

@@ -139,7 +139,7 @@ def split(request, pk):
 @role_required(*OFFICE)
 def copy(request, pk):
     order = order_for(request, pk)
-    chosen = [int(i) for i in request.POST.getlist("lines") if i.isdigit()] or None
+    chosen = [int(i) for i in request.POST.getlist("lines") if i.isdecimal()] or None
     ok, child = run_service(
         request,
         lambda actor: families.copy_order(order=order, actor=actor, line_ids=chosen),

@@ -83,7 +83,7 @@ def bulk_status(request):
             return render(request, "orders/bulk_results.html#results", {"error": error})
         messages.error(request, error)
         return redirect("orders:list")
-    orders = Order.objects.filter(tenant=request.tenant, pk__in=[i for i in ids if i.isdigit()]).order_by("pk")
+    orders = Order.objects.filter(tenant=request.tenant, pk__in=[i for i in ids if i.isdecimal()]).order_by("pk")
     results = []
     for order in orders:
         ok, outcome = run_service(

@@ -43,7 +43,7 @@ def _carrier_initial(carrier: Carrier | None) -> dict:
 @role_required(*SETTINGS)
 def shipment_settings(request):
     editing = None
-    if request.GET.get("edit", "").isdigit():  # a carrier's values in the form; its token is never shown again
+    if request.GET.get("edit", "").isdecimal():  # a carrier's values in the form; its token is never shown again
         editing = get_for_tenant_or_404(Carrier, request.tenant, pk=request.GET["edit"])
     carrier_form = CarrierForm(initial=_carrier_initial(editing))
     settings_form, current = _settings_form(request.tenant)

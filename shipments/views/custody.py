@@ -24,7 +24,7 @@ from .customer_returns import scanned_return
 def _holder_choice(request, value: str):
     """'courier:<user id>' or 'carrier:<id>' → (courier, carrier), only of this tenant; (None, None) otherwise."""
     kind, _, raw_id = (value or "").partition(":")
-    if not raw_id.isdigit():
+    if not raw_id.isdecimal():
         return None, None
     if kind == "courier":
         return selectors.courier_of_tenant(tenant=request.tenant, user_id=int(raw_id)), None

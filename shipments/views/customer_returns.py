@@ -18,7 +18,7 @@ from .common import WAREHOUSE_STAFF
 
 def _quantity(raw: str) -> int:
     raw = (raw or "").strip()
-    return int(raw) if raw.isdigit() and len(raw) <= 6 else (0 if not raw else -1)
+    return int(raw) if raw.isdecimal() and len(raw) <= 6 else (0 if not raw else -1)
 
 
 @require_http_methods(["GET", "POST"])

@@ -18,7 +18,7 @@ def document_pdf(request, kind):
     if kind not in KINDS:
         raise Http404("No such document.")
     raw = [part.strip() for part in request.GET.get("orders", "").split(",") if part.strip()]
-    if not raw or len(raw) > MAX_BATCH or not all(part.isdigit() and len(part) < 19 for part in raw):
+    if not raw or len(raw) > MAX_BATCH or not all(part.isdecimal() and len(part) < 19 for part in raw):
         raise Http404("No orders given.")
     ids = list(dict.fromkeys(int(part) for part in raw))
     from django.db.models import Prefetch
