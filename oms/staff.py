@@ -21,6 +21,7 @@ from django.utils.translation import gettext
 from . import rls, system
 from .errors import DomainError
 from .models import ApiToken, Membership, Role, StaffChange
+from .tenancy.roles import SETTINGS
 
 USERNAME = re.compile(r"^[\w.@+-]{3,150}$")
 
@@ -111,7 +112,7 @@ def change_role(*, membership: Membership, actor, actor_role: str, role: str) ->
     membership.role = role
     membership.save(update_fields=["role"])
     # API tokens are made by the roles that manage settings; a person moved below them keeps none
-    revoked = _revoke_tokens(membership) if role not in (Role.OWNER, Role.ADMIN) else 0
+    revoked = _revoke_tokens(membership) if role not in SETTINGS else 0
     _log(membership, actor, "role_changed", before=before, after=role, tokens_revoked=revoked)
     return membership
 
