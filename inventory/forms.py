@@ -158,9 +158,14 @@ class ImportForm(forms.Form):
             )
         raw = upload.read(MAX_IMPORT_BYTES + 1)
         try:
-            return raw.decode("utf-8-sig")
+            text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise forms.ValidationError(_("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")) from exc
+        if "\x00" in text:
+            raise forms.ValidationError(
+                _("The file contains NUL characters, which no field accepts. Save it as “CSV UTF-8” and try again.")
+            )
+        return text
 
 
 class ImportConfirmForm(forms.Form):

@@ -34,8 +34,10 @@ def _page(request, form=None, link=None, link_for=None):
     page = Paginator(members.order_by("-is_active", "role", "user__username"), PER_PAGE).get_page(
         request.GET.get("page")
     )
+    own = staff.own_logins(request.tenant.pk, [member.user for member in page.object_list])
     for member in page.object_list:
         member.manageable = member.user_id != request.user.pk and (request.role == OWNER or member.role != Role.OWNER)
+        member.own_login = member.user_id in own
     form = form or StaffForm()
     form.fields["role"].choices = _roles_for(request.role)
     context = {

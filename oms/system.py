@@ -9,6 +9,14 @@ member_tenants = system_function(
     body="SELECT tenant_id FROM oms_membership WHERE user_id = p_user_id AND is_active ORDER BY tenant_id",
 )
 
+shared_logins = system_function(
+    "oms_shared_logins",
+    arguments="p_user_ids bigint[], p_tenant_id bigint",
+    returns="SETOF bigint",
+    # Deactivated memberships count: a password this shop set would open the other shop the day it reactivates.
+    body="SELECT DISTINCT user_id FROM oms_membership WHERE user_id = ANY(p_user_ids) AND tenant_id <> p_tenant_id",
+)
+
 token_tenant = system_function(
     "oms_token_tenant",
     arguments="p_token_hash text",

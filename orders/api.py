@@ -1,6 +1,6 @@
 """API: orders (API.md, "Orders")."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -160,6 +160,11 @@ def parse_aware(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         parsed = None
+    if parsed is not None and parsed.tzinfo is not None:
+        try:
+            parsed = parsed.astimezone(UTC)  # 9999-12-31T23:59-23:59 lies past the calendar's end: refused here
+        except OverflowError:
+            parsed = None
     if parsed is None or parsed.tzinfo is None or "T" not in value:
         raise InvalidOrder("updated_since must be an ISO 8601 time with offset, e.g. 2026-01-31T10:00:00+00:00.")
     return parsed

@@ -70,7 +70,7 @@ class HttpJsonAdapter(CarrierAdapter):
             },
         )
         number = str(answer.get("tracking_number") or "").strip()
-        if not number or len(number) > 100:
+        if not number or len(number) > 100 or "\x00" in number:
             raise CarrierError(gettext("Carrier did not return a tracking number."))
         return CreatedShipment(tracking_number=number)
 
@@ -82,21 +82,40 @@ class HttpJsonAdapter(CarrierAdapter):
         mapping = {str(k).lower(): v for k, v in (self.carrier.status_mapping or {}).items()}
         events = []
         for raw in raw_events:
-            if not isinstance(raw, dict) or not raw.get("id") or not raw.get("status"):
+            if not isinstance(raw, dict) or not _text(raw.get("id")) or not _text(raw.get("status")):
                 continue
-            at = parse_datetime(str(raw.get("at") or ""))
+            at = _event_time(raw.get("at"))
             if at is None:
                 continue
-            if at.tzinfo is None:
-                at = at.replace(tzinfo=datetime.UTC)
-            status = str(raw["status"])
+            status = _text(raw["status"])
             state = mapping.get(status.lower()) or (status.lower() if status.lower() in KNOWN_STATES else "error")
             if state not in KNOWN_STATES:
                 state = "error"
-            reason = str(raw.get("reason") or ("" if state != "error" else f"Unknown carrier status '{status}'"))
+            reason = _text(raw.get("reason")) or ("" if state != "error" else f"Unknown carrier status '{status}'")
             events.append(
                 RemoteEvent(
-                    external_id=str(raw["id"])[:100], state=state, at=at, raw_status=status[:100], reason=reason[:255]
+                    external_id=_text(raw["id"])[:100], state=state, at=at, raw_status=status[:100], reason=reason[:255]
                 )
             )
         return events
+
+
+def _text(value) -> str:
+    """A carrier's word as text we can store: PostgreSQL text holds no NUL, so those are dropped."""
+    return str(value or "").replace("\x00", "")
+
+
+def _event_time(value) -> datetime.datetime | None:
+    """The carrier's event time, or None when it is not one (30 February, a year past 9999 once in UTC)."""
+    try:
+        at = parse_datetime(_text(value))
+    except ValueError:
+        return None
+    if at is None:
+        return None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=datetime.UTC)
+    try:
+        return at.astimezone(datetime.UTC)
+    except OverflowError:
+        return None

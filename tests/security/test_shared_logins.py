@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from notifications.models import Task
-from oms import staff
+from oms import rls, staff
 from oms.models import ApiToken, Membership, Role
 from tests.conftest import login
 from tests.factories import make_member
@@ -30,6 +30,25 @@ def test_adding_another_shops_owner_gives_no_password_link_and_none_can_be_asked
     assert "keeps their own password" in asked.content.decode()
     with pytest.raises(staff.StaffRuleBroken):
         staff.password_link(membership=membership, actor=make_member(tenant, Role.OWNER), actor_role=Role.OWNER)
+
+
+def test_a_login_deactivated_in_another_shop_is_still_not_this_shops_to_reset(tenant, other_tenant):
+    dormant = make_member(other_tenant, Role.OWNER, username="dora-owner-b")
+    with rls.tenant_context(other_tenant.pk):
+        Membership.objects.filter(tenant=other_tenant, user=dormant).update(is_active=False)
+    membership = Membership.objects.create(tenant=tenant, user=dormant, role=Role.PACKER)
+    assert not staff.own_login(membership)  # reactivated there, a password set here would open that shop
+
+
+def test_the_staff_list_offers_no_password_link_and_shows_no_email_of_a_shared_login(tenant, other_tenant):
+    shared = make_member(other_tenant, Role.OWNER, username="erin-owner-b", email="erin@shop-b.example")
+    Membership.objects.create(tenant=tenant, user=shared, role=Role.PACKER)
+    make_member(tenant, Role.PACKER, username="frank-packer", email="frank@shop-a.example")
+    page = login(make_member(tenant, Role.ADMIN), tenant).get("/settings/staff/").content.decode()
+    rows = dict(re.findall(r'<tr data-member="([^"]+)"(.*?)</tr>', page, re.S))
+    assert "erin@shop-b.example" not in page and "Keeps their own login" in rows["erin-owner-b"]
+    assert "Password link" not in rows["erin-owner-b"] and "Deactivate" in rows["erin-owner-b"]
+    assert "frank@shop-a.example" in rows["frank-packer"] and "Password link" in rows["frank-packer"]
 
 
 def test_a_login_of_this_shop_alone_gets_its_link(tenant):

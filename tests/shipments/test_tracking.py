@@ -140,6 +140,17 @@ def test_unmapped_carrier_status_is_kept_as_an_error_event(tenant, fake):
     assert order.status.code == "handed-over"
 
 
+def test_carrier_answers_no_column_can_hold_are_skipped_or_cleaned(tenant, fake):
+    order, shipment = shipped(tenant, fake)
+    fake.add_event(shipment.tracking_number, "e1", "ACCEPTED", "2026-02-30T10:00:00Z")  # no 30 February
+    fake.add_event(shipment.tracking_number, "e2", "ACCEPTED", "9999-12-31T23:59:59-23:59")  # past year 9999 in UTC
+    fake.add_event(shipment.tracking_number, "e\x003", "ACC\x00EPTED", "2026-03-01T10:00:00Z", reason="a\x00b")
+    shipment = poll_now(shipment)
+    stored = TrackingEvent.objects.get(shipment=shipment)
+    assert (stored.external_id, stored.raw_status, stored.reason) == ("e3", "ACCEPTED", "ab")
+    assert shipment.state == "in_transit"
+
+
 def test_polls_are_spread_over_time(tenant, fake):
     carrier = http_carrier(tenant, fake)
     shipments = []
