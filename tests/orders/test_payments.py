@@ -47,7 +47,9 @@ def test_status_follows_the_payments(tenant):
     assert timeline == ["10.00", "20.00", "30.00"]
 
 
-@pytest.mark.parametrize("amount", ["0", "-5", "abc", "1.001", "NaN", "Infinity", "1e20", "1e29", "1E+999999999", "", " "])
+@pytest.mark.parametrize(
+    "amount", ["0", "-5", "abc", "1.001", "NaN", "Infinity", "1e20", "1e29", "1E+999999999", "", " "]
+)
 def test_bad_amounts_are_refused_and_write_nothing(tenant, amount):
     order = paid_order(tenant)
     with pytest.raises(InvalidPayment):
