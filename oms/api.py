@@ -161,6 +161,8 @@ def on_model_invalid(request, exc: DjangoValidationError):
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
+    if isinstance(exc.__cause__, DomainError):  # ninja wraps the parser's refusal; its own words are the clear ones
+        return on_domain_error(request, exc.__cause__)
     code = {400: "bad_request", 405: "method_not_allowed", 409: "conflict"}.get(exc.status_code, "error")
     return api.create_response(request, error_body(code, str(exc)), status=exc.status_code)
 

@@ -35,7 +35,7 @@ def test_a_nul_in_the_idempotency_key_is_refused_and_creates_nothing(api_client,
 
 def test_a_nul_escaped_in_a_json_body_is_refused_and_creates_nothing(api_client, product):
     r = api_client.post("/api/v1/orders", _order_body("Ann\x00e"), content_type="application/json")
-    assert r.status_code == 400 and "NUL" in r.json()["error"]["message"]
+    assert r.status_code == 422 and "NUL" in r.json()["error"]["message"]
     assert not Order.objects.exists()
 
 
