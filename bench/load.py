@@ -654,7 +654,7 @@ def run_traffic(args, env, tenant, fixtures, counts, receiver) -> int:
         held = [s["rate"] for s in steps if s["held"]]
         best = max(held) if held else None
         print(
-            f"\nhighest rate held: {best if best else 'none'} API orders/s "
+            f"\nhighest rate held: {f'{best} API orders/s' if best else 'none of the steps'} "
             f"(with {args.managers} managers, {args.packers} packers, 2 couriers, 2 owners)"
         )
         print_cost_per_order(steps)
