@@ -50,3 +50,25 @@ def test_owner_adds_changes_and_deactivates_staff(tenant, live_server, page, bro
     assert "Added as packer" in audit and "Role packer → manager" in audit and "Deactivated" in audit
     assert_fits(page)
     console.assert_clean()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_person_who_also_works_elsewhere_shows_no_email_and_no_password_link(
+    tenant, other_tenant, live_server, page, width
+):
+    page.set_viewport_size({"width": width, "height": 900})
+    console = watch(page)
+    shared = make_member(other_tenant, Role.OWNER, username="erin.b", email="erin@shop-b.example")
+    Membership.objects.create(tenant=tenant, user=shared, role=Role.PACKER)
+    make_member(tenant, Role.PACKER, username="frank.a", email="frank@shop-a.example")
+    admin = make_member(tenant, Role.ADMIN)
+    log_in(page, live_server.url, admin.username, PASSWORD)
+    page.goto(f"{live_server.url}/settings/staff/")
+    shared_row, own_row = page.locator("[data-member='erin.b']"), page.locator("[data-member='frank.a']")
+    assert "Keeps their own login" in shared_row.inner_text() and "erin@shop-b.example" not in page.content()
+    assert shared_row.locator("button:text('Password link')").count() == 0
+    own_row.locator("button:text('Password link')").click()
+    assert "/accounts/reset/" in page.inner_text("[data-testid=password-link] code")
+    page.screenshot(path=f"/tmp/shots/staff-shared-{width}.png", full_page=True)
+    assert_fits(page)
+    console.assert_clean()

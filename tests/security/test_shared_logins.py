@@ -51,6 +51,16 @@ def test_the_staff_list_offers_no_password_link_and_shows_no_email_of_a_shared_l
     assert "frank@shop-a.example" in rows["frank-packer"] and "Password link" in rows["frank-packer"]
 
 
+def test_a_shared_logins_email_cannot_be_found_by_searching_for_it(tenant, other_tenant):
+    shared = make_member(other_tenant, Role.OWNER, username="gina-owner-b", email="gina@shop-b.example")
+    Membership.objects.create(tenant=tenant, user=shared, role=Role.PACKER)
+    make_member(tenant, Role.PACKER, username="hal-packer", email="hal@shop-b.example")
+    client = login(make_member(tenant, Role.ADMIN), tenant)
+    found = client.get("/settings/staff/", {"q": "shop-b.example"}).content.decode()
+    assert 'data-member="hal-packer"' in found and 'data-member="gina-owner-b"' not in found
+    assert 'data-member="gina-owner-b"' in client.get("/settings/staff/", {"q": "gina"}).content.decode()
+
+
 def test_a_login_of_this_shop_alone_gets_its_link(tenant):
     client = login(make_member(tenant, Role.ADMIN), tenant)
     added = client.post("/settings/staff/", {"username": "new-packer", "email": "", "role": Role.PACKER})
