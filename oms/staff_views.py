@@ -31,9 +31,10 @@ def _page(request, form=None, link=None, link_for=None):
     members = Membership.objects.filter(tenant=request.tenant).select_related("user")
     if query:
         # An e-mail is searched only where it is shown: a login of this shop's own (see staff.own_logins).
-        people = [member.user for member in members]
-        own = staff.own_logins(request.tenant.pk, people)
-        members = members.filter(Q(user__username__icontains=query) | Q(user__email__icontains=query, user_id__in=own))
+        searchable = staff.own_logins(request.tenant.pk, [member.user for member in members])
+        members = members.filter(
+            Q(user__username__icontains=query) | Q(user__email__icontains=query, user_id__in=searchable)
+        )
     page = Paginator(members.order_by("-is_active", "role", "user__username"), PER_PAGE).get_page(
         request.GET.get("page")
     )
