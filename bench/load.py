@@ -397,8 +397,13 @@ def print_cost_per_order(steps: list[dict]) -> None:
     print(
         f"\nCPU per API order (create + reserve, between {low['rate']} and {high['rate']} orders/s): "
         + ", ".join(f"{part} {ms:.0f} ms" for part, ms in per_order.items())
-        + f"; {total:.0f} ms in all. The people's traffic alone takes ≈ {max(people, 0):.2f} CPU; 100 orders/s "
-        f"would take ≈ {total / 10:.1f} CPUs for the intake alone (this machine has {os.cpu_count()})"
+        + f"; {total:.0f} ms in all. "
+        + (
+            f"The people's traffic alone takes ≈ {people:.2f} CPU; "
+            if people > 0
+            else "(The steps near saturation cost more per order than the first: contention is in the figure.) "
+        )
+        + f"100 orders/s would take ≈ {total / 10:.1f} CPUs for the intake alone (this machine has {os.cpu_count()})"
     )
 
 
