@@ -143,7 +143,7 @@ class Words:
             is_refund = changes.get("kind") == "refund"
             what = gettext("Refund of %(amount)s") % amount if is_refund else gettext("Payment of %(amount)s") % amount
             method = changes.get("method", "")
-            if method == "transfer":
+            if changes.get("moved_with"):
                 moved = " " + gettext("(moved within the family)")
             else:
                 moved = " " + gettext("by %(method)s") % {"method": method} if method else ""

@@ -43,11 +43,12 @@ def parse_amount(raw) -> Decimal:
 
 def derived_status(*, total: Decimal, payments: list[Payment]) -> tuple[Decimal, str]:
     """(net paid, status) per API.md: unpaid (nothing paid), partially paid, paid (paid ≥ total), refunded
-    (something was paid and all of it refunded). Money moved to a split-off child is not a refund to anybody."""
+    (something was paid and all of it refunded). Money moved to a split-off child is not a refund to anybody: such
+    rows name the other order (a method a client may also write, "transfer", says nothing)."""
     paid = sum((p.signed_amount for p in payments), Decimal("0.00"))
     if paid > 0:
         return paid, PaymentStatus.PAID if paid >= total else PaymentStatus.PARTIALLY_PAID
-    refunded = any(p.kind == PaymentKind.REFUND and p.method != Payment.TRANSFER for p in payments)
+    refunded = any(p.kind == PaymentKind.REFUND and p.moved_with_id is None for p in payments)
     return paid, PaymentStatus.REFUNDED if refunded else PaymentStatus.UNPAID
 
 
@@ -190,6 +191,7 @@ def _activity_of(payment: Payment, *, actor: Actor) -> OrderActivity:
             "method": payment.method,
             "amount": f"{payment.amount:.2f}",
             "external_id": payment.external_id,
+            **({"moved_with": payment.moved_with.number} if payment.moved_with_id else {}),
         },
     )
 

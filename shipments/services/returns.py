@@ -2,7 +2,7 @@
 the shop's status for the purpose "returned"."""
 
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
 from django.db.models import Sum
@@ -267,7 +267,7 @@ def receive_customer_return(
             line.outcome = ReturnOutcome.RESTOCK
         line.save(update_fields=["outcome", "write_off_reason"])
     if customer_return.refund_on_receipt:
-        value = sum((line.order_line.price * line.quantity for line in lines), Decimal("0.00"))
+        value = returned_value(order, [(line.order_line, line.quantity) for line in lines])
         refundable = min(value, order.paid)
         if refundable > 0:
             from orders.services.payments import record_refund
@@ -287,6 +287,16 @@ def receive_customer_return(
         changes={"return_received": customer_return.reason, "units": sum(line.quantity for line in lines)},
     )
     return customer_return
+
+
+def returned_value(order: Order, units: list[tuple[OrderLine, int]]) -> Decimal:
+    """What the returned units were sold for: each line's amount after its own discount, per unit, less their
+    share of the order's discount. Delivery is not given back for a part of the goods."""
+    value = sum((line.amount * count / line.quantity for line, count in units), Decimal("0.00"))
+    goods = order.goods_total
+    if order.discount > 0 and goods > 0:
+        value -= order.discount * value / goods
+    return max(value, Decimal("0.00")).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def _warehouse_it_left_from(line_id: int, tenant):

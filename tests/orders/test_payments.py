@@ -14,6 +14,7 @@ from orders.errors import DuplicateExternalId, InvalidPayment, RefundExceedsPaid
 from orders.models import Order, OrderActivity, Payment
 from orders.services import editing, families, payments
 from orders.services.reservations import reserve_order
+from orders.words import Words
 
 from .helpers import SYSTEM, place_order, stocked_product
 
@@ -99,6 +100,21 @@ def test_a_split_moves_the_moved_lines_share_of_what_was_paid(tenant):
         (order.pk, "refund", child.pk),
         (child.pk, "payment", order.pk),
     ]
+    timeline = OrderActivity.objects.filter(order=child, kind="payment").get()
+    assert "moved within the family" in Words(tenant.pk).entry(timeline)
+
+
+def test_a_refund_by_a_method_called_transfer_is_a_refund(tenant, api_client):
+    """A client may name a bank transfer "transfer": only money moved by a split (it names the other order) is
+    not a refund to the customer."""
+    order = paid_order(tenant, payment_status="paid")
+    path = f"/api/v1/orders/{order.pk}/payments"
+    refund = post(api_client, path, {"amount": "30.00", "method": "transfer", "kind": "refund"})
+    assert refund.status_code == 201, refund.content
+    order.refresh_from_db()
+    assert (order.paid, order.payment_status) == (Decimal("0.00"), "refunded")
+    timeline = OrderActivity.objects.filter(order=order, kind="payment").latest("pk")
+    assert Words(tenant.pk).entry(timeline) == "Refund of 30.00 by transfer"
 
 
 def test_a_partly_paid_split_moves_a_proportional_share(tenant):

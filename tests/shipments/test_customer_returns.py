@@ -9,14 +9,16 @@ from django.urls import reverse
 from inventory.models import MoveKind, StockLevel, StockMove
 from oms.models import Role
 from orders.models import Payment
+from orders.services import editing
 from orders.services.payments import record_refund
+from orders.services.reservations import reserve_order
 from shipments.errors import ReturnRefused
 from shipments.models import ReturnOutcome, ReturnState
-from shipments.services import returns, routes
+from shipments.services import custody, returns, routes
 from shipments.services.custody import amount_to_collect
-from tests.orders.helpers import SYSTEM, stocked_product
+from tests.orders.helpers import SYSTEM, move, place_order, stocked_product
 
-from .helpers import PACKER_ACTOR, handed_to_courier
+from .helpers import PACKER_ACTOR, courier_of, handed_to_courier, pack
 
 pytestmark = pytest.mark.django_db
 
@@ -91,6 +93,26 @@ def test_the_returned_value_is_refunded_on_receipt(tenant):
     assert refund.amount == first.price * 2 and refund.method == "card"
     order.refresh_from_db()
     assert order.paid == order.total - first.price * 2 and order.payment_status == "partially_paid"
+
+
+def test_the_refund_is_what_the_units_were_sold_for_after_discounts(tenant):
+    cheap, dear = stocked_product(tenant, price="10.00", on_hand=20), stocked_product(tenant, price="30.00", on_hand=20)
+    order = place_order(tenant, [(cheap, 3), (dear, 1)], delivery_address="5 Dock Road", customer_phone="+7 900 555")
+    first = order.lines.get(product=cheap)
+    editing.update_line(line=first, quantity=3, price=first.price, discount="3.00", actor=SYSTEM)  # line 27.00
+    order = editing.set_charges(order=order, delivery_cost="5.00", discount="6.00", actor=SYSTEM)
+    assert order.total == Decimal("56.00")  # goods 57.00 − 6.00 + delivery 5.00
+    order = pack(move(reserve_order(order=move(order, "confirmed"), actor=SYSTEM), "assembling"))
+    stop = custody.hand_over(order=order, actor=PACKER_ACTOR, courier=courier_of(tenant)).stop
+    routes.depart(route=stop.route, actor=SYSTEM)
+    routes.deliver(stop=stop, actor=SYSTEM, amount_collected="56.00")
+    order.refresh_from_db()
+    customer_return = returns.announce_return(
+        order=order, quantities={first.pk: 2}, reason="too small", actor=SYSTEM, refund_method="card"
+    )
+    returns.receive_customer_return(customer_return=customer_return, actor=PACKER_ACTOR)
+    # two of three units of a 27.00 line: 18.00, less their share of the order's discount (6 × 18 / 57 = 1.89)
+    assert Payment.objects.get(order=order, kind="refund").amount == Decimal("16.11")
 
 
 def test_an_exchange_sends_the_same_units_again_in_an_order_of_the_family(tenant):
