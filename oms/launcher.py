@@ -291,6 +291,7 @@ def make_demo_shop():
 
 def spawn_workers(env):
     celery = [PYTHON, "-m", "celery", "-A", "oms"]
+    VAR.mkdir(exist_ok=True)  # beat keeps its schedule there, also when no embedded service made the folder
     return {
         **{
             f"worker-{queue}": spawn(
@@ -299,7 +300,7 @@ def spawn_workers(env):
             )
             for queue, processes in WORKER_QUEUES.items()
         },
-        "beat": spawn([*celery, "beat", "-l", "info", "--schedule", "var/celerybeat-schedule"], env),
+        "beat": spawn([*celery, "beat", "-l", "info", "--schedule", str(VAR / "celerybeat-schedule")], env),
     }
 
 

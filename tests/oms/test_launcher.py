@@ -1,0 +1,14 @@
+"""The launcher of `make up` / `make test`."""
+
+from oms import launcher
+
+
+def test_beat_keeps_its_schedule_in_a_folder_that_exists_with_external_services(tmp_path, monkeypatch):
+    """With DATABASE_URL and REDIS_URL set, no embedded service creates var/: beat died on its schedule file and
+    took the whole app down with it."""
+    monkeypatch.setattr(launcher, "VAR", tmp_path / "var")
+    started = {}
+    monkeypatch.setattr(launcher, "spawn", lambda command, env: started.setdefault(command[5], command))
+    launcher.spawn_workers({})
+    schedule = started["beat"][started["beat"].index("--schedule") + 1]
+    assert (tmp_path / "var").is_dir() and schedule == str(tmp_path / "var" / "celerybeat-schedule")
