@@ -102,10 +102,16 @@ def split_unavailable(*, order: Order, actor: Actor) -> Order:
 
 @transaction.atomic
 def copy_order(
-    *, order: Order, actor: Actor, line_ids: list[int] | None = None, quantities: dict[int, int] | None = None
+    *,
+    order: Order,
+    actor: Actor,
+    line_ids: list[int] | None = None,
+    quantities: dict[int, int] | None = None,
+    free_of_charge: bool = False,
 ) -> Order:
     """A new order of the same family with all lines (or the chosen ones, or `quantities` of chosen lines: an
-    exchange sends again what came back); the original is unchanged."""
+    exchange sends again what came back); the original is unchanged. `free_of_charge`: the lines go at 0.00 (an
+    exchange the customer paid for with the units sent back)."""
     if quantities is not None:
         line_ids = list(quantities)
     root, order = locks.lock_family_root_and_order(order)
@@ -123,7 +129,7 @@ def copy_order(
                 order=child,
                 product=ln.product,
                 quantity=(quantities or {}).get(ln.pk, ln.quantity),
-                price=ln.price,
+                price=Decimal("0.00") if free_of_charge else ln.price,
                 cost=ln.cost,
             )
             for ln in lines

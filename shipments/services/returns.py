@@ -160,7 +160,7 @@ def announce_return(
 ) -> CustomerReturn:
     """The customer sends back these units of these lines (only what was delivered and not yet named by another
     return). With `refund_method`, their value is refunded by that method when they arrive; with `exchange`, an
-    order of the same family sends the same units again."""
+    order of the same family sends the same units again: at no charge, or at their price when refunded as well."""
     order = locks.lock_order(order)
     reason = " ".join((reason or "").split())[:200]
     if not reason:
@@ -198,7 +198,10 @@ def announce_return(
     if exchange:
         from orders.services.families import copy_order
 
-        customer_return.exchange = copy_order(order=order, actor=actor, quantities=wanted)
+        # Without a refund the units sent back pay for the exchange: the customer owes nothing again.
+        customer_return.exchange = copy_order(
+            order=order, actor=actor, quantities=wanted, free_of_charge=not customer_return.refund_on_receipt
+        )
         customer_return.save(update_fields=["exchange"])
     from orders.services.activity import log_activity
 

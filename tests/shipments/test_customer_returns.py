@@ -125,7 +125,18 @@ def test_an_exchange_sends_the_same_units_again_in_an_order_of_the_family(tenant
     assert exchange.parent_id == order.pk and exchange.root_id == order.pk
     [line] = exchange.lines.all()
     assert (line.product_id, line.quantity) == (first.product_id, 1)
-    assert exchange.total == first.price
+    exchange.refresh_from_db()
+    assert (exchange.total, exchange.due) == (Decimal("0.00"), Decimal("0.00"))  # the units sent back paid for it
+    assert amount_to_collect(exchange) == Decimal("0.00")  # the courier asks for nothing
+
+
+def test_an_exchange_with_a_refund_is_a_purchase_at_the_price(tenant):
+    order = delivered(tenant)
+    first, _ = lines_of(order)
+    customer_return = returns.announce_return(
+        order=order, quantities={first.pk: 1}, reason="faulty", actor=SYSTEM, exchange=True, refund_method="cash"
+    )
+    assert customer_return.exchange.total == first.price
 
 
 def test_managers_announce_and_warehouse_staff_receive_by_scan(tenant, client_for):
