@@ -78,6 +78,31 @@ def _check_lines(lines: list[PurchaseLine]) -> None:
             )
         if line.cost is not None and not (Decimal("0") <= line.cost <= MAX_COST):
             raise InvalidQuantity(gettext("Cost of %(sku)s must be zero or more.") % {"sku": line.sku}, field="lines")
+        if line.cost is not None and line.cost != line.cost.quantize(Decimal("0.01")):
+            raise InvalidQuantity(
+                gettext("Cost of %(sku)s must have at most two decimals.") % {"sku": line.sku}, field="lines"
+            )
+
+
+def _merged(lines: list[PurchaseLine]) -> dict[str, PurchaseLine]:
+    """The same SKU twice is one line of the summed quantity, at the cost either gives; two different costs are
+    refused rather than one of them lost."""
+    merged: dict[str, PurchaseLine] = {}
+    for line in lines:
+        seen = merged.get(line.sku)
+        if seen is None:
+            merged[line.sku] = line
+            continue
+        if None not in (seen.cost, line.cost) and seen.cost != line.cost:
+            raise InvalidQuantity(
+                gettext("%(sku)s is listed twice at different costs: make it one line.") % {"sku": line.sku},
+                field="lines",
+            )
+        merged[line.sku] = PurchaseLine(
+            line.sku, seen.quantity + line.quantity, line.cost if seen.cost is None else seen.cost
+        )
+    _check_lines(list(merged.values()))  # the summed quantities too
+    return merged
 
 
 @transaction.atomic
@@ -93,10 +118,7 @@ def create_purchase_order(
         )
     if expected_at is not None and not isinstance(expected_at, datetime.date):
         raise InvalidQuantity(gettext("Expected date must be a date such as 2026-12-31."), field="expected_at")
-    merged: dict[str, PurchaseLine] = {}
-    for line in lines:  # the same SKU twice is one line of the summed quantity
-        seen = merged.get(line.sku)
-        merged[line.sku] = line if seen is None else PurchaseLine(line.sku, seen.quantity + line.quantity, line.cost)
+    merged = _merged(lines)
     products = _products(tenant, merged)
     order = PurchaseOrder.objects.create(
         tenant=tenant,

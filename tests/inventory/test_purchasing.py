@@ -88,6 +88,12 @@ def test_receiving_more_than_expected_or_unknown_is_422_and_writes_nothing(tenan
         ({"lines": [{"sku": "TEA", "quantity": -1}]}, "invalid"),
         ({"expected_at": "someday"}, "invalid"),
         ({"supplier": ""}, "invalid"),
+        ({"lines": [{"sku": "TEA", "quantity": 10, "cost": "2.555"}]}, "invalid"),
+        (
+            {"lines": [{"sku": "TEA", "quantity": 10, "cost": "2.00"}, {"sku": "TEA", "quantity": 10, "cost": "3.00"}]},
+            "invalid",
+        ),
+        ({"lines": [{"sku": "TEA", "quantity": 600_000}, {"sku": "TEA", "quantity": 600_000}]}, "invalid"),
     ],
 )
 def test_bad_purchase_orders_are_refused(tenant, api_client, tea, change, code):
@@ -107,6 +113,23 @@ def test_purchase_orders_of_another_shop_are_404(tenant, other_tenant, api_clien
     assert receive.status_code == 404
     rls.bind(tenant.pk)
     assert PurchaseOrder.objects.get(pk=po["id"]).state == "ordered"
+
+
+def test_the_same_sku_twice_is_one_line_keeping_the_cost_either_gives(tenant, client_for, tea):
+    response = client_for(Role.MANAGER).post(
+        reverse("inventory:purchase_new"), {"supplier": "Tea Co", "warehouse": "MAIN", "lines": "TEA 10 2.00\nTEA 5"}
+    )
+    assert response.status_code in (200, 302)
+    line = PurchaseOrder.objects.get().lines.get()
+    assert (line.quantity, line.cost) == (15, Decimal("2.00"))
+
+
+def test_a_cost_the_form_cannot_keep_is_refused_not_rounded(tenant, client_for, tea):
+    response = client_for(Role.MANAGER).post(
+        reverse("inventory:purchase_new"), {"supplier": "Tea Co", "warehouse": "MAIN", "lines": "TEA 1000 2.555"}
+    )
+    assert "Cost of TEA must have at most two decimals." in response.content.decode()
+    assert not PurchaseOrder.objects.exists()
 
 
 def test_a_cancelled_purchase_order_receives_nothing(tenant, api_client, tea):
