@@ -201,6 +201,20 @@ def incoming(*, tenant, product_ids=None) -> dict[int, tuple[int, datetime.date 
     return {row["product_id"]: (row["units"], row["earliest"]) for row in totals}
 
 
+def incoming_to_warehouses(*, tenant, product_ids) -> dict[tuple[int, int], int]:
+    """Per (product, warehouse): units still expected there on open purchase orders."""
+    rows = PurchaseOrderLine.objects.filter(
+        tenant=tenant,
+        purchase_order__state__in=OPEN_PURCHASE_STATES,
+        received__lt=F("quantity"),
+        product_id__in=list(product_ids),
+    )
+    totals = rows.values("product_id", "purchase_order__warehouse_id").annotate(
+        units=Sum(F("quantity") - F("received"))
+    )
+    return {(row["product_id"], row["purchase_order__warehouse_id"]): row["units"] for row in totals}
+
+
 @transaction.atomic
 def change_expected_date(*, order: PurchaseOrder, expected_at) -> PurchaseOrder:
     """A supplier's new date; orders waiting for what is still expected hear of it (their timelines say so)."""

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -19,8 +19,8 @@ from oms.events import record_events
 from . import locks
 from .errors import InvalidQuantity
 from .models import StockLevel
-from .purchasing import incoming
-from .transfers import in_transit
+from .purchasing import incoming_to_warehouses
+from .transfers import in_transit_to_warehouses
 
 MAX_UNITS = 1_000_000
 _demand: list[Callable] = []
@@ -109,25 +109,48 @@ class ReorderRow:
 
 
 def to_reorder(*, tenant, warehouse=None) -> list[ReorderRow]:
-    """Levels whose available units, less what waiting orders need, plus what is on its way, are under their
-    minimum; with the quantity to order (the reorder quantity, or at least what brings them back to the minimum)."""
-    levels = StockLevel.objects.filter(tenant=tenant, reorder_point__isnull=False).select_related(
-        "product", "warehouse"
-    )
-    if warehouse is not None:
-        levels = levels.filter(warehouse=warehouse)
-    levels = list(levels.filter(Q(product__is_active=True)).order_by("warehouse__code", "product__sku"))
+    """Levels whose available units, less what waiting orders need, plus what is on its way to that warehouse, are
+    under their minimum; with the quantity to order (the reorder quantity, or at least what brings them back to the
+    minimum). What waiting orders need is counted once per product: against the warehouses in the order reservation
+    takes from them (priority), as far as their available units go, and the rest against the first of them."""
+    levels = StockLevel.objects.filter(
+        tenant=tenant, reorder_point__isnull=False, product__is_active=True
+    ).select_related("product", "warehouse")
+    levels = list(levels.order_by("warehouse__priority", "warehouse_id"))
     product_ids = {level.product_id for level in levels}
-    needed = units_needed(tenant, product_ids)
-    on_order = {
-        product_id: units for product_id, (units, _) in incoming(tenant=tenant, product_ids=product_ids).items()
-    }
-    travelling = in_transit(tenant=tenant, product_ids=product_ids)
+    needed = _needed_per_level(levels, units_needed(tenant, product_ids))
+    coming = incoming_to_warehouses(tenant=tenant, product_ids=product_ids)
+    for key, units in in_transit_to_warehouses(tenant=tenant, product_ids=product_ids).items():
+        coming[key] = coming.get(key, 0) + units
     rows = []
-    for level in levels:
-        coming = on_order.get(level.product_id, 0) + travelling.get(level.product_id, 0)
-        row = ReorderRow(level=level, needed=needed.get(level.product_id, 0), coming=coming, suggested=0)
+    for level in sorted(levels, key=lambda level: (level.warehouse.code, level.product.sku)):
+        if warehouse is not None and level.warehouse_id != warehouse.pk:
+            continue
+        row = ReorderRow(
+            level=level,
+            needed=needed.get(level.pk, 0),
+            coming=coming.get((level.product_id, level.warehouse_id), 0),
+            suggested=0,
+        )
         if row.short_by > 0:
             row.suggested = max(level.reorder_quantity or 0, row.short_by)
             rows.append(row)
     return rows
+
+
+def _needed_per_level(levels: list[StockLevel], needed: dict[int, int]) -> dict[int, int]:
+    """{level id: units of the product's waiting demand charged to it}; `levels` in reservation order."""
+    left = dict(needed)
+    charged: dict[int, int] = {}
+    first: dict[int, StockLevel] = {}
+    for level in levels:
+        first.setdefault(level.product_id, level)
+        taken = min(left.get(level.product_id, 0), max(level.available, 0))
+        if taken:
+            charged[level.pk] = taken
+            left[level.product_id] -= taken
+    for product_id, units in left.items():
+        if units > 0 and product_id in first:
+            pk = first[product_id].pk
+            charged[pk] = charged.get(pk, 0) + units
+    return charged

@@ -122,12 +122,22 @@ def receive_scanned_unit(*, transfer: Transfer, code: str, actor=None) -> tuple[
 
 def in_transit(*, tenant, product_ids=None) -> dict[int, int]:
     """Units on the way between warehouses, by product."""
+    totals: dict[int, int] = {}
+    for (product_id, _), units in in_transit_to_warehouses(tenant=tenant, product_ids=product_ids).items():
+        totals[product_id] = totals.get(product_id, 0) + units
+    return totals
+
+
+def in_transit_to_warehouses(*, tenant, product_ids=None) -> dict[tuple[int, int], int]:
+    """Units on the way, by (product, the warehouse they travel to)."""
     lines = TransferLine.objects.filter(tenant=tenant, transfer__state=TransferState.IN_TRANSIT)
     if product_ids is not None:
         lines = lines.filter(product_id__in=list(product_ids))
-    totals: dict[int, int] = {}
-    for product_id, quantity, received in lines.values_list("product_id", "quantity", "received"):
-        totals[product_id] = totals.get(product_id, 0) + quantity - received
+    totals: dict[tuple[int, int], int] = {}
+    rows = lines.values_list("product_id", "transfer__to_warehouse_id", "quantity", "received")
+    for product_id, to_warehouse_id, quantity, received in rows:
+        key = (product_id, to_warehouse_id)
+        totals[key] = totals.get(key, 0) + quantity - received
     return totals
 
 

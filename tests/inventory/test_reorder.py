@@ -104,3 +104,42 @@ def test_minimums_are_set_on_the_product_page_and_bad_values_refused(tenant, mai
     assert client_for(Role.PACKER).post(url, {"reorder-warehouse": main.pk}).status_code == 403
     page = manager.get(reverse("inventory:product", args=[tea.pk])).content.decode()
     assert 'data-testid="reorder-form"' in page
+
+
+@pytest.fixture
+def two_warehouses(tenant):
+    return WarehouseFactory(tenant=tenant, code="MAIN", priority=1), WarehouseFactory(
+        tenant=tenant, code="SHOP", priority=2
+    )
+
+
+def suggested(tenant):
+    return {
+        (row.level.warehouse.code, row.level.product.sku): row.suggested for row in reorder.to_reorder(tenant=tenant)
+    }
+
+
+def test_what_is_on_its_way_refills_only_the_warehouse_it_travels_to(tenant, two_warehouses):
+    main, shop = two_warehouses
+    tea = stocked_product(tenant, sku="TEA", on_hand=8, warehouse=main)
+    reorder.set_reorder_point(tenant=tenant, product=tea, warehouse=main, minimum=5, quantity=10)
+    reorder.set_reorder_point(tenant=tenant, product=tea, warehouse=shop, minimum=5, quantity=10)
+    transfers.create_transfer(tenant=tenant, from_code="MAIN", to_code="SHOP", lines=[("TEA", 6)])
+    assert suggested(tenant) == {("MAIN", "TEA"): 10}  # MAIN holds 2; the 6 travelling refill SHOP, not MAIN
+    purchasing.create_purchase_order(
+        tenant=tenant, supplier="Tea Co", warehouse_code="SHOP", lines=[purchasing.PurchaseLine("TEA", 20)]
+    )
+    assert suggested(tenant) == {("MAIN", "TEA"): 10}  # bought into SHOP: MAIN is still short
+
+
+def test_a_waiting_order_is_counted_once_not_against_every_warehouse(tenant, two_warehouses):
+    from inventory import services as stock
+
+    main, shop = two_warehouses
+    tea = stocked_product(tenant, sku="TEA", on_hand=10, warehouse=main)
+    stock.receive(tenant=tenant, warehouse=shop, lines=[(tea, 10)])
+    for warehouse in two_warehouses:
+        reorder.set_reorder_point(tenant=tenant, product=tea, warehouse=warehouse, minimum=5, quantity=0)
+    move(place_order(tenant, [(tea, 8)]), "confirmed")  # accepted, not reserved yet
+    # the 8 units come from MAIN first, as a reservation would take them: MAIN 2 of 5, SHOP untouched
+    assert suggested(tenant) == {("MAIN", "TEA"): 3}
