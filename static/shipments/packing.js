@@ -38,8 +38,17 @@
   document.addEventListener("DOMContentLoaded", () => {
     if (!scanInput()) return;
     refocus();
-    // A click elsewhere (a button, the page) must not strand the scanner: focus comes back right after.
-    scanInput().addEventListener("blur", () => window.setTimeout(refocus, 150));
+    // A click elsewhere (a button, the page) must not strand the scanner: focus comes back right after. A packer
+    // who tabs to a button (the documents, next order) keeps it; the next scan's first character brings focus back.
+    let tabbed = false;
+    document.addEventListener("mousedown", () => { tabbed = false; }, true);
+    scanInput().addEventListener("blur", () => window.setTimeout(() => { if (!tabbed) refocus(); }, 150));
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Tab") { tabbed = true; return; }
+      const typing = event.key.length === 1 && event.key !== " " && !event.ctrlKey && !event.metaKey && !event.altKey;
+      const field = document.activeElement && document.activeElement.matches("input, textarea, select");
+      if (typing && !field) { tabbed = false; refocus(); }
+    });
     document.addEventListener("keydown", (event) => {
       if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") {
         const undo = document.querySelector("[data-undo]:not([disabled])");

@@ -59,6 +59,13 @@ def test_packer_scans_an_order_to_completion_and_hands_it_to_a_courier(tenant, l
         f"**/shipments/documents/slip.pdf?orders={order.pk}", wait_until="commit", timeout=30_000
     )
     assert page.evaluate("window.__noReload") == 1
+    page.keyboard.press("Tab")  # a keyboard-only packer reaches the documents and "Next order"
+    page.wait_for_timeout(400)
+    assert page.evaluate("document.activeElement.tagName") in ("A", "BUTTON")
+    page.keyboard.type("46")  # a scan starting while a button has focus lands in the scan input
+    assert page.evaluate("[document.activeElement.name, document.activeElement.value]") == ["code", "46"]
+    page.keyboard.press("Backspace")
+    page.keyboard.press("Backspace")
     order.refresh_from_db()
     assert order.status.code == "packed" and order.packing_verified_at is not None
 
