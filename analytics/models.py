@@ -3,16 +3,17 @@
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from oms.models import Tenant, TenantOwned
 
 # Kept as literals: analytics may import orders, but the groups must match orders.models.Group.
 REVENUE_GROUP_CHOICES = [
-    ("new", "New"),
-    ("approval", "Approval"),
-    ("assembly", "Assembly"),
-    ("delivery", "Delivery"),
-    ("complete", "Complete"),
+    ("new", gettext_lazy("New")),
+    ("approval", gettext_lazy("Approval")),
+    ("assembly", gettext_lazy("Assembly")),
+    ("delivery", gettext_lazy("Delivery")),
+    ("complete", gettext_lazy("Complete")),
 ]
 DEFAULT_REVENUE_GROUPS = ["complete"]
 

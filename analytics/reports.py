@@ -22,14 +22,16 @@ from decimal import Decimal
 from django.core.cache import cache
 from django.db import connections, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from oms import replica
 from oms.event_catalogue import OrderOverdue
 
-from .models import AnalyticsSettings, default_revenue_groups
+from .models import REVENUE_GROUP_CHOICES, AnalyticsSettings, default_revenue_groups
 
 STAGES = ["new", "approval", "assembly", "delivery", "complete"]
 GROUPS = [*STAGES, "cancel"]
+GROUP_WORDS = [*REVENUE_GROUP_CHOICES, ("cancel", gettext_lazy("Cancel"))]
 
 
 @dataclass(frozen=True)
@@ -521,7 +523,7 @@ def duration_report(*, tenant, filters: ReportFilters, statuses: dict | None = N
             label, group, position, _ = statuses.get(name, (name, "", 10**6, None))
             by_status.append({**row, "name": label, "group": group, "position": position})
         else:
-            by_group.append({**row, "name": name.title()})
+            by_group.append({**row, "name": str(dict(GROUP_WORDS).get(name, name.title()))})
     by_status.sort(key=lambda r: (GROUPS.index(r["group"]) if r["group"] in GROUPS else 9, r["position"], r["code"]))
     by_group.sort(key=lambda r: GROUPS.index(r["code"]) if r["code"] in GROUPS else 9)
     return DurationReport(statuses=by_status, groups=by_group)

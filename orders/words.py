@@ -29,6 +29,15 @@ FIELDS = {
     "tags": gettext_lazy("Tags"),
     "channel": gettext_lazy("Channel"),
     "total": gettext_lazy("Total"),
+    "delivery_cost": gettext_lazy("Delivery cost"),
+    "discount": gettext_lazy("Discount"),
+    # a line's change and a family's split or copy
+    "sku": gettext_lazy("SKU"),
+    "price": gettext_lazy("Price"),
+    "quantity": gettext_lazy("Quantity"),
+    "lines": gettext_lazy("Lines"),
+    "child": gettext_lazy("Child order"),
+    "parent": gettext_lazy("Parent order"),
 }
 DETAIL_WORDS = {
     "to": pgettext_lazy("handed over to someone", "to"),

@@ -87,6 +87,16 @@ class CustodyTransfer(TenantOwned):
     at = models.DateTimeField(default=timezone.now)
     note = models.CharField(max_length=255, blank=True)
 
+    # The warehouse is stored by its English word; a person reads it in their language. Couriers and carriers are
+    # shown by the name they had then.
+    @property
+    def from_name(self) -> str:
+        return str(HolderKind.WAREHOUSE.label) if self.from_kind == HolderKind.WAREHOUSE else self.from_label
+
+    @property
+    def to_name(self) -> str:
+        return str(HolderKind.WAREHOUSE.label) if self.to_kind == HolderKind.WAREHOUSE else self.to_label
+
     class Meta:
         ordering = ["at", "pk"]
         indexes = [models.Index(fields=["tenant", "order", "at"], name="custody_tenant_order_at")]

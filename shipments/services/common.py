@@ -64,6 +64,11 @@ class Holder:
     carrier: object | None = None
     label: str = "Warehouse"
 
+    @property
+    def name(self) -> str:
+        """The label in the reader's language (see CustodyTransfer.to_name)."""
+        return str(HolderKind.WAREHOUSE.label) if self.kind == HolderKind.WAREHOUSE else self.label
+
     @classmethod
     def warehouse(cls):
         return cls(kind=HolderKind.WAREHOUSE, label="Warehouse")

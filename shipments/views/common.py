@@ -1,8 +1,17 @@
 import json
 
+from django.utils.translation import gettext
+
 from oms.tenancy.roles import ADMIN, MANAGER, OWNER, PACKER
 
 WAREHOUSE_STAFF = (OWNER, MANAGER, PACKER)
+
+
+def no_order(code: str) -> str:
+    """The scan answer for a code that is no order of this shop."""
+    return gettext("No order '%(code)s'.") % {"code": code.strip()[:40]}
+
+
 DOCUMENT_ROLES = (OWNER, ADMIN, MANAGER, PACKER)
 
 

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -17,7 +17,7 @@ from ..errors import AlreadyHandedOver
 from ..services import custody
 from ..services import returns as returns_service
 from ..services.common import user_label
-from .common import WAREHOUSE_STAFF, trigger
+from .common import WAREHOUSE_STAFF, no_order, trigger
 from .customer_returns import scanned_return
 
 
@@ -60,16 +60,21 @@ def handover(request):
         code = request.POST.get("code", "")
         order = selectors.order_by_number(tenant=request.tenant, number=code)
         if not (courier or carrier):
-            ok, message = False, "Choose who receives the parcels first."
+            ok, message = False, gettext("Choose who receives the parcels first.")
         elif order is None:
-            ok, message = False, f"No order '{code.strip()[:40]}'."
+            ok, message = False, no_order(code)
         else:
             ok, result = run_service(
                 request,
                 lambda actor: custody.hand_over(order=order, actor=actor, courier=courier, carrier=carrier),
                 notify=False,  # the scan answer says it
             )
-            message = f"Order {order.number} handed to {context['holder_label']}." if ok else result.message
+            message = (
+                gettext("Order %(number)s handed to %(holder)s.")
+                % {"number": order.number, "holder": context["holder_label"]}
+                if ok
+                else result.message
+            )
             if isinstance(result, AlreadyHandedOver):  # a repeated scan: nothing to do, nothing wrong
                 ok, context["repeat"] = True, True
             elif ok and result.shipment is not None:
@@ -85,9 +90,9 @@ def handover(request):
 
 
 RETURN_MODES = {
-    "failed": ("Failed delivery back from a courier", custody.return_to_warehouse),
-    "parcel": ("Returned parcel: restock and mark returned", returns_service.receive_return),
-    "customer": ("Customer return: some lines of a delivered order", None),
+    "failed": (gettext_lazy("Failed delivery back from a courier"), custody.return_to_warehouse),
+    "parcel": (gettext_lazy("Returned parcel: restock and mark returned"), returns_service.receive_return),
+    "customer": (gettext_lazy("Customer return: some lines of a delivered order"), None),
 }
 
 
@@ -103,7 +108,7 @@ def returns(request):
         code = request.POST.get("code", "")
         order = selectors.order_by_number(tenant=request.tenant, number=code)
         if order is None:
-            ok, message = False, f"No order '{code.strip()[:40]}'."
+            ok, message = False, no_order(code)
         elif mode == "customer":
             ok, message, opened = scanned_return(request, order)
             if opened is not None:
@@ -111,8 +116,12 @@ def returns(request):
         else:
             action = RETURN_MODES[mode][1]
             ok, result = run_service(request, lambda actor: action(order=order, actor=actor), notify=False)
-            done = "is back in the warehouse" if mode == "failed" else "is restocked and marked returned"
-            message = f"Order {order.number} {done}." if ok else result.message
+            done = (
+                gettext("Order %(number)s is back in the warehouse.")
+                if mode == "failed"
+                else gettext("Order %(number)s is restocked and marked returned.")
+            )
+            message = done % {"number": order.number} if ok else result.message
         context["log"] = list(selectors.recent_handovers(tenant=request.tenant, user=request.user))
         answer = _scan_answer(request, "shipments/returns.html#scan-area", context, ok, message)
         if answer is not None:

@@ -14,7 +14,7 @@ from orders.models import Order
 
 from .. import selectors
 from ..services import packing as service
-from .common import WAREHOUSE_STAFF, trigger
+from .common import WAREHOUSE_STAFF, no_order, trigger
 
 
 @role_required(*WAREHOUSE_STAFF)
@@ -44,7 +44,7 @@ def packing_open(request):
     order = selectors.order_by_number(tenant=request.tenant, number=code)
     error = None
     if order is None:
-        error = f"No order '{code.strip()[:40]}'."
+        error = no_order(code)
     else:
         try:
             service.check_packable(order, request.user)

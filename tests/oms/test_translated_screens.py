@@ -100,6 +100,10 @@ def test_a_russian_user_reads_russian_on_the_main_screen_of_every_role(tenant, r
         (packer_client, reverse("shipments:packing_station", args=[to_pack.pk]), "Отменить последний скан"),
         (courier_client, reverse("shipments:route"), "Маршрут"),
         (owner_client, reverse("analytics:home"), "Аналитика"),
+        (packer_client, reverse("shipments:returns"), "Возврат покупателя"),
+        (manager_client, reverse("shipments:order_custody", args=[to_pack.pk]), "Склад"),
+        (owner_client, reverse("analytics:flow"), "Аналитика"),
+        (owner_client, reverse("analytics:settings"), "Сборка"),
         (owner_client, reverse("oms:settings"), "Настройки"),
     ]
     left = {}
@@ -111,3 +115,16 @@ def test_a_russian_user_reads_russian_on_the_main_screen_of_every_role(tenant, r
         if found := english_left(body, data):
             left[url] = found
     assert left == {}, "\n".join(f"{url}: {found}" for url, found in left.items())
+
+
+def test_the_timeline_names_line_and_family_changes_in_the_readers_language(tenant):
+    from django.utils import translation
+
+    from orders.models import ActivityKind, OrderActivity
+    from orders.words import Words
+
+    changed = OrderActivity(kind=ActivityKind.LINE_CHANGED, changes={"sku": "MUG", "price": ["6.50", "12.50"]})
+    split = OrderActivity(kind=ActivityKind.SPLIT, changes={"child": "1300-2", "lines": [["MUG", 1]]})
+    with translation.override("ru"):
+        words = Words(tenant.pk)
+        assert "Цена: 6.50 → 12.50" in words.entry(changed) and "Дочерний заказ" in words.entry(split)
