@@ -15,7 +15,7 @@ from oms.tenancy.shortcuts import get_for_tenant_or_404
 
 from .. import marks, selectors
 from ..forms import AddLineForm, ChargesForm, LineForm, OrderFieldsForm, PaymentForm
-from ..models import Order, OrderLine
+from ..models import Order, OrderLine, PaymentKind
 from ..panels import panels_for
 from ..services import editing, families, payments, reservations, statuses
 from ..services.editing import LINE_EDIT_GROUPS
@@ -244,6 +244,15 @@ def add_payment(request, pk):
     if not form.is_valid():
         return respond(request, order.pk, payment_form=form)
     data = form.cleaned_data
+    amount, over = data["amount"], data["amount"] - max(order.due, 0)
+    if data["kind"] == PaymentKind.PAYMENT and over > 0 and request.POST.get("over_due") != str(amount):
+        # A typo of a few zeros goes straight into the books: more than is due is recorded only when asked twice.
+        form.add_error(
+            "amount",
+            gettext("That is %(over)s more than the %(due)s due. Press Record again to record it all.")
+            % {"over": over, "due": max(order.due, 0)},
+        )
+        return respond(request, order.pk, payment_form=form, over_due=str(amount))
     ok, _ = run_service(
         request,
         lambda actor: payments.record_payment(
@@ -254,6 +263,6 @@ def add_payment(request, pk):
             external_id=data["external_id"],
             actor=actor,
         ),
-        success=gettext("Refund recorded.") if data["kind"] == "refund" else "Payment recorded.",
+        success=gettext("Refund recorded.") if data["kind"] == PaymentKind.REFUND else gettext("Payment recorded."),
     )
     return respond(request, order.pk, **({} if ok else {"payment_form": form}))

@@ -3,8 +3,10 @@
 from decimal import Decimal
 from urllib.parse import quote
 
+from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -13,6 +15,7 @@ from oms.tenancy.roles import COURIER, role_required
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
 from .. import selectors
+from ..errors import RouteRuleBroken
 from ..models import Route, RouteStop
 from ..services import routes as service
 from ..services.custody import amount_to_collect
@@ -54,13 +57,13 @@ def route_context(request, route):
     }
 
 
-def respond(request, route):
+def respond(request, route, **extra):
     if request.method == "POST" and not request.htmx:
         return redirect("shipments:route")
     if route is not None and request.method == "POST":
         route.refresh_from_db()  # the service wrote a locked copy; the screen shows what it did
     template = "shipments/route.html#route" if request.htmx else "shipments/route.html"
-    return render(request, template, route_context(request, route))
+    return render(request, template, {**route_context(request, route), **extra})
 
 
 @vary_on_headers("HX-Request")
@@ -91,7 +94,7 @@ def route_depart(request, pk):
 @role_required(COURIER)
 def route_close(request, pk):
     route = _own_route(request, pk)
-    run_service(request, lambda actor: service.close(route=route, actor=actor), "Route closed.")
+    run_service(request, lambda actor: service.close(route=route, actor=actor), gettext("Route closed."))
     return respond(request, route)
 
 
@@ -100,12 +103,28 @@ def route_close(request, pk):
 def stop_deliver(request, pk):
     stop = _own_stop(request, pk)
     amount = request.POST.get("amount_collected", "")
+    typed, due = _typed_amount(amount), amount_to_collect(stop.order)
+    if typed is not None and due > 0 and typed != due and request.POST.get("confirm_amount") != str(typed):
+        # Cash that differs from what is due is a mistake more often than not: recorded when the courier says twice.
+        messages.warning(
+            request,
+            gettext("%(typed)s is not the %(due)s due. Count the cash, then press Delivered again to record %(typed)s.")
+            % {"typed": typed, "due": due},
+        )
+        return respond(request, stop.route, confirm_stop=stop.pk, confirm_amount=str(typed))
     run_service(
         request,
         lambda actor: service.deliver(stop=stop, actor=actor, amount_collected=amount),
-        lambda _: f"Order {stop.order.number} delivered.",
+        lambda _: gettext("Order %(number)s delivered.") % {"number": stop.order.number},
     )
     return respond(request, stop.route)
+
+
+def _typed_amount(raw: str):
+    try:
+        return service.parse_amount(raw)
+    except RouteRuleBroken:
+        return None  # the service refuses it with its message
 
 
 @require_POST
@@ -116,6 +135,6 @@ def stop_fail(request, pk):
     run_service(
         request,
         lambda actor: service.fail(stop=stop, actor=actor, reason=reason),
-        lambda _: f"Order {stop.order.number} marked failed.",
+        lambda _: gettext("Order %(number)s marked failed.") % {"number": stop.order.number},
     )
     return respond(request, stop.route)

@@ -269,6 +269,21 @@ def test_manager_records_a_payment_and_a_refund_on_the_order_page(tenant, client
     assert Payment.objects.count() == 1
 
 
+def test_more_than_is_due_is_recorded_only_when_asked_twice(tenant, client_for):
+    order = paid_order(tenant)  # 30.00 due
+    manager = client_for(Role.MANAGER)
+    url = reverse("orders:add_payment", args=[order.pk])
+    typo = {"kind": "payment", "amount": "3000.00", "method": "cash"}
+    first = manager.post(url, typo, HTTP_HX_REQUEST="true").content.decode()
+    assert "That is 2970.00 more than the 30.00 due." in first and 'name="over_due" value="3000.00"' in first
+    assert not Payment.objects.exists()
+    other = manager.post(url, {**typo, "amount": "300.00", "over_due": "3000.00"}, HTTP_HX_REQUEST="true")
+    assert "more than the 30.00 due" in other.content.decode() and not Payment.objects.exists()  # another amount
+    manager.post(url, {**typo, "over_due": "3000.00"}, HTTP_HX_REQUEST="true")
+    order.refresh_from_db()
+    assert (order.paid, order.due) == (Decimal("3000.00"), Decimal("-2970.00"))
+
+
 def test_warehouse_and_delivery_staff_cannot_record_payments(tenant, other_tenant, client_for):
     order = paid_order(tenant)
     url = reverse("orders:add_payment", args=[order.pk])

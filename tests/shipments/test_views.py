@@ -227,6 +227,26 @@ def test_courier_route_screen_delivers_and_closes(tenant, client_for):
     assert stop.route.closed_at is not None
 
 
+def test_cash_other_than_what_is_due_is_recorded_when_the_courier_confirms_it(tenant):
+    from decimal import Decimal
+
+    from shipments.models import RouteStop
+    from shipments.services.custody import amount_to_collect
+    from tests.conftest import login
+
+    order, stop, courier = handed_to_courier(tenant)  # cash on delivery
+    due = amount_to_collect(order)
+    client = login(courier, tenant)
+    client.post(reverse("shipments:route_depart", args=[stop.route.pk]), **HTMX)
+    url = reverse("shipments:stop_deliver", args=[stop.pk])
+    short = client.post(url, {"amount_collected": "1.00"}, **HTMX).content.decode()
+    assert f"1.00 is not the {due} due" in short and 'name="confirm_amount" value="1.00"' in short
+    assert RouteStop.objects.get(pk=stop.pk).result == ""  # nothing recorded yet
+    client.post(url, {"amount_collected": "1.00", "confirm_amount": "1.00"}, **HTMX)
+    stop = RouteStop.objects.get(pk=stop.pk)
+    assert (stop.result, stop.amount_collected) == ("delivered", Decimal("1.00"))
+
+
 def test_custody_page_shows_the_chain(tenant, client_for):
     order, _, courier = handed_to_courier(tenant)
     page = client_for(Role.MANAGER).get(reverse("shipments:order_custody", args=[order.pk])).content.decode()
