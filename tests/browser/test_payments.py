@@ -64,6 +64,10 @@ def test_courier_sees_cash_due_on_a_phone_and_a_short_route_raises_an_incident(t
     page.wait_for_selector(f"[data-stop='{first.number}'].delivered")
     page.fill(f"[data-stop='{second.number}'] input[name=amount_collected]", f"{second.total - 2:.2f}")
     page.click(f"[data-testid=deliver-{second.number}]")
+    page.wait_for_selector(f"text={second.total - 2:.2f} is not the {second.total:.2f} due")  # asked to count again
+    assert page.input_value(f"[data-stop='{second.number}'] input[name=amount_collected]") == f"{second.total - 2:.2f}"
+    page.screenshot(path="/tmp/shots/courier-short-cash-390.png", full_page=True)
+    page.click(f"[data-testid=deliver-{second.number}]")
     page.wait_for_selector(f"[data-stop='{second.number}'].delivered")
     assert f"{expected - 2:.2f} collected" in page.inner_text("[data-testid=cash]")
     assert_fits(page)
