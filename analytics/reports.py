@@ -4,7 +4,8 @@ Rules every report shares (see `PURCHASES`, which `services.refresh_purchases` m
 `analytics_purchase` summary that the cohort, lifetime-value and channel reports read):
 - a purchase is an order family (`root_id`): the root with its split-off children and copies counts once;
 - its date, customer and channel are the root's; its revenue is the sum of the totals of the family's orders
-  in the tenant's revenue groups (`AnalyticsSettings.revenue_groups`, default `complete`);
+  in the tenant's revenue groups (`AnalyticsSettings.revenue_groups`, default `complete`), less what was refunded
+  for goods the customer sent back (an exchange order of the family counts as what it was sold for);
 - a family with no order in a revenue group is no purchase; cancelled orders never count;
 - every query filters on `tenant_id` first, and takes only parameters, never formatted values.
 
@@ -127,8 +128,15 @@ purchases AS (
            MIN(o.customer_id) FILTER (WHERE o.id = o.root_id) AS customer_id,
            MIN(o.created_at) FILTER (WHERE o.id = o.root_id) AS purchased_at,
            MIN(o.channel) FILTER (WHERE o.id = o.root_id) AS channel,
-           COALESCE(SUM(o.total) FILTER (WHERE o."group" = ANY(%(groups)s)), 0) AS revenue
+           COALESCE(SUM(o.total - COALESCE(back.refunded, 0)) FILTER (WHERE o."group" = ANY(%(groups)s)), 0)
+               AS revenue
     FROM orders_order o
+    LEFT JOIN (
+        SELECT cr.order_id, SUM(p.amount) AS refunded
+        FROM shipments_customerreturn cr JOIN orders_payment p ON p.id = cr.refund_id AND p.tenant_id = cr.tenant_id
+        WHERE cr.tenant_id = %(tenant)s
+        GROUP BY cr.order_id
+    ) back ON back.order_id = o.id
     WHERE o.tenant_id = %(tenant)s
     GROUP BY o.root_id
     HAVING bool_or(o."group" = ANY(%(groups)s)) AND bool_or(o.id = o.root_id)

@@ -15,6 +15,7 @@ from oms.actors import Actor
 from oms.db import retry_on_conflict
 from orders.models import ActivityKind, Order, OrderLine
 from orders.purposes import StatusPurpose, status_for
+from orders.services.activity import log_activity, touch
 
 from .. import locks
 from ..errors import HandoverRefused, ReturnRefused
@@ -102,7 +103,6 @@ def write_off_lost_parcel(*, order: Order, actor: Actor, reason: str) -> Order:
     """A parcel that left and will not come back (lost by the carrier, never returned by the customer): the units
     it holds reserved leave stock with a `write-off` movement each, so they stop waiting for a return that never
     comes. Only for a parcel that is out (see `orders.services.statuses.parcel_is_out`)."""
-    from orders.services.activity import log_activity
     from orders.services.statuses import parcel_is_out
 
     order = locks.lock_order(order)
@@ -203,7 +203,6 @@ def announce_return(
             order=order, actor=actor, quantities=wanted, free_of_charge=not customer_return.refund_on_receipt
         )
         customer_return.save(update_fields=["exchange"])
-    from orders.services.activity import log_activity
 
     log_activity(
         order=order,
@@ -278,11 +277,10 @@ def receive_customer_return(
             customer_return.refund = record_refund(
                 order=order, amount=refundable, method=customer_return.refund_method, actor=actor
             )
+            touch(order)  # the owners' reports net the refund out: the order changed for their summaries
     customer_return.state, customer_return.received_at = ReturnState.RECEIVED, timezone.now()
     customer_return.received_by_label = actor.name[:150]
     customer_return.save(update_fields=["state", "received_at", "received_by_label", "refund"])
-    from orders.services.activity import log_activity
-
     log_activity(
         order=order,
         kind=ActivityKind.CUSTODY,
