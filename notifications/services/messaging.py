@@ -198,7 +198,8 @@ def save_template(
     if template is None:
         if MessageTemplate.objects.filter(tenant=tenant, channel=channel, code=code).exists():
             raise DomainError(
-                gettext("A %(channel)s template '%(code)s' already exists.") % {"channel": channel, "code": code}
+                gettext("There is already a template '%(code)s' for %(channel)s.")
+                % {"channel": Channel(channel).label if channel in Channel.values else channel, "code": code}
             )
         return MessageTemplate.objects.create(
             tenant=tenant, code=code, channel=channel, name=name, subject=subject, body=body, is_active=is_active

@@ -203,3 +203,9 @@ def test_customer_without_email_is_a_clear_error(tenant):
 def test_broken_template_text_is_refused(tenant):
     with pytest.raises(DomainError, match="error"):
         messaging.save_template(tenant=tenant, code="x", channel="email", name="X", subject="", body="{% if %}")
+
+
+def test_a_second_template_of_the_same_code_is_refused_in_words(tenant):
+    messaging.save_template(tenant=tenant, code="hi", channel="email", name="Hi", subject="Hi", body="Hello.")
+    with pytest.raises(DomainError, match="There is already a template 'hi' for E-mail."):
+        messaging.save_template(tenant=tenant, code="hi", channel="email", name="Hi", subject="Hi", body="Again.")
