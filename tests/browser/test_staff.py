@@ -67,6 +67,8 @@ def test_a_person_who_also_works_elsewhere_shows_no_email_and_no_password_link(
     shared_row, own_row = page.locator("[data-member='erin.b']"), page.locator("[data-member='frank.a']")
     assert "Keeps their own login" in shared_row.inner_text() and "erin@shop-b.example" not in page.content()
     assert shared_row.locator("button:text('Password link')").count() == 0
+    deactivate = own_row.locator("button:text('Deactivate')").bounding_box()
+    assert deactivate["x"] + deactivate["width"] <= width  # on a phone too, not cut off at the edge
     own_row.locator("button:text('Password link')").click()
     assert "/accounts/reset/" in page.inner_text("[data-testid=password-link] code")
     page.screenshot(path=f"/tmp/shots/staff-shared-{width}.png", full_page=True)
