@@ -125,7 +125,7 @@ def receive_by_form(request, lines, receive) -> None:
     """The receive form's quantities (`qty-<line id>`) booked by `receive(lines, user)`."""
     received = received_quantities(request, lines)
     if received is None:
-        messages.error(request, gettext("Quantities must be whole numbers."))
+        messages.error(request, gettext("Quantities must be whole numbers from 0 to 1,000,000."))
     else:
         run_service(request, lambda actor: receive(received, actor.user), success=gettext("Received."))
 

@@ -183,6 +183,18 @@ def test_purchase_screens_create_list_and_receive_by_scan(tenant, client_for, te
     assert bad.status_code == 200 and PurchaseOrder.objects.count() == 1
 
 
+def test_a_negative_quantity_received_by_form_is_refused_in_words(tenant, client_for, tea):
+    po = purchasing.create_purchase_order(
+        tenant=tenant, supplier="Tea Co", warehouse_code="MAIN", lines=[purchasing.PurchaseLine("TEA", 2)]
+    )
+    line = po.lines.get()
+    answer = client_for(Role.MANAGER).post(
+        reverse("inventory:purchase_receive", args=[po.pk]), {f"qty-{line.pk}": "-5"}, follow=True
+    )
+    assert "Quantities must be whole numbers from 0 to 1,000,000." in answer.content.decode()
+    assert StockLevel.objects.filter(product=tea, on_hand__gt=0).count() == 0
+
+
 def test_purchase_screens_are_for_the_office_and_warehouse_only(tenant, other_tenant, client_for, tea):
     po = purchasing.create_purchase_order(
         tenant=tenant, supplier="Tea Co", warehouse_code="MAIN", lines=[purchasing.PurchaseLine("TEA", 2)]
