@@ -188,29 +188,30 @@ def cancel_purchase_order(*, order: PurchaseOrder) -> PurchaseOrder:
     return order
 
 
-def incoming(*, tenant, product_ids=None) -> dict[int, tuple[int, datetime.date | None]]:
-    """Per product: units still expected on open purchase orders, and the earliest expected date."""
+def _outstanding(tenant, product_ids):
+    """Lines of open purchase orders with units still to come (of these products, when given)."""
     rows = PurchaseOrderLine.objects.filter(
         tenant=tenant, purchase_order__state__in=OPEN_PURCHASE_STATES, received__lt=F("quantity")
     )
-    if product_ids is not None:
-        rows = rows.filter(product_id__in=list(product_ids))
-    totals = rows.values("product_id").annotate(
-        units=Sum(F("quantity") - F("received")), earliest=Min("purchase_order__expected_at")
+    return rows if product_ids is None else rows.filter(product_id__in=list(product_ids))
+
+
+def incoming(*, tenant, product_ids=None) -> dict[int, tuple[int, datetime.date | None]]:
+    """Per product: units still expected on open purchase orders, and the earliest expected date."""
+    totals = (
+        _outstanding(tenant, product_ids)
+        .values("product_id")
+        .annotate(units=Sum(F("quantity") - F("received")), earliest=Min("purchase_order__expected_at"))
     )
     return {row["product_id"]: (row["units"], row["earliest"]) for row in totals}
 
 
 def incoming_to_warehouses(*, tenant, product_ids) -> dict[tuple[int, int], int]:
     """Per (product, warehouse): units still expected there on open purchase orders."""
-    rows = PurchaseOrderLine.objects.filter(
-        tenant=tenant,
-        purchase_order__state__in=OPEN_PURCHASE_STATES,
-        received__lt=F("quantity"),
-        product_id__in=list(product_ids),
-    )
-    totals = rows.values("product_id", "purchase_order__warehouse_id").annotate(
-        units=Sum(F("quantity") - F("received"))
+    totals = (
+        _outstanding(tenant, product_ids)
+        .values("product_id", "purchase_order__warehouse_id")
+        .annotate(units=Sum(F("quantity") - F("received")))
     )
     return {(row["product_id"], row["purchase_order__warehouse_id"]): row["units"] for row in totals}
 
