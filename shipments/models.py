@@ -64,6 +64,12 @@ class HolderKind(models.TextChoices):
     CUSTOMER = "customer", _("Customer")
 
 
+def holder_name(kind: str, label: str) -> str:
+    """Who holds a parcel, for a person to read: the warehouse is stored by its English word and read in their
+    language; couriers and carriers by the name they had then."""
+    return str(HolderKind.WAREHOUSE.label) if kind == HolderKind.WAREHOUSE else label
+
+
 class CustodyTransfer(TenantOwned):
     """Who holds a parcel, from when: written only by a scan (handover, return) or by a confirmed delivery."""
 
@@ -87,15 +93,13 @@ class CustodyTransfer(TenantOwned):
     at = models.DateTimeField(default=timezone.now)
     note = models.CharField(max_length=255, blank=True)
 
-    # The warehouse is stored by its English word; a person reads it in their language. Couriers and carriers are
-    # shown by the name they had then.
     @property
     def from_name(self) -> str:
-        return str(HolderKind.WAREHOUSE.label) if self.from_kind == HolderKind.WAREHOUSE else self.from_label
+        return holder_name(self.from_kind, self.from_label)
 
     @property
     def to_name(self) -> str:
-        return str(HolderKind.WAREHOUSE.label) if self.to_kind == HolderKind.WAREHOUSE else self.to_label
+        return holder_name(self.to_kind, self.to_label)
 
     class Meta:
         ordering = ["at", "pk"]

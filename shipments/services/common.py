@@ -8,7 +8,7 @@ from django.utils import timezone
 from orders.models import Group, Order, OrderStatus
 from orders.purposes import StatusPurpose, status_for
 
-from ..models import CustodyTransfer, HolderKind, ShipmentSettings
+from ..models import CustodyTransfer, HolderKind, ShipmentSettings, holder_name
 
 
 def settings_for(tenant) -> ShipmentSettings:
@@ -66,8 +66,7 @@ class Holder:
 
     @property
     def name(self) -> str:
-        """The label in the reader's language (see CustodyTransfer.to_name)."""
-        return str(HolderKind.WAREHOUSE.label) if self.kind == HolderKind.WAREHOUSE else self.label
+        return holder_name(self.kind, self.label)
 
     @classmethod
     def warehouse(cls):

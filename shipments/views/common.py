@@ -5,14 +5,12 @@ from django.utils.translation import gettext
 from oms.tenancy.roles import ADMIN, MANAGER, OWNER, PACKER
 
 WAREHOUSE_STAFF = (OWNER, MANAGER, PACKER)
+DOCUMENT_ROLES = (OWNER, ADMIN, MANAGER, PACKER)
 
 
 def no_order(code: str) -> str:
     """The scan answer for a code that is no order of this shop."""
     return gettext("No order '%(code)s'.") % {"code": code.strip()[:40]}
-
-
-DOCUMENT_ROLES = (OWNER, ADMIN, MANAGER, PACKER)
 
 
 def trigger(response, event: str, detail: dict | None = None):
