@@ -18,7 +18,7 @@ import hashlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.cache import cache
 from django.db import connections, transaction
@@ -740,13 +740,32 @@ class MarginReport:
 def margin_report(*, tenant, filters: ReportFilters) -> MarginReport:
     """Margin over cost by product category and by channel, for lines of orders made in the range that count as
     revenue (the shop's revenue groups). Each line keeps the unit cost of the day it was ordered; lines without
-    a cost are counted apart; an order's own discount is not spread over categories."""
-    from django.db.models import Count, F, Q, Sum
+    a cost are counted apart; an order's own discount is not spread over categories.
+
+    Goods the customer sent back are taken out as the return went: units refunded leave the line's revenue (what
+    they sold for), units put back on the shelf leave its cost; units written off keep their cost, a loss."""
+    from django.db.models import Count, DecimalField, F, IntegerField, OuterRef, Q, Subquery, Sum, Value
+    from django.db.models.functions import Coalesce
 
     from orders.models import OrderLine
+    from shipments.models import CustomerReturnLine, ReturnOutcome, ReturnState
+
+    def returned(**which):
+        units = (
+            CustomerReturnLine.objects.filter(
+                order_line=OuterRef("pk"), customer_return__state=ReturnState.RECEIVED, **which
+            )
+            .values("order_line")
+            .annotate(units=Sum("quantity"))
+            .values("units")
+        )
+        return Coalesce(Subquery(units, output_field=IntegerField()), Value(0))
 
     params = filters.params(tenant, revenue_groups(tenant))
-    lines = OrderLine.objects.filter(tenant=tenant, order__group__in=params["groups"])
+    lines = OrderLine.objects.filter(tenant=tenant, order__group__in=params["groups"]).annotate(
+        refunded_units=returned(customer_return__refund__isnull=False),
+        restocked_units=returned(outcome=ReturnOutcome.RESTOCK),
+    )
     if params["start"]:
         lines = lines.filter(order__created_at__gte=params["start"])
     if params["end"]:
@@ -754,32 +773,28 @@ def margin_report(*, tenant, filters: ReportFilters) -> MarginReport:
     if params["channel"]:
         lines = lines.filter(order__channel=params["channel"])
     costed = Q(cost__isnull=False)
+    money = DecimalField(max_digits=14, decimal_places=2)
+    sold_amount = F("price") * F("quantity") - F("discount")
     sums = {
-        "revenue": Sum(F("price") * F("quantity") - F("discount"), filter=costed),
-        "cost_total": Sum(F("cost") * F("quantity"), filter=costed),
+        "revenue": Sum(
+            sold_amount - sold_amount * F("refunded_units") / F("quantity"), filter=costed, output_field=money
+        ),
+        "cost_total": Sum(F("cost") * (F("quantity") - F("restocked_units")), filter=costed, output_field=money),
         "uncosted": Count("pk", filter=~costed),
     }
 
-    def rows(field: str) -> list[MarginRow]:
-        found = lines.values(field).annotate(**sums).order_by(field)
-        return [
-            MarginRow(
-                key=row[field] or "—",
-                revenue=row["revenue"] or Decimal("0.00"),
-                cost=row["cost_total"] or Decimal("0.00"),
-                uncosted=row["uncosted"],
-            )
-            for row in found
-        ]
+    def row(key: str, totals: dict) -> MarginRow:
+        cents = Decimal("0.01")
+        return MarginRow(
+            key=key,
+            revenue=(totals["revenue"] or Decimal(0)).quantize(cents, rounding=ROUND_HALF_UP),
+            cost=(totals["cost_total"] or Decimal(0)).quantize(cents, rounding=ROUND_HALF_UP),
+            uncosted=totals["uncosted"],
+        )
 
-    total = lines.aggregate(**sums)
+    def by(field: str) -> list[MarginRow]:
+        return [row(found[field] or "—", found) for found in lines.values(field).annotate(**sums).order_by(field)]
+
     return MarginReport(
-        categories=rows("product__category"),
-        channels=rows("order__channel"),
-        total=MarginRow(
-            key="",
-            revenue=total["revenue"] or Decimal("0.00"),
-            cost=total["cost_total"] or Decimal("0.00"),
-            uncosted=total["uncosted"],
-        ),
+        categories=by("product__category"), channels=by("order__channel"), total=row("", lines.aggregate(**sums))
     )

@@ -209,6 +209,7 @@ class PurchaseOrderLine(TenantOwned):
 
     @property
     def outstanding(self) -> int:
+        """Units not (yet) received: on the way while the transfer is open, gone back or lost once it is closed."""
         return self.quantity - self.received
 
     @property
@@ -219,6 +220,8 @@ class PurchaseOrderLine(TenantOwned):
 class TransferState(models.TextChoices):
     IN_TRANSIT = "in_transit", _("In transit")
     RECEIVED = "received", _("Received")
+    CANCELLED = "cancelled", _("Cancelled: the rest went back")
+    CLOSED_SHORT = "closed_short", _("Closed: the rest was lost")
 
 
 class Transfer(TenantOwned):
@@ -237,11 +240,16 @@ class Transfer(TenantOwned):
     )
     created_at = models.DateTimeField(default=timezone.now)
     received_at = models.DateTimeField(null=True, blank=True)
+    # Ended before all arrived: cancelled (what had not arrived went back to the source) or closed short (lost).
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_reason = models.CharField(max_length=200, blank=True)
+    closed_by_label = models.CharField(max_length=150, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "number"], name="transfer_unique_number"),
+            models.CheckConstraint(condition=Q(state__in=TransferState.values), name="transfer_state_valid"),
             models.CheckConstraint(condition=~Q(from_warehouse=F("to_warehouse")), name="transfer_two_warehouses"),
         ]
 
@@ -264,6 +272,7 @@ class TransferLine(TenantOwned):
 
     @property
     def outstanding(self) -> int:
+        """Units not (yet) received: on the way while the transfer is open, gone back or lost once it is closed."""
         return self.quantity - self.received
 
 

@@ -1,5 +1,6 @@
 """Transfers between warehouses: the list, a new one, and receiving it by scan or form at the destination."""
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
@@ -58,7 +59,7 @@ def transfer_new(request):
     return render(request, "inventory/transfer_new.html", {"form": form})
 
 
-def _transfer_page(request, transfer):
+def _transfer_page(request, transfer, *, ending_refused=False):
     """The transfer with its lines for htmx (after a scan or a receipt); a plain POST redirects to it."""
     if request.method == "POST" and not request.htmx:
         return redirect("inventory:transfer", pk=transfer.pk)
@@ -68,6 +69,8 @@ def _transfer_page(request, transfer):
         "lines": list(transfer.lines.select_related("product").order_by("pk")),
         "scan_form": ScanForm(),
         "open": transfer.state == TransferState.IN_TRANSIT,
+        "can_close": request.role in BUYERS,
+        "ending_refused": ending_refused,  # keep the form to end it open, with its message
     }
     template = "inventory/transfer.html#receiving" if request.htmx else "inventory/transfer.html"
     return render(request, template, context)
@@ -99,3 +102,35 @@ def transfer_receive(request, pk):
         lambda lines, user: transfers.receive_transfer(transfer=transfer, lines=lines, actor=user),
     )
     return _transfer_page(request, transfer)
+
+
+@require_POST
+@role_required(*BUYERS)
+def transfer_close(request, pk):
+    """End an open transfer before all of it arrived: `cancel` sends the rest back to the source, `lost` writes it
+    off as lost on the way."""
+    transfer = get_for_tenant_or_404(Transfer, request.tenant, pk=pk)
+    reason, how = request.POST.get("reason", ""), request.POST.get("how")
+    if how == "cancel":
+        ok, _ = run_service(
+            request,
+            lambda actor: transfers.cancel_transfer(
+                transfer=transfer, reason=reason, actor=actor.user, actor_label=actor.name
+            ),
+            success=lambda closed: (
+                gettext("%(number)s cancelled; what had not arrived is back at %(code)s.")
+                % {"number": closed.number, "code": closed.from_warehouse.code}
+            ),
+        )
+    elif how == "lost":
+        ok, _ = run_service(
+            request,
+            lambda actor: transfers.close_short(transfer=transfer, reason=reason, actor_label=actor.name),
+            success=lambda closed: (
+                gettext("%(number)s closed; what had not arrived is written off as lost.") % {"number": closed.number}
+            ),
+        )
+    else:
+        ok = False
+        messages.error(request, gettext("Choose whether the rest went back or was lost."))
+    return _transfer_page(request, transfer, ending_refused=not ok)

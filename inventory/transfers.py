@@ -87,11 +87,7 @@ def create_transfer(
 def receive_transfer(*, transfer: Transfer, lines: list[tuple[str, int]], actor=None) -> Transfer:
     """Book what arrived at the destination (`transfer-in` movements); more than is still on the way is refused.
     Orders waiting for these products are served as for any receipt."""
-    transfer = locks.lock_transfer(transfer)
-    if transfer.state != TransferState.IN_TRANSIT:
-        raise TransferClosed(
-            gettext("%(number)s has arrived in full; nothing more is on the way.") % {"number": transfer.number}
-        )
+    transfer = _lock_open(transfer)
     wanted, by_sku = services.check_arrival(
         number=transfer.number,
         lines=lines,
@@ -111,6 +107,58 @@ def receive_transfer(*, transfer: Transfer, lines: list[tuple[str, int]], actor=
     if not transfer.lines.filter(received__lt=F("quantity")).exists():
         transfer.state, transfer.received_at = TransferState.RECEIVED, timezone.now()
         transfer.save(update_fields=["state", "received_at"])
+    return transfer
+
+
+def _lock_open(transfer: Transfer) -> Transfer:
+    transfer = locks.lock_transfer(transfer)
+    if transfer.state == TransferState.RECEIVED:
+        raise TransferClosed(
+            gettext("%(number)s has arrived in full; nothing more is on the way.") % {"number": transfer.number}
+        )
+    if transfer.state != TransferState.IN_TRANSIT:
+        raise TransferClosed(
+            gettext("%(number)s is closed (%(state)s); nothing more is on the way.")
+            % {"number": transfer.number, "state": transfer.get_state_display().lower()}
+        )
+    return transfer
+
+
+def _close(*, transfer: Transfer, state: str, reason: str, actor_label: str) -> list[TransferLine]:
+    """End an open transfer before all of it arrived; answers its lines with units not received."""
+    reason = " ".join((reason or "").split())[:200]
+    if not reason:
+        raise InvalidQuantity(gettext("Say why the transfer ends here."), field="reason")
+    transfer = _lock_open(transfer)
+    short = [line for line in locks.lock_transfer_lines(transfer) if line.outstanding]
+    transfer.state, transfer.closed_at = state, timezone.now()
+    transfer.closed_reason, transfer.closed_by_label = reason, actor_label[:150]
+    transfer.save(update_fields=["state", "closed_at", "closed_reason", "closed_by_label"])
+    return short
+
+
+@transaction.atomic
+def cancel_transfer(*, transfer: Transfer, reason: str, actor=None, actor_label="") -> Transfer:
+    """The units not received turn back: they arrive at the source again (`transfer-in` there), where orders
+    waiting for them are served as for any receipt. What already arrived stays at the destination."""
+    short = _close(transfer=transfer, state=TransferState.CANCELLED, reason=reason, actor_label=actor_label)
+    if short:
+        services.receive(
+            tenant=transfer.tenant,
+            warehouse=transfer.from_warehouse,
+            lines=[(line.product, line.outstanding) for line in short],
+            actor=actor,
+            reason=f"Transfer {transfer.number} cancelled: back at {transfer.from_warehouse.code}",
+            transfer=transfer,
+        )
+    return transfer
+
+
+@transaction.atomic
+def close_short(*, transfer: Transfer, reason: str, actor_label="") -> Transfer:
+    """The units not received are lost on the way. They left the source's stock when the transfer was made, so
+    no warehouse's stock changes; they stop counting as on the way (expected arrivals, what to reorder)."""
+    _close(transfer=transfer, state=TransferState.CLOSED_SHORT, reason=reason, actor_label=actor_label)
     return transfer
 
 

@@ -31,4 +31,5 @@ urlpatterns = [
     path("transfers/<int:pk>/", transfer_views.transfer_detail, name="transfer"),
     path("transfers/<int:pk>/scan/", transfer_views.transfer_scan, name="transfer_scan"),
     path("transfers/<int:pk>/receive/", transfer_views.transfer_receive, name="transfer_receive"),
+    path("transfers/<int:pk>/close/", transfer_views.transfer_close, name="transfer_close"),
 ]

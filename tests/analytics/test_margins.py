@@ -82,3 +82,26 @@ def test_bad_cost_or_category_is_refused(tenant, client_for):
     assert answer.status_code == 200
     mug.refresh_from_db()
     assert mug.category == ""
+
+
+def test_goods_sent_back_leave_the_margin_as_the_return_went(tenant, client_for):
+    """Refunded units leave revenue; units back on the shelf leave cost; units written off stay a cost."""
+    from orders.models import OrderLine
+    from shipments.services import returns
+    from tests.shipments.test_customer_returns import delivered, lines_of
+
+    order = delivered(tenant)  # 3 × 10.00 and 1 × 10.00
+    first, second = lines_of(order)
+    OrderLine.objects.filter(pk=first.pk).update(cost=Decimal("4.00"))
+    OrderLine.objects.filter(pk=second.pk).update(cost=Decimal("6.00"))
+    refunded = returns.announce_return(
+        order=order, quantities={first.pk: 2}, reason="too big", actor=SYSTEM, refund_method="cash"
+    )
+    returns.receive_customer_return(customer_return=refunded, actor=SYSTEM)
+    broken = returns.announce_return(order=order, quantities={second.pk: 1}, reason="arrived broken", actor=SYSTEM)
+    returns.receive_customer_return(customer_return=broken, actor=SYSTEM, write_offs={second.pk: "glass shattered"})
+    returns.announce_return(order=order, quantities={first.pk: 1}, reason="not yet back", actor=SYSTEM)
+
+    page = client_for(Role.OWNER).get(reverse("analytics:margins")).content.decode()
+    assert 'data-testid="margin-revenue">20.00' in page  # 10.00 of the first line kept + 10.00 not refunded
+    assert 'data-testid="margin-total">10.00' in page  # (10 − 4 × 1 still out) + (10 − 6 written off)

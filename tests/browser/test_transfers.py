@@ -49,3 +49,30 @@ def test_manager_sends_a_transfer_and_a_packer_scans_it_in(tenant, live_server, 
     page.goto(transfer_url)
     assert page.inner_text("[data-testid=transfer-state]") == TransferState.RECEIVED.label
     console.assert_clean()
+
+
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+def test_manager_ends_a_transfer_whose_rest_went_back(tenant, live_server, page, viewport):
+    from inventory import transfers
+
+    if viewport:
+        page.set_viewport_size(viewport)
+    console = watch(page)
+    main, _ = WarehouseFactory(tenant=tenant, code="MAIN"), WarehouseFactory(tenant=tenant, code="SHOP")
+    mug = stocked_product(tenant, sku="MUG", on_hand=5, warehouse=main)
+    transfer = transfers.create_transfer(tenant=tenant, from_code="MAIN", to_code="SHOP", lines=[("MUG", 3)])
+    manager = make_member(tenant, Role.MANAGER)
+    log_in(page, live_server.url, manager.username, PASSWORD)
+    page.goto(f"{live_server.url}/inventory/transfers/{transfer.pk}/")
+    page.click("[data-testid=transfer-end] summary")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.fill("[data-testid=transfer-end-reason]", "sent to the wrong shop")
+    page.click("[data-testid=transfer-cancel]")
+    page.wait_for_selector("[data-testid=transfer-state]:text('Cancelled')")
+    assert "3 back at MAIN" in page.inner_text("#receiving")
+    assert "sent to the wrong shop" in page.inner_text("[data-testid=transfer-closed]")
+    assert StockLevel.objects.get(product=mug, warehouse=main).on_hand == 5
+    assert not page.locator("[data-testid=transfer-end]").count()
+    assert_fits(page)
+    page.screenshot(path=f"/tmp/shot-transfer-ended-{'phone' if viewport else 'desktop'}.png", full_page=True)
+    console.assert_clean()

@@ -110,3 +110,64 @@ def test_a_waiting_line_shows_when_a_transfer_brings_its_units(tenant, two_wareh
     order = reserve_order(order=move(place_order(tenant, [(mug, 2)]), "confirmed"), actor=SYSTEM)
     page = client_for(Role.MANAGER).get(reverse("orders:detail", args=[order.pk])).content.decode()
     assert "expected 10 Jan" in page
+
+
+def test_a_cancelled_transfer_sends_the_rest_back_to_the_source(tenant, two_warehouses):
+    main, shop = two_warehouses
+    mug = stocked_product(tenant, sku="MUG", on_hand=10, warehouse=main)
+    transfer = transfers.create_transfer(tenant=tenant, from_code="MAIN", to_code="SHOP", lines=[("MUG", 4)])
+    transfers.receive_transfer(transfer=transfer, lines=[("MUG", 1)])
+    with pytest.raises(InvalidQuantity, match="Say why"):
+        transfers.cancel_transfer(transfer=transfer, reason="  ")
+    assert Transfer.objects.get().state == TransferState.IN_TRANSIT  # a refusal changes nothing
+    transfers.cancel_transfer(transfer=transfer, reason="van broke down", actor_label="Maria")
+    transfer.refresh_from_db()
+    assert transfer.state == TransferState.CANCELLED and transfer.closed_reason == "van broke down"
+    assert level(mug, main).on_hand == 9 and level(mug, shop).on_hand == 1  # 3 back, the 1 that arrived stays
+    assert transfers.in_transit(tenant=tenant) == {}
+    back = StockMove.objects.get(transfer=transfer, warehouse=main, kind=MoveKind.TRANSFER_IN)
+    assert back.quantity == 3 and "cancelled" in back.reason
+    with pytest.raises(transfers.TransferClosed, match="closed"):
+        transfers.receive_scanned_unit(transfer=transfer, code="MUG")
+    with pytest.raises(transfers.TransferClosed):
+        transfers.close_short(transfer=transfer, reason="again")
+
+
+def test_units_lost_on_the_way_stop_counting_as_coming(tenant, two_warehouses):
+    main, shop = two_warehouses
+    mug = stocked_product(tenant, sku="MUG", on_hand=10, warehouse=main)
+    transfer = transfers.create_transfer(tenant=tenant, from_code="MAIN", to_code="SHOP", lines=[("MUG", 4)])
+    assert transfers.expected_arrivals(tenant=tenant, product_ids=[mug.pk])[mug.pk][0] == 4
+    transfers.close_short(transfer=transfer, reason="pallet lost by the haulier")
+    transfer.refresh_from_db()
+    assert transfer.state == TransferState.CLOSED_SHORT
+    assert level(mug, main).on_hand == 6 and level(mug, shop) is None  # nothing arrives anywhere
+    assert transfers.in_transit(tenant=tenant) == {}
+    assert mug.pk not in transfers.expected_arrivals(tenant=tenant, product_ids=[mug.pk])
+
+
+def test_ending_a_transfer_on_screen_takes_a_buyer_and_a_reason(tenant, two_warehouses, client_for):
+    main, _ = two_warehouses
+    mug = stocked_product(tenant, sku="MUG", on_hand=5, warehouse=main)
+    transfer = transfers.create_transfer(tenant=tenant, from_code="MAIN", to_code="SHOP", lines=[("MUG", 2)])
+    url = reverse("inventory:transfer_close", args=[transfer.pk])
+    assert client_for(Role.PACKER).post(url, {"how": "cancel", "reason": "x"}).status_code == 403
+    manager = client_for(Role.MANAGER)
+    page = manager.get(reverse("inventory:transfer", args=[transfer.pk])).content.decode()
+    assert 'data-testid="transfer-end"' in page
+    assert (
+        'data-testid="transfer-end"'
+        not in client_for(Role.PACKER).get(reverse("inventory:transfer", args=[transfer.pk])).content.decode()
+    )  # a packer receives but does not end transfers
+    for bad in ({"how": "cancel", "reason": ""}, {"how": "burn", "reason": "why not"}):
+        answer = manager.post(url, bad, HTTP_HX_REQUEST="true")
+        assert answer.status_code == 200 and Transfer.objects.get().state == TransferState.IN_TRANSIT
+        assert 'data-testid="transfer-end" open' in answer.content.decode()  # the form stays open with its message
+    answer = manager.post(url, {"how": "cancel", "reason": "not needed after all"}, HTTP_HX_REQUEST="true")
+    text = answer.content.decode()
+    assert "back at MAIN" in text and "not needed after all" in text
+    assert level(mug, main).on_hand == 5
+    other = transfers.create_transfer(tenant=tenant, from_code="MAIN", to_code="SHOP", lines=[("MUG", 1)])
+    answer = manager.post(reverse("inventory:transfer_close", args=[other.pk]), {"how": "lost", "reason": "stolen"})
+    assert answer.status_code == 302
+    assert Transfer.objects.get(pk=other.pk).state == TransferState.CLOSED_SHORT
