@@ -23,7 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.core.cache import cache
 from django.db import connections, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from oms import replica
 from oms.event_catalogue import OrderOverdue
@@ -792,9 +792,11 @@ def margin_report(*, tenant, filters: ReportFilters) -> MarginReport:
             uncosted=totals["uncosted"],
         )
 
-    def by(field: str) -> list[MarginRow]:
-        return [row(found[field] or "—", found) for found in lines.values(field).annotate(**sums).order_by(field)]
+    def by(field: str, blank: str) -> list[MarginRow]:
+        return [row(found[field] or blank, found) for found in lines.values(field).annotate(**sums).order_by(field)]
 
     return MarginReport(
-        categories=by("product__category"), channels=by("order__channel"), total=row("", lines.aggregate(**sums))
+        categories=by("product__category", gettext("No category")),
+        channels=by("order__channel", "—"),
+        total=row("", lines.aggregate(**sums)),
     )

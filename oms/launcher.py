@@ -253,7 +253,7 @@ def up(stack, args):
         return 1
     own_the_terminal(stack)
     owner_env = app_env(service_env(stack, redis_db=0))
-    env = app_login(owner_env)
+    env = site_env(app_login(owner_env), port)
     if code := manage(owner_env, "migrate", "--noinput", stop_on_ctrl_c=True):
         log(f"manage.py migrate failed with exit code {code}; stopping")
         return code
@@ -361,6 +361,11 @@ def app_login(env):
     user = quote(env["DATABASE_APP_ROLE"], safe="") + (":" + quote(password, safe="") if password else "")
     host = url.netloc.rsplit("@", 1)[-1]
     return {**env, "DATABASE_URL": urlunsplit(url._replace(netloc=f"{user}@{host}"))}
+
+
+def site_env(env, port):
+    """Links the app sends out (a customer's tracking page) point at the port it serves on, unless set."""
+    return {"SITE_URL": f"http://127.0.0.1:{port}", **env}
 
 
 COMMANDS = {"up": up, "test": test, "manage": manage_command}

@@ -51,8 +51,9 @@ class CarrierForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("kind") == CarrierKind.HTTP and not data.get("base_url"):
-            self.add_error("base_url", "An HTTP carrier needs its base URL.")
+        # an address that failed its own check already says so: one message per field
+        if data.get("kind") == CarrierKind.HTTP and not data.get("base_url") and "base_url" not in self.errors:
+            self.add_error("base_url", _("An HTTP carrier needs its base URL."))
         return data
 
 

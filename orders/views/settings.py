@@ -52,7 +52,13 @@ def status_edit(request, pk):
             field="purpose",
         )
     else:
-        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        problems = "; ".join(
+            f"{form.fields[name].label if name in form.fields else gettext('Status')}: {' '.join(errors)}"
+            for name, errors in form.errors.items()
+        )
+        messages.error(
+            request, gettext("“%(name)s” not saved. %(problems)s") % {"name": status.name, "problems": problems}
+        )
     return redirect("orders:statuses")
 
 

@@ -54,3 +54,19 @@ def test_refused_move_shows_the_reason(tenant, live_server, page):
     page.click("[data-testid=to-assembling]")
     page.wait_for_selector(".flash-error")
     assert "0 of 1 reserved" in page.inner_text(".flash-error")
+
+
+def test_a_swap_never_writes_a_style_attribute_the_policy_forbids(tenant, live_server, page):
+    """htmx carries some attributes of an element with an id over a swap; a style a script set (a status colour)
+    must not be among them: the Content Security Policy refuses style attributes and says so in the console."""
+    from .watch import watch
+
+    console = watch(page)
+    manager = make_member(tenant, Role.MANAGER)
+    order = place_order(tenant, [(stocked_product(tenant, on_hand=5, sku="MUG"), 1)])
+    log_in(page, live_server.url, manager.username, PASSWORD)
+    page.goto(f"{live_server.url}/orders/{order.pk}/")
+    page.evaluate("() => document.querySelector('#payments').style.setProperty('--dot', '#123456')")
+    page.click("[data-testid=to-confirmed]")
+    page.wait_for_selector(".status-pill:text('Confirmed')")
+    console.assert_clean()

@@ -12,3 +12,10 @@ def test_beat_keeps_its_schedule_in_a_folder_that_exists_with_external_services(
     launcher.spawn_workers({})
     schedule = started["beat"][started["beat"].index("--schedule") + 1]
     assert (tmp_path / "var").is_dir() and schedule == str(tmp_path / "var" / "celerybeat-schedule")
+
+
+def test_links_sent_out_follow_the_port_the_app_serves_on():
+    from oms.launcher import site_env
+
+    assert site_env({}, 8123)["SITE_URL"] == "http://127.0.0.1:8123"
+    assert site_env({"SITE_URL": "https://shop.example"}, 8123)["SITE_URL"] == "https://shop.example"

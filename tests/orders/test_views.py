@@ -393,7 +393,9 @@ def test_a_status_position_beyond_what_the_column_holds_is_a_form_error(tenant, 
         {"name": "Confirmed", "group": status.group, "color": "#00ff00", "position": "9" * 40, "is_active": "on"},
         follow=True,
     )
-    assert response.status_code == 200 and "less than or equal to" in response.content.decode()
+    page = response.content.decode()
+    assert response.status_code == 200 and "Position: Ensure this value is less than or equal to" in page
+    assert f"“{status.name}” not saved." in page and "position:" not in page  # the label, not the field's name
     status.refresh_from_db()
     assert status.color != "#00ff00"
 

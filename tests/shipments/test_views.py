@@ -479,3 +479,22 @@ def test_after_the_last_unit_the_next_scan_opens_the_order_whose_number_it_is(te
     assert response["HX-Redirect"] == reverse("shipments:packing_station", args=[following.pk])
     refused = packer.post(url, {"code": "NO-SUCH-ORDER"}, **HTMX)
     assert "scan-error" in refused["HX-Trigger"] and "already packed" in refused["HX-Trigger"]
+
+
+def test_a_malformed_carrier_url_gets_one_message(tenant, client_for):
+    response = client_for(Role.ADMIN).post(
+        reverse("shipments:settings"),
+        {
+            "form": "carrier",
+            "kind": "http",
+            "name": "Typo",
+            "base_url": "https://exa mple",
+            "poll_interval_seconds": 600,
+        },
+    )
+    assert response.context["carrier_form"].errors["base_url"] == ["Enter a valid URL."]
+    missing = client_for(Role.ADMIN).post(
+        reverse("shipments:settings"),
+        {"form": "carrier", "kind": "http", "name": "None", "base_url": "", "poll_interval_seconds": 600},
+    )
+    assert missing.context["carrier_form"].errors["base_url"] == ["An HTTP carrier needs its base URL."]
