@@ -6,7 +6,8 @@ Rules every report shares (see `PURCHASES`, which `services.refresh_purchases` m
 - its date, customer and channel are the root's; its revenue is the sum of the totals of the family's orders
   in the tenant's revenue groups (`AnalyticsSettings.revenue_groups`, default `complete`), less what was refunded
   for goods the customer sent back (an exchange order of the family counts as what it was sold for);
-- a family with no order in a revenue group is no purchase; cancelled orders never count;
+- a family with no order in a revenue group is no purchase; cancelled orders never count; nor is a family whose
+  goods all came back and were refunded (its revenue, what it paid for delivery, leaves with it);
 - every query filters on `tenant_id` first, and takes only parameters, never formatted values.
 
 Python only reshapes the aggregated rows (a few hundred at most), never loops over orders.
@@ -140,6 +141,9 @@ purchases AS (
     WHERE o.tenant_id = %(tenant)s
     GROUP BY o.root_id
     HAVING bool_or(o."group" = ANY(%(groups)s)) AND bool_or(o.id = o.root_id)
+       -- goods that all came back refunded (the refund of a whole order is its total less delivery) undo it
+       AND NOT COALESCE(SUM(back.refunded) FILTER (WHERE o."group" = ANY(%(groups)s))
+                        >= SUM(o.total - o.delivery_cost) FILTER (WHERE o."group" = ANY(%(groups)s)), false)
 )
 """
 

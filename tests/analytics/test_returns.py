@@ -39,3 +39,25 @@ def test_an_exchange_is_not_counted_twice(tenant):
     returns.announce_return(order=order, quantities={first.pk: 1}, reason="faulty", actor=SYSTEM, exchange=True)
     refresh_summaries(tenant=tenant, force=True)
     assert revenue(tenant) == order.total  # the free exchange adds nothing (it was not delivered yet either)
+
+
+def test_a_purchase_whose_goods_all_came_back_refunded_is_no_purchase(tenant):
+    order = delivered(tenant)
+    refresh_summaries(tenant=tenant, force=True)
+    assert cohort_report(tenant=tenant, filters=ReportFilters()).purchases == 1
+    first, second = lines_of(order)
+    part = returns.announce_return(
+        order=order, quantities={first.pk: 3}, reason="too big", actor=SYSTEM, refund_method="cash"
+    )
+    returns.receive_customer_return(customer_return=part, actor=SYSTEM)
+    refresh_summaries(tenant=tenant)
+    assert cohort_report(tenant=tenant, filters=ReportFilters()).purchases == 1  # one line is still theirs
+    rest = returns.announce_return(
+        order=order, quantities={second.pk: 1}, reason="changed mind", actor=SYSTEM, refund_method="cash"
+    )
+    returns.receive_customer_return(customer_return=rest, actor=SYSTEM)
+    refresh_summaries(tenant=tenant)
+    report = cohort_report(tenant=tenant, filters=ReportFilters())
+    assert (report.purchases, report.revenue) == (0, Decimal("0.00"))
+    refresh_summaries(tenant=tenant, force=True)  # a full rebuild agrees
+    assert not Purchase.objects.filter(tenant=tenant).exists()
