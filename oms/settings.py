@@ -266,6 +266,7 @@ CELERY_TASK_ROUTES = {
     "shipments.tasks.poll_due_shipments": {"queue": "io"},
     "analytics.tasks.*": {"queue": "reports"},
     "oms.tasks.run_job": {"queue": "reports"},
+    "oms.tasks.email_password_link": {"queue": "io"},
 }
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "oms.tasks.sweep_outbox", "schedule": 60.0},

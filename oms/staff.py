@@ -168,13 +168,40 @@ def password_link(*, membership: Membership, actor, actor_role: str) -> str:
             gettext("%(username)s also works for another shop and keeps their own password.")
             % {"username": membership.user.username}
         )
-    user = membership.user
-    path = reverse(
+    _log(membership, actor, "password_link")
+    return password_path(membership.user)
+
+
+def password_path(user) -> str:
+    """The path of a one-time link for `user` to set a password: valid until used or the password changes."""
+    return reverse(
         "password_reset_confirm",
         kwargs={
             "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
             "token": default_token_generator.make_token(user),
         },
     )
-    _log(membership, actor, "password_link")
-    return path
+
+
+@transaction.atomic
+def email_password_link(*, membership: Membership, actor, actor_role: str, language: str) -> str:
+    """A one-time link sent to the person's e-mail by a task after commit (no network in the transaction);
+    answers the address it goes to."""
+    _check(actor, actor_role, membership)
+    if not own_login(membership):
+        raise StaffRuleBroken(
+            gettext("%(username)s also works for another shop and keeps their own password.")
+            % {"username": membership.user.username}
+        )
+    email = membership.user.email
+    if not email:
+        raise StaffRuleBroken(
+            gettext("%(username)s has no e-mail address; give them the link yourself.")
+            % {"username": membership.user.username}
+        )
+    _log(membership, actor, "password_link_emailed", to=email)
+    from . import events
+    from .tasks import email_password_link as task
+
+    transaction.on_commit(lambda: events.send_task(task, membership.pk, membership.tenant_id, language))
+    return email

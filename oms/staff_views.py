@@ -4,7 +4,7 @@ from django import forms
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import get_language, gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from . import staff
@@ -26,7 +26,7 @@ def _roles_for(actor_role: str) -> list[tuple[str, str]]:
     return [(value, label) for value, label in Role.choices if actor_role == OWNER or value != Role.OWNER]
 
 
-def _page(request, form=None, link=None, link_for=None):
+def _page(request, form=None, link=None, link_member=None):
     query = request.GET.get("q", "").strip()[:100]
     members = Membership.objects.filter(tenant=request.tenant).select_related("user")
     if query:
@@ -50,7 +50,7 @@ def _page(request, form=None, link=None, link_for=None):
         "form": form,
         "roles": _roles_for(request.role),
         "link": link,
-        "link_for": link_for,
+        "link_member": link_member,
     }
     return render(request, "oms/staff.html", context)
 
@@ -74,7 +74,7 @@ def staff_list(request):
             )
             if ok and staff.own_login(membership):
                 link = staff.password_link(membership=membership, actor=request.user, actor_role=request.role)
-                return _page(request, link=request.build_absolute_uri(link), link_for=membership.user.username)
+                return _page(request, link=request.build_absolute_uri(link), link_member=membership)
             if ok:
                 return redirect("oms:staff")
     return _page(request, form=form)
@@ -131,7 +131,23 @@ def staff_password_link(request, pk):
     )
     if not ok:
         return redirect("oms:staff")
-    return _page(request, link=request.build_absolute_uri(link), link_for=membership.user.username)
+    return _page(request, link=request.build_absolute_uri(link), link_member=membership)
+
+
+@require_POST
+@role_required(*SETTINGS)
+def staff_password_email(request, pk):
+    membership = _member(request, pk)
+    run_service(
+        request,
+        lambda actor: staff.email_password_link(
+            membership=membership, actor=request.user, actor_role=request.role, language=get_language()
+        ),
+        success=lambda email: (
+            gettext("A one-time link to set a password is on its way to %(email)s.") % {"email": email}
+        ),
+    )
+    return redirect("oms:staff")
 
 
 @role_required(OWNER)

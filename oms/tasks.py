@@ -75,3 +75,32 @@ def purge_job_files() -> int:
         with rls.tenant_context(tenant_id):
             removed += jobs.purge_files(older_than=timezone.now() - jobs.FILES_KEPT)
     return removed
+
+
+@shared_task(acks_late=True)
+def email_password_link(membership_id: int, tenant_id: int, language: str = "") -> bool:
+    """E-mail a person of the shop a fresh one-time link to set a password (`staff.email_password_link`)."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    from .db import ensure_no_transaction
+    from .models import Membership
+    from .staff import own_login, password_path
+
+    with rls.tenant_context(tenant_id):
+        membership = Membership.objects.select_related("user", "tenant").filter(pk=membership_id).first()
+        if membership is None or not membership.is_active or not own_login(membership) or not membership.user.email:
+            return False  # changed since it was asked for: nothing to send
+        user, shop = membership.user, membership.tenant.name
+        link = settings.SITE_URL.rstrip("/") + password_path(user)
+    ensure_no_transaction("E-mailing a password link")
+    with translation.override(language or settings.LANGUAGE_CODE):
+        subject = gettext("%(shop)s: set your password") % {"shop": shop}
+        body = gettext(
+            "Hello %(username)s,\n\nYou have been given access to %(shop)s. Set your password here (the link works "
+            "once):\n\n%(link)s\n\nIf you did not expect this, ignore this e-mail."
+        ) % {"username": user.username, "shop": shop, "link": link}
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+    return True

@@ -21,4 +21,5 @@ urlpatterns = [
     path("settings/staff/<int:pk>/role/", staff_views.staff_role, name="staff_role"),
     path("settings/staff/<int:pk>/active/", staff_views.staff_active, name="staff_active"),
     path("settings/staff/<int:pk>/password-link/", staff_views.staff_password_link, name="staff_password_link"),
+    path("settings/staff/<int:pk>/password-email/", staff_views.staff_password_email, name="staff_password_email"),
 ]

@@ -73,4 +73,7 @@ def test_a_person_who_also_works_elsewhere_shows_no_email_and_no_password_link(
     assert "/accounts/reset/" in page.inner_text("[data-testid=password-link] code")
     page.screenshot(path=f"/tmp/shots/staff-shared-{width}.png", full_page=True)
     assert_fits(page)
+    page.click("[data-testid=email-link]")
+    page.wait_for_selector("text=is on its way to frank@shop-a.example")
+    assert_fits(page)
     console.assert_clean()

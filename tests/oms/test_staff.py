@@ -128,3 +128,33 @@ def test_staff_screens_by_role_and_shop(tenant, other_tenant, client_for):
     admin.post(reverse("oms:staff_role", args=[member.pk]), {"role": "owner"})
     assert Membership.objects.get(pk=member.pk).role == "courier"
     assert ApiToken.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_one_time_link_can_go_by_e_mail_after_commit(tenant, other_tenant, client_for, settings):
+    from django.core import mail
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SITE_URL = "https://oms.example"
+    owner = client_for(Role.OWNER)
+    page = owner.post(reverse("oms:staff"), {"username": "eve", "email": "eve@example.test", "role": "manager"})
+    assert 'data-testid="email-link"' in page.content.decode()
+    eve = Membership.objects.get(user__username="eve")
+    url = reverse("oms:staff_password_email", args=[eve.pk])
+    assert client_for(Role.MANAGER).post(url).status_code == 403
+    assert client_for(Role.OWNER, on_tenant=other_tenant).post(url).status_code == 404
+    assert mail.outbox == []
+    answer = owner.post(url, follow=True)
+    assert "on its way to eve@example.test" in answer.content.decode()
+    (sent,) = mail.outbox
+    assert sent.to == ["eve@example.test"] and tenant.name in sent.subject
+    link = next(word for word in sent.body.split() if word.startswith("https://oms.example/"))
+    assert b"Set your password" in Client().get(link.removeprefix("https://oms.example"), follow=True).content
+    rls.bind(tenant.pk)
+    assert StaffChange.objects.filter(action="password_link_emailed", details={"to": "eve@example.test"}).exists()
+
+    no_mail = owner.post(reverse("oms:staff"), {"username": "nomail", "email": "", "role": "packer"})
+    assert 'data-testid="email-link"' not in no_mail.content.decode()
+    nomail = Membership.objects.get(user__username="nomail")
+    refused = owner.post(reverse("oms:staff_password_email", args=[nomail.pk]), follow=True)
+    assert "has no e-mail address" in refused.content.decode() and len(mail.outbox) == 1
