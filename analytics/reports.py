@@ -533,7 +533,8 @@ def duration_report(*, tenant, filters: ReportFilters, statuses: dict | None = N
         row = {"code": name, "stays": stays, "median": float(median), "p90": float(p90)}
         if kind == "status":
             label, group, position, _ = statuses.get(name, (name, "", 10**6, None))
-            by_status.append({**row, "name": label, "group": group, "position": position})
+            group_label = str(dict(GROUP_WORDS).get(group, group))
+            by_status.append({**row, "name": label, "group": group, "group_label": group_label, "position": position})
         else:
             by_group.append({**row, "name": str(dict(GROUP_WORDS).get(name, name.title()))})
     by_status.sort(key=lambda r: (GROUPS.index(r["group"]) if r["group"] in GROUPS else 9, r["position"], r["code"]))
@@ -617,6 +618,7 @@ def funnel_report(*, tenant, filters: ReportFilters, statuses: dict | None = Non
         stages.append(
             {
                 "stage": stage,
+                "label": str(dict(GROUP_WORDS).get(stage, stage.title())),
                 "reached": reached[rank],
                 "share": (Decimal(100 * reached[rank]) / started).quantize(Decimal("0.1")) if started else Decimal(0),
                 "step": (Decimal(100 * reached[rank]) / previous).quantize(Decimal("0.1")) if previous else Decimal(0),

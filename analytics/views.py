@@ -5,6 +5,7 @@ from collections.abc import Callable
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -31,10 +32,10 @@ TABS = [
 
 def _duration(seconds: float) -> str:
     if seconds < 3600:
-        return f"{seconds / 60:.0f} min"
+        return gettext("%(count)s min") % {"count": number_format(seconds / 60, 0)}
     if seconds < 86400 * 2:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
+        return gettext("%(count)s h") % {"count": number_format(seconds / 3600, 1)}
+    return gettext("%(count)s d") % {"count": number_format(seconds / 86400, 1)}
 
 
 def _period_label(day, period: str) -> str:
@@ -208,7 +209,7 @@ def _flow(request, filters):
         "group_chart": charts.bar_chart(
             [{"label": g["name"], "value": round(g["median"] / 3600, 1)} for g in durations.groups]
         ),
-        "funnel_chart": charts.bar_chart([{"label": s["stage"], "value": s["reached"]} for s in funnel.stages]),
+        "funnel_chart": charts.bar_chart([{"label": s["label"], "value": s["reached"]} for s in funnel.stages]),
     }
 
 

@@ -61,3 +61,32 @@ def test_owner_reads_what_splitting_earns_at_desktop_and_phone_width(tenant, liv
     page.fill("input[name=date_from]", "2025-02-01")  # the filter swaps the report in place
     page.locator("input[name=date_from]").dispatch_event("change")
     page.wait_for_selector("[data-testid=split-children]:text-is('1')")
+
+
+@pytest.mark.parametrize("path", ["/analytics/", "/analytics/flow/", "/analytics/lifetime-value/"])
+def test_charts_draw_in_russian(tenant, live_server, page, path):
+    """Russian writes a decimal comma; the charts' coordinates are SVG numbers and must keep their point."""
+    from oms.models import Preferences
+
+    from .watch import assert_fits, watch
+
+    build_history(tenant)
+    owner = make_member(tenant, Role.OWNER)
+    Preferences.objects.update_or_create(user=owner, defaults={"language": "ru"})
+    console = watch(page)
+    log_in(page, live_server.url, owner.username, PASSWORD)
+    page.goto(f"{live_server.url}{path}?date_from=2025-01-01&date_to=2025-12-31")
+    page.locator("svg.chart-svg").first.wait_for()
+    coordinates = page.evaluate(
+        """() => [...document.querySelectorAll('svg.chart-svg *')].flatMap(el =>
+             ['x', 'y', 'x1', 'x2', 'y1', 'y2', 'width', 'height', 'cx', 'cy', 'points']
+               .map(name => el.getAttribute(name)).filter(Boolean))"""
+    )
+    assert coordinates and not [value for value in coordinates if "," in value and " " not in value]
+    if path == "/analytics/flow/":  # stages and groups by their names, durations in the reader's units
+        assert "СОГЛАСОВАНИЕ" in page.inner_text("[data-testid=funnel-table]").upper()
+        assert " ч" in page.inner_text("[data-testid=group-times]")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    assert_fits(page)  # wide tables scroll in their own box on a phone
+    console.assert_clean()
