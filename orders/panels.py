@@ -4,6 +4,7 @@ A panel is a URL taking the order's pk that answers an HTML fragment; the order 
 """
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.urls import reverse
 
@@ -40,3 +41,18 @@ def register_public_link(link) -> None:
 
 def public_link(order) -> str | None:
     return _public_link(order) if _public_link else None
+
+
+# What was refunded for goods the customer sent back (shipments' returns): the order page shows it apart, so an
+# order whose returned goods were paid back does not read as owing them.
+_returned_refunds = None
+
+
+def register_returned_refunds(total) -> None:
+    """`total(order) -> Decimal`; one app owns customer returns."""
+    global _returned_refunds
+    _returned_refunds = total
+
+
+def returned_refunds(order) -> Decimal:
+    return _returned_refunds(order) if _returned_refunds else Decimal("0.00")

@@ -15,10 +15,11 @@ from oms.tenancy.shortcuts import get_for_tenant_or_404
 
 from .. import marks, selectors
 from ..forms import AddLineForm, ChargesForm, LineForm, OrderFieldsForm, PaymentForm
-from ..models import Order, OrderLine, PaymentKind
-from ..panels import panels_for
+from ..models import Order, OrderLine, PaymentKind, PaymentStatus
+from ..panels import panels_for, returned_refunds
 from ..services import editing, families, payments, reservations, statuses
 from ..services.editing import LINE_EDIT_GROUPS
+from ..services.families import SPLITTABLE_GROUPS
 from ..words import Words
 from .common import order_for
 
@@ -45,10 +46,12 @@ def detail_context(request, order, **extra):
         },
     )
     lines = list(order.lines.all())
-    short = {ln.product_id for ln in lines if ln.missing}
+    # Units short matter until the parcel leaves; after it, a line holds what is out with the customer.
+    before_shipping = order.group in SPLITTABLE_GROUPS
+    short = {ln.product_id for ln in lines if ln.missing} if before_shipping else set()
     due = expected_arrivals(tenant=order.tenant, product_ids=short) if short else {}
     for line in lines:  # when the missing units should arrive: the earliest open purchase order
-        line.expected = due.get(line.product_id, (0, None))[1] if line.missing else None
+        line.expected = due.get(line.product_id, (0, None))[1] if line.product_id in short else None
     words = Words(order.tenant_id)
     timeline = list(selectors.timeline(order=order))
     for entry in timeline:
@@ -62,14 +65,32 @@ def detail_context(request, order, **extra):
         "fields_form": fields_form,
         "add_line_form": extra.pop("add_line_form", None) or AddLineForm(),
         "lines_editable": order.group in LINE_EDIT_GROUPS,
-        "can_split": any(ln.missing for ln in lines),
+        "before_shipping": before_shipping,
+        "can_split": before_shipping and any(ln.missing for ln in lines),
         "missing_units": sum(ln.missing for ln in lines),
         "panels": panels_for(order=order, role=request.role),
         "payments": list(order.payments.order_by("created_at", "pk")),
+        **_money_after_returns(order),
         "payment_form": extra.pop("payment_form", None)
         or PaymentForm(initial={"method": order.payment_method or "card"}),
         **extra,
     }
+
+
+def _money_after_returns(order) -> dict:
+    """Refunds for goods sent back are money the shop owes no more, not money the customer owes: the page shows
+    them apart, and what is still due without them (the API keeps total − paid, as its contract says)."""
+    refunded = returned_refunds(order) if order.group not in SPLITTABLE_GROUPS else None  # only a shipped order
+    if not refunded:
+        return {
+            "returned_refunds": None,
+            "still_due": order.due,
+            "payment_status_label": order.get_payment_status_display(),
+        }
+    still_due = order.due - refunded
+    settled = still_due <= 0 and order.paid > 0
+    label = PaymentStatus.PAID.label if settled else order.get_payment_status_display()
+    return {"returned_refunds": refunded, "still_due": still_due, "payment_status_label": label}
 
 
 def respond(request, order_id, **extra):

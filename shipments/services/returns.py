@@ -290,6 +290,16 @@ def receive_customer_return(
     return customer_return
 
 
+def refunded_for_returns(order: Order) -> Decimal:
+    """What the order's received customer returns refunded."""
+    from django.db.models import Sum
+
+    total = CustomerReturn.objects.filter(tenant_id=order.tenant_id, order=order, refund__isnull=False).aggregate(
+        total=Sum("refund__amount")
+    )["total"]
+    return total or Decimal("0.00")
+
+
 def returned_value(order: Order, units: list[tuple[OrderLine, int]]) -> Decimal:
     """What the returned units were sold for: each line's amount after its own discount, per unit, less their
     share of the order's discount. Delivery is not given back for a part of the goods."""

@@ -175,3 +175,18 @@ def test_a_refund_never_gives_back_more_than_is_still_paid(tenant):
     assert Payment.objects.filter(order=order, kind="refund").count() == 1
     order.refresh_from_db()
     assert order.paid == Decimal("0.00")
+
+
+def test_the_order_page_after_a_refunded_return_owes_nothing_and_offers_no_split(tenant, client_for):
+    """The API keeps its contract (due = total − paid); the page shows the refund for goods sent back apart."""
+    order = delivered(tenant)  # 3 × 10.00 + 1 × 10.00, paid in full
+    first, _ = lines_of(order)
+    back = returns.announce_return(
+        order=order, quantities={first.pk: 2}, reason="too big", actor=SYSTEM, refund_method="cash"
+    )
+    returns.receive_customer_return(customer_return=back, actor=SYSTEM)
+    page = client_for(Role.MANAGER).get(reverse("orders:detail", args=[order.pk])).content.decode()
+    assert 'data-testid="returned-refunds">20.00' in page and 'data-testid="due">0.00' in page
+    assert 'data-testid="payment-status">Paid' in page
+    assert "2 units sent back" in page
+    assert 'data-testid="split"' not in page and "no date yet" not in page
