@@ -248,7 +248,7 @@ class TransferForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("from_warehouse") and data.get("from_warehouse") == data.get("to_warehouse"):
-            self.add_error("to_warehouse", "Choose a different warehouse to send to.")
+            self.add_error("to_warehouse", _("Choose a different warehouse to send to."))
         return data
 
 

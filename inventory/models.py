@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from oms.models import TenantOwned
 
@@ -158,7 +159,7 @@ class PurchaseState(models.TextChoices):
     ORDERED = "ordered", _("Ordered")
     PARTIALLY_RECEIVED = "partially_received", _("Partially received")
     RECEIVED = "received", _("Received")
-    CANCELLED = "cancelled", _("Cancelled")
+    CANCELLED = "cancelled", pgettext_lazy("purchase order", "Cancelled")
 
 
 OPEN_PURCHASE_STATES = (PurchaseState.ORDERED, PurchaseState.PARTIALLY_RECEIVED)

@@ -362,6 +362,16 @@ class Payment(TenantOwned):
     """
 
     TRANSFER = "transfer"
+    COD = "cod"  # cash a courier collected on delivery
+
+    @staticmethod
+    def method_label(method: str) -> str:
+        """How a method reads to people: the system's own codes in words, a shop's or a provider's as written."""
+        return str({Payment.COD: _("cash on delivery")}.get(method, method))
+
+    @property
+    def method_display(self) -> str:
+        return self.method_label(self.method)
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payments")
     kind = models.CharField(max_length=10, choices=PaymentKind.choices, default=PaymentKind.PAYMENT)

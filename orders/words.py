@@ -11,7 +11,7 @@ from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 
 from oms import event_catalogue
 
-from .models import ActivityKind, Group, OrderStatus, PaymentStatus
+from .models import ActivityKind, Group, OrderStatus, Payment, PaymentStatus
 
 FACTS = {
     "packing_verified_at": gettext_lazy("Packed: every unit scanned"),
@@ -155,7 +155,7 @@ class Words:
             if changes.get("moved_with"):
                 moved = " " + gettext("(moved within the family)")
             else:
-                moved = " " + gettext("by %(method)s") % {"method": method} if method else ""
+                moved = " " + gettext("by %(method)s") % {"method": Payment.method_label(method)} if method else ""
             reference = f" · {changes['external_id']}" if changes.get("external_id") else ""
             return f"{what}{moved}{reference}"
         if kind == ActivityKind.RESERVED:

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from oms.models import TenantOwned
 
@@ -145,7 +146,7 @@ class Route(TenantOwned):
 class StopResult(models.TextChoices):
     PENDING = "", _("Pending")
     DELIVERED = "delivered", _("Delivered")
-    FAILED = "failed", _("Failed")
+    FAILED = "failed", pgettext_lazy("delivery", "Failed")
 
 
 class RouteStop(TenantOwned):

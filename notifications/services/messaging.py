@@ -179,7 +179,7 @@ def check_template_text(text: str, *, field: str = "body") -> None:
     try:
         templating.check_text(text, variables=MESSAGE_VARIABLES, sample=SAMPLE_CONTEXT)
     except templating.TemplateRefused as exc:
-        label = "Subject" if field == "subject" else "Body"
+        label = gettext("Subject") if field == "subject" else gettext("Body")
         raise templating.TemplateRefused(
             gettext("%(label)s: %(problem)s") % {"label": label, "problem": exc.message}, details={"field": field}
         ) from exc

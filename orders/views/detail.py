@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -271,7 +272,7 @@ def add_payment(request, pk):
         form.add_error(
             "amount",
             gettext("That is %(over)s more than the %(due)s due. Press Record again to record it all.")
-            % {"over": over, "due": max(order.due, 0)},
+            % {"over": number_format(over, 2), "due": number_format(max(order.due, 0), 2)},
         )
         return respond(request, order.pk, payment_form=form, over_due=str(amount))
     ok, _ = run_service(

@@ -173,9 +173,11 @@ def announce_return(
     wanted = {int(line_id): int(units) for line_id, units in quantities.items() if int(units or 0) != 0}
     if not wanted:
         raise ReturnRefused(gettext("Choose at least one unit to send back."))
+    if any(units < 0 for units in wanted.values()):
+        raise ReturnRefused(gettext("A number of units to send back cannot be negative."))
     left = returnable(order)
     for line_id, units in wanted.items():
-        if units < 0 or line_id not in left or units > left[line_id]:
+        if line_id not in left or units > left[line_id]:
             raise ReturnRefused(
                 gettext("At most %(count)s unit(s) of that line can still be sent back.")
                 % {"count": left.get(line_id, 0)},

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 
 from oms.actors import Actor
@@ -56,7 +57,10 @@ def parse_amount(raw) -> Decimal | None:
     try:
         amount = Decimal(str(raw).strip().replace(",", "."))
     except InvalidOperation as exc:
-        raise RouteRuleBroken(gettext("The amount collected must be a number like 12.50.")) from exc
+        raise RouteRuleBroken(
+            gettext("The amount collected must be a number like %(example)s.")
+            % {"example": number_format(Decimal("12.50"), 2)}
+        ) from exc
     if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT or amount != amount.quantize(Decimal("0.01")):
         raise RouteRuleBroken(gettext("The amount collected must be zero or more, with at most two decimals."))
     return amount
@@ -71,7 +75,9 @@ def deliver(*, stop: RouteStop, actor: Actor, amount_collected=None) -> RouteSto
     due = amount_to_collect(order)
     amount = parse_amount(amount_collected)
     if due > 0 and amount is None:
-        raise RouteRuleBroken(gettext("Enter the amount collected (%(due)s is due on delivery).") % {"due": due})
+        raise RouteRuleBroken(
+            gettext("Enter the amount collected (%(due)s is due on delivery).") % {"due": number_format(due, 2)}
+        )
     confirm_delivery(order=order, actor=actor, note=f"route {stop.route_id}")
     record_transfer(
         order=order,

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -145,5 +146,5 @@ def packing_scan(request, pk):
 def packing_undo(request, pk):
     order = _order(request, pk)
     ok, result = run_service(request, lambda actor: service.undo_last_scan(order=order, actor=actor), notify=False)
-    message = f"Took back one {result.product.sku}." if ok else result.message
+    message = gettext("Took back one %(sku)s.") % {"sku": result.product.sku} if ok else result.message
     return _answer(request, order, ok=ok, message=message, event="scan-ok" if ok else "scan-error")

@@ -6,7 +6,8 @@ from urllib.parse import quote
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.formats import number_format
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -20,7 +21,12 @@ from ..models import Route, RouteStop
 from ..services import routes as service
 from ..services.custody import amount_to_collect
 
-FAIL_REASONS = ["Nobody at the address", "Customer refused", "Wrong address", "Customer asked to reschedule"]
+FAIL_REASONS = [
+    gettext_lazy("Nobody at the address"),
+    gettext_lazy("Customer refused"),
+    gettext_lazy("Wrong address"),
+    gettext_lazy("Customer asked to reschedule"),
+]
 
 
 MAP_SEARCH = "https://www.openstreetmap.org/search?query="
@@ -86,7 +92,9 @@ def _own_stop(request, pk) -> RouteStop:
 @role_required(COURIER)
 def route_depart(request, pk):
     route = _own_route(request, pk)
-    run_service(request, lambda actor: service.depart(route=route, actor=actor), "Departure recorded. Safe trip!")
+    run_service(
+        request, lambda actor: service.depart(route=route, actor=actor), gettext("Departure recorded. Safe trip!")
+    )
     return respond(request, route)
 
 
@@ -109,7 +117,7 @@ def stop_deliver(request, pk):
         messages.warning(
             request,
             gettext("%(typed)s is not the %(due)s due. Count the cash, then press Delivered again to record %(typed)s.")
-            % {"typed": typed, "due": due},
+            % {"typed": number_format(typed, 2), "due": number_format(due, 2)},
         )
         return respond(request, stop.route, confirm_stop=stop.pk, confirm_amount=str(typed))
     run_service(

@@ -46,6 +46,8 @@ def test_only_delivered_units_not_yet_named_can_be_sent_back(tenant):
         returns.announce_return(order=order, quantities={first.pk: 2}, reason="again", actor=SYSTEM)
     with pytest.raises(ReturnRefused, match="Say why"):
         returns.announce_return(order=order, quantities={second.pk: 1}, reason=" ", actor=SYSTEM)
+    with pytest.raises(ReturnRefused, match="cannot be negative"):
+        returns.announce_return(order=order, quantities={second.pk: -1}, reason="x", actor=SYSTEM)
     with pytest.raises(ReturnRefused, match="at least one"):
         returns.announce_return(order=order, quantities={second.pk: 0}, reason="x", actor=SYSTEM)
 
