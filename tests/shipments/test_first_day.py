@@ -89,6 +89,29 @@ def test_the_demo_shops_packing_queue_lists_no_order_already_packed(settings):
     assert selectors.packed_waiting(tenant=shop).exists()
 
 
+
+def test_the_demo_shops_delivered_orders_have_their_custody_chain(settings):
+    """The demo's older orders were delivered in its history: custody says who holds them as their facts do."""
+    from django.core.management import call_command
+
+    from oms import rls
+    from oms.models import Tenant
+    from orders.models import Order
+    from shipments.models import HolderKind
+    from shipments.services.common import current_holder
+
+    settings.DEBUG = True
+    call_command("seed_demo", orders=30)
+    call_command("seed_shipments_demo")
+    shop = Tenant.objects.get(slug="demo")
+    rls.bind(shop.pk)
+    delivered = list(Order.objects.filter(tenant=shop, delivered_at__isnull=False))
+    assert delivered
+    assert {current_holder(order).kind for order in delivered} == {HolderKind.CUSTOMER}
+    out = Order.objects.filter(tenant=shop, handed_over_at__isnull=False, delivered_at__isnull=True)
+    assert all(current_holder(order).kind != HolderKind.WAREHOUSE for order in out)
+
+
 def test_documents_keep_the_shops_address_on_one_line(tenant, client_for):
     import io
 

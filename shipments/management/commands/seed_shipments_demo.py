@@ -14,7 +14,7 @@ from oms.actors import Actor
 from oms.models import Tenant
 from orders.models import Group, Order
 from shipments.errors import HandoverRefused
-from shipments.models import Carrier, CarrierKind
+from shipments.models import Carrier, CarrierKind, CustodyTransfer, HolderKind
 from shipments.services import custody, packing
 
 
@@ -48,6 +48,7 @@ class Command(BaseCommand):
         if not created:
             self.stdout.write("Shipment demo data already exists; leaving it as it is.")
             return
+        self.custody_of_past_deliveries(shop, sandbox)
         courier = get_user_model().objects.filter(username="courier", memberships__tenant=shop).first()
         waiting = list(
             Order.objects.filter(tenant=shop, group=Group.ASSEMBLY, handed_over_at__isnull=True)
@@ -78,3 +79,39 @@ class Command(BaseCommand):
             f"Sandbox carrier '{sandbox.name}'; handed {handed['courier']} order(s) to the courier and "
             f"{handed['sandbox']} to the sandbox carrier (tracking advances a step a minute)."
         )
+
+    def custody_of_past_deliveries(self, shop, carrier):
+        """The demo's older orders left the warehouse before shipments existed in it: their custody chain (the
+        warehouse to the carrier, the carrier to the customer) at the times their facts say, so the custody panel
+        and the order's history agree."""
+        rows = []
+        shipped = Order.objects.filter(tenant=shop, handed_over_at__isnull=False).select_related("customer")
+        for order in shipped:
+            rows.append(
+                CustodyTransfer(
+                    tenant=shop,
+                    order_id=order.pk,
+                    from_kind=HolderKind.WAREHOUSE,
+                    from_label="Warehouse",
+                    to_kind=HolderKind.CARRIER,
+                    to_carrier=carrier,
+                    to_label=carrier.name,
+                    scanned_by_label="demo",
+                    at=order.handed_over_at,
+                )
+            )
+            if order.delivered_at:
+                rows.append(
+                    CustodyTransfer(
+                        tenant=shop,
+                        order_id=order.pk,
+                        from_kind=HolderKind.CARRIER,
+                        from_carrier=carrier,
+                        from_label=carrier.name,
+                        to_kind=HolderKind.CUSTOMER,
+                        to_label=(order.customer.name or "Customer")[:150],
+                        scanned_by_label="demo",
+                        at=order.delivered_at,
+                    )
+                )
+        CustodyTransfer.objects.bulk_create(rows)
