@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F, Min, Sum
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from oms.errors import Conflict
@@ -106,6 +107,22 @@ def _merged(lines: list[PurchaseLine]) -> dict[str, PurchaseLine]:
 
 
 @transaction.atomic
+def _check_expected(expected_at) -> None:
+    """A date the goods can still come: not before today in the shop's time zone (a past year is a typo, and
+    waiting orders would be told it)."""
+    if expected_at is None:
+        return
+    if not isinstance(expected_at, datetime.date):
+        raise InvalidQuantity(gettext("Expected date must be a date such as 2026-12-31."), field="expected_at")
+    today = timezone.localdate()
+    if expected_at < today:
+        raise InvalidQuantity(
+            gettext("The expected date %(day)s has passed; give today (%(today)s) or later.")
+            % {"day": expected_at.isoformat(), "today": today.isoformat()},
+            field="expected_at",
+        )
+
+
 def create_purchase_order(
     *, tenant, supplier: str, warehouse_code: str, lines: list[PurchaseLine], expected_at=None, actor=None
 ) -> PurchaseOrder:
@@ -116,8 +133,7 @@ def create_purchase_order(
             gettext("Unknown warehouse '%(code)s'.") % {"code": warehouse_code},
             details={"warehouse": warehouse_code},
         )
-    if expected_at is not None and not isinstance(expected_at, datetime.date):
-        raise InvalidQuantity(gettext("Expected date must be a date such as 2026-12-31."), field="expected_at")
+    _check_expected(expected_at)
     merged = _merged(lines)
     products = _products(tenant, merged)
     order = PurchaseOrder.objects.create(
@@ -230,6 +246,7 @@ def change_expected_date(*, order: PurchaseOrder, expected_at) -> PurchaseOrder:
     before = order.expected_at
     if before == expected_at:
         return order
+    _check_expected(expected_at)
     order.expected_at = expected_at
     order.save(update_fields=["expected_at"])
     record_event(

@@ -37,7 +37,7 @@ def tea(tenant):
 
 def test_purchase_order_contract(tenant, api_client, tea):
     post(api_client, "/api/v1/stock/receipts", {"warehouse": "MAIN", "lines": [{"sku": "TEA", "quantity": 1}]})
-    response = make_po(api_client, expected_at="2026-12-20")
+    response = make_po(api_client, expected_at="2099-12-20")
     assert response.status_code == 201, response.content
     body = response.json()
     assert set(body) == {"id", "number", "supplier", "warehouse", "state", "expected_at", "lines"}
@@ -45,11 +45,11 @@ def test_purchase_order_contract(tenant, api_client, tea):
         "Tea Co",
         "MAIN",
         "ordered",
-        "2026-12-20",
+        "2099-12-20",
     )
     assert body["lines"] == [{"sku": "TEA", "quantity": 10, "received": 0, "cost": "2.50"}]
     row = api_client.get("/api/v1/stock?sku=TEA").json()["results"][0]
-    assert (row["incoming"], row["expected_at"]) == (10, "2026-12-20")
+    assert (row["incoming"], row["expected_at"]) == (10, "2099-12-20")
 
 
 def test_receiving_books_stock_naming_the_purchase_order_and_moves_the_state(tenant, api_client, tea):
@@ -166,7 +166,7 @@ def test_purchase_screens_create_list_and_receive_by_scan(tenant, client_for, te
     manager = client_for(Role.MANAGER)
     created = manager.post(
         reverse("inventory:purchase_new"),
-        {"supplier": "Tea Co", "warehouse": "MAIN", "expected_at": "2026-12-20", "lines": "TEA 3 2.50"},
+        {"supplier": "Tea Co", "warehouse": "MAIN", "expected_at": "2099-12-20", "lines": "TEA 3 2.50"},
     )
     po = PurchaseOrder.objects.get()
     assert created.status_code == 302 and created["Location"] == reverse("inventory:purchase", args=[po.pk])
@@ -214,7 +214,7 @@ def test_waiting_lines_show_their_expected_date_and_hear_when_it_moves(tenant, c
         tenant=tenant,
         supplier="Tea Co",
         warehouse_code="MAIN",
-        expected_at=datetime.date(2026, 12, 15),
+        expected_at=datetime.date(2099, 12, 15),
         lines=[purchasing.PurchaseLine("TEA", 5)],
     )
     manager = client_for(Role.MANAGER)
@@ -222,10 +222,10 @@ def test_waiting_lines_show_their_expected_date_and_hear_when_it_moves(tenant, c
     assert "expected 15 Dec" in page
     refused = manager.post(reverse("inventory:purchase_expected", args=[po.pk]), {"expected_at": "someday"})
     assert refused.status_code == 302 and PurchaseOrder.objects.get(pk=po.pk).expected_at.day == 15
-    manager.post(reverse("inventory:purchase_expected", args=[po.pk]), {"expected_at": "2026-12-20"})
+    manager.post(reverse("inventory:purchase_expected", args=[po.pk]), {"expected_at": "2099-12-20"})
     drain()
     note = order.activities.get(kind="note").changes["text"]
-    assert note == f"Expected date of purchase order {po.number} moved: 2026-12-15 → 2026-12-20"
+    assert note == f"Expected date of purchase order {po.number} moved: 2099-12-15 → 2099-12-20"
     assert "expected 20 Dec" in manager.get(reverse("orders:detail", args=[order.pk])).content.decode()
     assert client_for(Role.PACKER).post(reverse("inventory:purchase_expected", args=[po.pk])).status_code == 403
 
@@ -297,3 +297,22 @@ def test_a_shop_can_reserve_waiting_orders_by_hand_instead(
     assert tenant.serve_waiting_on_arrival is True
     page = client_for(Role.ADMIN).get(reverse("oms:settings")).content.decode()
     assert 'data-testid="serve-waiting"' in page
+
+
+def test_an_expected_date_in_the_past_is_refused_and_changes_nothing(tenant, api_client, client_for, tea):
+    import datetime
+
+    from django.utils import timezone
+
+    yesterday = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
+    refused = make_po(api_client, expected_at=yesterday)
+    assert refused.status_code == 422 and "has passed" in refused.json()["error"]["message"]
+    assert not PurchaseOrder.objects.exists()
+    assert make_po(api_client, expected_at=timezone.localdate().isoformat()).status_code == 201  # today is fine
+    po = PurchaseOrder.objects.get()
+    manager = client_for(Role.MANAGER)
+    answer = manager.post(
+        reverse("inventory:purchase_expected", args=[po.pk]), {"expected_at": "1999-01-01"}, follow=True
+    )
+    assert "has passed" in answer.content.decode()
+    assert PurchaseOrder.objects.get(pk=po.pk).expected_at == timezone.localdate()
