@@ -1,12 +1,11 @@
 """API: products, warehouses, stock receipts and stock query (API.md, "Catalogue and stock")."""
 
 import datetime
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from ninja import Field, Router, Schema, Status
 
-from oms.api import Error, paginate
+from oms.api import Error, InputSchema, IsoDate, Money, paginate
 from oms.idempotency import run_idempotent
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
@@ -17,13 +16,13 @@ from .models import Product, PurchaseOrder, PurchaseState, Warehouse
 router = Router(tags=["catalogue and stock"])
 
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")]
-Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+Price = Annotated[Money, Field(ge=0, max_digits=12, decimal_places=2)]
 
 
-class ProductIn(Schema):
+class ProductIn(InputSchema):
     sku: Sku
     name: Annotated[str, Field(min_length=1, max_length=255)]
-    price: Money
+    price: Price
     barcode: Annotated[str, Field(max_length=64)] | None = None
 
 
@@ -35,7 +34,7 @@ class ProductOut(Schema):
     barcode: str | None
 
 
-class WarehouseIn(Schema):
+class WarehouseIn(InputSchema):
     code: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^\S+$")]
     name: Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -46,12 +45,12 @@ class WarehouseOut(Schema):
     name: str
 
 
-class ReceiptLine(Schema):
+class ReceiptLine(InputSchema):
     sku: Sku
     quantity: Annotated[int, Field(ge=1, le=1_000_000)]
 
 
-class ReceiptIn(Schema):
+class ReceiptIn(InputSchema):
     warehouse: Annotated[str, Field(min_length=1, max_length=32)]
     lines: Annotated[list[ReceiptLine], Field(min_length=1, max_length=1000)]
 
@@ -71,16 +70,16 @@ class StockRow(Schema):
     expected_at: datetime.date | None
 
 
-class PurchaseLineIn(Schema):
+class PurchaseLineIn(InputSchema):
     sku: Sku
     quantity: Annotated[int, Field(ge=1, le=1_000_000)]
-    cost: Money | None = None
+    cost: Price | None = None
 
 
-class PurchaseOrderIn(Schema):
+class PurchaseOrderIn(InputSchema):
     supplier: Annotated[str, Field(min_length=1, max_length=200)]
     warehouse: Annotated[str, Field(min_length=1, max_length=32)]
-    expected_at: datetime.date | None = None
+    expected_at: IsoDate | None = None
     lines: Annotated[list[PurchaseLineIn], Field(min_length=1, max_length=1000)]
 
 
@@ -107,7 +106,7 @@ class PurchaseOrderList(Schema):
     next: str | None
 
 
-class ReceiveIn(Schema):
+class ReceiveIn(InputSchema):
     lines: Annotated[list[ReceiptLine], Field(min_length=1, max_length=1000)]
 
 

@@ -5,7 +5,7 @@ from datetime import datetime
 from django.http import HttpResponse
 from ninja import Router, Schema, Status
 
-from oms.api import Error, paginate
+from oms.api import Error, InputSchema, paginate
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
 from .models import WebhookAttempt, WebhookEndpoint
@@ -15,7 +15,7 @@ from .services import webhooks
 router = Router(tags=["webhooks"])
 
 
-class WebhookIn(Schema):
+class WebhookIn(InputSchema):
     url: str
     events: list[str]
     description: str = ""

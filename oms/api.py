@@ -4,19 +4,27 @@ django-ninja: typed schemas give an accurate OpenAPI document (which the fuzzing
 code, and it runs as plain Django views.
 """
 
-from typing import Any
+import datetime
+import functools
+import re
+from decimal import Decimal
+from typing import Annotated, Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
+from django.urls import re_path
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer
+from pydantic import BeforeValidator, WithJsonSchema, model_validator
 
 from . import rls
-from .errors import DomainError
+from .errors import DomainError, UnsupportedMediaType
 from .models import ApiToken, hash_token
 from .observability import tenant_var
 
@@ -65,10 +73,24 @@ def _has_nul(value) -> bool:
     return False
 
 
+def _is_json(content_type: str) -> bool:
+    # No Content-Type at all is read as JSON: only a body that says it is something else is refused.
+    return content_type in ("", "application/json") or (
+        content_type.startswith("application/") and content_type.endswith("+json")
+    )
+
+
 class StrictParser(Parser):
-    """PostgreSQL text cannot hold NUL characters: refuse them up front instead of failing at the database."""
+    """The API takes JSON only, and PostgreSQL text cannot hold NUL characters: both are refused up front instead of
+    failing later (a form body, its parts or a database error)."""
 
     def parse_body(self, request):
+        if not _is_json(request.content_type or ""):
+            raise UnsupportedMediaType(
+                f"The API takes JSON only: send the body with Content-Type: application/json, "
+                f"not {request.content_type}.",
+                details={"content_type": request.content_type},
+            )
         body = super().parse_body(request)
         if _has_nul(body):
             raise DomainError("Text must not contain NUL characters.")
@@ -81,7 +103,68 @@ class StrictParser(Parser):
         return parsed
 
 
+class InputSchema(Schema):
+    """A JSON object of a request body. ninja's Schema reads the attributes of whatever it is given, so a string or a
+    list would pass as an object with every field unset: anything but an object is refused."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _run_root_validator(cls, values, handler, info):
+        # Named as ninja's own validator, which this one replaces and then calls: it turns the value into an attribute
+        # reader, after which no validator could tell what the value was.
+        if not isinstance(values, dict):
+            raise ValueError("must be a JSON object")
+        return super()._run_root_validator(values, handler, info)
+
+
+MONEY_PATTERN = r"^-?[0-9]+(\.[0-9]{1,2})?$"
+ISO_DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+def parse_money(value: Any) -> Decimal:
+    """The contract's money: a string of ASCII digits with at most two decimals ("19.90"). Numbers, booleans,
+    exponents, digit separators and other scripts' digits are refused, not guessed at."""
+    if isinstance(value, str) and re.fullmatch(MONEY_PATTERN, value):
+        return Decimal(value)
+    raise ValueError('must be a decimal string with at most two decimals, such as "19.90"')
+
+
+def parse_iso_date(value: Any) -> datetime.date:
+    """An ISO 8601 date string (YYYY-MM-DD); a number is not read as a timestamp."""
+    if isinstance(value, str) and re.fullmatch(ISO_DATE_PATTERN, value):
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError("must be an ISO 8601 date such as 2026-01-31")
+
+
+# Every sum of money the API takes, whatever its bounds (added with Field at the place of use).
+Money = Annotated[
+    Decimal,
+    BeforeValidator(parse_money),
+    WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": ["19.90"]}),
+]
+IsoDate = Annotated[
+    datetime.date,
+    BeforeValidator(parse_iso_date),
+    WithJsonSchema({"type": "string", "format": "date", "examples": ["2026-01-31"]}),
+]
+
+
+ROOT_URL_NAME = "api-root"  # ninja reverses it for the API's base path
+
+
 class OmsApi(NinjaAPI):
+    def _get_urls(self):
+        """Every answer under the API's path is in the contract's error shape: ninja's bare 405 and Django's HTML 404
+        (an unknown path, a trailing slash) included. ninja's root route (an HTML 404 naming the docs) gives way to
+        the last route, which answers every path the others do not, under the same name (ninja reverses it)."""
+        urls = [pattern for pattern in super()._get_urls() if pattern.name != ROOT_URL_NAME]
+        for pattern in urls:
+            pattern.callback = _in_error_shape(pattern.callback)
+        return [*urls, re_path(r"^", path_not_found, name=ROOT_URL_NAME)]
+
     def get_openapi_schema(self, *args, **kwargs):
         """Answers every operation can give whatever its body: the document says so, in the error shape."""
         schema = super().get_openapi_schema(*args, **kwargs)
@@ -96,6 +179,8 @@ class OmsApi(NinjaAPI):
 COMMON_ERRORS = {
     400: "The body is not JSON",
     401: "Missing, invalid or revoked bearer token",
+    413: "The body is larger than the API takes",
+    415: "The body is not sent as JSON",
     422: "A parameter or the body is not valid",
 }
 
@@ -126,6 +211,13 @@ def error_body(code: str, message: str, details: dict | None = None) -> dict[str
 def on_domain_error(request, exc: DomainError):
     """Every service refusal, of every app, answers in the contract's shape with its own code and status."""
     return api.create_response(request, error_body(exc.code, exc.message, exc.details), status=exc.status)
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_big(request, exc):
+    return api.create_response(
+        request, error_body("payload_too_large", "The request body is larger than the API takes."), status=413
+    )
 
 
 @api.exception_handler(AuthenticationError)
@@ -165,6 +257,29 @@ def on_http_error(request, exc: HttpError):
         return on_domain_error(request, exc.__cause__)
     code = {400: "bad_request", 405: "method_not_allowed", 409: "conflict"}.get(exc.status_code, "error")
     return api.create_response(request, error_body(code, str(exc)), status=exc.status_code)
+
+
+@csrf_exempt  # like ninja's own views: no cookie session is used, so a POST here meets the 404, not a CSRF 403
+def path_not_found(request):
+    message = f"Nothing is at {request.path}: see /api/v1/openapi.json for the paths (none ends with /)."
+    return api.create_response(request, error_body("not_found", message), status=404)
+
+
+def _in_error_shape(view):
+    """ninja answers a method a path does not take with a plain-text 405: the same, in the contract's shape."""
+
+    @functools.wraps(view)
+    def answer(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if isinstance(response, HttpResponseNotAllowed):
+            allowed = sorted(m.strip() for m in response["Allow"].split(","))
+            message = f"{request.method} is not allowed on {request.path}; allowed: {', '.join(allowed)}."
+            refused = on_http_error(request, HttpError(405, message))
+            refused["Allow"] = response["Allow"]
+            return refused
+        return response
+
+    return answer
 
 
 def page_params(request) -> tuple[int, int]:

@@ -22,3 +22,8 @@ class DomainError(Exception):
 class Conflict(DomainError):
     code = "conflict"
     status = 409
+
+
+class UnsupportedMediaType(DomainError):
+    code = "unsupported_media_type"
+    status = 415

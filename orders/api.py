@@ -1,14 +1,13 @@
 """API: orders (API.md, "Orders")."""
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from django.http import Http404
 from ninja import Field, Router, Schema, Status
 
 from oms.actors import Actor
-from oms.api import LOWER_BOUND_COUNT, Error, paginate
+from oms.api import LOWER_BOUND_COUNT, Error, InputSchema, Money, paginate
 from oms.idempotency import run_idempotent
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
@@ -20,32 +19,32 @@ from .services import families, intake, payments, reservations, statuses
 router = Router(tags=["orders"])
 
 Text = Annotated[str, Field(max_length=500)]
-Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+Price = Annotated[Money, Field(ge=0, max_digits=12, decimal_places=2)]
 
 
-class CustomerIn(Schema):
+class CustomerIn(InputSchema):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     phone: Annotated[str, Field(max_length=40)] | None = None
     email: Annotated[str, Field(max_length=200)] | None = None
 
 
-class DeliveryIn(Schema):
+class DeliveryIn(InputSchema):
     method: Annotated[str, Field(max_length=60)] | None = None
     address: Annotated[str, Field(max_length=1000)] | None = None
 
 
-class PaymentIn(Schema):
+class PaymentIn(InputSchema):
     method: Annotated[str, Field(max_length=60)] | None = None
     status: Literal["unpaid", "paid"] | None = None
 
 
-class LineIn(Schema):
+class LineIn(InputSchema):
     sku: Annotated[str, Field(min_length=1, max_length=64)]
     quantity: Annotated[int, Field(ge=1, le=100_000)]
-    price: Money | None = None
+    price: Price | None = None
 
 
-class OrderIn(Schema):
+class OrderIn(InputSchema):
     external_id: Annotated[str, Field(max_length=100)] | None = None
     channel: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[\w.-]+$")] | None = None
     customer: CustomerIn
@@ -83,8 +82,8 @@ class PaymentOut(Schema):
     due: str
 
 
-class PaymentRecordIn(Schema):
-    amount: str | int | float = Field(examples=["10.00"])
+class PaymentRecordIn(InputSchema):
+    amount: Money  # its bounds are the service's (payments.parse_amount), which the pages share
     method: Annotated[str, Field(min_length=1, max_length=60, examples=["card"])]
     kind: Literal["payment", "refund"] = "payment"
     external_id: Annotated[str, Field(max_length=100)] | None = None
@@ -132,11 +131,11 @@ class OrderList(Schema):
     next: str | None
 
 
-class TransitionIn(Schema):
+class TransitionIn(InputSchema):
     to: Annotated[str, Field(min_length=1, max_length=50)]
 
 
-class SplitIn(Schema):
+class SplitIn(InputSchema):
     mode: Literal["unavailable", "copy"]
     lines: list[int] | None = None
 

@@ -7,6 +7,7 @@ same external id twice (a provider retrying) is one payment.
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 
 from oms.actors import Actor
@@ -21,7 +22,12 @@ from .activity import activity_entry
 
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999.99")
-COD = "cod"
+_paid_field = Order._meta.get_field("paid")
+# The largest sum the order's paid column holds (numeric(14, 2): 999,999,999,999.99).
+MAX_PAID = Decimal(10) ** (_paid_field.max_digits - _paid_field.decimal_places) - Decimal(10) ** (
+    -_paid_field.decimal_places
+)
+COD = Payment.COD
 PREPAID = "prepaid"
 MAX_METHOD = 60
 MAX_EXTERNAL_ID = 100
@@ -119,7 +125,8 @@ def record_payment(
     moved_with: Order | None = None,
     locked: bool = False,
 ) -> Payment:
-    """Add a payment or a refund to the order. A refund never takes back more than is paid."""
+    """Add a payment or a refund to the order. A refund never takes back more than is paid, and a payment never
+    brings what is paid past what the order's paid column holds (refused before anything is written)."""
     if kind not in PaymentKind.values:
         raise InvalidPayment(gettext("Kind must be 'payment' or 'refund'."), field="kind")
     amount = parse_amount(amount)
@@ -135,10 +142,24 @@ def record_payment(
             % {"external_id": external_id},
             details={"external_id": external_id},
         )
+    if kind == PaymentKind.PAYMENT and order.paid + amount > MAX_PAID:
+        raise InvalidPayment(
+            gettext(
+                "A payment of %(amount)s would bring what is paid on this order to %(paid)s, more than an order can "
+                "hold (%(max_paid)s)."
+            )
+            % {
+                "amount": number_format(amount, 2, force_grouping=True),
+                "paid": number_format(order.paid + amount, 2, force_grouping=True),
+                "max_paid": number_format(MAX_PAID, 2, force_grouping=True),
+            },
+            details={"paid": f"{order.paid:.2f}", "amount": f"{amount:.2f}", "max_paid": f"{MAX_PAID:.2f}"},
+            field="amount",
+        )
     if kind == PaymentKind.REFUND and amount > order.paid:
         raise RefundExceedsPaid(
             gettext("A refund of %(amount)s is more than the %(paid)s paid on this order.")
-            % {"amount": amount, "paid": order.paid},
+            % {"amount": number_format(amount, 2), "paid": number_format(order.paid, 2)},
             details={"paid": f"{order.paid:.2f}", "amount": f"{amount:.2f}"},
         )
     try:

@@ -89,7 +89,6 @@ def test_the_demo_shops_packing_queue_lists_no_order_already_packed(settings):
     assert selectors.packed_waiting(tenant=shop).exists()
 
 
-
 def test_the_demo_shops_delivered_orders_have_their_custody_chain(settings):
     """The demo's older orders were delivered in its history: custody says who holds them as their facts do."""
     from django.core.management import call_command
