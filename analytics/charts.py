@@ -8,6 +8,9 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
+from django.utils.formats import number_format
+from django.utils.translation import gettext
+
 WIDTH, HEIGHT = 720, 280
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 36
 SERIES_COLOURS = 12
@@ -32,11 +35,16 @@ def nice_max(value: float) -> float:
 
 
 def _fmt(value: float) -> str:
+    """An axis label in the reader's number format: 2.5k in English, 2,5 тыс. in Russian."""
+
+    def number(x: float) -> str:
+        return number_format(f"{x:g}", decimal_pos=None)
+
     if value >= 1_000_000:
-        return f"{value / 1_000_000:g}M"
+        return gettext("%(count)sM") % {"count": number(value / 1_000_000)}
     if value >= 1_000:
-        return f"{value / 1_000:g}k"
-    return f"{value:g}"
+        return gettext("%(count)sk") % {"count": number(value / 1_000)}
+    return number(value)
 
 
 def _y_ticks(top: float, plot_h: float, count: int = 4) -> list[dict]:

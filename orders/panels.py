@@ -43,16 +43,16 @@ def public_link(order) -> str | None:
     return _public_link(order) if _public_link else None
 
 
-# What was refunded for goods the customer sent back (shipments' returns): the order page shows it apart, so an
-# order whose returned goods were paid back does not read as owing them.
-_returned_refunds = None
+# What the goods the customer sent back for their money were sold for (shipments' returns): the order page shows it
+# apart, so an order whose goods came back does not read as owing them, paid back or never paid.
+_returned_value = None
 
 
-def register_returned_refunds(total) -> None:
-    """`total(order) -> Decimal`; one app owns customer returns."""
-    global _returned_refunds
-    _returned_refunds = total
+def register_returned_value(value) -> None:
+    """`value(order) -> Decimal`; one app owns customer returns."""
+    global _returned_value
+    _returned_value = value
 
 
-def returned_refunds(order) -> Decimal:
-    return _returned_refunds(order) if _returned_refunds else Decimal("0.00")
+def returned_value(order) -> Decimal:
+    return _returned_value(order) if _returned_value else Decimal("0.00")

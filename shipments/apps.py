@@ -13,16 +13,16 @@ class ShipmentsConfig(AppConfig):
         from oms.tenancy.navigation import register_navigation, register_settings_link, register_start_screen
         from oms.tenancy.roles import COURIER, MANAGER, OFFICE, OWNER, PACKER, SETTINGS
         from oms.tenancy.setup import register_tenant_initializer
-        from orders.panels import register_order_panel, register_returned_refunds
+        from orders.panels import register_order_panel, register_returned_value
 
         from . import system  # noqa: F401 - declares the sweeps' cross-tenant functions
         from .services.common import install_default_settings
-        from .services.returns import refunded_for_returns
+        from .services.returns import value_sent_back
 
         register_tenant_initializer(install_default_settings)
         # The order page shows the custody chain: the same URL answers a fragment for htmx.
         register_order_panel(title=_("Custody"), url_name="shipments:order_custody", roles=OFFICE)
-        register_returned_refunds(refunded_for_returns)
+        register_returned_value(value_sent_back)
         register_navigation(
             label=_("Packing"), url_name="shipments:packing", roles=(OWNER, MANAGER, PACKER), position=40
         )

@@ -10,7 +10,17 @@ from inventory.services import warehouses_of
 from oms.models import Membership, Role
 from orders.models import Group, Order, OrderLine
 
-from .models import Carrier, CarrierKind, CustodyTransfer, Incident, Route, RouteStop, Shipment, TrackingEvent
+from .models import (
+    Carrier,
+    CarrierKind,
+    CustodyTransfer,
+    HolderKind,
+    Incident,
+    Route,
+    RouteStop,
+    Shipment,
+    TrackingEvent,
+)
 
 QUEUE_SIZE = 50
 
@@ -161,4 +171,6 @@ def holdings(*, tenant) -> list[dict]:
             key, {"label": stop["route__courier__username"], "kind": "courier", "parcels": 0, "goods": 0, "cash": 0}
         )
         row["cash"] += stop["amount_collected"]
+    for row in rows.values():  # how the holder's kind reads to people
+        row["kind_label"] = HolderKind(row["kind"]).label if row["kind"] in HolderKind.values else row["kind"]
     return sorted(rows.values(), key=lambda row: (row["kind"], row["label"]))

@@ -1,5 +1,7 @@
 """The order page: every routine action posts with htmx and gets the refreshed order body back."""
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -17,7 +19,7 @@ from oms.tenancy.shortcuts import get_for_tenant_or_404
 from .. import marks, selectors
 from ..forms import AddLineForm, ChargesForm, LineForm, OrderFieldsForm, PaymentForm
 from ..models import Order, OrderLine, PaymentKind, PaymentStatus
-from ..panels import panels_for, returned_refunds
+from ..panels import panels_for, returned_value
 from ..services import editing, families, payments, reservations, statuses
 from ..services.editing import LINE_EDIT_GROUPS
 from ..services.families import SPLITTABLE_GROUPS
@@ -79,19 +81,15 @@ def detail_context(request, order, **extra):
 
 
 def _money_after_returns(order) -> dict:
-    """Refunds for goods sent back are money the shop owes no more, not money the customer owes: the page shows
-    them apart, and what is still due without them (the API keeps total − paid, as its contract says)."""
-    refunded = returned_refunds(order) if order.group not in SPLITTABLE_GROUPS else None  # only a shipped order
-    if not refunded:
-        return {
-            "returned_refunds": None,
-            "still_due": order.due,
-            "payment_status_label": order.get_payment_status_display(),
-        }
-    still_due = order.due - refunded
-    settled = still_due <= 0 and order.paid > 0
+    """Goods sent back for their money are owed by nobody: the page shows their value apart and what is still due
+    without it, paid back or never paid (the API keeps total − paid, as its contract says)."""
+    sent_back = returned_value(order) if order.group not in SPLITTABLE_GROUPS else None  # only a shipped order
+    if not sent_back:
+        return {"sent_back": None, "still_due": order.due, "payment_status_label": order.get_payment_status_display()}
+    still_due = max(order.due - sent_back, Decimal("0.00"))
+    settled = still_due == 0 and order.paid > 0
     label = PaymentStatus.PAID.label if settled else order.get_payment_status_display()
-    return {"returned_refunds": refunded, "still_due": still_due, "payment_status_label": label}
+    return {"sent_back": sent_back, "still_due": still_due, "payment_status_label": label}
 
 
 def respond(request, order_id, **extra):

@@ -292,14 +292,17 @@ def receive_customer_return(
     return customer_return
 
 
-def refunded_for_returns(order: Order) -> Decimal:
-    """What the order's received customer returns refunded."""
-    from django.db.models import Sum
-
-    total = CustomerReturn.objects.filter(tenant_id=order.tenant_id, order=order, refund__isnull=False).aggregate(
-        total=Sum("refund__amount")
-    )["total"]
-    return total or Decimal("0.00")
+def value_sent_back(order: Order) -> Decimal:
+    """What the units of the order's received returns that asked for the money back were sold for (whether the
+    money could be paid back or nothing had been paid). An exchange without a refund replaces goods: not counted."""
+    lines = CustomerReturnLine.objects.filter(
+        tenant_id=order.tenant_id,
+        customer_return__order=order,
+        customer_return__state=ReturnState.RECEIVED,
+        customer_return__refund_on_receipt=True,
+    ).select_related("order_line")
+    units = [(line.order_line, line.quantity) for line in lines]
+    return returned_value(order, units) if units else Decimal("0.00")
 
 
 def returned_value(order: Order, units: list[tuple[OrderLine, int]]) -> Decimal:

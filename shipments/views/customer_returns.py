@@ -101,7 +101,8 @@ def scanned_return(request, order) -> tuple[bool, str, HttpResponse | None]:
     """The Returns screen's "customer return" mode: a scanned order with an announced return opens it."""
     expected = returns_service.expected_return_of(order)
     if expected is None:
-        return False, f"Order {order.number} has no announced return: ask the office to announce it first.", None
+        message = gettext("Order %(number)s has no announced return: ask the office to announce it first.")
+        return False, message % {"number": order.number}, None
     url = reverse("shipments:customer_return", args=[expected.pk])
     if request.htmx:
         response = HttpResponse(status=204)

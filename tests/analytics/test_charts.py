@@ -23,3 +23,15 @@ def test_bar_chart_shortens_labels_that_would_overlap():
     bars = charts.bar_chart([{"label": f"manager-with-a-long-name-{i}", "value": i + 1} for i in range(10)])
     assert all(len(b["short"]) < len(b["label"]) for b in bars["bars"])
     assert bars["bars"][-1]["h"] > bars["bars"][0]["h"]
+
+
+def test_axis_labels_are_in_the_readers_number_format():
+    from django.utils import translation
+
+    from analytics.charts import bar_chart
+
+    chart = bar_chart([{"label": "a", "value": 2500}])
+    with translation.override("ru"):
+        russian = [t["label"] for t in bar_chart([{"label": "a", "value": 2500}])["y_ticks"]]
+    assert "2.5k" in [t["label"] for t in chart["y_ticks"]]
+    assert "2,5 тыс." in russian and not [label for label in russian if "." in label.replace("тыс.", "")]

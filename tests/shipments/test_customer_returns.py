@@ -188,7 +188,23 @@ def test_the_order_page_after_a_refunded_return_owes_nothing_and_offers_no_split
     )
     returns.receive_customer_return(customer_return=back, actor=SYSTEM)
     page = client_for(Role.MANAGER).get(reverse("orders:detail", args=[order.pk])).content.decode()
-    assert 'data-testid="returned-refunds">20.00' in page and 'data-testid="due">0.00' in page
+    assert 'data-testid="sent-back">20.00' in page and 'data-testid="due">0.00' in page
     assert 'data-testid="payment-status">Paid' in page
     assert "2 units sent back" in page
     assert 'data-testid="split"' not in page and "no date yet" not in page
+
+
+def test_goods_sent_back_unpaid_are_not_owed_either(tenant, client_for):
+    from orders.models import Order
+
+    order = delivered(tenant)
+    Order.objects.filter(pk=order.pk).update(paid=0, payment_status="unpaid")  # as if the cash was never taken
+    Payment.objects.filter(order=order).delete()
+    order.refresh_from_db()
+    first, second = lines_of(order)
+    back = returns.announce_return(
+        order=order, quantities={first.pk: 3, second.pk: 1}, reason="all wrong", actor=SYSTEM, refund_method="cash"
+    )
+    returns.receive_customer_return(customer_return=back, actor=SYSTEM)
+    page = client_for(Role.MANAGER).get(reverse("orders:detail", args=[order.pk])).content.decode()
+    assert 'data-testid="sent-back">40.00' in page and 'data-testid="due">0.00' in page
