@@ -1,6 +1,7 @@
 """Packing scans, custody transfers, courier routes and incidents, carriers, shipments and tracking events."""
 
 import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -190,7 +191,8 @@ class IncidentKind(models.TextChoices):
 class Incident(TenantOwned):
     kind = models.CharField(max_length=30, choices=IncidentKind.choices)
     route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="incidents")
-    message = models.TextField()
+    message = models.TextField()  # in English, as webhooks carry it
+    details = models.JSONField(default=dict, blank=True)  # the figures, so each reader gets it in their language
     created_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
 
@@ -200,6 +202,34 @@ class Incident(TenantOwned):
             models.UniqueConstraint(fields=["tenant", "route", "kind"], name="incident_once_per_route_kind"),
             models.CheckConstraint(condition=Q(kind__in=IncidentKind.values), name="incident_kind_valid"),
         ]
+
+    @property
+    def text(self) -> str:
+        """The incident in the reader's language and formats (rows from before `details` keep their message)."""
+        from django.utils.dateformat import format as date_format
+        from django.utils.formats import number_format
+        from django.utils.translation import gettext
+
+        found = self.details or {}
+        day = date_format(self.route.date, "j M")
+        if self.kind == IncidentKind.CASH_MISMATCH and {"due", "collected"} <= found.keys():
+            due, collected = Decimal(found["due"]), Decimal(found["collected"])
+            return gettext("Cash on delivery: %(due)s due, %(collected)s collected (%(difference)s).") % {
+                "due": number_format(due, 2),
+                "collected": number_format(collected, 2),
+                "difference": ("+" if collected > due else "") + number_format(collected - due, 2),
+            }
+        if self.kind == IncidentKind.MISSED_DEPARTURE and "deadline" in found:
+            return gettext("Not departed on the route of %(day)s (deadline %(deadline)s).") % {
+                "day": day,
+                "deadline": found["deadline"],
+            }
+        if self.kind == IncidentKind.LEFT_OPEN and "unresolved" in found:
+            return gettext("The route of %(day)s is still open (%(unresolved)s unresolved).") % {
+                "day": day,
+                "unresolved": found["unresolved"],
+            }
+        return self.message
 
 
 class CarrierKind(models.TextChoices):

@@ -133,6 +133,7 @@ def close(*, route: Route, actor: Actor) -> Route:
             route=route,
             kind=IncidentKind.CASH_MISMATCH,
             message=f"Cash on delivery: {expected:.2f} due, {collected:.2f} collected ({collected - expected:+.2f}).",
+            details={"due": f"{expected:.2f}", "collected": f"{collected:.2f}"},
         )
     return route
 
@@ -148,11 +149,13 @@ def cash_of(route: Route) -> tuple[Decimal, Decimal]:
 # --- incidents ---------------------------------------------------------------------------------------------
 
 
-def raise_incident(*, route: Route, kind: str, message: str) -> Incident | None:
+def raise_incident(*, route: Route, kind: str, message: str, details: dict | None = None) -> Incident | None:
     """One incident per route and kind (a UNIQUE constraint), so the sweep is safe to run any number of times."""
     try:
         with transaction.atomic():
-            incident = Incident.objects.create(tenant_id=route.tenant_id, route=route, kind=kind, message=message)
+            incident = Incident.objects.create(
+                tenant_id=route.tenant_id, route=route, kind=kind, message=message, details=details or {}
+            )
             record_event(
                 tenant=route.tenant,
                 event=RouteIncident(
@@ -186,7 +189,10 @@ def find_incidents(*, tenant_id: int, now: datetime.datetime | None = None, limi
             f"{user_label(route.courier)} has not departed on the route of {route.date:%d %b} "
             f"(deadline {timezone.localtime(route.deadline):%H:%M})."
         )
-        incident = raise_incident(route=route, kind=IncidentKind.MISSED_DEPARTURE, message=message)
+        deadline = f"{timezone.localtime(route.deadline):%H:%M}"
+        incident = raise_incident(
+            route=route, kind=IncidentKind.MISSED_DEPARTURE, message=message, details={"deadline": deadline}
+        )
         if incident:
             created.append(incident)
     today = timezone.localdate(now)
@@ -204,7 +210,9 @@ def find_incidents(*, tenant_id: int, now: datetime.datetime | None = None, limi
             continue
         unresolved = RouteStop.objects.filter(route=route).filter(Q(result="")).count()
         message = f"{user_label(route.courier)}'s route of {route.date:%d %b} is still open ({unresolved} unresolved)."
-        incident = raise_incident(route=route, kind=IncidentKind.LEFT_OPEN, message=message)
+        incident = raise_incident(
+            route=route, kind=IncidentKind.LEFT_OPEN, message=message, details={"unresolved": unresolved}
+        )
         if incident:
             created.append(incident)
     return created

@@ -85,6 +85,11 @@ def test_missed_departure_deadline_creates_one_incident(tenant):
         assert check_route_deadlines() == 0  # safe to run again
     incident = Incident.objects.get(route=stop.route)
     assert incident.kind == IncidentKind.MISSED_DEPARTURE and incident.tenant == tenant
+    from django.utils import translation
+
+    with translation.override("ru"):  # each reader gets it in their language; webhooks keep the English message
+        assert incident.text == "Не выехал по маршруту на 2 Мар (срок 11:00)."
+    assert "has not departed" in incident.message
     event = Event.objects.get(tenant=tenant, kind="route.incident")
     assert event.payload["incident_id"] == incident.pk and event.payload["kind"] == "missed_departure"
 
@@ -108,7 +113,11 @@ def test_route_left_open_at_end_of_day_creates_an_incident(tenant):
         assert check_route_deadlines() == 0
     with time_machine.travel(_at(tenant, 20, 5, day), tick=False):
         assert check_route_deadlines() == 1
-    assert Incident.objects.get(route=stop.route).kind == IncidentKind.LEFT_OPEN
+    left_open = Incident.objects.get(route=stop.route)
+    assert (
+        left_open.kind == IncidentKind.LEFT_OPEN
+        and left_open.text == "The route of 4 Mar is still open (1 unresolved)."
+    )
 
 
 def test_closed_route_raises_nothing(tenant):
@@ -146,6 +155,10 @@ def test_closing_a_route_reconciles_cash_due_against_collected(tenant):
     routes.close(route=route, actor=SYSTEM)
     incident = Incident.objects.get(route=route, kind=IncidentKind.CASH_MISMATCH)
     assert f"{first.total:.2f} due, {short:.2f} collected (-1.00)" in incident.message
+    from django.utils import translation
+
+    with translation.override("ru"):
+        assert "собрано" in incident.text and "-1,00" in incident.text
     first.refresh_from_db()
     assert (first.payment_status, first.due) == ("partially_paid", 1)
 
