@@ -21,13 +21,9 @@ from ..models import ActivityKind, Order, OrderActivity, Payment, PaymentKind, P
 from .activity import activity_entry
 
 CENT = Decimal("0.01")
-MAX_AMOUNT = Decimal("999999999999.99")
 _paid_field = Order._meta.get_field("paid")
-# The largest sum the order's paid column holds (numeric(14, 2): 999,999,999,999.99).
-MAX_PAID = Decimal(10) ** (_paid_field.max_digits - _paid_field.decimal_places) - Decimal(10) ** (
-    -_paid_field.decimal_places
-)
-COD = Payment.COD
+# The largest sum of money a payment or an order's paid total may be: what numeric(14, 2) holds, 999,999,999,999.99.
+MAX_AMOUNT = Decimal(10) ** (_paid_field.max_digits - _paid_field.decimal_places) - CENT
 PREPAID = "prepaid"
 MAX_METHOD = 60
 MAX_EXTERNAL_ID = 100
@@ -142,7 +138,7 @@ def record_payment(
             % {"external_id": external_id},
             details={"external_id": external_id},
         )
-    if kind == PaymentKind.PAYMENT and order.paid + amount > MAX_PAID:
+    if kind == PaymentKind.PAYMENT and order.paid + amount > MAX_AMOUNT:
         raise InvalidPayment(
             gettext(
                 "A payment of %(amount)s would bring what is paid on this order to %(paid)s, more than an order can "
@@ -151,9 +147,9 @@ def record_payment(
             % {
                 "amount": number_format(amount, 2, force_grouping=True),
                 "paid": number_format(order.paid + amount, 2, force_grouping=True),
-                "max_paid": number_format(MAX_PAID, 2, force_grouping=True),
+                "max_paid": number_format(MAX_AMOUNT, 2, force_grouping=True),
             },
-            details={"paid": f"{order.paid:.2f}", "amount": f"{amount:.2f}", "max_paid": f"{MAX_PAID:.2f}"},
+            details={"paid": f"{order.paid:.2f}", "amount": f"{amount:.2f}", "max_paid": f"{MAX_AMOUNT:.2f}"},
             field="amount",
         )
     if kind == PaymentKind.REFUND and amount > order.paid:

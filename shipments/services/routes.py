@@ -14,6 +14,7 @@ from oms.actors import Actor
 from oms.db import retry_on_conflict
 from oms.event_catalogue import RouteIncident
 from oms.events import record_event
+from orders.models import Payment
 from orders.services import payments
 
 from .. import locks
@@ -21,8 +22,6 @@ from ..errors import RouteRuleBroken
 from ..models import HolderKind, Incident, IncidentKind, Route, RouteStop, StopResult
 from .common import Holder, record_transfer, settings_for, user_label
 from .custody import amount_to_collect, confirm_delivery
-
-MAX_AMOUNT = Decimal("999999999999.99")
 
 
 @transaction.atomic
@@ -61,7 +60,12 @@ def parse_amount(raw) -> Decimal | None:
             gettext("The amount collected must be a number like %(example)s.")
             % {"example": number_format(Decimal("12.50"), 2)}
         ) from exc
-    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT or amount != amount.quantize(Decimal("0.01")):
+    if (
+        not amount.is_finite()
+        or amount < 0
+        or amount > payments.MAX_AMOUNT
+        or amount != amount.quantize(Decimal("0.01"))
+    ):
         raise RouteRuleBroken(gettext("The amount collected must be zero or more, with at most two decimals."))
     return amount
 
@@ -90,7 +94,7 @@ def deliver(*, stop: RouteStop, actor: Actor, amount_collected=None) -> RouteSto
     stop.amount_due = due
     stop.save(update_fields=["result", "resolved_at", "amount_collected", "amount_due"])
     if amount:  # the cash is the order's payment now (API.md: method `cod`)
-        payments.record_payment(order=order, amount=amount, method=payments.COD, actor=actor, locked=True)
+        payments.record_payment(order=order, amount=amount, method=Payment.COD, actor=actor, locked=True)
     return stop
 
 

@@ -74,7 +74,7 @@ def test_every_path_that_records_a_payment_is_refused_before_the_paid_total_over
     order.refresh_from_db()
     for locked in (False, True):
         with pytest.raises(InvalidPayment, match="more than an order can hold"):
-            payments.record_payment(order=order, amount="0.01", method=payments.COD, actor=SYSTEM, locked=locked)
+            payments.record_payment(order=order, amount="0.01", method=Payment.COD, actor=SYSTEM, locked=locked)
     assert Payment.objects.filter(order=order).count() == 1
 
 
