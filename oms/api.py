@@ -24,6 +24,7 @@ from ninja.security import HttpBearer
 from pydantic import BeforeValidator, WithJsonSchema, model_validator
 
 from . import rls
+from .db import HotQuery
 from .errors import DomainError, UnsupportedMediaType
 from .models import ApiToken, hash_token
 from .observability import tenant_var
@@ -44,13 +45,22 @@ class Error(Schema):
     error: ErrorBody
 
 
+# Read on every API call.
+_live_token = HotQuery(
+    lambda token_hash: (
+        ApiToken.objects.select_related("tenant")
+        .filter(token_hash=token_hash, revoked_at__isnull=True)
+        .order_by("pk")[:1]
+    ),
+    token_hash="sample-token-hash",
+)
+
+
 class BearerToken(HttpBearer):
     def authenticate(self, request, token):
         token_hash = hash_token(token)
         rls.bind_to_token(token_hash)  # the token's shop is found by the binding of the statement that reads it
-        api_token = (
-            ApiToken.objects.select_related("tenant").filter(token_hash=token_hash, revoked_at__isnull=True).first()
-        )
+        api_token = next(iter(_live_token(token_hash=token_hash)), None)
         rls.bind(api_token and api_token.tenant_id)  # the next request's middleware binds the connection afresh
         if api_token is None:
             return None

@@ -9,6 +9,7 @@ import weakref
 import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
+from django.db.models import Lookup
 
 from oms.dbbackend.base import ServerBindingCursor
 
@@ -130,3 +131,86 @@ def fetch_prepared(sql: str, params) -> list[tuple]:
     with db.wrap_database_errors:
         raw.execute(sql, params)
         return raw.fetchall()
+
+
+class AnyOf(Lookup):
+    """`field__any_of=[...]`: `= ANY(%s)` with the list as one array parameter, so the statement reads the same
+    whatever the number of values (`__in` writes a placeholder per value): a `HotQuery` can take it. Registered on
+    the fields that need it."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", [*lhs_params, list(self.rhs)]
+
+
+class HotQuery:
+    """A query the ORM builds once per database session, then runs with new values: the same model instances
+    (with what `select_related` and annotations bring), without building the queryset and its SQL again.
+
+    Building them is most of the client's cost of a statement (≈ 0.4 ms of the CPU each), more than PostgreSQL
+    takes to run most of them; hot paths run a few of them on every request. `build(**values)` makes the queryset;
+    `samples` are distinct values of the right types, found among the compiled statement's parameters to know
+    where each value goes (only plain comparisons keep a value as given, so only they are allowed). The SQL goes
+    through Django's cursor: the tenant binding, query logging and counts work as for any query.
+    """
+
+    def __init__(self, build, **samples):
+        self._build, self._samples = build, samples
+        self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def __call__(self, **values) -> list:
+        db = connections[DEFAULT_DB_ALIAS]
+        plan = self._compiled.get(db) or self._compile(db)
+        if plan.locks and db.get_autocommit():
+            raise transaction.TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+        params = [values[name] if name is not None else constant for name, constant in plan.slots]
+        with db.cursor() as cursor:
+            cursor.execute(plan.sql, params)
+            rows = cursor.fetchall()
+        return [plan.instance(db, row) for row in plan.converted(rows)]
+
+    def _compile(self, db) -> "_CompiledQuery":
+        queryset = self._build(**self._samples)
+        compiler = queryset.query.get_compiler(connection=db)
+        sql, params = compiler.as_sql()
+        slots = []
+        for param in params:
+            name = next((n for n, s in self._samples.items() if type(param) is type(s) and param == s), None)
+            slots.append((name, param))
+        missing = set(self._samples) - {name for name, _ in slots}
+        if missing:
+            raise ValueError(f"HotQuery: the statement does not take {sorted(missing)} as given: {sql}")
+        plan = self._compiled[db] = _CompiledQuery(compiler, sql, slots, locks=queryset.query.select_for_update)
+        return plan
+
+
+class _CompiledQuery:
+    """What ModelIterable works out from a compiler on every run, worked out once."""
+
+    def __init__(self, compiler, sql, slots, *, locks):
+        from django.db.models.query import get_related_populators
+
+        self.sql, self.slots, self.locks = sql, slots, locks
+        self._compiler = compiler
+        select, klass_info = compiler.select, compiler.klass_info
+        self._converters = compiler.get_converters([s[0] for s in select[: compiler.col_count]])
+        self._model = klass_info["model"]
+        fields = klass_info["select_fields"]
+        self._start, self._end = fields[0], fields[-1] + 1
+        self._attnames = [f[0].target.attname for f in select[self._start : self._end]]
+        self._related = get_related_populators(klass_info, select, compiler.connection.alias)
+        self._annotations = list((compiler.annotation_col_map or {}).items())
+
+    def converted(self, rows):
+        return self._compiler.apply_converters(rows, self._converters) if self._converters else rows
+
+    def instance(self, db, row):
+        obj = self._model.from_db(db.alias, self._attnames, row[self._start : self._end])
+        for populator in self._related:
+            populator.populate(row, obj)
+        for name, position in self._annotations:
+            setattr(obj, name, row[position])
+        return obj

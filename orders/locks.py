@@ -1,5 +1,7 @@
 """Where order and customer rows are locked. A family is always locked root first, then by id."""
 
+from oms.db import HotQuery
+
 from .models import Customer, Order, OrderLine, StatusTransition
 
 # Order rows are locked with a query on the order table alone: with a join (e.g. to its status), PostgreSQL re-checks a
@@ -26,8 +28,22 @@ def lock_order_by_id(*, tenant_id: int, pk: int, **annotations) -> Order:
     row whose status or customer changed while it waited for the lock (see above); then the row is locked alone and
     they are read after. Order.DoesNotExist when the shop has no such order."""
     rows = Order.objects.select_for_update(of=("self",)).annotate(**annotations).filter(pk=pk, tenant_id=tenant_id)
-    joined = list(rows.select_related("status", "customer"))
+    joined = _locked_with_status(tenant_id=tenant_id, pk=pk) if not annotations else list(_with_status(rows))
     return joined[0] if joined else rows.get()
+
+
+def _with_status(orders):
+    return orders.select_related("status", "customer")
+
+
+# The API's reserve and status change lock an order by id on every call.
+_locked_with_status = HotQuery(
+    lambda tenant_id, pk: _with_status(
+        Order.objects.select_for_update(of=("self",)).filter(pk=pk, tenant_id=tenant_id)
+    ),
+    tenant_id=-7_301_001,
+    pk=-7_301_002,
+)
 
 
 def lock_family_root_and_order(order: Order) -> tuple[Order, Order]:

@@ -3,8 +3,9 @@
 import re
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext
+
+from oms.db import AnyOf, HotQuery
 
 from .. import locks
 from ..errors import InvalidMerge
@@ -34,17 +35,31 @@ def _contacts(phone: str, email: str) -> list[tuple[str, str, str]]:
     return [contact for contact in contacts if contact[2]]
 
 
+for _name in ("kind", "normalized"):
+    CustomerContact._meta.get_field(_name).register_lookup(AnyOf)
+# Every order taken asks it (the unique index on the shop, kind and value answers it).
+_contacts_with_customers = HotQuery(
+    lambda tenant_id, kinds, values: CustomerContact.objects.filter(
+        tenant_id=tenant_id, kind__any_of=kinds, normalized__any_of=values
+    ).select_related("customer"),
+    tenant_id=-7_301_006,
+    kinds=["sample-kind"],
+    values=["sample-value"],
+)
+
+
 def _known_contacts(tenant, contacts) -> dict[tuple[str, str], CustomerContact]:
     """The tenant's contacts among these, with their customers: one query for phone and e-mail alike."""
     if not contacts:
         return {}
-    match = Q()
-    for kind, _, normalized in contacts:
-        match |= Q(kind=kind, normalized=normalized)
-    return {
-        (contact.kind, contact.normalized): contact
-        for contact in CustomerContact.objects.filter(match, tenant=tenant).select_related("customer")
-    }
+    wanted = {(kind, normalized) for kind, _, normalized in contacts}
+    found = _contacts_with_customers(
+        tenant_id=tenant.pk,
+        kinds=sorted({kind for kind, _ in wanted}),
+        values=sorted({normalized for _, normalized in wanted}),
+    )
+    # A phone's digits and an e-mail address never coincide, but only the pairs asked for count.
+    return {(c.kind, c.normalized): c for c in found if (c.kind, c.normalized) in wanted}
 
 
 def find_customer(*, tenant, phone: str = "", email: str = "") -> Customer | None:

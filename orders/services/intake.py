@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 from inventory.errors import UnknownProduct
 from inventory.models import Product
 from oms.actors import Actor
-from oms.db import broken_constraint, joins_transaction
+from oms.db import AnyOf, HotQuery, broken_constraint, joins_transaction
 from oms.event_catalogue import OrderCreated
 from oms.events import record_tenant_events
 from oms.models import Membership, Role, Tenant
@@ -62,6 +62,14 @@ class OrderInput:
     created_at: datetime | None = None  # for importing history; defaults to now
 
 
+Product._meta.get_field("sku").register_lookup(AnyOf)
+_products_by_sku = HotQuery(
+    lambda tenant_id, skus: Product.objects.filter(tenant_id=tenant_id, sku__any_of=skus),
+    tenant_id=-7_301_005,
+    skus=["sample-sku"],
+)
+
+
 def _validate_lines(tenant, lines: list[LineInput]) -> dict[str, Product]:
     if not lines:
         raise InvalidOrder(gettext("An order needs at least one line."), details={"field": "lines"})
@@ -73,7 +81,7 @@ def _validate_lines(tenant, lines: list[LineInput]) -> dict[str, Product]:
     for line in lines:
         check_line(quantity=line.quantity, price=line.price, sku=line.sku)
     skus = {line.sku for line in lines}
-    products = {p.sku: p for p in Product.objects.filter(tenant=tenant, sku__in=skus)}
+    products = {p.sku: p for p in _products_by_sku(tenant_id=tenant.pk, skus=sorted(skus))}
     unknown = sorted(skus - products.keys())
     if unknown:
         raise UnknownProduct(
@@ -104,12 +112,17 @@ def next_manager_id(*, tenant) -> int | None:
         return cursor.fetchone()[0]
 
 
+_first_status_of_group = HotQuery(  # every new order asks for it
+    lambda tenant_id, group: OrderStatus.objects.filter(tenant_id=tenant_id, group=group, is_active=True).order_by(
+        "-is_default", "position", "pk"
+    )[:1],
+    tenant_id=-7_301_004,
+    group="sample-group",
+)
+
+
 def default_status(*, tenant_id, group: str = Group.NEW) -> OrderStatus:
-    status = (
-        OrderStatus.objects.filter(tenant_id=tenant_id, group=group, is_active=True)
-        .order_by("-is_default", "position")
-        .first()
-    )
+    status = next(iter(_first_status_of_group(tenant_id=tenant_id, group=group)), None)
     if status is None:
         raise InvalidOrder(gettext("The shop has no active status in group '%(group)s'.") % {"group": group})
     return status
