@@ -1,9 +1,13 @@
 """Database helpers shared by every app."""
 
+import datetime
+import decimal
 import functools
+import json
 import logging
 import random
 import time
+import uuid
 import weakref
 
 import psycopg
@@ -131,6 +135,51 @@ def fetch_prepared(sql: str, params) -> list[tuple]:
     with db.wrap_database_errors:
         raw.execute(sql, params)
         return raw.fetchall()
+
+
+def _json_value(value):
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()  # every digit: DjangoJSONEncoder would cut microseconds
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not a column value RowsInsert can send")
+
+
+class RowsInsert:
+    """New rows of one model in one INSERT whose values travel as one JSON parameter (`jsonb_to_recordset`): the
+    same statement whatever the number of rows, with no placeholder, no quoting and no compiling per value, at a
+    fraction of `bulk_create`'s client CPU. For hot appends of plain rows (no signals, no history): every column is
+    written from the objects, which get their ids, as `bulk_create` gives them."""
+
+    def __init__(self, model):
+        self._model = model
+        # Every column but the generated id: a default Django fills in has none in the database.
+        self._fields = [f for f in model._meta.concrete_fields if f is not model._meta.pk and not f.generated]
+        self._sql: dict[str, str] = {}
+
+    def _statement(self, db) -> str:
+        if db.alias not in self._sql:
+            quote, meta = db.ops.quote_name, self._model._meta
+            columns = ", ".join(quote(f.column) for f in self._fields)
+            types = ", ".join(f"{quote(f.column)} {f.db_type(db)}" for f in self._fields)
+            self._sql[db.alias] = (
+                f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {columns} "  # noqa: S608 - the model's own
+                f"FROM jsonb_to_recordset(%s::jsonb) AS r ({types}) RETURNING {quote(meta.pk.column)}"
+            )
+        return self._sql[db.alias]
+
+    def __call__(self, objs: list) -> list:
+        if not objs:
+            return objs
+        db = connections[DEFAULT_DB_ALIAS]
+        rows = [{f.column: f.pre_save(obj, True) for f in self._fields} for obj in objs]
+        with db.cursor() as cursor:
+            cursor.execute(self._statement(db), [json.dumps(rows, default=_json_value)])
+            ids = [row[0] for row in cursor.fetchall()]  # in the order of the rows, as bulk_create relies on too
+        for obj, pk in zip(objs, ids, strict=True):
+            obj.pk = pk
+            obj._state.adding, obj._state.db = False, db.alias
+        return objs
 
 
 class AnyOf(Lookup):

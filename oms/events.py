@@ -8,7 +8,6 @@ twice by accident, or after a worker died — never repeats work.
 """
 
 import contextlib
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from . import rls, system
+from .db import RowsInsert
 from .event_catalogue import DomainEvent
 from .models import Event, EventHandled
 
@@ -62,30 +62,24 @@ def outbox_row(*, tenant_id: int, event: DomainEvent) -> Event:
     return Event(tenant_id=tenant_id, kind=event.kind, payload=payload)
 
 
-_INSERT_EVENTS = (
-    f"INSERT INTO {Event._meta.db_table} (tenant_id, kind, payload, created_at, attempts, last_error, next_attempt_at) "  # noqa: S608
-    "SELECT e.t, e.k, e.p, %s, 0, '', %s FROM jsonb_to_recordset(%s::jsonb) AS e (t bigint, k text, p jsonb) "
-    "RETURNING id"
-)
+_write_events = RowsInsert(Event)
+
+
+def _written(rows: list[Event]) -> list[Event]:
+    """The outbox rows in one INSERT whose rows are one JSON parameter (1,000 events in a few ms)."""
+    now = timezone.now()
+    for row in rows:
+        row.created_at = row.next_attempt_at = now
+    return _write_events(rows)
 
 
 def record_events(*, events: list[tuple[int, DomainEvent]]) -> list[int]:
-    """Write many (tenant id, event) in the caller's transaction with one INSERT whose rows are one JSON parameter
-    (no model instances, no placeholders per row, no array quoting: 1,000 events in a few ms); after commit they are
-    dispatched in one broker message, not one per event (1,000 publishes cost ~10 s); the outbox sweep backs it up.
-    Returns the events' ids."""
+    """Write many (tenant id, event) in the caller's transaction with one INSERT; after commit they are dispatched
+    in one broker message, not one per event (1,000 publishes cost ~10 s); the outbox sweep backs it up. Returns
+    the events' ids."""
     if not events:
         return []
-    depth, rows = event_depth.get(), []
-    for tenant_id, event in events:
-        payload = event.payload()
-        if depth:
-            payload["_depth"] = depth
-        rows.append({"t": tenant_id, "k": event.kind, "p": payload})
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT_EVENTS, [now, now, json.dumps(rows)])
-        ids = [row[0] for row in cursor.fetchall()]
+    ids = [row.pk for row in _written([outbox_row(tenant_id=tenant_id, event=event) for tenant_id, event in events])]
     from .tasks import dispatch_events
 
     enqueue_after_commit(dispatch_events, ids)
@@ -100,10 +94,9 @@ def record_event(*, tenant, event: DomainEvent) -> Event:
 def record_tenant_events(*, tenant, events: list[DomainEvent]) -> list[Event]:
     """Write one change's events (one shop's) in the caller's transaction with one INSERT; once it commits, one
     dispatch of the shop's due events is asked for (`kick`)."""
-    rows = [outbox_row(tenant_id=tenant.pk, event=event) for event in events]
+    rows = _written([outbox_row(tenant_id=tenant.pk, event=event) for event in events])
     for row in rows:
         row.tenant = tenant
-    Event.objects.bulk_create(rows)
     transaction.on_commit(lambda: kick(tenant.pk))
     return rows
 

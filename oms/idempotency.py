@@ -49,5 +49,9 @@ def run_idempotent(*, request, scope: str, produce):
                 raise IdempotencyConflict("This Idempotency-Key was already used with a different request body.")
             return first.status_code, first.response_body
         status, body = produce()
-        IdempotencyKey.objects.filter(pk=inserted[0]).update(status_code=status, response_body=body)
+        with connection.cursor() as cursor:  # the answer kept for a repeat
+            cursor.execute(
+                "UPDATE oms_idempotencykey SET status_code = %s, response_body = %s::jsonb WHERE id = %s",
+                [status, json.dumps(body), inserted[0]],
+            )
         return status, body

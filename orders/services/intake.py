@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 from inventory.errors import UnknownProduct
 from inventory.models import Product
 from oms.actors import Actor
-from oms.db import AnyOf, HotQuery, broken_constraint, joins_transaction
+from oms.db import AnyOf, HotQuery, RowsInsert, broken_constraint, joins_transaction
 from oms.event_catalogue import OrderCreated
 from oms.events import record_tenant_events
 from oms.models import Membership, Role, Tenant
@@ -24,13 +24,12 @@ from ..models import (
     AssignmentCursor,
     Group,
     Order,
-    OrderActivity,
     OrderLine,
     OrderStatus,
     PaymentStatus,
 )
 from . import payments
-from .activity import activity_entry
+from .activity import activity_entry, write_entries
 from .amounts import check_line, lines_total
 from .customers import match_or_create_customer
 
@@ -68,6 +67,9 @@ _products_by_sku = HotQuery(
     tenant_id=-7_301_005,
     skus=["sample-sku"],
 )
+
+
+_write_lines = RowsInsert(OrderLine)  # no history row for a new line, as bulk_create writes none
 
 
 def _validate_lines(tenant, lines: list[LineInput]) -> dict[str, Product]:
@@ -187,7 +189,7 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
             % {"external_id": data.external_id, "channel": channel},
             details={"external_id": data.external_id, "channel": channel},
         ) from exc
-    lines = OrderLine.objects.bulk_create(
+    lines = _write_lines(
         [
             OrderLine(
                 tenant=tenant,
@@ -225,7 +227,7 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
         )
         activities.append(payment_entry)
         announced.append(payment_event)
-    OrderActivity.objects.bulk_create(activities)
+    write_entries(activities)
     record_tenant_events(tenant=tenant, events=announced)
     return order
 

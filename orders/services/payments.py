@@ -11,7 +11,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext
 
 from oms.actors import Actor
-from oms.db import broken_constraint
+from oms.db import RowsInsert, broken_constraint
 from oms.event_catalogue import OrderPaymentChanged
 from oms.events import record_event
 
@@ -181,20 +181,28 @@ def record_payment(
     return payment
 
 
+_write_payments = RowsInsert(Payment)
+
+
 def _payment_row(
     *, order: Order, kind: str, amount: Decimal, method: str, actor: Actor, external_id: str = "", moved_with=None
 ) -> Payment:
-    return Payment.objects.create(
-        tenant_id=order.tenant_id,
-        order=order,
-        kind=kind,
-        method=method,
-        amount=amount,
-        external_id=external_id,
-        moved_with=moved_with,
-        created_by=actor.user if actor.user_id else None,
-        created_by_label=actor.name,
+    (payment,) = _write_payments(
+        [
+            Payment(
+                tenant_id=order.tenant_id,
+                order=order,
+                kind=kind,
+                method=method,
+                amount=amount,
+                external_id=external_id,
+                moved_with=moved_with,
+                created_by=actor.user if actor.user_id else None,
+                created_by_label=actor.name,
+            )
+        ]
     )
+    return payment
 
 
 def _activity_of(payment: Payment, *, actor: Actor) -> OrderActivity:

@@ -1,14 +1,18 @@
-"""oms.db.HotQuery: a query built by the ORM once, run again with new values, gives what the ORM would give."""
+"""oms.db's hot statements: HotQuery (a query built by the ORM once, run again with new values) gives what the ORM
+would give; RowsInsert writes what bulk_create would."""
+
+import datetime
+from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from inventory.models import Product
 from oms import rls
-from oms.db import AnyOf, HotQuery
-from orders.models import Order, OrderLine
+from oms.db import AnyOf, HotQuery, RowsInsert
+from orders.models import Order, OrderActivity, OrderLine, Payment
 from tests.orders.helpers import place_order, stocked_product
 
 pytestmark = pytest.mark.django_db
@@ -91,3 +95,41 @@ def test_a_value_the_statement_does_not_take_as_given_is_refused_at_once(tenant)
     changed = HotQuery(lambda sku: Product.objects.filter(sku__contains=sku), sku="sample")  # becomes %sample%
     with pytest.raises(ValueError, match="does not take"):
         changed(sku="A")
+
+
+payments = RowsInsert(Payment)
+entries = RowsInsert(OrderActivity)
+
+
+def test_rows_go_in_with_every_value_as_given_and_get_their_ids_in_order(tenant):
+    order = place_order(tenant, [(stocked_product(tenant), 1)])
+    at = datetime.datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=datetime.UTC)
+    written = payments(
+        [
+            Payment(tenant=tenant, order=order, method="card", amount=Decimal("12.34"), created_at=at),
+            Payment(tenant=tenant, order=order, kind="refund", method="cash", amount=Decimal("0.01"), created_at=at),
+        ]
+    )
+    assert [p.pk for p in written] == sorted(p.pk for p in written) and all(not p._state.adding for p in written)
+    stored = {p.pk: p for p in Payment.objects.filter(order=order)}
+    assert [(stored[p.pk].kind, stored[p.pk].amount, stored[p.pk].created_at) for p in written] == [
+        ("payment", Decimal("12.34"), at),
+        ("refund", Decimal("0.01"), at),  # microseconds kept
+    ]
+    assert stored[written[0].pk].created_by_id is None
+    (entry,) = entries(
+        [OrderActivity(tenant=tenant, order=order, kind="note", changes={"text": 'ü \\ "q"', "n": [1, None]})]
+    )
+    assert OrderActivity.objects.get(pk=entry.pk).changes == {"text": 'ü \\ "q"', "n": [1, None]}
+    assert entries([]) == []
+
+
+def test_a_row_for_another_shop_is_refused(tenant, other_tenant):
+    order = place_order(tenant, [(stocked_product(tenant), 1)])
+    with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
+        entries([OrderActivity(tenant=other_tenant, order=order, kind="note")])
+
+
+def test_a_value_json_cannot_carry_is_refused():
+    with pytest.raises(TypeError, match="bytes"):
+        entries([OrderActivity(tenant_id=1, order_id=1, kind="note", changes={"raw": b"x"})])
