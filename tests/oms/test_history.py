@@ -32,3 +32,28 @@ def test_a_reservation_moves_the_time_of_change_and_adds_no_history_row_that_dif
     order.refresh_from_db()
     assert order.updated_at > before and order.lines.get().reserved == 1
     assert order.history.count() == rows
+
+
+def test_history_rows_are_appended_whole_with_who_changed_what(tenant, client_for):
+    from oms.models import Role
+    from orders.models import Customer
+
+    order = place_order(tenant, [(stocked_product(tenant), 1)], customer_phone="+7 900 111-22-33", tags=["VIP"])
+    client = client_for(Role.MANAGER)
+    manager = client.get("/orders/").wsgi_request.user
+    created = order.history.get()
+    assert (created.history_type, created.number, created.total, created.tags, created.status_id) == (
+        "+",
+        order.number,
+        order.total,
+        ["VIP"],
+        order.status_id,
+    )
+    assert created.history_date is not None and created.history_user_id is None
+    customer = Customer.objects.get(pk=order.customer_id)
+    assert customer.history.get().phone == "+7 900 111-22-33"
+    customer.name = "Renamed"
+    customer._history_user = manager
+    customer.save()
+    renamed = customer.history.order_by("-history_id").first()
+    assert (renamed.history_type, renamed.name, renamed.history_user_id) == ("~", "Renamed", manager.pk)
