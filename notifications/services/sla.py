@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
 
+from oms.db import HotQuery
 from oms.event_catalogue import OrderOverdue
 from oms.events import memo, record_events
 from oms.i18n import languages_of
@@ -102,14 +103,21 @@ def _plan(rows: list[tuple]) -> int:
         return cursor.rowcount
 
 
-def sync_deadline(*, order_id: int, tenant_id: int) -> datetime.datetime | None:
-    """Plan the order's deadline from its current status's limit (idempotent: reads the order, not the event)."""
-    order = (
-        Order.objects.filter(tenant_id=tenant_id, pk=order_id)
+# Every order.created and order.status_changed asks it (oms.db.HotQuery: built once).
+_order_and_plan = HotQuery(
+    lambda tenant_id, pk: (
+        Order.objects.filter(tenant_id=tenant_id, pk=pk)
         .only("pk", "status_id", "status_changed_at")
         .annotate(planned=Exists(OrderDeadline.objects.filter(tenant_id=tenant_id, order_id=OuterRef("pk"))))
-        .first()
-    )
+    ),
+    tenant_id=-7_302_003,
+    pk=-7_302_004,
+)
+
+
+def sync_deadline(*, order_id: int, tenant_id: int) -> datetime.datetime | None:
+    """Plan the order's deadline from its current status's limit (idempotent: reads the order, not the event)."""
+    order = next(iter(_order_and_plan(tenant_id=tenant_id, pk=order_id)), None)
     if order is None:
         return None
     limits = memo(("time-limits", tenant_id), lambda: active_limits(tenant_id))

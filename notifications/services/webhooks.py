@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from standardwebhooks import Webhook
 
 from oms import event_catalogue, http, rls
+from oms.db import HotQuery, RowsInsert
 from oms.errors import DomainError
 from oms.events import enqueue_after_commit, memo, send_task
 from oms.models import Event
@@ -137,14 +138,26 @@ def message_body(event: Event) -> str:
     )
 
 
+# A dispatch and a delivery of every event an endpoint takes run these (oms.db: built once, one INSERT each).
+_message_of_event = HotQuery(lambda event_id: WebhookMessage.objects.filter(event_id=event_id), event_id=-7_302_001)
+_delivery_to_make = HotQuery(
+    lambda pk: WebhookDelivery.objects.select_related("endpoint", "message").filter(pk=pk), pk=-7_302_002
+)
+_write_messages, _write_deliveries, _write_attempts = (
+    RowsInsert(WebhookMessage),
+    RowsInsert(WebhookDelivery),
+    RowsInsert(WebhookAttempt),
+)
+
+
 def message_for(event: Event) -> tuple[WebhookMessage, bool]:
     """The event's one body, made on first need and never changed; and whether it was made now. Called while the
     event's dispatch holds the event row, so two callers never race to make it."""
-    message = WebhookMessage.objects.filter(event=event).first()
+    message = next(iter(_message_of_event(event_id=event.pk)), None)
     if message is not None:
         return message, False
-    made = WebhookMessage.objects.create(
-        tenant_id=event.tenant_id, event=event, kind=event.kind, body=message_body(event)
+    (made,) = _write_messages(
+        [WebhookMessage(tenant_id=event.tenant_id, event=event, kind=event.kind, body=message_body(event))]
     )
     return made, True
 
@@ -165,7 +178,7 @@ def enqueue(*, event: Event, endpoints) -> list[WebhookDelivery]:
         )
     )
     now = timezone.now()
-    created = WebhookDelivery.objects.bulk_create(
+    created = _write_deliveries(
         [
             WebhookDelivery(tenant_id=event.tenant_id, endpoint=endpoint, message=message, next_attempt_at=now)
             for endpoint in endpoints
@@ -275,7 +288,7 @@ def deliver(delivery_id: int) -> WebhookAttempt | None:
     now = timezone.now()
     if not _claim(delivery_id, now):
         return None
-    delivery = WebhookDelivery.objects.select_related("endpoint", "message").get(pk=delivery_id)
+    (delivery,) = _delivery_to_make(pk=delivery_id)  # claimed just now: it exists
     endpoint, message = delivery.endpoint, delivery.message
     at = datetime.fromtimestamp(int(time.time()), tz=UTC)
     msg_id = str(message.event_id)
@@ -303,14 +316,18 @@ def deliver(delivery_id: int) -> WebhookAttempt | None:
 def _record(delivery: WebhookDelivery, status_code, error: str, duration_ms: int) -> WebhookAttempt:
     now = timezone.now()
     number = delivery.attempts + 1
-    attempt = WebhookAttempt.objects.create(
-        tenant_id=delivery.tenant_id,
-        delivery=delivery,
-        number=number,
-        status_code=status_code,
-        error=error,
-        duration_ms=duration_ms,
-        at=now,
+    (attempt,) = _write_attempts(
+        [
+            WebhookAttempt(
+                tenant_id=delivery.tenant_id,
+                delivery=delivery,
+                number=number,
+                status_code=status_code,
+                error=error,
+                duration_ms=duration_ms,
+                at=now,
+            )
+        ]
     )
     ok = status_code is not None and 200 <= status_code < 300
     delivery.attempts = number
