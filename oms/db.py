@@ -13,7 +13,7 @@ import weakref
 import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
-from django.db.models import Lookup
+from django.db.models import Lookup, signals
 
 from oms.dbbackend.base import ServerBindingCursor
 
@@ -148,37 +148,62 @@ def _json_value(value):
 class RowsInsert:
     """New rows of one model in one INSERT whose values travel as one JSON parameter (`jsonb_to_recordset`): the
     same statement whatever the number of rows, with no placeholder, no quoting and no compiling per value, at a
-    fraction of `bulk_create`'s client CPU. For hot appends of plain rows (no signals, no history): every column is
-    written from the objects, which get their ids, as `bulk_create` gives them."""
+    fraction of the client CPU of `bulk_create` or `save()`. Every column is written from the objects, which get
+    their ids, as `bulk_create` gives them (objects that carry their ids keep them).
 
-    def __init__(self, model):
-        self._model = model
+    `saved=True`: the model's `pre_save` and `post_save` signals are sent as `save()` sends them for a new row, so
+    its history rows are written (django-simple-history listens). `ignore_conflicts=True`: a row a unique
+    constraint already holds is skipped, and the objects get no ids (as with `bulk_create`)."""
+
+    def __init__(self, model, *, saved: bool = False, ignore_conflicts: bool = False):
+        self._model, self._saved, self._ignore_conflicts = model, saved, ignore_conflicts
         # Every column but the generated id: a default Django fills in has none in the database.
         self._fields = [f for f in model._meta.concrete_fields if f is not model._meta.pk and not f.generated]
-        self._sql: dict[str, str] = {}
+        self._sql: dict[tuple[str, bool], str] = {}
 
-    def _statement(self, db) -> str:
-        if db.alias not in self._sql:
+    def _statement(self, db, with_ids: bool) -> str:
+        if (db.alias, with_ids) not in self._sql:
             quote, meta = db.ops.quote_name, self._model._meta
-            columns = ", ".join(quote(f.column) for f in self._fields)
-            types = ", ".join(f"{quote(f.column)} {f.db_type(db)}" for f in self._fields)
-            self._sql[db.alias] = (
-                f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {columns} "  # noqa: S608 - the model's own
-                f"FROM jsonb_to_recordset(%s::jsonb) AS r ({types}) RETURNING {quote(meta.pk.column)}"
+            fields = [meta.pk, *self._fields] if with_ids else self._fields
+            columns = ", ".join(quote(f.column) for f in fields)
+            # An array goes in cast, as the ORM sends it (`'{…}'::varchar(40)[]`: an element too long is cut, not
+            # refused); every other value as its column's type.
+            arrays = {f.column for f in fields if f.get_internal_type() == "ArrayField"}
+            values = ", ".join(
+                f"r.{quote(c)}::{f.db_type(db)}" if (c := f.column) in arrays else quote(c) for f in fields
             )
-        return self._sql[db.alias]
+            types = ", ".join(f"{quote(f.column)} {'text[]' if f.column in arrays else f.db_type(db)}" for f in fields)
+            tail = "ON CONFLICT DO NOTHING" if self._ignore_conflicts else f"RETURNING {quote(meta.pk.column)}"
+            self._sql[db.alias, with_ids] = (
+                f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {values} "  # noqa: S608 - the model's own
+                f"FROM jsonb_to_recordset(%s::jsonb) AS r ({types}) {tail}"
+            )
+        return self._sql[db.alias, with_ids]
 
     def __call__(self, objs: list) -> list:
         if not objs:
             return objs
-        db = connections[DEFAULT_DB_ALIAS]
-        rows = [{f.column: f.pre_save(obj, True) for f in self._fields} for obj in objs]
+        db, model = connections[DEFAULT_DB_ALIAS], self._model
+        with_ids = objs[0].pk is not None
+        if any((obj.pk is not None) != with_ids for obj in objs):
+            raise ValueError("RowsInsert: either every object carries its id or none does.")
+        if self._saved:
+            for obj in objs:
+                signals.pre_save.send(sender=model, instance=obj, raw=False, using=db.alias, update_fields=None)
+        fields = [model._meta.pk, *self._fields] if with_ids else self._fields
+        rows = [{f.column: f.pre_save(obj, True) for f in fields} for obj in objs]
         with db.cursor() as cursor:
-            cursor.execute(self._statement(db), [json.dumps(rows, default=_json_value)])
-            ids = [row[0] for row in cursor.fetchall()]  # in the order of the rows, as bulk_create relies on too
-        for obj, pk in zip(objs, ids, strict=True):
-            obj.pk = pk
+            cursor.execute(self._statement(db, with_ids), [json.dumps(rows, default=_json_value)])
+            if not with_ids and not self._ignore_conflicts:
+                ids = [row[0] for row in cursor.fetchall()]  # in the order of the rows, as bulk_create relies on too
+                for obj, pk in zip(objs, ids, strict=True):
+                    obj.pk = pk
+        for obj in objs:
             obj._state.adding, obj._state.db = False, db.alias
+            if self._saved:
+                signals.post_save.send(
+                    sender=model, instance=obj, created=True, update_fields=None, raw=False, using=db.alias
+                )
         return objs
 
 
@@ -202,8 +227,10 @@ class HotQuery:
     Building them is most of the client's cost of a statement (≈ 0.4 ms of the CPU each), more than PostgreSQL
     takes to run most of them; hot paths run a few of them on every request. `build(**values)` makes the queryset;
     `samples` are distinct values of the right types, found among the compiled statement's parameters to know
-    where each value goes (only plain comparisons keep a value as given, so only they are allowed). The SQL goes
-    through Django's cursor: the tenant binding, query logging and counts work as for any query.
+    where each value goes (only plain comparisons keep a value as given, so only they are allowed). `build` must
+    depend on its arguments alone: anything else it puts in the statement (the time now, a setting) is kept from the
+    first build. The SQL goes through Django's cursor: the tenant binding, query logging and counts work as for
+    any query.
     """
 
     def __init__(self, build, **samples):

@@ -1,4 +1,5 @@
-"""Model history (django-simple-history) with its `history` manager class built once per model.
+"""Model history (django-simple-history) with its `history` manager class built once per model, and its rows
+appended with one plain INSERT each.
 
 The stock descriptor builds a new manager class (`from_queryset`: a `type()` and an `inspect.getmembers` walk of the
 queryset) on every access, and every saved row of a tracked model accesses it once: ≈ 0.09 ms of CPU and a class
@@ -7,8 +8,11 @@ left for the garbage collector per row, three rows per API order (built once: 0.
 
 from functools import cached_property
 
+from django.db import DEFAULT_DB_ALIAS, models
 from simple_history.manager import HistoryDescriptor
 from simple_history.models import HistoricalRecords
+
+from oms.db import RowsInsert
 
 
 class _ManagerBuiltOnce(HistoryDescriptor):
@@ -20,7 +24,35 @@ class _ManagerBuiltOnce(HistoryDescriptor):
         return self.manager_type(self.model, instance)
 
 
+class AppendedRow(models.Model):
+    """Base of the historical models: a history row is only ever added, and an API order adds two. `RowsInsert`
+    writes it at a fraction of the client CPU of Django's `save()` (≈ 0.5 ms each), which has nothing else to do
+    for it: no signal listens to a history row, none of its fields is computed at save."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self._state.adding and self.pk is None and not args and kwargs.get("using") in (None, DEFAULT_DB_ALIAS):
+            _appender(type(self))([self])
+        else:
+            super().save(*args, **kwargs)
+
+
+_appenders: dict[type, RowsInsert] = {}
+
+
+def _appender(model) -> RowsInsert:
+    if model not in _appenders:
+        _appenders[model] = RowsInsert(model)
+    return _appenders[model]
+
+
 class History(HistoricalRecords):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("bases", (AppendedRow,))
+        super().__init__(*args, **kwargs)
+
     def finalize(self, sender, **kwargs):
         super().finalize(sender, **kwargs)
         descriptor = sender.__dict__.get(self.manager_name)

@@ -1,4 +1,5 @@
 from oms import rls, system
+from oms.db import HotQuery
 from oms.models import Membership
 from oms.observability import tenant_var
 
@@ -57,4 +58,16 @@ def user_memberships(user):
 
 def chosen_membership(user, tenant_id):
     """The membership in the shop chosen in the session; visible under the policy the connection is bound to."""
-    return Membership.objects.filter(user=user, tenant_id=tenant_id, is_active=True).select_related("tenant").first()
+    return next(iter(_active_membership(user_id=user.pk, tenant_id=tenant_id)), None)
+
+
+# Every page of every person asks it (oms.db.HotQuery: built once).
+_active_membership = HotQuery(
+    lambda user_id, tenant_id: (
+        Membership.objects.filter(user_id=user_id, tenant_id=tenant_id, is_active=True)
+        .select_related("tenant")
+        .order_by("pk")[:1]
+    ),
+    user_id=-7_303_001,
+    tenant_id=-7_303_002,
+)

@@ -5,7 +5,7 @@ import re
 from django.db import transaction
 from django.utils.translation import gettext
 
-from oms.db import AnyOf, HotQuery
+from oms.db import AnyOf, HotQuery, RowsInsert
 
 from .. import locks
 from ..errors import InvalidMerge
@@ -48,6 +48,11 @@ _contacts_with_customers = HotQuery(
 )
 
 
+# Every order from a new customer writes these.
+_write_customers = RowsInsert(Customer, saved=True)
+_write_contacts = RowsInsert(CustomerContact, ignore_conflicts=True)
+
+
 def _known_contacts(tenant, contacts) -> dict[tuple[str, str], CustomerContact]:
     """The tenant's contacts among these, with their customers: one query for phone and e-mail alike."""
     if not contacts:
@@ -80,7 +85,7 @@ def _remember_contacts(customer: Customer, contacts, known=()) -> None:
         if (kind, normalized) not in known
     ]
     if new:
-        CustomerContact.objects.bulk_create(new, ignore_conflicts=True)
+        _write_contacts(new)
 
 
 def match_or_create_customer(*, tenant, name: str, phone: str = "", email: str = "", address: str = "") -> Customer:
@@ -91,12 +96,16 @@ def match_or_create_customer(*, tenant, name: str, phone: str = "", email: str =
     known = _known_contacts(tenant, contacts)
     customer = next((known[kind, norm].customer for kind, _, norm in contacts if (kind, norm) in known), None)
     if customer is None:
-        customer = Customer.objects.create(
-            tenant=tenant,
-            name=name.strip() or "Customer",
-            phone=phone.strip(),
-            email=normalize_email(email),
-            address=address.strip(),
+        (customer,) = _write_customers(
+            [
+                Customer(
+                    tenant=tenant,
+                    name=name.strip() or "Customer",
+                    phone=phone.strip(),
+                    email=normalize_email(email),
+                    address=address.strip(),
+                )
+            ]
         )
     _remember_contacts(customer, contacts, known)
     return customer

@@ -69,6 +69,7 @@ _products_by_sku = HotQuery(
 )
 
 
+_write_order = RowsInsert(Order, saved=True)  # saved: its history row is written as save() writes it
 _write_lines = RowsInsert(OrderLine)  # no history row for a new line, as bulk_create writes none
 
 
@@ -155,31 +156,39 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
     try:
         # No savepoint: a duplicate external id ends the transaction anyway (the constraint decides, so two
         # concurrent requests with one external id cannot both pass a check made before the INSERT).
-        order = Order.objects.create(
-            id=order_id,
-            root_id=order_id,
-            tenant=tenant,
-            number=str(number),
-            channel=channel,
-            external_id=data.external_id,
-            customer=customer,
-            status=default_status(tenant_id=tenant.pk),
-            group=Group.NEW,
-            manager_id=next_manager_id(tenant=tenant)
-            if actor.user_id is None or actor.role != Role.MANAGER
-            else actor.user_id,
-            delivery_method=data.delivery_method,
-            delivery_address=data.delivery_address,
-            payment_method=data.payment_method,
-            comment=data.comment,
-            tags=data.tags,
-            total=total,
-            **(payments.opening_state(total) if paid_at_once else {}),
-            **(
-                {"created_at": data.created_at, "updated_at": data.created_at, "status_changed_at": data.created_at}
-                if data.created_at
-                else {}
-            ),
+        (order,) = _write_order(
+            [
+                Order(
+                    id=order_id,
+                    root_id=order_id,
+                    tenant=tenant,
+                    number=str(number),
+                    channel=channel,
+                    external_id=data.external_id,
+                    customer=customer,
+                    status=default_status(tenant_id=tenant.pk),
+                    group=Group.NEW,
+                    manager_id=next_manager_id(tenant=tenant)
+                    if actor.user_id is None or actor.role != Role.MANAGER
+                    else actor.user_id,
+                    delivery_method=data.delivery_method,
+                    delivery_address=data.delivery_address,
+                    payment_method=data.payment_method,
+                    comment=data.comment,
+                    tags=data.tags,
+                    total=total,
+                    **(payments.opening_state(total) if paid_at_once else {}),
+                    **(
+                        {
+                            "created_at": data.created_at,
+                            "updated_at": data.created_at,
+                            "status_changed_at": data.created_at,
+                        }
+                        if data.created_at
+                        else {}
+                    ),
+                )
+            ]
         )
     except IntegrityError as exc:
         if broken_constraint(exc) != "order_unique_external_id":

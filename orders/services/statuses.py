@@ -9,6 +9,7 @@ from django_fsm import can_proceed
 
 from inventory import services as stock
 from oms.actors import Actor
+from oms.db import HotQuery
 from oms.event_catalogue import OrderStatusChanged
 from oms.events import record_event
 from oms.models import Tenant
@@ -40,13 +41,28 @@ def matrix_for(*, tenant, channel: str):
 
 def allowed_targets(*, order: Order, role: str | None) -> list[OrderStatus]:
     """Statuses the matrix lets this order move to, for this role (None: API or system); one statement."""
-    transitions = (
-        matrix_for(tenant=order.tenant_id, channel=order.channel)
-        .filter(from_status_id=order.status_id, to_status__is_active=True)
+    transitions = _targets_of_channel if order.channel else _targets_without_channel
+    rows = transitions(tenant_id=order.tenant_id, channel=order.channel, from_status_id=order.status_id)
+    return [t.to_status for t in rows if role is None or not t.roles or role in t.roles]
+
+
+def _targets(tenant_id, channel, from_status_id):
+    return (
+        matrix_for(tenant=tenant_id, channel=channel)
+        .filter(from_status_id=from_status_id, to_status__is_active=True)
         .select_related("to_status")
         .order_by("to_status__position", "to_status__pk")
     )
-    return [t.to_status for t in transitions if role is None or not t.roles or role in t.roles]
+
+
+# Every order page asks it (oms.db.HotQuery: built once; an order with no channel reads the general matrix).
+_targets_of_channel = HotQuery(_targets, tenant_id=-7_303_003, channel="sample-channel", from_status_id=-7_303_004)
+_targets_without_channel = HotQuery(
+    lambda tenant_id, channel, from_status_id: _targets(tenant_id, "", from_status_id),
+    tenant_id=-7_303_003,
+    channel="",
+    from_status_id=-7_303_004,
+)
 
 
 def can_enter_group(order: Order, group: str) -> bool:

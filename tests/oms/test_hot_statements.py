@@ -133,3 +133,31 @@ def test_a_row_for_another_shop_is_refused(tenant, other_tenant):
 def test_a_value_json_cannot_carry_is_refused():
     with pytest.raises(TypeError, match="bytes"):
         entries([OrderActivity(tenant_id=1, order_id=1, kind="note", changes={"raw": b"x"})])
+
+
+def test_saved_rows_get_their_history_and_given_ids_are_kept(tenant):
+    from orders.models import Customer, CustomerContact
+
+    customers = RowsInsert(Customer, saved=True)
+    (made,) = customers([Customer(tenant=tenant, name="Ann", phone="+7 900")])
+    assert [(h.history_type, h.name) for h in made.history.all()] == [("+", "Ann")]
+    given = Customer(id=made.pk + 1000, tenant=tenant, name="Bob")
+    assert customers([given])[0].pk == made.pk + 1000 and Customer.objects.get(pk=given.pk).name == "Bob"
+    with pytest.raises(ValueError, match="every object"):
+        customers([Customer(tenant=tenant, name="C"), Customer(id=1, tenant=tenant, name="D")])
+
+    contacts = RowsInsert(CustomerContact, ignore_conflicts=True)
+    row = {"tenant": tenant, "customer": made, "kind": "phone", "value": "+7 900", "normalized": "7900"}
+    contacts([CustomerContact(**row)])
+    contacts([CustomerContact(**row), CustomerContact(**{**row, "kind": "email", "normalized": "a@b.c"})])
+    assert sorted(CustomerContact.objects.filter(customer=made).values_list("kind", flat=True)) == ["email", "phone"]
+
+
+def test_an_array_goes_in_as_the_orm_sends_it(tenant):
+    from orders.models import Customer
+
+    long_tag = "T" * 50
+    by_orm = Customer.objects.create(tenant=tenant, name="ORM", tags=[long_tag])
+    (by_rows,) = RowsInsert(Customer)([Customer(tenant=tenant, name="Rows", tags=[long_tag, "VIP"])])
+    stored = {c.name: c.tags for c in Customer.objects.filter(pk__in=[by_orm.pk, by_rows.pk])}
+    assert stored == {"ORM": ["T" * 40], "Rows": ["T" * 40, "VIP"]}
