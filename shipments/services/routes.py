@@ -70,6 +70,19 @@ def parse_amount(raw) -> Decimal | None:
     return amount
 
 
+def check_not_over_due(amount: Decimal | None, due: Decimal) -> None:
+    """More cash than is due is never the order's money: the courier gives the change back (a tip is not the shop's
+    to book). Less is recorded, and the route's close reports the gap."""
+    if amount is None or amount <= max(due, Decimal("0.00")):
+        return
+    if due <= 0:
+        raise RouteRuleBroken(gettext("Nothing is due on delivery for this order: leave the amount collected empty."))
+    raise RouteRuleBroken(
+        gettext("%(typed)s is more than the %(due)s due on delivery. Give the change back and enter %(due)s.")
+        % {"typed": number_format(amount, 2), "due": number_format(due, 2)}
+    )
+
+
 @retry_on_conflict()
 @transaction.atomic
 def deliver(*, stop: RouteStop, actor: Actor, amount_collected=None) -> RouteStop:
@@ -82,6 +95,7 @@ def deliver(*, stop: RouteStop, actor: Actor, amount_collected=None) -> RouteSto
         raise RouteRuleBroken(
             gettext("Enter the amount collected (%(due)s is due on delivery).") % {"due": number_format(due, 2)}
         )
+    check_not_over_due(amount, due)
     confirm_delivery(order=order, actor=actor, note=f"route {stop.route_id}")
     record_transfer(
         order=order,

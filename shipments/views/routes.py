@@ -112,8 +112,9 @@ def stop_deliver(request, pk):
     stop = _own_stop(request, pk)
     amount = request.POST.get("amount_collected", "")
     typed, due = _typed_amount(amount), amount_to_collect(stop.order)
-    if typed is not None and due > 0 and typed != due and request.POST.get("confirm_amount") != str(typed):
-        # Cash that differs from what is due is a mistake more often than not: recorded when the courier says twice.
+    if typed is not None and typed < due and request.POST.get("confirm_amount") != str(typed):
+        # Cash short of what is due is a mistake more often than not: recorded when the courier says twice (more than
+        # is due the service refuses).
         messages.warning(
             request,
             gettext("%(typed)s is not the %(due)s due. Count the cash, then press Delivered again to record %(typed)s.")

@@ -169,3 +169,30 @@ def test_a_route_whose_cash_adds_up_closes_without_incident(tenant):
     routes.deliver(stop=stop, actor=SYSTEM, amount_collected=str(order.total))
     routes.close(route=stop.route, actor=SYSTEM)
     assert not Incident.objects.filter(kind=IncidentKind.CASH_MISMATCH).exists()
+
+
+def test_more_cash_than_is_due_is_refused_and_changes_nothing(tenant):
+    from decimal import Decimal
+
+    from orders.models import Order
+
+    order, stop, _ = handed_to_courier(tenant)
+    routes.depart(route=stop.route, actor=SYSTEM)
+    with pytest.raises(RouteRuleBroken, match="more than the .* due on delivery"):
+        routes.deliver(stop=stop, actor=SYSTEM, amount_collected=str(order.total + Decimal("0.01")))
+    stop.refresh_from_db()
+    order = Order.objects.get(pk=order.pk)
+    assert (stop.result, stop.amount_collected, order.paid) == ("", None, Decimal("0.00"))
+    stop = routes.deliver(stop=stop, actor=SYSTEM, amount_collected=str(order.total))
+    assert Order.objects.get(pk=order.pk).paid == order.total
+
+
+def test_cash_for_an_order_with_nothing_due_is_refused(tenant):
+    from orders.services import payments
+
+    order, stop, _ = handed_to_courier(tenant)
+    payments.record_payment(order=order, amount=order.total, method="card", actor=SYSTEM)
+    routes.depart(route=stop.route, actor=SYSTEM)
+    with pytest.raises(RouteRuleBroken, match="Nothing is due"):
+        routes.deliver(stop=stop, actor=SYSTEM, amount_collected="5")
+    assert routes.deliver(stop=stop, actor=SYSTEM).result == "delivered"

@@ -247,6 +247,25 @@ def test_cash_other_than_what_is_due_is_recorded_when_the_courier_confirms_it(te
     assert (stop.result, stop.amount_collected) == ("delivered", Decimal("1.00"))
 
 
+def test_more_cash_than_is_due_is_refused_on_the_courier_screen_at_the_first_press(tenant):
+    from decimal import Decimal
+
+    from shipments.models import RouteStop
+    from shipments.services.custody import amount_to_collect
+    from tests.conftest import login
+
+    order, stop, courier = handed_to_courier(tenant)
+    due = amount_to_collect(order)
+    client = login(courier, tenant)
+    client.post(reverse("shipments:route_depart", args=[stop.route.pk]), **HTMX)
+    url = reverse("shipments:stop_deliver", args=[stop.pk])
+    over = f"{due + Decimal('10'):.2f}"
+    for data in ({"amount_collected": over}, {"amount_collected": over, "confirm_amount": over}):
+        page = client.post(url, data, **HTMX).content.decode()
+        assert f"{over} is more than the {due} due on delivery" in page and "confirm_amount" not in page
+        assert RouteStop.objects.get(pk=stop.pk).result == ""
+
+
 def test_custody_page_shows_the_chain(tenant, client_for):
     order, _, courier = handed_to_courier(tenant)
     page = client_for(Role.MANAGER).get(reverse("shipments:order_custody", args=[order.pk])).content.decode()
