@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
 from django.db.models import Lookup, signals
 
-from oms.dbbackend.base import ServerBindingCursor, nothing_goes_in_front
+from oms.dbbackend.base import ServerBindingCursor
 
 logger = logging.getLogger(__name__)
 
@@ -137,17 +137,6 @@ def fetch_prepared(sql: str, params) -> list[tuple]:
         return raw.fetchall()
 
 
-def _fetch_hot(db, sql: str, params) -> list[tuple]:
-    """The rows of a hot INSERT (RowsInsert, whose plan is the same whatever the values): prepared once per session
-    where nothing must travel in front of it (inside a transaction that already carries its binding), else through
-    Django's cursor with the BEGIN, binding or savepoints riding in front."""
-    if nothing_goes_in_front(db.connection):
-        return fetch_prepared(sql, params)
-    with db.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def _json_value(value):
     if isinstance(value, datetime.datetime | datetime.date | datetime.time):
         return value.isoformat()  # every digit: DjangoJSONEncoder would cut microseconds
@@ -184,7 +173,7 @@ class RowsInsert:
                 f"r.{quote(c)}::{f.db_type(db)}" if (c := f.column) in arrays else quote(c) for f in fields
             )
             types = ", ".join(f"{quote(f.column)} {'text[]' if f.column in arrays else f.db_type(db)}" for f in fields)
-            tail = ("ON CONFLICT DO NOTHING " if self._ignore_conflicts else "") + f"RETURNING {quote(meta.pk.column)}"
+            tail = "ON CONFLICT DO NOTHING" if self._ignore_conflicts else f"RETURNING {quote(meta.pk.column)}"
             self._sql[db.alias, with_ids] = (
                 f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {values} "  # noqa: S608 - the model's own
                 f"FROM jsonb_to_recordset(%s::jsonb) AS r ({types}) {tail}"
@@ -203,10 +192,12 @@ class RowsInsert:
                 signals.pre_save.send(sender=model, instance=obj, raw=False, using=db.alias, update_fields=None)
         fields = [model._meta.pk, *self._fields] if with_ids else self._fields
         rows = [{f.column: f.pre_save(obj, True) for f in fields} for obj in objs]
-        written = _fetch_hot(db, self._statement(db, with_ids), [json.dumps(rows, default=_json_value)])
-        if not with_ids and not self._ignore_conflicts:  # a skipped row has no id to give
-            for obj, (pk,) in zip(objs, written, strict=True):  # in the order of the rows, as bulk_create relies on
-                obj.pk = pk
+        with db.cursor() as cursor:
+            cursor.execute(self._statement(db, with_ids), [json.dumps(rows, default=_json_value)])
+            if not with_ids and not self._ignore_conflicts:
+                ids = [row[0] for row in cursor.fetchall()]  # in the order of the rows, as bulk_create relies on too
+                for obj, pk in zip(objs, ids, strict=True):
+                    obj.pk = pk
         for obj in objs:
             obj._state.adding, obj._state.db = False, db.alias
             if self._saved:
@@ -252,9 +243,10 @@ class HotQuery:
         if plan.locks and db.get_autocommit():
             raise transaction.TransactionManagementError("select_for_update cannot be used outside of a transaction.")
         params = [values[name] if name is not None else constant for name, constant in plan.slots]
-        # Planned each time, with its values: a prepared SELECT falls back to a generic plan after five runs, and
-        # under row-level security (the shop is a setting, unknown to the planner) that plan can walk a whole
-        # table of the shop (measured: the order's lines joined to every product first, 0.6 ms instead of 0.08).
+        # Not prepared: planned each time with its values. After five runs PostgreSQL gives a prepared statement a
+        # generic plan, and under row-level security (the shop is a setting the planner cannot see) that plan can
+        # walk a whole table of the shop (measured: the order's lines joined to every product first, 0.6 ms
+        # instead of 0.08).
         with db.cursor() as cursor:
             cursor.execute(plan.sql, params)
             rows = cursor.fetchall()

@@ -51,18 +51,6 @@ _OUTSIDE_TRANSACTIONS = re.compile(
 )
 
 
-def nothing_goes_in_front(conn) -> bool:
-    """Whether the next statement on `conn` travels alone: a transaction is open and holds the wanted tenant, and
-    no savepoint waits to be sent. Such a statement may be prepared (oms.db), since nothing rides with it."""
-    return (
-        conn is not None
-        and not conn.autocommit
-        and conn.pgconn.transaction_status != IDLE
-        and _pending(conn) is BOUND
-        and not _queue(conn)
-    )
-
-
 def _held(conn, tenant) -> None:
     if not conn.autocommit:
         conn.oms_tenant = tenant
