@@ -60,7 +60,7 @@ class BearerToken(HttpBearer):
     def authenticate(self, request, token):
         token_hash = hash_token(token)
         rls.bind_to_token(token_hash)  # the token's shop is found by the binding of the statement that reads it
-        api_token = next(iter(_live_token(token_hash=token_hash)), None)
+        api_token = _live_token.first(token_hash=token_hash)
         rls.bind(api_token and api_token.tenant_id)  # the next request's middleware binds the connection afresh
         if api_token is None:
             return None

@@ -252,6 +252,11 @@ class HotQuery:
             rows = cursor.fetchall()
         return [plan.instance(db, row) for row in plan.converted(rows)]
 
+    def first(self, **values):
+        """The first instance, or None (the query orders and limits itself)."""
+        rows = self(**values)
+        return rows[0] if rows else None
+
     def _compile(self, db) -> "_CompiledQuery":
         queryset = self._build(**self._samples)
         compiler = queryset.query.get_compiler(connection=db)

@@ -117,7 +117,7 @@ _order_and_plan = HotQuery(
 
 def sync_deadline(*, order_id: int, tenant_id: int) -> datetime.datetime | None:
     """Plan the order's deadline from its current status's limit (idempotent: reads the order, not the event)."""
-    order = next(iter(_order_and_plan(tenant_id=tenant_id, pk=order_id)), None)
+    order = _order_and_plan.first(tenant_id=tenant_id, pk=order_id)
     if order is None:
         return None
     limits = memo(("time-limits", tenant_id), lambda: active_limits(tenant_id))

@@ -153,7 +153,7 @@ _write_messages, _write_deliveries, _write_attempts = (
 def message_for(event: Event) -> tuple[WebhookMessage, bool]:
     """The event's one body, made on first need and never changed; and whether it was made now. Called while the
     event's dispatch holds the event row, so two callers never race to make it."""
-    message = next(iter(_message_of_event(event_id=event.pk)), None)
+    message = _message_of_event.first(event_id=event.pk)
     if message is not None:
         return message, False
     (made,) = _write_messages(

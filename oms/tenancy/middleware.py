@@ -58,7 +58,7 @@ def user_memberships(user):
 
 def chosen_membership(user, tenant_id):
     """The membership in the shop chosen in the session; visible under the policy the connection is bound to."""
-    return next(iter(_active_membership(user_id=user.pk, tenant_id=tenant_id)), None)
+    return _active_membership.first(user_id=user.pk, tenant_id=tenant_id)
 
 
 # Every page of every person asks it (oms.db.HotQuery: built once).

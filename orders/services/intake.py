@@ -125,7 +125,7 @@ _first_status_of_group = HotQuery(  # every new order asks for it
 
 
 def default_status(*, tenant_id, group: str = Group.NEW) -> OrderStatus:
-    status = next(iter(_first_status_of_group(tenant_id=tenant_id, group=group)), None)
+    status = _first_status_of_group.first(tenant_id=tenant_id, group=group)
     if status is None:
         raise InvalidOrder(gettext("The shop has no active status in group '%(group)s'.") % {"group": group})
     return status
