@@ -12,6 +12,7 @@ A second launcher started meanwhile (say `make test` next to `make up`) shares t
 import fcntl
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -336,7 +337,16 @@ def stop_children(children):
 
 
 def test(stack, args):
-    return run_foreground([PYTHON, "-m", "pytest", *args], service_env(stack, redis_db=1))
+    return run_foreground([PYTHON, "-m", "pytest", *parallel(args), *args], service_env(stack, redis_db=1))
+
+
+def parallel(args):
+    """One pytest worker per core (pytest-xdist, each with its own databases), unless the arguments say otherwise;
+    work-stealing, as a few parametrised walks over every screen take minutes each."""
+    chosen = re.compile(r"-n|-n\d+|-nauto|-nlogical|--numprocesses(=.*)?|(-p)?no:xdist")
+    if any(chosen.fullmatch(arg) for arg in args):
+        return []
+    return ["-n", "auto", "--dist", "worksteal"]
 
 
 def manage_command(stack, args):

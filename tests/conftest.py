@@ -1,3 +1,7 @@
+import fcntl
+import tempfile
+from pathlib import Path
+
 import pytest
 from django.test import Client
 from django.utils import translation
@@ -81,7 +85,16 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def one_database_setup_at_a_time():
+    """The roles and their grants belong to the whole PostgreSQL server: parallel workers (pytest-xdist), each
+    migrating its own test database, would create and grant them at the same moment and collide."""
+    with open(Path(tempfile.gettempdir()) / "oms-test-database-setup.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield lock
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(one_database_setup_at_a_time, django_db_setup, django_db_blocker):
     """Migrations ran as the owner, and post_migrate made the application role with its grants and the policies.
     From here on every connection of the suite logs in as that role, so row-level security binds every test."""
     from django.conf import settings
@@ -90,6 +103,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), connections["default"].cursor() as cursor:
         # Transactional tests empty the tables between tests; TRUNCATE lifts no row-level wall.
         cursor.execute(f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {settings.DATABASE_APP_ROLE}")
+    fcntl.flock(one_database_setup_at_a_time, fcntl.LOCK_UN)
     db = connections["default"].settings_dict
     OWNER_LOGIN.update(USER=db["USER"], PASSWORD=db["PASSWORD"])
     connections.close_all()

@@ -19,3 +19,9 @@ def test_links_sent_out_follow_the_port_the_app_serves_on():
 
     assert site_env({}, 8123)["SITE_URL"] == "http://127.0.0.1:8123"
     assert site_env({"SITE_URL": "https://shop.example"}, 8123)["SITE_URL"] == "https://shop.example"
+
+
+def test_the_suite_runs_on_every_core_unless_told_otherwise():
+    assert launcher.parallel(["tests/oms", "-x"]) == ["-n", "auto", "--dist", "worksteal"]
+    for chosen in (["-n", "1"], ["-n4"], ["--numprocesses=2"], ["-p", "no:xdist"], ["-pno:xdist"]):
+        assert launcher.parallel(["tests/oms", *chosen]) == [], chosen
