@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_database_url, ensure_database, stop  # noqa: E402
+from bench.common import bench_database_url, core_speed, ensure_database, stop  # noqa: E402
 from bench.orders import BENCH_ENV, free_port, load_average, percentile, seed, wait_until_up  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -634,7 +634,7 @@ def run_traffic(args, env, tenant, fixtures, counts, receiver) -> int:
         print(
             f"\ngunicorn {args.web_workers}×{args.threads} on 127.0.0.1:{port}, Celery worker ×{args.celery} "
             f"(nice {args.worker_nice}), "
-            f"app role {APP_ROLE}, {os.cpu_count()} CPUs; tenant '{tenant.slug}'"
+            f"app role {APP_ROLE}, {os.cpu_count()} CPUs ({core_speed()}); tenant '{tenant.slug}'"
         )
         parts = {"web": web.pid, "worker": worker.pid}
         steps = []
