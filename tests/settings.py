@@ -2,15 +2,10 @@
 
 import os
 import tempfile
-from urllib.parse import urlsplit, urlunsplit
 
-# Under pytest-xdist each worker process gets its own Redis database (its own database on PostgreSQL comes from
-# pytest-django): the tests count queued tasks and clear flags, and the workers they start read the same variable.
-if worker := os.environ.get("PYTEST_XDIST_WORKER"):
-    _url = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/1"))
-    _first, _index = int(_url.path.strip("/") or 0), int(worker.removeprefix("gw"))
-    _number = _first + _index if _first + _index < 16 else _first - _index  # Redis has databases 0-15
-    os.environ["REDIS_URL"] = urlunsplit(_url._replace(path=f"/{_number}"))
+from tests.support.xdist import own_redis
+
+own_redis(os.environ)  # before the settings read REDIS_URL
 
 from oms.settings import *  # noqa: E402, F403
 

@@ -25,3 +25,20 @@ def test_the_suite_runs_on_every_core_unless_told_otherwise():
     assert launcher.parallel(["tests/oms", "-x"]) == ["-n", "auto", "--dist", "worksteal"]
     for chosen in (["-n", "1"], ["-n4"], ["--numprocesses=2"], ["-p", "no:xdist"], ["-pno:xdist"]):
         assert launcher.parallel(["tests/oms", *chosen]) == [], chosen
+
+
+def test_each_test_worker_moves_to_its_own_redis_database_once():
+    from tests.support.xdist import own_redis
+
+    first = {"PYTEST_XDIST_WORKER": "gw1", "REDIS_URL": "redis://127.0.0.1:6379/1"}
+    own_redis(first)
+    assert first["REDIS_URL"] == "redis://127.0.0.1:6379/2"
+    child = dict(first)  # a Celery worker the test starts inherits the environment and imports the settings again
+    own_redis(child)
+    assert child["REDIS_URL"] == first["REDIS_URL"]
+    last = {"PYTEST_XDIST_WORKER": "gw1", "REDIS_URL": "redis://127.0.0.1:6379/15"}
+    own_redis(last)
+    assert last["REDIS_URL"] == "redis://127.0.0.1:6379/14"
+    alone = {"REDIS_URL": "redis://127.0.0.1:6379/1"}
+    own_redis(alone)
+    assert alone == {"REDIS_URL": "redis://127.0.0.1:6379/1"}
