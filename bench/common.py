@@ -75,8 +75,8 @@ def load_average() -> str:
 
 def core_speed() -> str:
     """CPU seconds of a fixed pure-Python loop, best of three. Machines of the same size differ by twice and more
-    per core (the same code held 40 API orders/s on one and not 10 on another, whose loop took 2.0 s), so each
-    figure is read against this one."""
+    per core (the same code held 40 API orders/s on one and not 10 on another, where this loop took 0.66-0.76 s),
+    so each figure is read against this one."""
     best = float("inf")
     for _ in range(3):
         started = time.process_time()
