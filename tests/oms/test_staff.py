@@ -62,7 +62,7 @@ def test_deactivating_with_redis_unreachable_still_ends_access(tenant, settings,
     owner, manager = make_member(tenant, Role.OWNER), make_member(tenant, Role.MANAGER)
     manager_client = login(manager, tenant)
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+        "default": {"BACKEND": "oms.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
     }
     membership = Membership.objects.get(user=manager)
     with django_capture_on_commit_callbacks(execute=True):
