@@ -3,9 +3,9 @@
 import datetime
 from typing import Annotated, Literal
 
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Router, Status
 
-from oms.api import Error, InputSchema, IsoDate, Money, paginate
+from oms.api import Error, InputSchema, IsoDate, Money, OutputSchema, paginate
 from oms.idempotency import run_idempotent
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
@@ -26,7 +26,7 @@ class ProductIn(InputSchema):
     barcode: Annotated[str, Field(max_length=64)] | None = None
 
 
-class ProductOut(Schema):
+class ProductOut(OutputSchema):
     id: int
     sku: str
     name: str
@@ -39,7 +39,7 @@ class WarehouseIn(InputSchema):
     name: Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class WarehouseOut(Schema):
+class WarehouseOut(OutputSchema):
     id: int
     code: str
     name: str
@@ -55,12 +55,12 @@ class ReceiptIn(InputSchema):
     lines: Annotated[list[ReceiptLine], Field(min_length=1, max_length=1000)]
 
 
-class ReceiptOut(Schema):
+class ReceiptOut(OutputSchema):
     warehouse: str
     lines: list[ReceiptLine]
 
 
-class StockRow(Schema):
+class StockRow(OutputSchema):
     sku: str
     warehouse: str
     on_hand: int
@@ -83,14 +83,14 @@ class PurchaseOrderIn(InputSchema):
     lines: Annotated[list[PurchaseLineIn], Field(min_length=1, max_length=1000)]
 
 
-class PurchaseLineOut(Schema):
+class PurchaseLineOut(OutputSchema):
     sku: str
     quantity: int
     received: int
     cost: str | None
 
 
-class PurchaseOrderOut(Schema):
+class PurchaseOrderOut(OutputSchema):
     id: int
     number: str
     supplier: str
@@ -100,7 +100,7 @@ class PurchaseOrderOut(Schema):
     lines: list[PurchaseLineOut]
 
 
-class PurchaseOrderList(Schema):
+class PurchaseOrderList(OutputSchema):
     results: list[PurchaseOrderOut]
     count: int
     next: str | None
@@ -110,13 +110,13 @@ class ReceiveIn(InputSchema):
     lines: Annotated[list[ReceiptLine], Field(min_length=1, max_length=1000)]
 
 
-class ProductList(Schema):
+class ProductList(OutputSchema):
     results: list[ProductOut]
     count: int
     next: str | None
 
 
-class StockList(Schema):
+class StockList(OutputSchema):
     results: list[StockRow]
     count: int
     next: str | None

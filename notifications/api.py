@@ -3,9 +3,9 @@
 from datetime import datetime
 
 from django.http import HttpResponse
-from ninja import Router, Schema, Status
+from ninja import Router, Status
 
-from oms.api import Error, InputSchema, paginate
+from oms.api import Error, InputSchema, OutputSchema, paginate
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
 from .models import WebhookAttempt, WebhookEndpoint
@@ -21,7 +21,7 @@ class WebhookIn(InputSchema):
     description: str = ""
 
 
-class WebhookOut(Schema):
+class WebhookOut(OutputSchema):
     id: int
     url: str
     events: list[str]
@@ -33,13 +33,13 @@ class WebhookCreated(WebhookOut):
     secret: str
 
 
-class WebhookList(Schema):
+class WebhookList(OutputSchema):
     results: list[WebhookOut]
     count: int
     next: str | None
 
 
-class AttemptOut(Schema):
+class AttemptOut(OutputSchema):
     event_id: int
     type: str
     attempt: int
@@ -47,7 +47,7 @@ class AttemptOut(Schema):
     at: datetime
 
 
-class AttemptList(Schema):
+class AttemptList(OutputSchema):
     results: list[AttemptOut]
     count: int
     next: str | None

@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Schema
 from inventory.errors import UnknownProduct
 from inventory.models import Product
 from inventory.purchasing import earliest_ship_date
-from oms.api import Error
+from oms.api import Error, OutputSchema
 
 from .models import DeliveryWindow
 
@@ -23,7 +23,7 @@ class PromiseQuery(Schema):
     method: Annotated[str, Field(max_length=60)] = ""
 
 
-class PromiseOut(Schema):
+class PromiseOut(OutputSchema):
     sku: str
     quantity: int
     from_stock: bool

@@ -4,10 +4,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from django.http import Http404
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Router, Status
 
 from oms.actors import Actor
-from oms.api import LOWER_BOUND_COUNT, Error, InputSchema, Money, paginate
+from oms.api import LOWER_BOUND_COUNT, Error, InputSchema, Money, OutputSchema, paginate
 from oms.idempotency import run_idempotent
 from oms.tenancy.shortcuts import get_for_tenant_or_404
 
@@ -54,20 +54,20 @@ class OrderIn(InputSchema):
     comment: Annotated[str, Field(max_length=5000)] | None = None
 
 
-class StatusOut(Schema):
+class StatusOut(OutputSchema):
     code: str
     name: str
     group: Literal["new", "approval", "assembly", "delivery", "complete", "cancel"]
 
 
-class CustomerOut(Schema):
+class CustomerOut(OutputSchema):
     id: int
     name: str
     phone: str
     email: str
 
 
-class LineOut(Schema):
+class LineOut(OutputSchema):
     id: int
     sku: str
     quantity: int
@@ -75,7 +75,7 @@ class LineOut(Schema):
     reserved: int
 
 
-class PaymentOut(Schema):
+class PaymentOut(OutputSchema):
     method: str
     status: Literal["unpaid", "partially_paid", "paid", "refunded"]
     paid: str
@@ -89,7 +89,7 @@ class PaymentRecordIn(InputSchema):
     external_id: Annotated[str, Field(max_length=100)] | None = None
 
 
-class PaymentRecordOut(Schema):
+class PaymentRecordOut(OutputSchema):
     id: int
     amount: str
     method: str
@@ -98,16 +98,16 @@ class PaymentRecordOut(Schema):
     created_at: datetime
 
 
-class PaymentList(Schema):
+class PaymentList(OutputSchema):
     results: list[PaymentRecordOut]
 
 
-class DeliveryOut(Schema):
+class DeliveryOut(OutputSchema):
     method: str
     address: str
 
 
-class OrderOut(Schema):
+class OrderOut(OutputSchema):
     id: int
     number: str
     parent_id: int | None
@@ -125,7 +125,7 @@ class OrderOut(Schema):
     updated_at: datetime
 
 
-class OrderList(Schema):
+class OrderList(OutputSchema):
     results: list[OrderOut]
     count: int = Field(description=LOWER_BOUND_COUNT)  # a shop's orders are too many to count on every page
     next: str | None
@@ -140,14 +140,14 @@ class SplitIn(InputSchema):
     lines: list[int] | None = None
 
 
-class HistoryEntry(Schema):
+class HistoryEntry(OutputSchema):
     at: datetime
     actor: str
     kind: str
     changes: dict
 
 
-class HistoryOut(Schema):
+class HistoryOut(OutputSchema):
     results: list[HistoryEntry]
 
 
