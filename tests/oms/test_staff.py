@@ -61,9 +61,7 @@ def test_deactivating_ends_sessions_and_tokens_at_once(tenant, django_capture_on
 def test_deactivating_with_redis_unreachable_still_ends_access(tenant, settings, django_capture_on_commit_callbacks):
     owner, manager = make_member(tenant, Role.OWNER), make_member(tenant, Role.MANAGER)
     manager_client = login(manager, tenant)
-    settings.CACHES = {
-        "default": {"BACKEND": "oms.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
-    }
+    settings.CACHES = {"default": {"BACKEND": "oms.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
     membership = Membership.objects.get(user=manager)
     with django_capture_on_commit_callbacks(execute=True):
         staff.set_active(membership=membership, actor=owner, actor_role=Role.OWNER, active=False)
