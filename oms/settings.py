@@ -109,8 +109,8 @@ TEMPLATES = [
 ]
 
 # Form widgets render with Django's own Jinja2 templates: the same markup at about half the cost of its Django
-# templates (a select of statuses or managers renders a template per option); page templates stay Django's.
-FORM_RENDERER = "django.forms.renderers.Jinja2"
+# templates; a select prints its options in one loop (oms/forms_renderer.py). Page templates stay Django's.
+FORM_RENDERER = "oms.forms_renderer.Jinja2"
 
 # Without DATABASE_URL the app talks to the embedded PostgreSQL that `oms.launcher` starts under var/.
 DATABASES = {
