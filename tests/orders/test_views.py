@@ -59,6 +59,18 @@ def test_list_query_count_does_not_grow_with_rows(tenant, client_for, django_ass
     assert response.content.decode().count('name="orders"') == 30
 
 
+def test_list_rows_read_only_what_a_row_prints(tenant, client_for):
+    product = stocked_product(tenant)
+    order = place_order(tenant, [(product, 2)], customer_name="Ann Lee", customer_phone="+7 900 123-45-67")
+    manager = client_for()
+    with CaptureQueriesContext(connection) as captured:
+        page = manager.get(reverse("orders:list")).content.decode()
+    rows_read = next(q["sql"] for q in captured.captured_queries if 'INNER JOIN "orders_orderstatus"' in q["sql"])
+    assert '"auth_user"."password"' not in rows_read and '"orders_order"."comment"' not in rows_read
+    assert f'href="{reverse("orders:detail", args=[order.pk])}"' in page
+    assert all(text in page for text in (order.number, "Ann Lee", "+7 900 123-45-67", order.status.name))
+
+
 def test_detail_query_count_is_bounded(tenant, client_for, django_assert_max_num_queries):
     products = [stocked_product(tenant) for _ in range(8)]
     order = place_order(tenant, [(p, 1) for p in products])
