@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from jinja2 import Environment
 
-
 _ID_MARK = 9_876_543_210_123  # no URL of the project holds these digits otherwise
 
 
