@@ -220,6 +220,14 @@ class AnyOf(Lookup):
         return f"{lhs} = ANY(%s)", [*lhs_params, list(self.rhs)]
 
 
+def as_prefetched(instance, related_name: str, objects: list) -> None:
+    """`instance.<related_name>.all()` answers `objects` from memory from now on, as after `prefetch_related` (the
+    way Django's prefetching keeps them), for related rows a `HotQuery` read."""
+    queryset = getattr(instance, related_name).all()  # not run: it only holds the rows
+    queryset._result_cache, queryset._prefetch_done = list(objects), True
+    instance.__dict__.setdefault("_prefetched_objects_cache", {})[related_name] = queryset
+
+
 class HotQuery:
     """A query the ORM builds once per database session, then runs with new values: the same model instances
     (with what `select_related` and annotations bring), without building the queryset and its SQL again.

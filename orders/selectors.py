@@ -3,6 +3,8 @@
 from django.db import connection
 from django.db.models import Count, Max, Min, Prefetch, Q, Subquery, Sum
 
+from oms.db import HotQuery
+
 from . import marks
 from .models import ContactKind, Customer, CustomerContact, Group, Order, OrderActivity, OrderLine, OrderStatus
 from .services.customers import normalize_phone
@@ -16,6 +18,13 @@ def order_detail_queryset(*, tenant):
         .select_related("status", "customer", "manager")
         .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("pk")))
     )
+
+
+# An order's lines with their products, in the order they were added: the order page and every reservation.
+lines_with_products = HotQuery(
+    lambda order_id: OrderLine.objects.filter(order_id=order_id).select_related("product").order_by("pk"),
+    order_id=-7_301_003,
+)
 
 
 def channels_in_use(*, tenant, limit: int = 50) -> list[str]:

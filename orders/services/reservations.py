@@ -5,19 +5,15 @@ from django.db import transaction
 
 from inventory import services as stock
 from oms.actors import Actor
-from oms.db import HotQuery, retry_on_conflict
+from oms.db import retry_on_conflict
 
-from .. import locks
+from .. import locks, selectors
 from ..models import ActivityKind, Group, Order, OrderLine
 from .activity import log_activity, touch
 
 RESERVABLE_GROUPS = (Group.NEW, Group.APPROVAL, Group.ASSEMBLY)
 
 _LINE_ORDER = OrderLine._meta.get_field("order")
-_order_lines = HotQuery(
-    lambda order_id: OrderLine.objects.filter(order_id=order_id).select_related("product").order_by("pk"),
-    order_id=-7_301_003,
-)
 
 
 @retry_on_conflict()
@@ -40,7 +36,7 @@ def reserve_order_by_id(*, tenant_id: int, order_id: int, actor: Actor) -> Order
 
 
 def _reserve(order: Order, *, actor: Actor, warehouse_ids: list[int] | None) -> Order:
-    lines = _order_lines(order_id=order.pk)
+    lines = selectors.lines_with_products(order_id=order.pk)
     for line in lines:
         _LINE_ORDER.set_cached_value(line, order)  # as order.lines would: line.order is this object, not a query
     order.fresh_lines = lines  # for an answer made from memory (orders.api); order.lines still reads the database

@@ -72,11 +72,16 @@ def test_list_rows_read_only_what_a_row_prints(tenant, client_for):
 
 
 def test_detail_query_count_is_bounded(tenant, client_for, django_assert_max_num_queries):
-    products = [stocked_product(tenant) for _ in range(8)]
+    products = [stocked_product(tenant, cost_price=Decimal("4.00")) for _ in range(8)]
     order = place_order(tenant, [(p, 1) for p in products])
     manager = client_for()
     with django_assert_max_num_queries(13):  # the order is read once: lines, marks and all
         assert manager.get(reverse("orders:detail", args=[order.pk])).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        page = manager.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    line_reads = [q for q in captured.captured_queries if 'FROM "orders_orderline"' in q["sql"]]
+    assert len(line_reads) == 1  # the table, the margin and the copy form all use the lines read with the order
+    assert all(p.sku in page for p in products) and 'data-testid="margin"' in page
 
 
 def test_status_buttons_show_only_allowed_moves(tenant, client_for):
