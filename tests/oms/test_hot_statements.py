@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from inventory.models import Product
 from oms import rls
-from oms.db import AnyOf, HotQuery, RowsInsert
+from oms.db import AnyOf, HotQuery, RowsInsert, as_prefetched
 from orders.models import Order, OrderActivity, OrderLine, Payment
 from tests.orders.helpers import place_order, stocked_product
 
@@ -161,3 +161,15 @@ def test_an_array_goes_in_as_the_orm_sends_it(tenant):
     (by_rows,) = RowsInsert(Customer)([Customer(tenant=tenant, name="Rows", tags=[long_tag, "VIP"])])
     stored = {c.name: c.tags for c in Customer.objects.filter(pk__in=[by_orm.pk, by_rows.pk])}
     assert stored == {"ORM": ["T" * 40], "Rows": ["T" * 40, "VIP"]}
+
+
+def test_rows_read_apart_serve_the_relation_as_prefetched_rows_do(tenant):
+    order = place_order(tenant, [(stocked_product(tenant), 1), (stocked_product(tenant), 2)])
+    rls.bind(tenant.pk)
+    fresh = Order.objects.get(pk=order.pk)
+    lines = list(OrderLine.objects.filter(order=fresh).order_by("pk"))
+    as_prefetched(fresh, "lines", lines)
+    with CaptureQueriesContext(connection) as captured:
+        assert list(fresh.lines.all()) == lines
+        assert [line.quantity for line in fresh.lines.all()] == [1, 2]
+    assert captured.captured_queries == []
