@@ -64,3 +64,9 @@ def test_the_token_and_its_shop_are_one_round_trip(tenant, api_client):
 def test_a_token_binding_takes_only_a_hexadecimal_digest(not_a_digest):
     with pytest.raises(ValueError):
         tenant_binding.binding_sql(tenant_binding.TokenShop(not_a_digest))
+
+
+def test_the_api_is_the_first_pattern_a_request_is_matched_against():
+    from oms.urls import urlpatterns
+
+    assert str(urlpatterns[0].pattern) == "api/v1/"  # an API call is most of the traffic
