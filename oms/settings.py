@@ -47,7 +47,7 @@ MIDDLEWARE = [
     "oms.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "oms.input_guard.RefuseNulBytesMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "oms.security_headers.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -13,6 +13,30 @@ def test_pages_carry_a_strict_content_security_policy(client):
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
+def test_the_policy_built_once_is_the_librarys_and_a_views_own_policy_still_wins(client, rf, settings):
+    from csp.constants import NONCE, SELF
+    from csp.decorators import csp_update
+    from csp.utils import build_policy
+    from django.http import HttpResponse
+
+    from oms.security_headers import CSPMiddleware
+
+    expected = sorted(build_policy().split("; "))
+    assert sorted(client.get("/accounts/login/")["Content-Security-Policy"].split("; ")) == expected
+    assert sorted(client.get("/api/v1/orders")["Content-Security-Policy"].split("; ")) == expected  # a 401 too
+
+    widened = CSPMiddleware(csp_update({"img-src": "https://images.example"})(lambda request: HttpResponse()))
+    assert "https://images.example" in widened(rf.get("/"))["Content-Security-Policy"]
+
+    def with_nonce(request):
+        return HttpResponse(str(request.csp_nonce))
+
+    directives = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {**directives, "script-src": [SELF, NONCE]}}
+    response = CSPMiddleware(with_nonce)(rf.get("/"))
+    assert f"script-src 'self' 'nonce-{response.content.decode()}'" in response["Content-Security-Policy"]
+
+
 def test_htmx_is_configured_without_eval_or_script_tags(client):
     page = client.get("/accounts/login/").content.decode()
     assert '"allowEval": false' in page and '"allowScriptTags": false' in page and '"selfRequestsOnly": true' in page
