@@ -435,3 +435,13 @@ def test_list_rows_show_local_time_the_persons_language_and_escape_what_customer
     assert "2026-03-02 08:30" in row and "03-02 08:30" in row
     assert "&lt;b&gt;Ann&lt;/b&gt; &amp; Co" in row and "<b>Ann</b>" not in page
     assert "1234,50" in row and "Не оплачен" in row
+
+
+def test_panels_opening_do_not_show_the_order_bodys_saving_indicator(tenant, client_for):
+    """The order body's indicator says "Saving…"; a panel that loads itself as the page opens has its own."""
+    import re
+
+    order = place_order(tenant, [(stocked_product(tenant), 1)])
+    page = client_for().get(reverse("orders:detail", args=[order.pk])).content.decode()
+    loaders = re.findall(r"<div [^>]*hx-trigger=\"load\"[^>]*>", page)
+    assert loaders and all('hx-indicator="this"' in loader for loader in loaders)
