@@ -223,7 +223,10 @@ class AnyOf(Lookup):
 def as_prefetched(instance, related_name: str, objects: list) -> None:
     """`instance.<related_name>.all()` answers `objects` from memory from now on, as after `prefetch_related` (the
     way Django's prefetching keeps them), for related rows a `HotQuery` read."""
-    queryset = getattr(instance, related_name).all()  # not run: it only holds the rows
+    manager = getattr(instance, related_name)
+    for obj in objects:  # each row's own link back is the instance already in hand, as prefetching leaves it
+        manager.field.set_cached_value(obj, instance)
+    queryset = manager.all()  # not run: it only holds the rows
     queryset._result_cache, queryset._prefetch_done = list(objects), True
     instance.__dict__.setdefault("_prefetched_objects_cache", {})[related_name] = queryset
 

@@ -172,4 +172,5 @@ def test_rows_read_apart_serve_the_relation_as_prefetched_rows_do(tenant):
     with CaptureQueriesContext(connection) as captured:
         assert list(fresh.lines.all()) == lines
         assert [line.quantity for line in fresh.lines.all()] == [1, 2]
+        assert all(line.order is fresh for line in fresh.lines.all())
     assert captured.captured_queries == []
