@@ -1,6 +1,7 @@
 """CPU instructions per request of the hot paths, counted by valgrind: a figure that does not depend on the machine.
 
     python bench/instructions.py [--orders 20000] [--skip-seed] [--api 40] [--pages 8] [--only api,list,...]
+                                 [--keep DIR]
 
 The seconds a request costs vary with the machine and, on a shared virtual one, from minute to minute (the same
 loop took 0.26 s and 0.48 s of CPU within ten minutes here), so a change of a few percent cannot be told from the
@@ -219,6 +220,7 @@ def main() -> int:
     parser.add_argument("--api", type=int, default=40, help="API orders counted (each: create + reserve)")
     parser.add_argument("--pages", type=int, default=8, help="requests counted per page")
     parser.add_argument("--only", default="", help="comma-separated paths: " + ", ".join(PATHS))
+    parser.add_argument("--keep", metavar="DIR", help="keep the callgrind files there (for callgrind_annotate)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--fixtures", help=argparse.SUPPRESS)
@@ -237,8 +239,10 @@ def main() -> int:
     fixtures = prepare(args.orders, args.skip_seed)
     print(f"{core_speed()} (for reference only: instructions do not depend on it)")
     print(f"{'path':<16} {'instructions per request':>26}")
-    with tempfile.TemporaryDirectory() as out_dir:
-        fixtures_file = Path(out_dir) / "fixtures.json"
+    with tempfile.TemporaryDirectory() as scratch:
+        out_dir = args.keep or scratch
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        fixtures_file = Path(scratch) / "fixtures.json"  # holds a token: never kept
         fixtures_file.write_text(json.dumps(fixtures))
         for path in paths:
             count = args.api if path == "api" else args.pages

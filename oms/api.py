@@ -58,6 +58,7 @@ _live_token = HotQuery(
         .filter(token_hash=token_hash, revoked_at__isnull=True)
         .order_by("pk")[:1]
     ),
+    prepared=True,  # one row by a unique key, with its shop
     token_hash="sample-token-hash",
 )
 

@@ -41,6 +41,7 @@ _locked_with_status = HotQuery(
     lambda tenant_id, pk: _with_status(
         Order.objects.select_for_update(of=("self",)).filter(pk=pk, tenant_id=tenant_id)
     ),
+    prepared=True,  # one row by its key, and its status and customer by theirs: planning is most of its cost
     tenant_id=-7_301_001,
     pk=-7_301_002,
 )

@@ -7,7 +7,8 @@ setting is only ever LOCAL: the tenant lives in Python (`oms.rls.bind`, a contex
 statement of each transaction carries it. With Django's client-side binding that costs no round trip:
 `SELECT set_config('app.tenant_id', '42', true); <statement>` travels as one simple-protocol message, which
 PostgreSQL runs as one transaction even in autocommit. Cursors that bind on the server (the few prepared hot
-statements), COPY and named cursors send the setting as a statement of its own in the same transaction.
+statements) pipeline it with the statement; COPY and named cursors send it as a statement of its own in the same
+transaction.
 
 Nor does the BEGIN of a transaction: psycopg would send it alone before the first statement; it rides in front of
 the binding instead. Savepoints cost no round trip of their own either: Django's SAVEPOINT and RELEASE are queued and ride in front of
@@ -157,8 +158,35 @@ class Cursor(_SeparateBinding, base.Cursor):
 
 
 class ServerBindingCursor(_SeparateBinding, base.ServerBindingCursor):
+    """Server-side binding (the prepared hot statements, `oms.db.fetch_prepared`): what must come first (the
+    transaction's BEGIN, the binding, queued savepoints) is pipelined with the statement, one round trip in all,
+    where psycopg would send each and wait for its answer before the next. In autocommit the pipeline is one
+    implicit transaction up to its Sync, as a message of several statements is: the binding holds for the statement
+    and ends with it."""
+
     def execute(self, query, params=None, **kwargs):
-        return self._bind_then(super().execute, query, params, **kwargs)
+        conn = self.connection
+        opening = not conn.autocommit and conn.pgconn.transaction_status == IDLE
+        tenant, prefix = _prefix(conn)
+        if not prefix and not opening:
+            return super().execute(query, params, **kwargs)
+        if opening:
+            # psycopg would send the BEGIN with a Sync of its own and wait; told it is in autocommit for this one
+            # pipeline, it sends the BEGIN queued here, and the transaction that opens stays open.
+            prefix.insert(0, conn._get_tx_start_command().decode())
+            conn._autocommit = True
+        try:
+            with conn.pipeline():
+                with ClientCursor(conn) as sender:
+                    for statement in prefix:
+                        sender.execute(statement)
+                result = super().execute(query, params, **kwargs)
+        finally:
+            if opening:
+                conn._autocommit = False
+        if tenant is not BOUND:
+            _held(conn, tenant)
+        return result
 
 
 class ServerSideCursor(_SeparateBinding, base.ServerSideCursor):

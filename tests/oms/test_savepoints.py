@@ -166,3 +166,81 @@ def pq_idle():
     from psycopg import pq
 
     return pq.TransactionStatus.IDLE
+
+
+def round_trips(run) -> list[list[str]]:
+    """The front end's messages `run` sends, cut at each point where it waits for the server (a Query or a Sync)."""
+    from psycopg import pq
+
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    with tempfile.TemporaryFile(mode="w+") as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            run()
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        trips, current = [], []
+        for line in trace:
+            if not line.startswith("F"):
+                continue
+            fields = line.rstrip("\n").split("\t", 3)
+            kind, text = fields[2], fields[3].strip() if len(fields) > 3 else ""
+            current.append(f"{kind} {text}".strip())
+            if kind in ("Query", "Sync"):
+                trips.append(current)
+                current = []
+        return trips
+
+
+def test_a_prepared_statement_opening_a_transaction_takes_its_begin_and_binding_in_its_round_trip(shop):
+    from oms.db import fetch_prepared
+
+    Customer.objects.create(tenant=shop, name="seen")
+    counted = []
+
+    def read_twice():
+        with transaction.atomic():
+            counted.append(fetch_prepared("SELECT count(*) FROM orders_customer WHERE name = %s", ["seen"]))
+            counted.append(fetch_prepared("SELECT count(*) FROM orders_customer WHERE name = %s", ["seen"]))
+
+    trips = round_trips(read_twice)
+    assert counted == [[(1,)], [(1,)]]  # the binding held: the application role sees the shop's row
+    assert len(trips) == 3, trips  # BEGIN, binding and the first statement; the second; COMMIT
+    first = " ".join(trips[0])
+    assert '"BEGIN"' in first and f"set_config('app.tenant_id', '{shop.pk}', true)" in first
+    assert "orders_customer" in first
+
+
+def test_a_prepared_statement_in_autocommit_binds_for_itself_alone_in_one_round_trip(shop):
+    from oms.db import fetch_prepared
+
+    Customer.objects.create(tenant=shop, name="seen")
+    counted = []
+    trips = round_trips(
+        lambda: counted.append(fetch_prepared("SELECT count(*) FROM orders_customer WHERE name = %s", ["seen"]))
+    )
+    assert counted == [[(1,)]]
+    assert len(trips) == 1, trips
+    assert connection.connection.pgconn.transaction_status == pq_idle()  # nothing left open
+    from psycopg import ClientCursor
+
+    with ClientCursor(connection.connection) as bare:  # psycopg's own cursor: no binding of its own in front
+        bare.execute("SELECT current_setting('app.tenant_id', true)")
+        assert bare.fetchone()[0] in ("", None)  # the binding ended with its statement
+
+
+def test_a_failing_prepared_statement_opening_a_transaction_rolls_back_cleanly(shop):
+    from oms.db import fetch_prepared
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        fetch_prepared("SELECT 1 / (count(*) - count(*)) FROM orders_customer WHERE name = %s", ["none"])
+    assert connection.connection.pgconn.transaction_status == pq_idle()
+    with pytest.raises(DatabaseError):
+        fetch_prepared("SELECT 1 / (count(*) - count(*)) FROM orders_customer WHERE name = %s", ["none"])
+    assert connection.connection.pgconn.transaction_status == pq_idle()
+    with transaction.atomic():
+        Customer.objects.create(tenant=shop, name="after the failures")
+    assert names(shop) == ["after the failures"]
