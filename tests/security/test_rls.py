@@ -7,7 +7,7 @@ from django.test import Client
 
 from inventory.models import Product
 from oms import rls, system
-from oms.models import Role
+from oms.models import Role, hash_token
 from oms.services import create_api_token
 from orders.models import Order
 from tests.factories import ProductFactory, make_member
@@ -87,6 +87,19 @@ def test_system_functions_answer_only_their_narrow_question(tenant, other_tenant
         f"CREATE OR REPLACE FUNCTION {system.member_tenants.name}(p_user_id bigint) RETURNS SETOF bigint "
         "LANGUAGE sql AS 'SELECT id FROM orders_order'"
     )
+
+
+def test_a_system_function_of_one_value_keeps_its_plan_for_the_session(tenant):
+    """PL/pgSQL keeps the plan of its query; a SQL function that cannot be inlined is planned on every call (the
+    API token's is asked on every API call). It still answers with nothing where there is no row."""
+    language = scalar(
+        "SELECT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang WHERE p.oid = %s::regprocedure",
+        [system.token_tenant.signature],
+    )
+    assert language == "plpgsql"
+    _, token = create_api_token(tenant=tenant, name="plan kept")
+    assert rls.system_value(system.token_tenant, hash_token(token)) == tenant.pk
+    assert rls.system_value(system.token_tenant, "no such hash") is None
 
 
 def test_unfiltered_queries_see_only_the_bound_tenant(tenant, other_tenant):
