@@ -106,7 +106,8 @@ _session_cursors: "weakref.WeakKeyDictionary[psycopg.Connection, _PreparingCurso
 
 
 def fetch_prepared(sql: str, params) -> list[tuple]:
-    """Run a hot statement whose planning costs more than its run, parsed and planned once per session; its rows.
+    """Run a hot statement, parsed and planned once per session; its rows (none for a statement that returns none).
+    For a statement whose best plan does not depend on its values (see HotQuery): a row by its key, an INSERT.
 
     Django turns prepared statements off for every query (they break behind transaction-pooling proxies); this
     opts in for the few statements that ask for it, with `DATABASE_PREPARED_STATEMENTS = False` to opt out.
@@ -129,12 +130,12 @@ def fetch_prepared(sql: str, params) -> list[tuple]:
         logged = db.queries_log[-1] if db.queries_log else None
         if logged is not None and logged["sql"] is None:  # Django reads no text back from a prepared statement
             logged["sql"] = f"{sql} /* params: {[str(p) if p is not None else None for p in params]} */"
-        return cursor.fetchall()
+        return cursor.fetchall() if raw.description is not None else []
     # What Django's wrapper does, without its layers of calls (they are a fifth of this path's client time).
     db.validate_no_broken_transaction()
     with db.wrap_database_errors:
         raw.execute(sql, params)
-        return raw.fetchall()
+        return raw.fetchall() if raw.description is not None else []
 
 
 def _json_value(value):
@@ -192,12 +193,13 @@ class RowsInsert:
                 signals.pre_save.send(sender=model, instance=obj, raw=False, using=db.alias, update_fields=None)
         fields = [model._meta.pk, *self._fields] if with_ids else self._fields
         rows = [{f.column: f.pre_save(obj, True) for f in fields} for obj in objs]
-        with db.cursor() as cursor:
-            cursor.execute(self._statement(db, with_ids), [json.dumps(rows, default=_json_value)])
-            if not with_ids and not self._ignore_conflicts:
-                ids = [row[0] for row in cursor.fetchall()]  # in the order of the rows, as bulk_create relies on too
-                for obj, pk in zip(objs, ids, strict=True):
-                    obj.pk = pk
+        # Prepared: the same statement whatever the rows, and parsing an INSERT of every column costs more than
+        # running it.
+        returned = fetch_prepared(self._statement(db, with_ids), [json.dumps(rows, default=_json_value)])
+        if not with_ids and not self._ignore_conflicts:
+            ids = [row[0] for row in returned]  # in the order of the rows, as bulk_create relies on too
+            for obj, pk in zip(objs, ids, strict=True):
+                obj.pk = pk
         for obj in objs:
             obj._state.adding, obj._state.db = False, db.alias
             if self._saved:

@@ -3,8 +3,9 @@
 import hashlib
 import json
 
-from django.db import connection, transaction
+from django.db import transaction
 
+from .db import fetch_prepared
 from .errors import Conflict, DomainError
 from .models import IdempotencyKey
 
@@ -36,22 +37,20 @@ def run_idempotent(*, request, scope: str, produce):
         raise DomainError(f"Idempotency-Key must be at most {MAX_KEY_LENGTH} characters.")
     fingerprint = body_fingerprint(request.body)
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO oms_idempotencykey (tenant_id, key, scope, request_hash, created_at) "
-                "VALUES (%s, %s, %s, %s, now()) ON CONFLICT (tenant_id, scope, key) DO NOTHING RETURNING id",
-                [request.tenant.pk, key, scope, fingerprint],
-            )
-            inserted = cursor.fetchone()
+        claimed = fetch_prepared(  # every API write with a key: prepared
+            "INSERT INTO oms_idempotencykey (tenant_id, key, scope, request_hash, created_at) "
+            "VALUES (%s, %s, %s, %s, now()) ON CONFLICT (tenant_id, scope, key) DO NOTHING RETURNING id",
+            [request.tenant.pk, key, scope, fingerprint],
+        )
+        inserted = claimed[0] if claimed else None
         if inserted is None:
             first = IdempotencyKey.objects.get(tenant=request.tenant, scope=scope, key=key)
             if first.request_hash != fingerprint:
                 raise IdempotencyConflict("This Idempotency-Key was already used with a different request body.")
             return first.status_code, first.response_body
         status, body = produce()
-        with connection.cursor() as cursor:  # the answer kept for a repeat
-            cursor.execute(
-                "UPDATE oms_idempotencykey SET status_code = %s, response_body = %s::jsonb WHERE id = %s",
-                [status, json.dumps(body), inserted[0]],
-            )
+        fetch_prepared(  # the answer kept for a repeat
+            "UPDATE oms_idempotencykey SET status_code = %s, response_body = %s::jsonb WHERE id = %s",
+            [status, json.dumps(body), inserted[0]],
+        )
         return status, body

@@ -1,8 +1,7 @@
-from django.db import connection
 from django.utils import timezone
 
 from oms.actors import Actor
-from oms.db import RowsInsert
+from oms.db import RowsInsert, fetch_prepared
 
 from ..models import Order, OrderActivity
 from .amounts import order_total
@@ -40,8 +39,7 @@ def touch(order: Order, *fields: str) -> None:
     if fields:
         order.save(update_fields=[*fields, "updated_at"])
     else:
-        with connection.cursor() as cursor:  # hot (every reservation): the same statement as the ORM's, built once
-            cursor.execute(_TOUCH, [order.updated_at, order.pk])
+        fetch_prepared(_TOUCH, [order.updated_at, order.pk])  # hot (every reservation): the ORM's statement, once
 
 
 def recompute_total(order: Order) -> None:

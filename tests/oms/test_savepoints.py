@@ -122,52 +122,6 @@ def test_refused_statements_in_a_row_roll_back_to_their_savepoints(shop):
     assert names(shop) == ["after", "kept"]
 
 
-def messages_sent(run) -> list[str]:
-    """The Query messages `run` sends, read from libpq's own trace of the connection."""
-    from psycopg import pq
-
-    connection.ensure_connection()
-    pgconn = connection.connection.pgconn
-    with tempfile.TemporaryFile(mode="w+") as trace:
-        pgconn.trace(trace.fileno())
-        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-        try:
-            run()
-        finally:
-            pgconn.untrace()
-        trace.seek(0)
-        return [line.split("Query", 1)[1].strip() for line in trace if line.startswith("F") and "\tQuery\t" in line]
-
-
-def test_a_transaction_opens_in_the_message_of_its_first_statement(shop):
-    def create():
-        with transaction.atomic():
-            Customer.objects.create(tenant=shop, name="one trip")
-
-    sent = messages_sent(create)
-    assert len(sent) == 3, sent  # the customer with BEGIN in front, its history row, COMMIT
-    assert sent[0].startswith(f"\"BEGIN; SELECT set_config('app.tenant_id', '{shop.pk}', true); INSERT")
-    assert sent[-1] == '"COMMIT"'
-    assert names(shop) == ["one trip"]
-
-
-def test_a_first_statement_that_fails_leaves_nothing_open_and_the_next_transaction_works(shop):
-    Warehouse.objects.create(tenant=shop, code="MAIN", name="Main")
-    with pytest.raises(IntegrityError), transaction.atomic():
-        Warehouse.objects.create(tenant=shop, code="MAIN", name="Twice")
-    assert not connection.in_atomic_block
-    assert connection.connection.pgconn.transaction_status == pq_idle()
-    with transaction.atomic():
-        Customer.objects.create(tenant=shop, name="after the failure")
-    assert names(shop) == ["after the failure"]
-
-
-def pq_idle():
-    from psycopg import pq
-
-    return pq.TransactionStatus.IDLE
-
-
 def round_trips(run) -> list[list[str]]:
     """The front end's messages `run` sends, cut at each point where it waits for the server (a Query or a Sync)."""
     from psycopg import pq
@@ -193,6 +147,36 @@ def round_trips(run) -> list[list[str]]:
                 trips.append(current)
                 current = []
         return trips
+
+
+def test_a_transaction_opens_in_the_message_of_its_first_statement(shop):
+    def create(name):
+        with transaction.atomic():
+            Customer.objects.create(tenant=shop, name=name)
+
+    create("first")  # the history row's prepared statement is parsed on its first use in the session
+    trips = round_trips(lambda: create("one trip"))
+    assert len(trips) == 3, trips  # the customer with BEGIN in front, its history row, COMMIT
+    assert trips[0][0].startswith(f"Query \"BEGIN; SELECT set_config('app.tenant_id', '{shop.pk}', true); INSERT")
+    assert trips[-1] == ['Query "COMMIT"']
+    assert names(shop) == ["first", "one trip"]
+
+
+def test_a_first_statement_that_fails_leaves_nothing_open_and_the_next_transaction_works(shop):
+    Warehouse.objects.create(tenant=shop, code="MAIN", name="Main")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Warehouse.objects.create(tenant=shop, code="MAIN", name="Twice")
+    assert not connection.in_atomic_block
+    assert connection.connection.pgconn.transaction_status == pq_idle()
+    with transaction.atomic():
+        Customer.objects.create(tenant=shop, name="after the failure")
+    assert names(shop) == ["after the failure"]
+
+
+def pq_idle():
+    from psycopg import pq
+
+    return pq.TransactionStatus.IDLE
 
 
 def test_a_prepared_statement_opening_a_transaction_takes_its_begin_and_binding_in_its_round_trip(shop):
