@@ -41,3 +41,40 @@ def test_errors_are_djangos_when_queries_are_not_logged_too():
     assert not connection.queries_logged
     with pytest.raises(IntegrityError):
         fetch_prepared("INSERT INTO oms_tenant (id) VALUES (NULL) RETURNING id", [])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prepared_statements_outlive_a_rolled_back_transaction_and_savepoint():
+    """psycopg forgets (and deallocates) every prepared statement at any rollback; a refused request would cost each
+    hot statement its parse and its plans again in that session."""
+    from django.db import transaction
+
+    def prepared_at():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT prepare_time FROM pg_prepared_statements WHERE statement LIKE '%%$1::bigint + 3'")
+            return cursor.fetchall()
+
+    assert fetch_prepared("SELECT %s::bigint + 3", [1]) == [(4,)]
+    (first,) = prepared_at()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        fetch_prepared("INSERT INTO oms_tenant (id) VALUES (NULL) RETURNING id", [])
+    with transaction.atomic():
+        with pytest.raises(IntegrityError), transaction.atomic():
+            fetch_prepared("SELECT %s::bigint + 3", [2])
+            fetch_prepared("INSERT INTO oms_tenant (id) VALUES (NULL) RETURNING id", [])
+        assert fetch_prepared("SELECT %s::bigint + 3", [3]) == [(6,)]
+    assert fetch_prepared("SELECT %s::bigint + 3", [4]) == [(7,)]
+    assert prepared_at() == [first]  # the same statement, never prepared again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_schema_change_still_drops_the_prepared_statements():
+    """What psycopg's forgetting is for: a statement prepared before an ALTER could no longer describe its rows."""
+    from django.db import transaction
+
+    assert fetch_prepared("SELECT %s::bigint + 5", [1]) == [(6,)]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE prepared_probe (id int)")
+        cursor.execute("ALTER TABLE prepared_probe ADD COLUMN note text")
+    assert not any("$1::bigint + 5" in statement for statement in prepared_statements())
+    assert fetch_prepared("SELECT %s::bigint + 5", [2]) == [(7,)]
