@@ -110,6 +110,7 @@ _order_and_plan = HotQuery(
         .only("pk", "status_id", "status_changed_at")
         .annotate(planned=Exists(OrderDeadline.objects.filter(tenant_id=tenant_id, order_id=OuterRef("pk"))))
     ),
+    prepared=True,  # a row by its key, and whether its deadline row exists
     tenant_id=-7_302_003,
     pk=-7_302_004,
 )

@@ -20,7 +20,7 @@ from django.utils.translation import gettext
 from standardwebhooks import Webhook
 
 from oms import event_catalogue, http, rls
-from oms.db import HotQuery, RowsInsert
+from oms.db import HotQuery, RowsInsert, fetch_prepared
 from oms.errors import DomainError
 from oms.events import enqueue_after_commit, memo, send_task
 from oms.models import Event
@@ -141,7 +141,9 @@ def message_body(event: Event) -> str:
 # A dispatch and a delivery of every event an endpoint takes run these (oms.db: built once, one INSERT each).
 _message_of_event = HotQuery(lambda event_id: WebhookMessage.objects.filter(event_id=event_id), event_id=-7_302_001)
 _delivery_to_make = HotQuery(
-    lambda pk: WebhookDelivery.objects.select_related("endpoint", "message").filter(pk=pk), pk=-7_302_002
+    lambda pk: WebhookDelivery.objects.select_related("endpoint", "message").filter(pk=pk),
+    prepared=True,  # a row by its key, with its endpoint and message by theirs
+    pk=-7_302_002,
 )
 _write_messages, _write_deliveries, _write_attempts = (
     RowsInsert(WebhookMessage),
@@ -275,12 +277,19 @@ def post(url: str, body: str, headers: dict) -> http.Response:
     return http.request("POST", url, body=body.encode(), headers=headers, timeout=TIMEOUT_SECONDS, max_bytes=4096)
 
 
+# Every delivery's attempt starts with it: prepared (one row by its key, and its endpoint by its key).
+_CLAIM = (
+    f"UPDATE {WebhookDelivery._meta.db_table} AS d SET next_attempt_at = %s "  # noqa: S608 - the models' own tables
+    f"FROM {WebhookEndpoint._meta.db_table} AS e "
+    "WHERE d.id = %s AND d.state = %s AND d.next_attempt_at <= %s AND e.id = d.endpoint_id AND e.is_active "
+    "RETURNING d.id"
+)
+
+
 def _claim(delivery_id: int, now: datetime) -> bool:
-    return bool(
-        WebhookDelivery.objects.filter(
-            pk=delivery_id, state=DeliveryState.PENDING, next_attempt_at__lte=now, endpoint__is_active=True
-        ).update(next_attempt_at=now + CLAIM_LEASE)
-    )
+    """Hold the delivery for this attempt if it is due and its endpoint active; a second claimant finds it held
+    (its lease in the future) once the first commits."""
+    return bool(fetch_prepared(_CLAIM, [now + CLAIM_LEASE, delivery_id, DeliveryState.PENDING.value, now]))
 
 
 def deliver(delivery_id: int) -> WebhookAttempt | None:

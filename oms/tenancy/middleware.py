@@ -68,6 +68,7 @@ _active_membership = HotQuery(
         .select_related("tenant")
         .order_by("pk")[:1]
     ),
+    prepared=True,  # one row by the unique shop and person, with its shop
     user_id=-7_303_001,
     tenant_id=-7_303_002,
 )

@@ -56,9 +56,13 @@ def _targets(tenant_id, channel, from_status_id):
 
 
 # Every order page asks it (oms.db.HotQuery: built once; an order with no channel reads the general matrix).
-_targets_of_channel = HotQuery(_targets, tenant_id=-7_303_003, channel="sample-channel", from_status_id=-7_303_004)
+# Prepared: a shop's matrix is a few dozen rows, read by its index whatever the values.
+_targets_of_channel = HotQuery(
+    _targets, prepared=True, tenant_id=-7_303_003, channel="sample-channel", from_status_id=-7_303_004
+)
 _targets_without_channel = HotQuery(
     lambda tenant_id, channel, from_status_id: _targets(tenant_id, "", from_status_id),
+    prepared=True,
     tenant_id=-7_303_003,
     channel="",
     from_status_id=-7_303_004,

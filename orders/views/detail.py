@@ -33,6 +33,7 @@ _page_order = HotQuery(
     lambda tenant_id, pk: marks.with_marks(
         Order.objects.filter(tenant_id=tenant_id, pk=pk).select_related("status", "customer", "manager")
     ),
+    prepared=True,  # a row by its key with its status, customer and manager by theirs: planning was most of it
     tenant_id=-7_305_001,
     pk=-7_305_002,
 )
