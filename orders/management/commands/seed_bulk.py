@@ -796,3 +796,14 @@ class Command(BaseCommand):
             else:
                 self.step("ANALYZE")
                 cursor.execute(f"ANALYZE {tables}")
+            # The shop's small tables (its products, warehouses, statuses, matrix): autovacuum would have analyzed
+            # them long before a shop grew this big; unanalyzed, the planner takes a catalogue for a row or two and
+            # joins an order's lines to every product of the shop.
+            cursor.execute(
+                "SELECT quote_ident(schemaname) || '.' || quote_ident(relname) FROM pg_stat_user_tables "
+                "WHERE last_analyze IS NULL AND last_autoanalyze IS NULL"
+            )
+            never = [row[0] for row in cursor.fetchall()]
+            if never:
+                cursor.execute(f"ANALYZE {', '.join(never)}")
+                self.step(f"ANALYZE of {len(never)} tables never analyzed")
