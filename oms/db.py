@@ -105,6 +105,12 @@ class _PreparingCursor(ServerBindingCursor):
 _session_cursors: "weakref.WeakKeyDictionary[psycopg.Connection, _PreparingCursor]" = weakref.WeakKeyDictionary()
 
 
+def _rows(cursor) -> list[tuple]:
+    """The statement's rows, none for one that returns none (`description` would build a column object each)."""
+    result = cursor.pgresult
+    return cursor.fetchall() if result is not None and result.status == psycopg.pq.ExecStatus.TUPLES_OK else []
+
+
 def fetch_prepared(sql: str, params) -> list[tuple]:
     """Run a hot statement, parsed and planned once per session; its rows (none for a statement that returns none).
     For a statement whose best plan does not depend on its values (see HotQuery): a row by its key, an INSERT.
@@ -130,12 +136,12 @@ def fetch_prepared(sql: str, params) -> list[tuple]:
         logged = db.queries_log[-1] if db.queries_log else None
         if logged is not None and logged["sql"] is None:  # Django reads no text back from a prepared statement
             logged["sql"] = f"{sql} /* params: {[str(p) if p is not None else None for p in params]} */"
-        return cursor.fetchall() if raw.description is not None else []
+        return _rows(raw)
     # What Django's wrapper does, without its layers of calls (they are a fifth of this path's client time).
     db.validate_no_broken_transaction()
     with db.wrap_database_errors:
         raw.execute(sql, params)
-        return raw.fetchall() if raw.description is not None else []
+        return _rows(raw)
 
 
 def _json_value(value):

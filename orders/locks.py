@@ -27,9 +27,12 @@ def lock_order_by_id(*, tenant_id: int, pk: int, **annotations) -> Order:
     that knows only the id, one read of the order instead of a read and a lock. With the join, PostgreSQL drops a
     row whose status or customer changed while it waited for the lock (see above); then the row is locked alone and
     they are read after. Order.DoesNotExist when the shop has no such order."""
-    rows = Order.objects.select_for_update(of=("self",)).annotate(**annotations).filter(pk=pk, tenant_id=tenant_id)
-    joined = _locked_with_status(tenant_id=tenant_id, pk=pk) if not annotations else list(_with_status(rows))
-    return joined[0] if joined else rows.get()
+
+    def rows():  # built only when needed: building a queryset costs more than the prepared read
+        return Order.objects.select_for_update(of=("self",)).annotate(**annotations).filter(pk=pk, tenant_id=tenant_id)
+
+    joined = _locked_with_status(tenant_id=tenant_id, pk=pk) if not annotations else list(_with_status(rows()))
+    return joined[0] if joined else rows().get()
 
 
 def _with_status(orders):
