@@ -20,6 +20,7 @@ The login role is the application role itself (a pooler keeps one pool per role)
 """
 
 import re
+from contextlib import contextmanager, nullcontext
 
 from django.db.backends.postgresql import base
 from psycopg import ClientCursor, pq, sql
@@ -51,6 +52,18 @@ _OUTSIDE_TRANSACTIONS = re.compile(
     r"|REINDEX\b[^;]*\bCONCURRENTLY)\b",
     re.IGNORECASE,
 )
+
+
+@contextmanager
+def _own_begin(conn):
+    """psycopg opens a transaction itself before a statement when not in autocommit and idle, with a BEGIN that costs
+    a round trip of its own: told it is in autocommit meanwhile, it sends only what it is given, whose BEGIN opens
+    the transaction, which then stays open."""
+    conn._autocommit = True
+    try:
+        yield
+    finally:
+        conn._autocommit = False
 
 
 def _held(conn, tenant) -> None:
@@ -137,25 +150,13 @@ class Cursor(_SeparateBinding, base.Cursor):
             query = ahead.encode() + query
         else:
             query = sql.Composed([sql.SQL(ahead), query])
-        if opening:
-            result = self._execute_with_own_begin(query, params, **kwargs)
-        else:
+        with _own_begin(conn) if opening else nullcontext():
             result = super().execute(query, params, **kwargs)
         for _ in prefix:
             self.nextset()  # on to the statement's own result
         if tenant is not BOUND:
             _held(conn, tenant)
         return result
-
-    def _execute_with_own_begin(self, query, params, **kwargs):
-        """psycopg starts a transaction before a statement when not in autocommit and idle: told it is in autocommit
-        for this one statement, it sends only the message, whose BEGIN opens the transaction it then commits."""
-        conn = self.connection
-        conn._autocommit = True
-        try:
-            return super().execute(query, params, **kwargs)
-        finally:
-            conn._autocommit = False
 
 
 class ServerBindingCursor(_SeparateBinding, base.ServerBindingCursor):
@@ -172,19 +173,12 @@ class ServerBindingCursor(_SeparateBinding, base.ServerBindingCursor):
         if not prefix and not opening:
             return super().execute(query, params, **kwargs)
         if opening:
-            # psycopg would send the BEGIN with a Sync of its own and wait; told it is in autocommit for this one
-            # pipeline, it sends the BEGIN queued here, and the transaction that opens stays open.
             prefix.insert(0, conn._get_tx_start_command().decode())
-            conn._autocommit = True
-        try:
-            with conn.pipeline():
-                with ClientCursor(conn) as sender:
-                    for statement in prefix:
-                        sender.execute(statement)
-                result = super().execute(query, params, **kwargs)
-        finally:
-            if opening:
-                conn._autocommit = False
+        with _own_begin(conn) if opening else nullcontext(), conn.pipeline():
+            with ClientCursor(conn) as sender:
+                for statement in prefix:
+                    sender.execute(statement)
+            result = super().execute(query, params, **kwargs)
         if tenant is not BOUND:
             _held(conn, tenant)
         return result
