@@ -4,7 +4,8 @@ Anonymous pages (log-in) follow the browser's Accept-Language through Django's L
 logs in, their own choice wins on every page, whatever the browser says.
 
 The REST API (`/api/…`) always answers in English: its messages are part of the contract with integrators, so
-neither a session's language nor an Accept-Language header may change them.
+neither a session's language nor an Accept-Language header may change them (`oms.api_shortcut`, whose calls skip
+this middleware).
 """
 
 from django.contrib.auth.signals import user_logged_in
@@ -12,22 +13,15 @@ from django.dispatch import receiver
 from django.utils import translation
 
 SESSION_LANGUAGE_KEY = "language"
-API_PATH_PREFIX = "/api/"
-API_LANGUAGE = "en"  # the API contract's language, whoever asks
 
 
 class UserLanguageMiddleware:
-    """After authentication: the logged-in person's language (from the session, so no query per request); English
-    for the API."""
+    """After authentication: the logged-in person's language (from the session, so no query per request)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path_info.startswith(API_PATH_PREFIX):
-            translation.activate(API_LANGUAGE)
-            request.LANGUAGE_CODE = API_LANGUAGE
-            return self.get_response(request)
         language = request.session.get(SESSION_LANGUAGE_KEY) if request.user.is_authenticated else None
         if language and translation.check_for_language(language):
             translation.activate(language)
