@@ -2,9 +2,11 @@
 
 import base64
 import json
+from urllib.parse import quote
 
 import pytest
 from django.test import Client
+from django.urls import reverse, set_script_prefix
 
 from notifications.services import tracking
 from orders.services import editing, reservations
@@ -66,6 +68,20 @@ def test_an_altered_link_answers_404(order):
     assert forged != token
     assert Client().get(f"/alerts/track/{forged}/").status_code == 404
     assert Client().get("/alerts/track/garbage/").status_code == 404
+
+
+def test_the_link_is_the_one_django_reverses_under_any_script_prefix(order):
+    """The path is reversed once per script prefix and the token put in its place (`tracking_path`)."""
+    other = place_order(order.tenant, [(stocked_product(order.tenant), 1)])
+    for prefix in ("/", "/shop/", "/", "/b c/"):
+        set_script_prefix(prefix)
+        try:
+            for each in (order, other):
+                expected = reverse("notifications:track", args=[tracking.tracking_token(each)])
+                assert tracking.tracking_path(each) == expected
+                assert expected.startswith(quote(prefix))
+        finally:
+            set_script_prefix("/")
 
 
 def test_the_link_does_not_reveal_the_order_id_in_clear(order):
