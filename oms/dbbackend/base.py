@@ -20,10 +20,11 @@ The login role is the application role itself (a pooler keeps one pool per role)
 """
 
 import re
+import select
 from contextlib import contextmanager, nullcontext
 
 from django.db.backends.postgresql import base
-from psycopg import ClientCursor, pq, sql
+from psycopg import ClientCursor, OperationalError, pq, sql
 from psycopg._preparing import Prepare, PrepareManager  # pinned psycopg: tests/oms/test_db.py holds it
 
 from oms import tenant_binding
@@ -264,6 +265,24 @@ class DatabaseWrapper(base.DatabaseWrapper):
             cursor.execute(self.ops.savepoint_rollback_sql(sid))
         # The rollback restored whatever the setting was at the savepoint; bind again before the next statement.
         self.connection.oms_tenant = _UNKNOWN
+
+    def is_usable(self):
+        """Django's health check asks the server (`SELECT 1`) before each request's first statement: a round trip
+        per request. A connection the server has closed or is closing (a restart, an administrator's terminate, a
+        pooler's timeout) has something on its socket to read: the server's last word, then the end of the stream.
+        An idle, healthy one has nothing (this application listens to no channel), so only then is the server asked,
+        and so is one inside a transaction (Django asks whether a failed one can go on). A connection cut with no word
+        at all (a network gone) is missed by both checks alike: the query would wait."""
+        conn = self.connection
+        if conn is None or conn.closed or conn.pgconn.status != pq.ConnStatus.OK:
+            return False
+        if conn.pgconn.transaction_status != IDLE:
+            return super().is_usable()
+        try:
+            readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
+        except (OSError, ValueError, OperationalError):  # the socket is gone already
+            return False
+        return not readable or super().is_usable()
 
     def _commit(self):
         if self.connection is not None:
