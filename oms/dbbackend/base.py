@@ -21,6 +21,7 @@ The login role is the application role itself (a pooler keeps one pool per role)
 
 import re
 import select
+import time
 from contextlib import contextmanager, nullcontext
 
 from django.db.backends.postgresql import base
@@ -32,6 +33,7 @@ from oms import tenant_binding
 IDLE = pq.TransactionStatus.IDLE
 _UNKNOWN = object()  # the transaction's setting is not known (a savepoint rollback may have undone it)
 BOUND = object()  # `_pending`: the transaction already holds the wanted tenant
+QUIET_SOCKET_TRUSTED = 1.0  # seconds since a connection's last use within which a quiet socket passes the check
 
 
 def _pending(conn):
@@ -266,23 +268,35 @@ class DatabaseWrapper(base.DatabaseWrapper):
         # The rollback restored whatever the setting was at the savepoint; bind again before the next statement.
         self.connection.oms_tenant = _UNKNOWN
 
+    def ensure_connection(self):
+        super().ensure_connection()  # the health check, if one is due, has run: it reads the time of the last use
+        self.oms_used_at = time.monotonic()
+
     def is_usable(self):
         """Django's health check asks the server (`SELECT 1`) before each request's first statement: a round trip
         per request. A connection the server has closed or is closing (a restart, an administrator's terminate, a
         pooler's timeout) has something on its socket to read: the server's last word, then the end of the stream.
-        An idle, healthy one has nothing (this application listens to no channel), so only then is the server asked,
-        and so is one inside a transaction (Django asks whether a failed one can go on). A connection cut with no word
-        at all (a network gone) is missed by both checks alike: the query would wait."""
+        An idle, healthy one has nothing (this application listens to no channel). So a quiet socket is taken at its
+        word when the connection was used within the last `QUIET_SOCKET_TRUSTED` seconds, as under load; otherwise,
+        with something to read, or inside a transaction (Django asks whether a failed one can go on), the server is
+        asked. A peer that vanished without a word (a host that crashed, an address that moved) leaves the socket
+        quiet too: only asking finds it, so the check trusts the quiet for a second at most, when a failure would
+        break the requests in flight anyway (tests/oms/test_health_check.py)."""
         conn = self.connection
         if conn is None or conn.closed or conn.pgconn.status != pq.ConnStatus.OK:
             return False
-        if conn.pgconn.transaction_status != IDLE:
+        if (
+            conn.pgconn.transaction_status != IDLE
+            or time.monotonic() - getattr(self, "oms_used_at", 0.0) > QUIET_SOCKET_TRUSTED
+        ):
             return super().is_usable()
         try:
-            readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
+            waiting = select.poll()  # not select(): it refuses descriptors above 1023, common in a busy process
+            waiting.register(conn.pgconn.socket, select.POLLIN)
+            quiet = not waiting.poll(0)
         except (OSError, ValueError, OperationalError):  # the socket is gone already
             return False
-        return not readable or super().is_usable()
+        return quiet or super().is_usable()
 
     def _commit(self):
         if self.connection is not None:

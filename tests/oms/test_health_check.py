@@ -1,6 +1,8 @@
 """Django's per-request health check of a kept connection (CONN_HEALTH_CHECKS) asks the server only when the socket
 says something happened (oms/dbbackend/base.py `is_usable`)."""
 
+import os
+import resource
 import select
 import time
 
@@ -8,6 +10,7 @@ import psycopg
 import pytest
 from django.db import DataError, connection, transaction
 
+from oms.dbbackend.base import QUIET_SOCKET_TRUSTED
 from oms.models import Role
 from tests.conftest import OWNER_LOGIN
 
@@ -46,6 +49,41 @@ def test_a_healthy_idle_connection_is_usable_without_asking_the_server():
     checked = []
     assert round_trips(lambda: checked.append(connection.is_usable())) == []
     assert checked == [True]
+
+
+def test_a_connection_unused_for_a_while_is_asked_about_whatever_its_socket_says():
+    """A peer that vanished without a word (a crashed host, a moved address) leaves the socket quiet: only asking
+    finds it, and the quiet is trusted only just after a use."""
+    checked = []
+
+    def check_after_a_pause():
+        connection.oms_used_at -= QUIET_SOCKET_TRUSTED + 0.1  # as if last used over a second ago
+        checked.append(connection.is_usable())
+
+    (trip,) = round_trips(check_after_a_pause)
+    assert trip[-1].endswith('SELECT 1"')
+    assert checked == [True]
+
+
+def test_a_socket_numbered_past_1023_is_checked_too():
+    """`select()` refuses such a descriptor; a busy process (many clients, many files) has them."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1200 <= hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1200, hard))
+    connection.close()
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        assert connection.connection.pgconn.socket > 1023
+        checked = []
+        assert round_trips(lambda: checked.append(connection.is_usable())) == []
+        assert checked == [True]
+    finally:
+        connection.close()
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def test_a_connection_the_server_ended_is_found_and_the_next_request_gets_a_new_one(client_for):
