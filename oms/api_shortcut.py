@@ -15,7 +15,7 @@ import threading
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import translation
 
-from . import rls
+from .tenancy.middleware import start_unbound
 
 API_PATH_PREFIX = "/api/"
 API_LANGUAGE = "en"  # the API contract's language, whoever asks: its messages are part of the contract
@@ -51,10 +51,7 @@ class ApiShortcut:
     def __call__(self, request):
         if not is_api_call(request):
             return self.get_response(request)
-        # What the skipped middleware would have left: no person, no shop until the token names one, and no binding
-        # left over from this thread's previous request.
-        request.tenant = request.role = request.membership = None
-        rls.bind(None)
+        start_unbound(request)  # as TenantMiddleware leaves a request with no person: the token names the shop
         translation.activate(API_LANGUAGE)
         request.LANGUAGE_CODE = API_LANGUAGE
         response = self.to_view(request)

@@ -16,8 +16,8 @@ class TenantMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request.tenant = request.role = request.membership = None
         chosen = request.session.get(SESSION_TENANT_KEY) if request.user.is_authenticated else None
+        start_unbound(request)
         # One round trip binds the connection to the chosen shop (or to none) for the whole request.
         rls.bind(chosen)
         if request.user.is_authenticated:
@@ -38,6 +38,12 @@ class TenantMiddleware:
                 request.role = membership.role
                 tenant_var.set(membership.tenant.slug)
         return self.get_response(request)
+
+
+def start_unbound(request) -> None:
+    """A request as it starts: no shop, no role, and no binding left from the thread's previous request."""
+    request.tenant = request.role = request.membership = None
+    rls.bind(None)
 
 
 def member_tenant_ids(user) -> list[int]:

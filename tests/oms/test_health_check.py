@@ -36,10 +36,14 @@ def terminate_this_session() -> None:
     pid = connection.connection.info.backend_pid
     with owner_session() as owner:
         owner.execute("SELECT pg_terminate_backend(%s)", [pid])
+    socket_has_word()  # the server's last word reaches the socket
+
+
+def socket_has_word() -> None:
     socket = connection.connection.pgconn.socket
     deadline = time.monotonic() + 5
-    while not select.select([socket], [], [], 0.05)[0]:  # the server's last word reaches the socket
-        assert time.monotonic() < deadline, "the terminated session's socket never said so"
+    while not select.select([socket], [], [], 0.05)[0]:
+        assert time.monotonic() < deadline, "nothing reached the session's socket"
 
 
 def test_a_healthy_idle_connection_is_usable_without_asking_the_server():
@@ -104,10 +108,7 @@ def test_something_unexpected_to_read_is_settled_by_asking_the_server():
         cursor.execute("LISTEN oms_test")  # the application listens to nothing; a test can
     with owner_session() as owner:
         owner.execute("SELECT pg_notify('oms_test', 'hello')")
-    socket = connection.connection.pgconn.socket
-    deadline = time.monotonic() + 5
-    while not select.select([socket], [], [], 0.05)[0]:
-        assert time.monotonic() < deadline
+    socket_has_word()
     checked = []
     (trip,) = round_trips(lambda: checked.append(connection.is_usable()))
     assert trip[-1].endswith('SELECT 1"')
