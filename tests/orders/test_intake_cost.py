@@ -168,3 +168,28 @@ def test_the_order_list_counts_no_rows(tenant, api_client):
     assert [o["id"] for o in last["results"]] == ids[:1] and last["next"] is None and last["count"] == 3
     past = api_client.get("/api/v1/orders?page=5&page_size=2").json()
     assert past == {"results": [], "count": 3, "next": None}  # only a page past the end counts
+
+
+PLANNED_ONCE = {  # what every order reads before it writes: planned once per session, not on every order
+    "the customer by contact": '"orders_customercontact"."normalized" =',
+    "the products by SKU": 'FROM "inventory_product" WHERE',
+    "the new order's status": 'FROM "orders_orderstatus" WHERE',
+}
+
+
+def test_what_every_order_reads_is_planned_once_per_session_not_per_order(tenant, api_client):
+    """PostgreSQL plans a prepared statement with its values five times, then keeps one generic plan if that is
+    no dearer on paper; the intake's reads are written so that it is (tests/orders/test_intake_cost.py's counts
+    do not see planning, which cost more than running these reads)."""
+    products = [stocked_product(tenant, sku=f"PLAN-{i}", on_hand=100) for i in range(3)]
+    for n in range(12):
+        body = order_body(products[: 1 + n % 3])
+        body["customer"] = {"name": f"Plan {n}", "phone": f"+7 900 777-00-{n % 4:02d}", "email": f"p{n}@example.com"}
+        assert post(api_client, "/api/v1/orders", body).status_code == 201
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
+        plans = cursor.fetchall()
+    for what, marker in PLANNED_ONCE.items():
+        (generic, custom), *others = [(g, c) for sql, g, c in plans if marker in sql]
+        assert not others, what
+        assert custom <= 5 and generic >= 12 - 5, f"{what}: {generic} generic plans, {custom} custom"
