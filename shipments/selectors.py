@@ -116,7 +116,7 @@ def route_stops(*, route):
     return (
         RouteStop.objects.filter(tenant_id=route.tenant_id, route=route)
         .select_related("order__customer", "order__status")
-        .prefetch_related(Prefetch("order__lines", queryset=OrderLine.objects.select_related("product")))
+        .prefetch_related(Prefetch("order__lines", queryset=OrderLine.objects.with_products()))
         .order_by("position", "pk")
     )
 

@@ -222,7 +222,7 @@ def message_context(order: Order) -> dict:
             "price": f"{line.price:.2f}",
             "amount": f"{line.amount:.2f}",
         }
-        for line in order.lines.select_related("product").order_by("pk")[:MAX_LINES]
+        for line in order.lines.with_products().order_by("pk")[:MAX_LINES]
     ]
     return {
         "shop": order.tenant.name,

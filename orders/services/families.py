@@ -57,7 +57,7 @@ def split_unavailable(*, order: Order, actor: Actor) -> Order:
     root, order = locks.lock_family_root_and_order(order)
     if order.group not in SPLITTABLE_GROUPS:
         raise NothingToSplit(gettext("An order in group '%(group)s' cannot be split.") % {"group": order.group})
-    lines = list(order.lines.select_related("product"))
+    lines = list(order.lines.with_products())
     missing = [ln for ln in lines if ln.missing > 0]
     if not missing:
         raise NothingToSplit(gettext("Every line is reserved: there is nothing to split off."))
@@ -115,7 +115,7 @@ def copy_order(
     if quantities is not None:
         line_ids = list(quantities)
     root, order = locks.lock_family_root_and_order(order)
-    lines = list(order.lines.select_related("product"))
+    lines = list(order.lines.with_products())
     if line_ids is not None:
         wanted = set(line_ids)
         lines = [ln for ln in lines if ln.pk in wanted]

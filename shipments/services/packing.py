@@ -51,7 +51,7 @@ def _lines_with_counts(order: Order):
     count = live.order_by().values("line_id").annotate(n=Count("id")).values("n")
     return (
         OrderLine.objects.filter(tenant_id=order.tenant_id, order_id=order.pk)
-        .select_related("product")
+        .with_products()
         .annotate(scanned=Coalesce(Subquery(count), 0))
         .order_by("pk")
     )

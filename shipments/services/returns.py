@@ -50,7 +50,7 @@ def receive_return(*, order: Order, actor: Actor) -> Order:
         raise HandoverRefused(
             gettext("The shop has no active status with the purpose “Returned”; set one on the statuses screen.")
         )
-    lines = list(OrderLine.objects.filter(tenant_id=order.tenant_id, order=order).select_related("product"))
+    lines = list(OrderLine.objects.filter(tenant_id=order.tenant_id, order=order).with_products())
     user = actor.user if actor.user_id else None
     # Reserved units never confirmed as delivered left with the parcel too: ship them out first, then back in.
     # The lines' `reserved` follows: shipped out, then back in, it ends at 0 (orders/sql/line_reserved.sql).

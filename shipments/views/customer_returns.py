@@ -26,9 +26,7 @@ def _quantity(raw: str) -> int:
 def announce_return(request, pk):
     order = get_for_tenant_or_404(Order.objects.select_related("status"), request.tenant, pk=pk)
     left = returns_service.returnable(order)
-    lines = [
-        {"line": line, "left": left.get(line.pk, 0)} for line in order.lines.select_related("product").order_by("pk")
-    ]
+    lines = [{"line": line, "left": left.get(line.pk, 0)} for line in order.lines.with_products().order_by("pk")]
     form = {"reason": "", "refund_method": "", "exchange": False, "quantities": {}}
     if request.method == "POST":
         quantities = {item["line"].pk: _quantity(request.POST.get(f"line-{item['line'].pk}", "")) for item in lines}

@@ -27,7 +27,7 @@ def document_pdf(request, kind):
         o.pk: o
         for o in Order.objects.filter(tenant=request.tenant, pk__in=ids)
         .select_related("customer", "status")
-        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("pk")))
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.with_products().order_by("pk")))
     }
     if len(orders) != len(ids):
         raise Http404("No such order.")

@@ -1,0 +1,72 @@
+"""An order's lines with their products (the order page, every reservation) read only those products, however big the
+catalogue and whatever PostgreSQL's statistics know of it.
+
+A join of lines and products let the planner merge them with the products' key index read from its start, which it
+costs by the lines' statistics as stopping early; for a product newer than they know (catalogues grow, and new
+products sell) the merge walked the whole catalogue. Counted here from PostgreSQL's own statistics of this
+transaction, so whatever the plan, what it read is what is asserted."""
+
+import pytest
+from django.db import connection, transaction
+
+from inventory.models import Product
+from oms import rls
+from orders.models import OrderLine
+from orders.selectors import lines_with_products
+from shipments.services.packing import pack_lines
+from tests.oms.test_health_check import owner_session
+
+from .helpers import place_order, stocked_product
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CATALOGUE = 30_000
+
+
+def products_read() -> int:
+    """Product rows this transaction has read so far, by scans of the table and through its indexes."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT seq_tup_read + coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables WHERE relid = %s::regclass",
+            [Product._meta.db_table],
+        )
+        return cursor.fetchone()[0]
+
+
+READERS = {
+    "the order page and the reserve": lambda order: [
+        (line.product.sku, line.quantity) for line in lines_with_products(order_id=order.pk)
+    ],
+    "the packing station": lambda order: [(p.line.product.sku, p.line.quantity) for p in pack_lines(order)],
+    "any other page": lambda order: [(line.product.sku, line.quantity) for line in order.lines.with_products()],
+    "a pick list": lambda order: [
+        (line.product.sku, line.quantity)
+        for line in OrderLine.objects.filter(order_id__in=[order.pk]).with_products().order_by("pk")
+    ],
+}
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_an_order_of_the_newest_product_reads_its_products_not_the_catalogue(tenant, reader):
+    known = [stocked_product(tenant, sku=f"KNOWN-{i}", on_hand=100) for i in range(20)]
+    for i in range(60):
+        place_order(tenant, [(known[i % 20], 1)])
+    with owner_session() as owner:  # statistics from before the catalogue grew, as a busy shop's often are
+        owner.execute("ANALYZE orders_orderline")
+        owner.execute(
+            "INSERT INTO inventory_product (tenant_id, sku, name, barcode, price, category, cost_price, is_active, "
+            "created_at) SELECT %s, 'BULK-' || n, 'Bulk product', '', 1, '', 1, true, now() "
+            "FROM generate_series(1, %s) AS n",
+            [tenant.pk, CATALOGUE],
+        )
+        owner.execute("ANALYZE inventory_product")
+    newest = stocked_product(tenant, sku="NEWEST", on_hand=5)
+    order = place_order(tenant, [(newest, 1), (known[3], 2)])
+
+    with rls.tenant_context(tenant.pk), transaction.atomic():
+        before = products_read()
+        lines = READERS[reader](order)
+        read = products_read() - before
+
+    assert lines == [("NEWEST", 1), ("KNOWN-3", 2)]
+    assert read <= len(lines), f"{read} product rows read for an order of {len(lines)} lines"
