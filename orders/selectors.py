@@ -3,11 +3,20 @@
 from django.db import connection
 from django.db.models import Count, Max, Min, Prefetch, Q, Subquery, Sum
 
-from inventory.models import Product
-from oms.db import AnyOf, HotQuery
+from oms.db import HotQuery
 
 from . import marks
-from .models import ContactKind, Customer, CustomerContact, Group, Order, OrderActivity, OrderLine, OrderStatus
+from .models import (
+    ContactKind,
+    Customer,
+    CustomerContact,
+    Group,
+    Order,
+    OrderActivity,
+    OrderLine,
+    OrderStatus,
+    attach_products,
+)
 from .services.customers import normalize_phone
 
 REVENUE_EXCLUDED = (Group.CANCEL,)
@@ -21,26 +30,15 @@ def order_detail_queryset(*, tenant):
     )
 
 
-# The order page and every reservation read an order's lines with their products. Two reads by key, each planned
-# once per session, not one join: PostgreSQL may merge lines with the products' key index read from its start,
-# costed as stopping early by what the lines' statistics know, and for a product newer than that (catalogues grow,
-# and new products sell) it walks the whole index, 45 ms at 30,000 products and 100 ms at 300,000, where these two
-# take 0.1 ms (tests/orders/test_lines_with_products.py).
+# The order page and every reservation: prepared, and the products read by key (`attach_products` says why).
 _lines_of_order = HotQuery(
     lambda order_id: OrderLine.objects.filter(order_id=order_id).order_by("pk"), prepared=True, order_id=-7_301_003
 )
-Product._meta.pk.register_lookup(AnyOf)
-_products_by_key = HotQuery(lambda keys: Product.objects.filter(pk__any_of=keys), prepared=True, keys=[-7_301_007])
 
 
 def lines_with_products(*, order_id: int) -> list[OrderLine]:
     """The order's lines in the order they were added, each with its product."""
-    lines = _lines_of_order(order_id=order_id)
-    if lines:
-        products = {p.pk: p for p in _products_by_key(keys=sorted({line.product_id for line in lines}))}
-        for line in lines:
-            OrderLine.product.field.set_cached_value(line, products[line.product_id])
-    return lines
+    return attach_products(_lines_of_order(order_id=order_id))
 
 
 def channels_in_use(*, tenant, limit: int = 50) -> list[str]:
