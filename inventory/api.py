@@ -211,7 +211,7 @@ def purchase_order_out(order: PurchaseOrder) -> dict:
                 "received": ln.received,
                 "cost": None if ln.cost is None else f"{ln.cost:.2f}",
             }
-            for ln in order.lines.select_related("product").order_by("pk")
+            for ln in order.lines.with_products().order_by("pk")
         ],
     }
 

@@ -26,7 +26,7 @@ def lock_purchase_order(order):
 
 
 def lock_purchase_lines(order):
-    return list(order.lines.select_related("product").select_for_update(of=("self",)).order_by("pk"))
+    return list(order.lines.with_products().select_for_update(of=("self",)).order_by("pk"))
 
 
 def lock_transfer(transfer):
@@ -34,4 +34,4 @@ def lock_transfer(transfer):
 
 
 def lock_transfer_lines(transfer):
-    return list(transfer.lines.select_related("product").select_for_update(of=("self",)).order_by("pk"))
+    return list(transfer.lines.with_products().select_for_update(of=("self",)).order_by("pk"))

@@ -5,11 +5,13 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.query import ModelIterable
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from oms.models import TenantOwned
+from oms.db import AnyOf, HotQuery
+from oms.models import TenantOwned, TenantOwnedQuerySet
 
 
 class Product(TenantOwned):
@@ -38,6 +40,40 @@ class Product(TenantOwned):
 
     def __str__(self):
         return f"{self.sku} · {self.name}"
+
+
+Product._meta.pk.register_lookup(AnyOf)
+# Parsed once per session: every order page, reserve and packing scan reads its lines' products by their keys.
+_products_by_key = HotQuery(lambda keys: Product.objects.filter(pk__any_of=keys), prepared=True, keys=[-7_301_007])
+
+
+def attach_products(lines: list) -> list:
+    """Give each line (any model with a `product`) its product, read by key in one statement. Not a join:
+    PostgreSQL may merge lines with the products' key index read from its start, costed as stopping early by what
+    the lines' statistics know of their products, and for a product newer than those (catalogues grow, new
+    products sell) it walks the whole catalogue: 45 ms at 30,000 products, 100 ms at 300,000
+    (tests/orders/test_lines_with_products.py)."""
+    if lines:
+        products = {p.pk: p for p in _products_by_key(keys=sorted({line.product_id for line in lines}))}
+        for line in lines:
+            type(line).product.field.set_cached_value(line, products[line.product_id])
+    return lines
+
+
+class _LinesWithProducts(ModelIterable):
+    def __iter__(self):
+        yield from attach_products(list(super().__iter__()))
+
+
+class LinesQuerySet(TenantOwnedQuerySet):
+    """Lines of an order, a purchase or a transfer."""
+
+    def with_products(self):
+        """These lines, each with its product (`attach_products`), however the queryset is filtered, sliced or
+        prefetched."""
+        clone = self._chain()
+        clone._iterable_class = _LinesWithProducts  # Django's hook for what iterating a queryset yields
+        return clone
 
 
 class Warehouse(TenantOwned):
@@ -200,6 +236,8 @@ class PurchaseOrderLine(TenantOwned):
     received = models.PositiveIntegerField(default=0)
     cost = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
 
+    objects = LinesQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["purchase_order", "product"], name="purchaseline_unique_product"),
@@ -263,6 +301,8 @@ class TransferLine(TenantOwned):
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveIntegerField()
     received = models.PositiveIntegerField(default=0)
+
+    objects = LinesQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -76,7 +76,7 @@ def _purchase_page(request, order, *, status=200):
     if request.method == "POST" and not request.htmx:
         return redirect("inventory:purchase", pk=order.pk)
     order = PurchaseOrder.objects.select_related("supplier", "warehouse").get(pk=order.pk)
-    lines = list(order.lines.select_related("product").order_by("pk"))
+    lines = list(order.lines.with_products().order_by("pk"))
     context = {"po": order, "lines": lines, "scan_form": ScanForm(), "can_buy": request.role in BUYERS}
     template = "inventory/purchase.html#receiving" if request.htmx else "inventory/purchase.html"
     return render(request, template, context, status=status)
@@ -104,7 +104,7 @@ def purchase_receive(request, pk):
     order = get_for_tenant_or_404(PurchaseOrder, request.tenant, pk=pk)
     receive_by_form(
         request,
-        order.lines.select_related("product"),
+        order.lines.with_products(),
         lambda lines, user: purchasing.receive_purchase_order(order=order, lines=lines, actor=user),
     )
     return _purchase_page(request, order)
@@ -182,7 +182,7 @@ def purchase_expected(request, pk):
 def purchase_pdf(request, pk):
     """The purchase order as a PDF to send to the supplier."""
     order = get_for_tenant_or_404(PurchaseOrder.objects.select_related("supplier", "warehouse"), request.tenant, pk=pk)
-    lines = list(order.lines.select_related("product").order_by("pk"))
+    lines = list(order.lines.with_products().order_by("pk"))
     costed = [line.amount for line in lines if line.amount is not None]
     html = render_to_string(
         "inventory/pdf/purchase_order.html",

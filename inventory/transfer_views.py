@@ -66,7 +66,7 @@ def _transfer_page(request, transfer, *, ending_refused=False):
     transfer = Transfer.objects.select_related("from_warehouse", "to_warehouse").get(pk=transfer.pk)
     context = {
         "transfer": transfer,
-        "lines": list(transfer.lines.select_related("product").order_by("pk")),
+        "lines": list(transfer.lines.with_products().order_by("pk")),
         "scan_form": ScanForm(),
         "open": transfer.state == TransferState.IN_TRANSIT,
         "can_close": request.role in BUYERS,
@@ -98,7 +98,7 @@ def transfer_receive(request, pk):
     transfer = get_for_tenant_or_404(Transfer, request.tenant, pk=pk)
     receive_by_form(
         request,
-        transfer.lines.select_related("product"),
+        transfer.lines.with_products(),
         lambda lines, user: transfers.receive_transfer(transfer=transfer, lines=lines, actor=user),
     )
     return _transfer_page(request, transfer)

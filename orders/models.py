@@ -8,16 +8,14 @@ from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
-from django.db.models.query import ModelIterable
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 
-from inventory.models import Product
-from oms.db import AnyOf, HotQuery
+from inventory.models import LinesQuerySet
 from oms.history import History
-from oms.models import Role, TenantOwned, TenantOwnedQuerySet
+from oms.models import Role, TenantOwned
 
 
 class Group(models.TextChoices):
@@ -318,37 +316,6 @@ class Order(TenantOwned):
         pass
 
 
-Product._meta.pk.register_lookup(AnyOf)
-# Parsed once per session: every order page, reserve and packing scan reads its lines' products by their keys.
-_products_by_key = HotQuery(lambda keys: Product.objects.filter(pk__any_of=keys), prepared=True, keys=[-7_301_007])
-
-
-def attach_products(lines: list["OrderLine"]) -> list["OrderLine"]:
-    """Give each line its product, read by key in one statement. Not a join: PostgreSQL may merge lines with the
-    products' key index read from its start, costed as stopping early by what the lines' statistics know of their
-    products, and for a product newer than those (catalogues grow, new products sell) it walks the whole catalogue:
-    45 ms at 30,000 products, 100 ms at 300,000 (tests/orders/test_lines_with_products.py)."""
-    if lines:
-        products = {p.pk: p for p in _products_by_key(keys=sorted({line.product_id for line in lines}))}
-        for line in lines:
-            OrderLine.product.field.set_cached_value(line, products[line.product_id])
-    return lines
-
-
-class _LinesWithProducts(ModelIterable):
-    def __iter__(self):
-        yield from attach_products(list(super().__iter__()))
-
-
-class OrderLineQuerySet(TenantOwnedQuerySet):
-    def with_products(self):
-        """These lines, each with its product (`attach_products`), however the queryset is filtered, sliced or
-        prefetched."""
-        clone = self._chain()
-        clone._iterable_class = _LinesWithProducts  # Django's hook for what iterating a queryset yields
-        return clone
-
-
 class OrderLine(TenantOwned):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
@@ -359,7 +326,7 @@ class OrderLine(TenantOwned):
     cost = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)  # unit cost when ordered
     history = History()
 
-    objects = OrderLineQuerySet.as_manager()
+    objects = LinesQuerySet.as_manager()
 
     class Meta:
         ordering = ["pk"]

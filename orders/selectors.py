@@ -3,6 +3,7 @@
 from django.db import connection
 from django.db.models import Count, Max, Min, Prefetch, Q, Subquery, Sum
 
+from inventory.models import attach_products
 from oms.db import HotQuery
 
 from . import marks
@@ -15,7 +16,6 @@ from .models import (
     OrderActivity,
     OrderLine,
     OrderStatus,
-    attach_products,
 )
 from .services.customers import normalize_phone
 

@@ -1,5 +1,5 @@
-"""An order's lines with their products (the order page, every reservation) read only those products, however big the
-catalogue and whatever PostgreSQL's statistics know of it.
+"""Lines with their products (an order's on its page, every reservation and packing scan; a purchase's) read only
+those products, however big the catalogue and whatever PostgreSQL's statistics know of it.
 
 A join of lines and products let the planner merge them with the products' key index read from its start, which it
 costs by the lines' statistics as stopping early; for a product newer than they know (catalogues grow, and new
@@ -9,11 +9,14 @@ transaction, so whatever the plan, what it read is what is asserted."""
 import pytest
 from django.db import connection, transaction
 
+from inventory import purchasing
 from inventory.models import Product
 from oms import rls
+from oms.models import Tenant
 from orders.models import OrderLine
 from orders.selectors import lines_with_products
 from shipments.services.packing import pack_lines
+from tests.factories import WarehouseFactory
 from tests.oms.test_health_check import owner_session
 
 from .helpers import place_order, stocked_product
@@ -46,13 +49,19 @@ READERS = {
 }
 
 
-@pytest.mark.parametrize("reader", READERS)
-def test_an_order_of_the_newest_product_reads_its_products_not_the_catalogue(tenant, reader):
-    known = [stocked_product(tenant, sku=f"KNOWN-{i}", on_hand=100) for i in range(20)]
+@pytest.fixture
+def grown_catalogue(tenant):
+    """Orders and purchases of 20 products, statistics taken, then 30,000 products more and the newest one."""
+    warehouse = WarehouseFactory(tenant=tenant, code="MAIN")
+    known = [stocked_product(tenant, sku=f"KNOWN-{i}", on_hand=100, warehouse=warehouse) for i in range(20)]
     for i in range(60):
         place_order(tenant, [(known[i % 20], 1)])
+    with rls.tenant_context(tenant.pk):
+        for i in range(20):
+            purchase([known[i]])
     with owner_session() as owner:  # statistics from before the catalogue grew, as a busy shop's often are
         owner.execute("ANALYZE orders_orderline")
+        owner.execute("ANALYZE inventory_purchaseorderline")
         owner.execute(
             "INSERT INTO inventory_product (tenant_id, sku, name, barcode, price, category, cost_price, is_active, "
             "created_at) SELECT %s, 'BULK-' || n, 'Bulk product', '', 1, '', 1, true, now() "
@@ -60,13 +69,40 @@ def test_an_order_of_the_newest_product_reads_its_products_not_the_catalogue(ten
             [tenant.pk, CATALOGUE],
         )
         owner.execute("ANALYZE inventory_product")
-    newest = stocked_product(tenant, sku="NEWEST", on_hand=5)
-    order = place_order(tenant, [(newest, 1), (known[3], 2)])
+    return known, stocked_product(tenant, sku="NEWEST", on_hand=5, warehouse=warehouse)
 
+
+def purchase(products):
+    return purchasing.create_purchase_order(
+        tenant=Tenant.objects.get(pk=products[0].tenant_id),
+        supplier="Supplier",
+        warehouse_code="MAIN",
+        lines=[purchasing.PurchaseLine(p.sku, 1 + n) for n, p in enumerate(products)],
+    )
+
+
+def read_in_one_transaction(tenant, read):
     with rls.tenant_context(tenant.pk), transaction.atomic():
         before = products_read()
-        lines = READERS[reader](order)
-        read = products_read() - before
+        lines = read()
+        return lines, products_read() - before
 
+
+@pytest.mark.parametrize("reader", READERS)
+def test_an_order_of_the_newest_product_reads_its_products_not_the_catalogue(tenant, grown_catalogue, reader):
+    known, newest = grown_catalogue
+    order = place_order(tenant, [(newest, 1), (known[3], 2)])
+    lines, read = read_in_one_transaction(tenant, lambda: READERS[reader](order))
     assert lines == [("NEWEST", 1), ("KNOWN-3", 2)]
     assert read <= len(lines), f"{read} product rows read for an order of {len(lines)} lines"
+
+
+def test_a_purchase_of_the_newest_product_reads_its_products_not_the_catalogue(tenant, grown_catalogue):
+    known, newest = grown_catalogue
+    with rls.tenant_context(tenant.pk):
+        bought = purchase([newest, known[3]])
+    lines, read = read_in_one_transaction(
+        tenant, lambda: [(line.product.sku, line.quantity) for line in bought.lines.with_products().order_by("pk")]
+    )
+    assert lines == [("NEWEST", 1), ("KNOWN-3", 2)]
+    assert read <= len(lines), f"{read} product rows read for a purchase of {len(lines)} lines"
