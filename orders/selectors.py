@@ -7,16 +7,7 @@ from inventory.models import attach_products
 from oms.db import HotQuery
 
 from . import marks
-from .models import (
-    ContactKind,
-    Customer,
-    CustomerContact,
-    Group,
-    Order,
-    OrderActivity,
-    OrderLine,
-    OrderStatus,
-)
+from .models import ContactKind, Customer, CustomerContact, Group, Order, OrderActivity, OrderLine, OrderStatus
 from .services.customers import normalize_phone
 
 REVENUE_EXCLUDED = (Group.CANCEL,)

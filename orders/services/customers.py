@@ -59,8 +59,7 @@ def _known_contacts(tenant, contacts) -> dict[tuple[str, str], CustomerContact]:
     """The tenant's contacts among these, with their customers: one query for phone and e-mail alike."""
     if not contacts:
         return {}
-    wanted = {(kind, normalized) for kind, _, normalized in contacts}
-    given = dict(wanted)  # no contact is stored with an empty value, so '' finds nothing
+    given = {kind: normalized for kind, _, normalized in contacts}  # no contact is stored empty: '' finds nothing
     found = _contacts_with_customers(
         tenant_id=tenant.pk, phone=given.get(ContactKind.PHONE, ""), email=given.get(ContactKind.EMAIL, "")
     )
