@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
 from django.db.models import Lookup, signals
 
-from oms.dbbackend.base import ServerBindingCursor
+from oms.dbbackend.base import ServerBindingCursor, queue_write
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +111,24 @@ def _rows(cursor) -> list[tuple]:
     return cursor.fetchall() if result is not None and result.status == psycopg.pq.ExecStatus.TUPLES_OK else []
 
 
+def _session(db):
+    """The database session, ready for statements that ask to be prepared."""
+    db.ensure_connection()
+    session = db.connection
+    if session.prepare_threshold is None:
+        # Django's "no prepared statements" is threshold None, which refuses even an explicit prepare=True; a
+        # threshold never reached keeps psycopg from preparing on its own and lets these statements ask.
+        session.prepare_threshold = 2**31 - 1
+    return session
+
+
+def _logged_sql(sql: str, params) -> str:
+    return f"{sql} /* params: {[str(p) if p is not None else None for p in params]} */"
+
+
+SENT_AHEAD = "/* sent ahead of the next statement */"  # how a queued write shows in the query log
+
+
 def fetch_prepared(sql: str, params) -> list[tuple]:
     """Run a hot statement, parsed and planned once per session; its rows (none for a statement that returns none).
     For a statement whose best plan does not depend on its values (see HotQuery): a row by its key, an INSERT.
@@ -120,14 +138,9 @@ def fetch_prepared(sql: str, params) -> list[tuple]:
     Errors surface as Django's, and query logging and test query counts work as usual.
     """
     db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: the `connection` proxy costs a lookup per attribute
-    db.ensure_connection()
-    session, prepare = db.connection, settings.DATABASE_PREPARED_STATEMENTS
+    session, prepare = _session(db), settings.DATABASE_PREPARED_STATEMENTS
     raw = _session_cursors.get(session)
     if raw is None or raw.closed:
-        if session.prepare_threshold is None:
-            # Django's "no prepared statements" is threshold None, which refuses even an explicit prepare=True;
-            # a threshold never reached keeps psycopg from preparing on its own and lets this cursor ask.
-            session.prepare_threshold = 2**31 - 1
         raw = _session_cursors[session] = _PreparingCursor(session)
     raw.prepare = prepare
     if db.queries_logged:  # DEBUG, or a test counting queries: Django's wrapper records the statement
@@ -135,13 +148,30 @@ def fetch_prepared(sql: str, params) -> list[tuple]:
         cursor.execute(sql, params)
         logged = db.queries_log[-1] if db.queries_log else None
         if logged is not None and logged["sql"] is None:  # Django reads no text back from a prepared statement
-            logged["sql"] = f"{sql} /* params: {[str(p) if p is not None else None for p in params]} */"
+            logged["sql"] = _logged_sql(sql, params)
         return _rows(raw)
     # What Django's wrapper does, without its layers of calls (they are a fifth of this path's client time).
     db.validate_no_broken_transaction()
     with db.wrap_database_errors:
         raw.execute(sql, params)
         return _rows(raw)
+
+
+def send_ahead(sql: str, params) -> None:
+    """A hot write whose answer nobody waits for (no rows, no count): parsed and planned once per session as
+    `fetch_prepared`, but inside a transaction not sent alone: it rides in front of the transaction's next statement
+    or its COMMIT (`oms.dbbackend.base.queue_write`), one round trip fewer. If it fails, that statement raises its
+    error and the transaction fails: only for writes that break no constraint a caller handles. Outside a
+    transaction it runs at once. The query log shows it when it is asked for, marked `SENT_AHEAD`."""
+    db = connections[DEFAULT_DB_ALIAS]
+    session = _session(db)
+    if db.get_autocommit() or session.pgconn.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
+        fetch_prepared(sql, params)
+        return
+    db.validate_no_broken_transaction()
+    queue_write(session, sql, params, prepare=settings.DATABASE_PREPARED_STATEMENTS)
+    if db.queries_logged:
+        db.queries_log.append({"sql": f"{_logged_sql(sql, params)} {SENT_AHEAD}", "time": "0.000"})
 
 
 def _json_value(value):
@@ -160,10 +190,13 @@ class RowsInsert:
 
     `saved=True`: the model's `pre_save` and `post_save` signals are sent as `save()` sends them for a new row, so
     its history rows are written (django-simple-history listens). `ignore_conflicts=True`: a row a unique
-    constraint already holds is skipped, and the objects get no ids (as with `bulk_create`)."""
+    constraint already holds is skipped, and the objects get no ids (as with `bulk_create`). `unanswered=True`:
+    rows nobody needs the ids of, which break no constraint a caller handles (history, activity, outbox): sent
+    ahead of the transaction's next statement (`send_ahead`), and the objects get no ids."""
 
-    def __init__(self, model, *, saved: bool = False, ignore_conflicts: bool = False):
+    def __init__(self, model, *, saved: bool = False, ignore_conflicts: bool = False, unanswered: bool = False):
         self._model, self._saved, self._ignore_conflicts = model, saved, ignore_conflicts
+        self._unanswered = unanswered
         # Every column but the generated id: a default Django fills in has none in the database.
         self._fields = [f for f in model._meta.concrete_fields if f is not model._meta.pk and not f.generated]
         self._sql: dict[tuple[str, bool], str] = {}
@@ -180,7 +213,11 @@ class RowsInsert:
                 f"r.{quote(c)}::{f.db_type(db)}" if (c := f.column) in arrays else quote(c) for f in fields
             )
             types = ", ".join(f"{quote(f.column)} {'text[]' if f.column in arrays else f.db_type(db)}" for f in fields)
-            tail = "ON CONFLICT DO NOTHING" if self._ignore_conflicts else f"RETURNING {quote(meta.pk.column)}"
+            tail = f"RETURNING {quote(meta.pk.column)}"
+            if self._ignore_conflicts:
+                tail = "ON CONFLICT DO NOTHING"
+            elif self._unanswered:
+                tail = ""
             self._sql[db.alias, with_ids] = (
                 f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {values} "  # noqa: S608 - the model's own
                 f"FROM jsonb_to_recordset(%s::jsonb) AS r ({types}) {tail}"
@@ -201,8 +238,11 @@ class RowsInsert:
         rows = [{f.column: f.pre_save(obj, True) for f in fields} for obj in objs]
         # Prepared: the same statement whatever the rows, and parsing an INSERT of every column costs more than
         # running it.
-        returned = fetch_prepared(self._statement(db, with_ids), [json.dumps(rows, default=_json_value)])
-        if not with_ids and not self._ignore_conflicts:
+        statement, params = self._statement(db, with_ids), [json.dumps(rows, default=_json_value)]
+        if self._unanswered:
+            send_ahead(statement, params)
+        returned = [] if self._unanswered else fetch_prepared(statement, params)
+        if not with_ids and not self._ignore_conflicts and not self._unanswered:
             ids = [row[0] for row in returned]  # in the order of the rows, as bulk_create relies on too
             for obj, pk in zip(objs, ids, strict=True):
                 obj.pk = pk

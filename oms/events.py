@@ -63,17 +63,19 @@ def outbox_row(*, tenant_id: int, event: DomainEvent) -> Event:
 
 
 _write_events = RowsInsert(Event)
+_write_events_unanswered = RowsInsert(Event, unanswered=True)  # a change's own events: nobody reads their ids
 
 
-_write_handled = RowsInsert(EventHandled)
+# The claimed events are locked by their dispatch: no other can write their rows, and nobody reads these ids.
+_write_handled = RowsInsert(EventHandled, unanswered=True)
 
 
-def _written(rows: list[Event]) -> list[Event]:
+def _written(rows: list[Event], write=_write_events) -> list[Event]:
     """The outbox rows in one INSERT whose rows are one JSON parameter (1,000 events in a few ms)."""
     now = timezone.now()
     for row in rows:
         row.created_at = row.next_attempt_at = now
-    return _write_events(rows)
+    return write(rows)
 
 
 def record_events(*, events: list[tuple[int, DomainEvent]]) -> list[int]:
@@ -89,19 +91,17 @@ def record_events(*, events: list[tuple[int, DomainEvent]]) -> list[int]:
     return ids
 
 
-def record_event(*, tenant, event: DomainEvent) -> Event:
+def record_event(*, tenant, event: DomainEvent) -> None:
     """Write an event in the caller's transaction; it is dispatched only if that transaction commits."""
-    return record_tenant_events(tenant=tenant, events=[event])[0]
+    record_tenant_events(tenant=tenant, events=[event])
 
 
-def record_tenant_events(*, tenant, events: list[DomainEvent]) -> list[Event]:
-    """Write one change's events (one shop's) in the caller's transaction with one INSERT; once it commits, one
-    dispatch of the shop's due events is asked for (`kick`)."""
-    rows = _written([outbox_row(tenant_id=tenant.pk, event=event) for event in events])
-    for row in rows:
-        row.tenant = tenant
+def record_tenant_events(*, tenant, events: list[DomainEvent]) -> None:
+    """Write one change's events (one shop's) in the caller's transaction with one INSERT, sent ahead of the
+    transaction's next statement or its COMMIT; once it commits, one dispatch of the shop's due events is asked for
+    (`kick`)."""
+    _written([outbox_row(tenant_id=tenant.pk, event=event) for event in events], write=_write_events_unanswered)
     transaction.on_commit(lambda: kick(tenant.pk))
-    return rows
 
 
 def enqueue_after_commit(task, *args) -> None:

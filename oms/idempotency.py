@@ -5,7 +5,7 @@ import json
 
 from django.db import transaction
 
-from .db import fetch_prepared
+from .db import fetch_prepared, send_ahead
 from .errors import Conflict, DomainError
 from .models import IdempotencyKey
 
@@ -49,7 +49,7 @@ def run_idempotent(*, request, scope: str, produce):
                 raise IdempotencyConflict("This Idempotency-Key was already used with a different request body.")
             return first.status_code, first.response_body
         status, body = produce()
-        fetch_prepared(  # the answer kept for a repeat
+        send_ahead(  # the answer kept for a repeat: it goes with the COMMIT
             "UPDATE oms_idempotencykey SET status_code = %s, response_body = %s::jsonb WHERE id = %s",
             [status, json.dumps(body), inserted[0]],
         )

@@ -2,6 +2,8 @@
 
 from django.db import connection
 
+from oms.db import fetch_prepared
+
 from .models import Group, OrderStatus, StatusPurpose, StatusTransition
 
 DEFAULT_STATUSES = [
@@ -122,9 +124,7 @@ _NEXT_KEYS_SQL = (
 def next_order_keys(*, tenant_id: int) -> tuple[int, int]:
     """(number, id) for a new order of the tenant."""
     name = number_sequence_name(tenant_id)
-    with connection.cursor() as cursor:
-        cursor.execute(_NEXT_KEYS_SQL, [name, name])
-        number, order_id = cursor.fetchone()
+    ((number, order_id),) = fetch_prepared(_NEXT_KEYS_SQL, [name, name])  # every new order: parsed once a session
     if number is None:
         create_number_sequence(tenant_id=tenant_id)
         with connection.cursor() as cursor:

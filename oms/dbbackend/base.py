@@ -16,6 +16,9 @@ the next statement in the same message (one that never comes needs neither: COMM
 savepoint nothing has run under has nothing to undo). Each nested `transaction.atomic()`, such as the one around every
 event subscriber, used to be two round trips.
 
+Nor do writes whose answer nobody waits for (`queue_write`: history rows, activity entries, outbox rows): they wait
+in the same queue and are pipelined in front of the transaction's next statement, or its COMMIT.
+
 The login role is the application role itself (a pooler keeps one pool per role), so no SET ROLE either.
 """
 
@@ -23,9 +26,12 @@ import re
 import select
 import time
 from contextlib import contextmanager, nullcontext
+from typing import NamedTuple
 
 from django.db.backends.postgresql import base
+from django.db.backends.utils import debug_transaction
 from psycopg import ClientCursor, OperationalError, pq, sql
+from psycopg import Cursor as PlainCursor
 from psycopg._preparing import Prepare, PrepareManager  # pinned psycopg: tests/oms/test_db.py holds it
 
 from oms import tenant_binding
@@ -74,31 +80,73 @@ def _held(conn, tenant) -> None:
         conn.oms_tenant = tenant
 
 
-def _queue(conn) -> list[tuple[str, str]]:
-    """Savepoint statements (savepoint id, SQL) Django asked for that have not been sent yet, oldest first."""
+class Ahead(NamedTuple):
+    """A statement that rides in front of the next one: Django's savepoint statements (`sid` names the savepoint),
+    a tenant binding, or a queued write (with its parameters)."""
+
+    sid: str | None
+    sql: str
+    params: list | None = None
+    prepare: bool = False
+
+    @property
+    def is_write(self) -> bool:
+        return self.params is not None
+
+
+def _queue(conn) -> list[Ahead]:
+    """What waits to ride in front of the next statement on `conn`, oldest first."""
     try:
-        return conn.oms_savepoints
+        return conn.oms_ahead
     except AttributeError:
-        conn.oms_savepoints = []
-        return conn.oms_savepoints
+        conn.oms_ahead = []
+        return conn.oms_ahead
 
 
-def _prefix(conn) -> tuple[object, list[str]]:
-    """What must run before the next statement on `conn`: the tenant to bind (or `BOUND`) and the queued savepoint
-    statements, which are taken off the queue (once in a message they run, even if the statement after them fails)."""
+def _prefix(conn) -> tuple[object, list[Ahead]]:
+    """What must run before the next statement on `conn`: the tenant to bind (or `BOUND`) and the queue, which is
+    taken off (once in a message they run, even if the statement after them fails)."""
     tenant = _pending(conn)
     queue = _queue(conn)
-    statements = ([] if tenant is BOUND else [tenant_binding.binding_sql(tenant)]) + [q for _, q in queue]
+    # The binding goes last: a queued write runs under the tenant bound when it was queued.
+    ahead = queue + ([] if tenant is BOUND else [Ahead(None, tenant_binding.binding_sql(tenant))])
     queue.clear()
-    return tenant, statements
+    return tenant, ahead
 
 
-def _queued_at(queue: list[tuple[str, str]], sid: str) -> int | None:
+def _queued_at(queue: list[Ahead], sid: str) -> int | None:
     """Where the SAVEPOINT of `sid` waits in the queue, or None once it has been sent."""
-    for index, (queued_sid, statement) in enumerate(queue):
-        if queued_sid == sid and statement.startswith("SAVEPOINT"):
+    for index, item in enumerate(queue):
+        if item.sid == sid and item.sql.startswith("SAVEPOINT"):
             return index
     return None
+
+
+def _send_ahead(conn, ahead: list[Ahead]) -> None:
+    """Put these in the pipeline open on `conn`: text statements as they are, writes with their parameters."""
+    text = writes = None
+    for item in ahead:
+        if item.is_write:
+            writes = writes or PlainCursor(conn)  # psycopg's own: it carries no prefix of its own
+            writes.execute(item.sql, item.params, prepare=item.prepare)
+        else:
+            text = text or ClientCursor(conn)
+            text.execute(item.sql)
+
+
+def queue_write(conn, sql: str, params: list, *, prepare: bool) -> None:
+    """Queue a write whose answer nobody waits for (no rows, no count) in the open transaction on `conn`: it is
+    pipelined in front of the transaction's next statement or its COMMIT, so it costs no round trip of its own. It
+    runs under the tenant bound now (the binding is queued in front of it if due). If it fails, the statement it
+    rides with raises its error, and the transaction fails as it would have: queue only writes that break no
+    constraint a caller handles. A rollback (to a savepoint it came after) drops it unsent."""
+    if conn.autocommit or conn.pgconn.transaction_status != pq.TransactionStatus.INTRANS:
+        raise RuntimeError("queue_write: only inside an open transaction")
+    tenant, queue = _pending(conn), _queue(conn)
+    if tenant is not BOUND:
+        queue.append(Ahead(None, tenant_binding.binding_sql(tenant)))
+        _held(conn, tenant)
+    queue.append(Ahead(None, sql, params, prepare))
 
 
 class _SeparateBinding:
@@ -117,9 +165,9 @@ class _SeparateBinding:
             _held(self.connection, tenant)
         return run(*args, **kwargs)
 
-    def _send(self, statements: list[str]) -> None:
-        with ClientCursor(self.connection) as sender:  # psycopg's own: it carries no prefix of its own
-            sender.execute("; ".join(statements))
+    def _send(self, ahead: list[Ahead]) -> None:
+        with self.connection.pipeline():
+            _send_ahead(self.connection, ahead)
 
     def executemany(self, query, params_seq, **kwargs):
         return self._bind_then(super().executemany, query, params_seq, **kwargs)
@@ -142,11 +190,25 @@ class Cursor(_SeparateBinding, base.Cursor):
         conn = self.connection
         opening = not conn.autocommit and conn.pgconn.transaction_status == IDLE
         tenant, prefix = _prefix(conn)
+        if any(item.is_write for item in prefix):
+            # Writes are queued in an open transaction only, so there is no BEGIN to send. A message of text
+            # statements cannot carry their parameters: pipelined with the statement, which a pipeline takes alone
+            # (what may hold several goes after them).
+            if isinstance(query, str | bytes) and (";" if isinstance(query, str) else b";") not in query:
+                with conn.pipeline():
+                    _send_ahead(conn, prefix)
+                    result = super().execute(query, params, **kwargs)
+            else:
+                self._send(prefix)
+                result = super().execute(query, params, **kwargs)
+            if tenant is not BOUND:
+                _held(conn, tenant)
+            return result
         if opening:
-            prefix.insert(0, conn._get_tx_start_command().decode())  # BEGIN, with the isolation level asked for
+            prefix.insert(0, Ahead(None, conn._get_tx_start_command().decode()))  # BEGIN, at the isolation asked
         if not prefix:
             return super().execute(query, params, **kwargs)
-        ahead = "; ".join(prefix) + "; "
+        ahead = "; ".join(item.sql for item in prefix) + "; "
         if isinstance(query, str):
             query = ahead + query
         elif isinstance(query, bytes):
@@ -176,11 +238,9 @@ class ServerBindingCursor(_SeparateBinding, base.ServerBindingCursor):
         if not prefix and not opening:
             return super().execute(query, params, **kwargs)
         if opening:
-            prefix.insert(0, conn._get_tx_start_command().decode())
+            prefix.insert(0, Ahead(None, conn._get_tx_start_command().decode()))
         with _own_begin(conn) if opening else nullcontext(), conn.pipeline():
-            with ClientCursor(conn) as sender:
-                for statement in prefix:
-                    sender.execute(statement)
+            _send_ahead(conn, prefix)
             result = super().execute(query, params, **kwargs)
         if tenant is not BOUND:
             _held(conn, tenant)
@@ -243,22 +303,27 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return cursor
 
     def _savepoint(self, sid):
-        _queue(self.connection).append((sid, self.ops.savepoint_create_sql(sid)))
+        _queue(self.connection).append(Ahead(sid, self.ops.savepoint_create_sql(sid)))
 
     def _savepoint_commit(self, sid):
         queue = _queue(self.connection)
         index = _queued_at(queue, sid)
         if index is not None:
-            del queue[index:]  # never sent, so nothing ran under it: nothing to release
+            # Never sent, so nothing ran under it: nothing to release. What waits under it (its writes) now belongs
+            # to the transaction around it; the savepoints inside it were released before it.
+            queue[index:] = [item for item in queue[index:] if item.sid is None]
         else:
-            queue.append((sid, self.ops.savepoint_commit_sql(sid)))
+            queue.append(Ahead(sid, self.ops.savepoint_commit_sql(sid)))
 
     def _savepoint_rollback(self, sid):
         queue = _queue(self.connection)
         index = _queued_at(queue, sid)
         if index is not None:
-            # Nothing ran under it: nothing to undo. It stays queued for the RELEASE Django sends next (which then
-            # drops it), so a release is never sent for a savepoint the server has not seen.
+            # Nothing ran under it: nothing to undo, and what waits under it is dropped unsent. It stays queued for
+            # the RELEASE Django sends next (which then drops it), so a release is never sent for a savepoint the
+            # server has not seen. A binding dropped with the rest is no longer held.
+            if any(item.sid is None for item in queue[index + 1 :]):
+                self.connection.oms_tenant = _UNKNOWN
             del queue[index + 1 :]
             return
         queue.clear()  # all of it lies inside the savepoint being undone
@@ -299,9 +364,17 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return quiet or super().is_usable()
 
     def _commit(self):
-        if self.connection is not None:
-            _queue(self.connection).clear()  # COMMIT ends every savepoint
-        return super()._commit()
+        if self.connection is None:
+            return None
+        queue = _queue(self.connection)
+        ahead = [item for item in queue if item.sid is None]  # COMMIT ends every savepoint
+        queue.clear()
+        if not any(item.is_write for item in ahead):
+            return super()._commit()
+        # COMMIT as one more statement of the pipeline: psycopg's commit() would sync on its own, a round trip more.
+        with debug_transaction(self, "COMMIT"), self.wrap_database_errors, self.connection.pipeline():
+            _send_ahead(self.connection, [*ahead, Ahead(None, "COMMIT")])
+        return None
 
     def _rollback(self):
         if self.connection is not None:

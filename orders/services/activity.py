@@ -1,18 +1,17 @@
 from django.utils import timezone
 
 from oms.actors import Actor
-from oms.db import RowsInsert, fetch_prepared
+from oms.db import RowsInsert, send_ahead
 
 from ..models import Order, OrderActivity
 from .amounts import order_total
 
-# Every change of an order writes its entries: one INSERT, whatever their number.
-write_entries = RowsInsert(OrderActivity)
+# Every change of an order writes its entries: one INSERT, whatever their number, sent ahead of the next statement.
+write_entries = RowsInsert(OrderActivity, unanswered=True)
 
 
-def log_activity(*, order: Order, kind: str, actor: Actor, changes: dict | None = None, at=None) -> OrderActivity:
-    (entry,) = write_entries([activity_entry(order=order, kind=kind, actor=actor, changes=changes, at=at)])
-    return entry
+def log_activity(*, order: Order, kind: str, actor: Actor, changes: dict | None = None, at=None) -> None:
+    write_entries([activity_entry(order=order, kind=kind, actor=actor, changes=changes, at=at)])
 
 
 def activity_entry(*, order: Order, kind: str, actor: Actor, changes: dict | None = None, at=None) -> OrderActivity:
@@ -39,7 +38,7 @@ def touch(order: Order, *fields: str) -> None:
     if fields:
         order.save(update_fields=[*fields, "updated_at"])
     else:
-        fetch_prepared(_TOUCH, [order.updated_at, order.pk])  # hot (every reservation): the ORM's statement, once
+        send_ahead(_TOUCH, [order.updated_at, order.pk])  # hot (every reservation): the ORM's statement, once
 
 
 def recompute_total(order: Order) -> None:

@@ -52,7 +52,7 @@ _contacts_with_customers = HotQuery(
 
 # Every order from a new customer writes these.
 _write_customers = RowsInsert(Customer, saved=True)
-_write_contacts = RowsInsert(CustomerContact, ignore_conflicts=True)
+_write_contacts = RowsInsert(CustomerContact, ignore_conflicts=True, unanswered=True)
 
 
 def _known_contacts(tenant, contacts) -> dict[tuple[str, str], CustomerContact]:

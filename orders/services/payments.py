@@ -93,9 +93,17 @@ def record_opening_payment(
     """The payment of an order created paid, in the creating transaction: the order row went in with
     `opening_state`, so there is nothing to recount. The payment is written; its activity entry (unsaved) and its
     event are returned for intake to write with the order's own, one INSERT each. Without a method named, it was
-    paid before the order reached the shop ("prepaid")."""
+    paid before the order reached the shop ("prepaid"). It has no external id, so no constraint a caller handles can
+    refuse it: it is sent ahead of the transaction's next statement, and gets no id."""
     method = _clean_text(method, limit=MAX_METHOD, label="Method") or PREPAID
-    payment = _payment_row(order=order, kind=PaymentKind.PAYMENT, amount=order.total, method=method, actor=actor)
+    payment = _payment_row(
+        order=order,
+        kind=PaymentKind.PAYMENT,
+        amount=order.total,
+        method=method,
+        actor=actor,
+        write=_send_payments_ahead,
+    )
     return payment, _activity_of(payment, actor=actor), _payment_event(order, before=PaymentStatus.UNPAID)
 
 
@@ -182,12 +190,21 @@ def record_payment(
 
 
 _write_payments = RowsInsert(Payment)
+_send_payments_ahead = RowsInsert(Payment, unanswered=True)
 
 
 def _payment_row(
-    *, order: Order, kind: str, amount: Decimal, method: str, actor: Actor, external_id: str = "", moved_with=None
+    *,
+    order: Order,
+    kind: str,
+    amount: Decimal,
+    method: str,
+    actor: Actor,
+    external_id: str = "",
+    moved_with=None,
+    write=_write_payments,
 ) -> Payment:
-    (payment,) = _write_payments(
+    (payment,) = write(
         [
             Payment(
                 tenant_id=order.tenant_id,
