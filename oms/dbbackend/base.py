@@ -124,13 +124,14 @@ def _queued_at(queue: list[Ahead], sid: str) -> int | None:
 
 def _send_ahead(conn, ahead: list[Ahead]) -> None:
     """Put these in the pipeline open on `conn`: text statements as they are, writes with their parameters."""
-    text = writes = None
+    try:
+        text, writes = conn.oms_senders
+    except AttributeError:  # psycopg's own cursors, which carry no prefix of their own; made once per session
+        text, writes = conn.oms_senders = ClientCursor(conn), PlainCursor(conn)
     for item in ahead:
         if item.is_write:
-            writes = writes or PlainCursor(conn)  # psycopg's own: it carries no prefix of its own
             writes.execute(item.sql, item.params, prepare=item.prepare)
         else:
-            text = text or ClientCursor(conn)
             text.execute(item.sql)
 
 
