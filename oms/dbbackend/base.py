@@ -28,8 +28,10 @@ import time
 from contextlib import contextmanager, nullcontext
 from typing import NamedTuple
 
+from django.db import DataError, IntegrityError
 from django.db.backends.postgresql import base
 from django.db.backends.utils import debug_transaction
+from django.db.transaction import TransactionManagementError
 from psycopg import ClientCursor, OperationalError, pq, sql
 from psycopg import Cursor as PlainCursor
 from psycopg._preparing import Prepare, PrepareManager  # pinned psycopg: tests/oms/test_db.py holds it
@@ -303,16 +305,43 @@ class DatabaseWrapper(base.DatabaseWrapper):
             base.register_tzloader(self.timezone, cursor)
         return cursor
 
+    # Queued writes never cross a savepoint's edge, so a failing one is its own block's error, as if sent alone: the
+    # writes of the block around a new savepoint go before it opens, a block's own writes before it is released.
+
+    def _send_queue(self):
+        """Send the queue now (one round trip), with the binding if due."""
+        conn = self.connection
+        tenant, ahead = _prefix(conn)
+        with self.wrap_database_errors, conn.pipeline():
+            _send_ahead(conn, ahead)
+        if tenant is not BOUND:
+            _held(conn, tenant)
+
     def _savepoint(self, sid):
-        _queue(self.connection).append(Ahead(sid, self.ops.savepoint_create_sql(sid)))
+        queue = _queue(self.connection)
+        if any(item.is_write for item in queue):
+            try:
+                self._send_queue()
+            except (IntegrityError, DataError) as exc:
+                # The enclosing block's write broke a rule: raised as what no caller of the new block handles as its
+                # own error (a lost connection, a deadlock or a timeout keep their class: retries look for it).
+                self.needs_rollback = True
+                raise TransactionManagementError(f"A write of the enclosing transaction failed: {exc}") from exc
+            except Exception:
+                self.needs_rollback = True  # the enclosing block can only roll back, whoever catches this here
+                raise
+        queue.append(Ahead(sid, self.ops.savepoint_create_sql(sid)))
 
     def _savepoint_commit(self, sid):
         queue = _queue(self.connection)
         index = _queued_at(queue, sid)
-        if index is not None:
-            # Never sent, so nothing ran under it: nothing to release. What waits under it (its writes) now belongs
-            # to the transaction around it; the savepoints inside it were released before it.
-            queue[index:] = [item for item in queue[index:] if item.sid is None]
+        if any(item.is_write for item in queue[index or 0 :]):
+            # Sent with the RELEASE: if one fails, Django rolls back to this savepoint (which the pipeline made
+            # first) and the error leaves the block that queued the write.
+            queue.append(Ahead(sid, self.ops.savepoint_commit_sql(sid)))
+            self._send_queue()
+        elif index is not None:
+            del queue[index:]  # never sent, so nothing ran under it: nothing to release
         else:
             queue.append(Ahead(sid, self.ops.savepoint_commit_sql(sid)))
 

@@ -4,11 +4,13 @@ outcome as sent alone: in order, under the tenant bound when they were asked for
 after, kept when it is released, and a failure fails the transaction."""
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
-from oms import rls
+from oms import events, rls
 from oms.db import SENT_AHEAD, send_ahead
+from oms.models import Event, EventHandled
 from orders.models import Customer
 from tests.factories import make_tenant
 
@@ -17,6 +19,7 @@ from .test_savepoints import round_trips
 pytestmark = pytest.mark.django_db(transaction=True)
 
 RENAME = "UPDATE orders_customer SET notes = %s WHERE id = %s"
+BREAK = "UPDATE orders_customer SET name = NULL WHERE id = %s"  # NOT NULL: stands for a write that fails
 
 
 @pytest.fixture
@@ -110,11 +113,11 @@ def test_a_failing_write_fails_the_transaction_at_the_statement_it_rides_with(sh
     customer = Customer.objects.create(tenant=shop, name="Ann")
     with pytest.raises(DatabaseError), transaction.atomic():
         send_ahead(RENAME, ["changed", customer.pk])
-        send_ahead("UPDATE orders_customer SET name = NULL WHERE id = %s", [customer.pk])  # NOT NULL
+        send_ahead(BREAK, [customer.pk])
         notes(customer)
     assert notes(customer) == "" and Customer.objects.get(pk=customer.pk).name == "Ann"
     with pytest.raises(DatabaseError), transaction.atomic():
-        send_ahead("UPDATE orders_customer SET name = NULL WHERE id = %s", [customer.pk])  # fails at the COMMIT
+        send_ahead(BREAK, [customer.pk])  # fails at the COMMIT
     assert Customer.objects.get(pk=customer.pk).name == "Ann"
     with transaction.atomic():  # the session goes on
         send_ahead(RENAME, ["after the failures", customer.pk])
@@ -128,3 +131,68 @@ def test_a_write_sent_ahead_works_without_prepared_statements_as_behind_a_pooler
         send_ahead(RENAME, ["unprepared", customer.pk])
     assert notes(customer) == "unprepared"
     assert history(customer) == ["+"]
+
+
+def test_a_failing_write_of_an_inner_block_is_that_blocks_error_and_undone_with_it(shop):
+    """Its writes go with the block's RELEASE, so the block that queued them raises, is rolled back to its savepoint,
+    and the transaction around it goes on, as when each write was sent alone."""
+    customer = Customer.objects.create(tenant=shop, name="Ann")
+    with transaction.atomic():
+        send_ahead(RENAME, ["outer", customer.pk])
+        with pytest.raises(IntegrityError), transaction.atomic():
+            send_ahead(RENAME, ["inner", customer.pk])
+            send_ahead(BREAK, [customer.pk])
+        Customer.objects.create(tenant=shop, name="Bob")
+    assert notes(customer) == "outer" and Customer.objects.filter(name="Bob").exists()
+
+
+def test_a_failing_write_of_the_enclosing_block_is_not_taken_for_an_inner_blocks_error(shop):
+    """A write the outer block queued goes before an inner block opens; if it fails, the inner block never starts and
+    what leaves it is no error the caller could take for its own statement's: the transaction rolls back, loudly."""
+    customer = Customer.objects.create(tenant=shop, name="Ann")
+    handled = []
+    with pytest.raises(TransactionManagementError) as failed, transaction.atomic():
+        notes(customer)
+        send_ahead(RENAME, ["undone", customer.pk])
+        send_ahead(BREAK, [customer.pk])
+        try:
+            with transaction.atomic():
+                Customer.objects.create(tenant=shop, name="Bob")
+        except IntegrityError as exc:  # e.g. a duplicate this caller knows how to answer
+            handled.append(exc)
+    assert handled == [] and isinstance(failed.value.__cause__, IntegrityError)
+    assert notes(customer) == "" and not Customer.objects.filter(name="Bob").exists()
+
+
+KIND = "tests.sent_ahead"
+
+
+@pytest.fixture
+def subscribers():
+    saved = events._subscribers.pop(KIND, None)
+    yield lambda name, handler: events.subscribe(KIND, handler, name=name)
+    events._subscribers.pop(KIND, None)
+    if saved is not None:
+        events._subscribers[KIND] = saved
+
+
+def test_a_subscriber_whose_write_fails_is_the_one_recorded_failing_and_the_next_runs(shop, subscribers):
+    """Each subscriber runs in a savepoint, so that a failing one is undone and recorded alone: a write it queued
+    fails at its own block's end, not in the next subscriber's."""
+    customer = Customer.objects.create(tenant=shop, name="Ann")
+
+    def first(event):
+        Customer.objects.get(pk=customer.pk)
+        send_ahead(BREAK, [customer.pk])
+
+    def second(event):
+        send_ahead(RENAME, ["second ran", customer.pk])
+
+    subscribers("tests.first", first)
+    subscribers("tests.second", second)
+    event = Event.objects.create(tenant=shop, kind=KIND, payload={})
+    assert events.dispatch(event.pk, shop.pk) is False  # not fully dispatched: one subscriber failed
+    event.refresh_from_db()
+    assert event.last_error.startswith("tests.first:") and event.attempts == 1
+    assert list(EventHandled.objects.filter(event=event).values_list("subscriber", flat=True)) == ["tests.second"]
+    assert notes(customer) == "second ran"
