@@ -241,11 +241,12 @@ class RowsInsert:
         statement, params = self._statement(db, with_ids), [json.dumps(rows, default=_json_value)]
         if self._unanswered:
             send_ahead(statement, params)
-        returned = [] if self._unanswered else fetch_prepared(statement, params)
-        if not with_ids and not self._ignore_conflicts and not self._unanswered:
-            ids = [row[0] for row in returned]  # in the order of the rows, as bulk_create relies on too
-            for obj, pk in zip(objs, ids, strict=True):
-                obj.pk = pk
+        else:
+            returned = fetch_prepared(statement, params)
+            if not with_ids and not self._ignore_conflicts:
+                ids = [row[0] for row in returned]  # in the order of the rows, as bulk_create relies on too
+                for obj, pk in zip(objs, ids, strict=True):
+                    obj.pk = pk
         for obj in objs:
             obj._state.adding, obj._state.db = False, db.alias
             if self._saved:
