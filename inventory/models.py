@@ -54,9 +54,15 @@ def attach_products(lines: list) -> list:
     products sell) it walks the whole catalogue: 45 ms at 30,000 products, 100 ms at 300,000
     (tests/orders/test_lines_with_products.py)."""
     if lines:
-        products = {p.pk: p for p in _products_by_key(keys=sorted({line.product_id for line in lines}))}
-        for line in lines:
-            type(line).product.field.set_cached_value(line, products[line.product_id])
+        with_products(lines, _products_by_key(keys=sorted({line.product_id for line in lines})))
+    return lines
+
+
+def with_products(lines: list, products: list) -> list:
+    """Give each line its product from these, read already (`attach_products`, or with the lines)."""
+    by_key = {p.pk: p for p in products}
+    for line in lines:
+        type(line).product.field.set_cached_value(line, by_key[line.product_id])
     return lines
 
 

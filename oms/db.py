@@ -9,13 +9,14 @@ import random
 import time
 import uuid
 import weakref
+from typing import NamedTuple
 
 import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
 from django.db.models import Lookup, signals
 
-from oms.dbbackend.base import ServerBindingCursor, queue_write
+from oms.dbbackend.base import ServerBindingCursor, fetch_together, queue_write
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +175,26 @@ def send_ahead(sql: str, params) -> None:
         db.queries_log.append({"sql": f"{_logged_sql(sql, params)} {SENT_AHEAD}", "time": "0.000"})
 
 
+def _together(statements: list[tuple[str, list, bool]]) -> list[list[tuple]]:
+    """Statements none of which needs another's answer, `(sql, params, prepared)`, in one round trip instead of one
+    each (`oms.dbbackend.base.fetch_together`); their rows, in order. Run in the order given, as if sent one by one;
+    if one fails, it raises and the rest do not run. The query log shows each, all but the last marked `SENT_AHEAD`
+    (they ride in front of it)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    session, prepare = _session(db), settings.DATABASE_PREPARED_STATEMENTS
+    db.validate_no_broken_transaction()
+    started = time.monotonic()
+    with db.wrap_database_errors:
+        readers = fetch_together(session, [(sql, params, prepared and prepare) for sql, params, prepared in statements])
+        rows = [_rows(reader) for reader in readers]
+    if db.queries_logged:
+        took = f"{time.monotonic() - started:.3f}"
+        for n, (sql, params, _) in enumerate(statements, start=1):
+            ahead = f" {SENT_AHEAD}" if n < len(statements) else ""
+            db.queries_log.append({"sql": f"{_logged_sql(sql, params)}{ahead}", "time": took if not ahead else "0.000"})
+    return rows
+
+
 def _json_value(value):
     if isinstance(value, datetime.datetime | datetime.date | datetime.time):
         return value.isoformat()  # every digit: DjangoJSONEncoder would cut microseconds
@@ -192,7 +213,8 @@ class RowsInsert:
     its history rows are written (django-simple-history listens). `ignore_conflicts=True`: a row a unique
     constraint already holds is skipped, and the objects get no ids (as with `bulk_create`). `unanswered=True`:
     rows nobody needs the ids of, which break no constraint a caller handles (history, activity, outbox): sent
-    ahead of the transaction's next statement (`send_ahead`), and the objects get no ids."""
+    ahead of the transaction's next statement (`send_ahead`), and the objects get no ids. A call with `ahead=True`
+    sends rows that carry their ids so, when they break no constraint that caller handles."""
 
     def __init__(self, model, *, saved: bool = False, ignore_conflicts: bool = False, unanswered: bool = False):
         self._model, self._saved, self._ignore_conflicts = model, saved, ignore_conflicts
@@ -202,6 +224,7 @@ class RowsInsert:
         self._sql: dict[tuple[str, bool], str] = {}
 
     def _statement(self, db, with_ids: bool) -> str:
+        """The INSERT; it returns the new ids only when the rows do not carry them and someone waits for them."""
         if (db.alias, with_ids) not in self._sql:
             quote, meta = db.ops.quote_name, self._model._meta
             fields = [meta.pk, *self._fields] if with_ids else self._fields
@@ -213,24 +236,26 @@ class RowsInsert:
                 f"r.{quote(c)}::{f.db_type(db)}" if (c := f.column) in arrays else quote(c) for f in fields
             )
             types = ", ".join(f"{quote(f.column)} {'text[]' if f.column in arrays else f.db_type(db)}" for f in fields)
-            tail = f"RETURNING {quote(meta.pk.column)}"
+            tail = ""
             if self._ignore_conflicts:
                 tail = "ON CONFLICT DO NOTHING"
-            elif self._unanswered:
-                tail = ""
+            elif not with_ids and not self._unanswered:
+                tail = f"RETURNING {quote(meta.pk.column)}"
             self._sql[db.alias, with_ids] = (
                 f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {values} "  # noqa: S608 - the model's own
                 f"FROM jsonb_to_recordset(%s::jsonb) AS r ({types}) {tail}"
             )
         return self._sql[db.alias, with_ids]
 
-    def __call__(self, objs: list) -> list:
+    def __call__(self, objs: list, *, ahead: bool = False) -> list:
         if not objs:
             return objs
         db, model = connections[DEFAULT_DB_ALIAS], self._model
         with_ids = objs[0].pk is not None
         if any((obj.pk is not None) != with_ids for obj in objs):
             raise ValueError("RowsInsert: either every object carries its id or none does.")
+        if ahead and not with_ids:
+            raise ValueError("RowsInsert: rows sent ahead must carry their ids (nobody reads the new ones back).")
         if self._saved:
             for obj in objs:
                 signals.pre_save.send(sender=model, instance=obj, raw=False, using=db.alias, update_fields=None)
@@ -239,7 +264,7 @@ class RowsInsert:
         # Prepared: the same statement whatever the rows, and parsing an INSERT of every column costs more than
         # running it.
         statement, params = self._statement(db, with_ids), [json.dumps(rows, default=_json_value)]
-        if self._unanswered:
+        if self._unanswered or ahead:
             send_ahead(statement, params)
         else:
             returned = fetch_prepared(statement, params)
@@ -258,7 +283,9 @@ class RowsInsert:
 
 class AnyOf(Lookup):
     """`field__any_of=[...]`: `= ANY(%s)` with the list as one array parameter, so the statement reads the same
-    whatever the number of values (`__in` writes a placeholder per value): a `HotQuery` can take it. Registered on
+    whatever the number of values (`__in` writes a placeholder per value): a `HotQuery` can take it. Or
+    `field__any_of=ArraySubquery(...)`: the keys another table holds, found by the database first, then looked up
+    by key; unlike `__in` with a subquery, no join the planner could turn into a walk of the table. Registered on
     the fields that need it."""
 
     lookup_name = "any_of"
@@ -266,6 +293,9 @@ class AnyOf(Lookup):
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
+        if hasattr(self.rhs, "as_sql"):
+            rhs, rhs_params = compiler.compile(self.rhs)
+            return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
         return f"{lhs} = ANY(%s)", [*lhs_params, list(self.rhs)]
 
 
@@ -305,18 +335,17 @@ class HotQuery:
         self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def __call__(self, **values) -> list:
+        return self.with_values(**values).run()
+
+    def with_values(self, **values) -> "HotRead":
+        """The query with these values, not run yet (`read_together` runs several in one round trip)."""
         db = connections[DEFAULT_DB_ALIAS]
         plan = self._compiled.get(db) or self._compile(db)
         if plan.locks and db.get_autocommit():
             raise transaction.TransactionManagementError("select_for_update cannot be used outside of a transaction.")
-        params = [values[name] if name is not None else constant for name, constant in plan.slots]
-        if self._prepared:
-            rows = fetch_prepared(plan.sql, params)
-        else:
-            with db.cursor() as cursor:
-                cursor.execute(plan.sql, params)
-                rows = cursor.fetchall()
-        return [plan.instance(db, row) for row in plan.converted(rows)]
+        return HotRead(
+            plan, [values[name] if name is not None else constant for name, constant in plan.slots], self._prepared
+        )
 
     def first(self, **values):
         """The first instance, or None (the query orders and limits itself)."""
@@ -336,6 +365,36 @@ class HotQuery:
             raise ValueError(f"HotQuery: the statement does not take {sorted(missing)} as given: {sql}")
         plan = self._compiled[db] = _CompiledQuery(compiler, sql, slots, locks=queryset.query.select_for_update)
         return plan
+
+
+class HotRead(NamedTuple):
+    """A `HotQuery` with its values: run alone, or with others in one round trip (`read_together`)."""
+
+    plan: "_CompiledQuery"
+    params: list
+    prepared: bool
+
+    def run(self) -> list:
+        db = connections[DEFAULT_DB_ALIAS]
+        if self.prepared:
+            rows = fetch_prepared(self.plan.sql, self.params)
+        else:
+            with db.cursor() as cursor:
+                cursor.execute(self.plan.sql, self.params)
+                rows = cursor.fetchall()
+        return self.instances(db, rows)
+
+    def instances(self, db, rows) -> list:
+        return [self.plan.instance(db, row) for row in self.plan.converted(rows)]
+
+
+def read_together(*reads: HotRead) -> list[list]:
+    """Hot queries none of which needs another's answer, in one round trip (`_together`): the model
+    instances of each, in order. A prepared one is prepared as `HotQuery(prepared=True)` runs it; the others are
+    planned for their values on every run, as they are when run alone."""
+    db = connections[DEFAULT_DB_ALIAS]
+    results = _together([(read.plan.sql, read.params, read.prepared) for read in reads])
+    return [read.instances(db, rows) for read, rows in zip(reads, results, strict=True)]
 
 
 class _CompiledQuery:

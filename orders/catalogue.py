@@ -1,5 +1,7 @@
 """The default status catalogue and transition matrix every new tenant starts with (API.md)."""
 
+from typing import NamedTuple
+
 from django.db import connection
 
 from oms.db import fetch_prepared
@@ -112,22 +114,32 @@ def drop_number_sequence(*, tenant) -> None:
         cursor.execute(f"DROP SEQUENCE IF EXISTS {number_sequence_name(tenant.pk)}")
 
 
-# The tenant's next number, and the id the new order row takes (so it can be its own root in the INSERT): one round
-# trip. A tenant made before number sequences existed has none: to_regclass finds that without an error (which
-# would need a savepoint, two statements more on every order, to survive).
+class OrderKeys(NamedTuple):
+    number: int
+    order_id: int
+    customer_id: int | None  # only when asked for: the order's customer is new
+    line_ids: list[int]
+
+
+# The tenant's next number and the ids the new rows take (the order's, so it can be its own root in the INSERT; a new
+# customer's and the lines', so those INSERTs need not wait for their ids): one round trip. A tenant made before number
+# sequences existed has none: to_regclass finds that without an error (which would need a savepoint, two statements
+# more on every order, to survive).
 _NEXT_KEYS_SQL = (
     "SELECT CASE WHEN to_regclass(%s) IS NOT NULL THEN nextval(%s::text::regclass) END, "
-    "nextval(pg_get_serial_sequence('orders_order', 'id'))"
+    "nextval(pg_get_serial_sequence('orders_order', 'id')), "
+    "CASE WHEN %s::boolean THEN nextval(pg_get_serial_sequence('orders_customer', 'id')) END, "
+    "ARRAY(SELECT nextval(pg_get_serial_sequence('orders_orderline', 'id')) FROM generate_series(1, %s::integer))"
 )
 
 
-def next_order_keys(*, tenant_id: int) -> tuple[int, int]:
-    """(number, id) for a new order of the tenant."""
+def next_order_keys(*, tenant_id: int, new_customer: bool = False, lines: int = 0) -> OrderKeys:
+    """The number and id of a new order of the tenant, with ids for a new customer (if asked) and its `lines`."""
     name = number_sequence_name(tenant_id)
-    ((number, order_id),) = fetch_prepared(_NEXT_KEYS_SQL, [name, name])  # every new order: parsed once a session
+    ((number, *ids),) = fetch_prepared(_NEXT_KEYS_SQL, [name, name, new_customer, lines])  # parsed once a session
     if number is None:
         create_number_sequence(tenant_id=tenant_id)
         with connection.cursor() as cursor:
             cursor.execute("SELECT nextval(%s::text::regclass)", [name])
             number = cursor.fetchone()[0]
-    return number, order_id
+    return OrderKeys(number, *ids)

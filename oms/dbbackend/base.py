@@ -17,7 +17,8 @@ savepoint nothing has run under has nothing to undo). Each nested `transaction.a
 event subscriber, used to be two round trips.
 
 Nor do writes whose answer nobody waits for (`queue_write`: history rows, activity entries, outbox rows): they wait
-in the same queue and are pipelined in front of the transaction's next statement, or its COMMIT.
+in the same queue and are pipelined in front of the transaction's next statement, or its COMMIT. Reads that do not
+wait for one another go together (`fetch_together`): one round trip for all of them.
 
 The login role is the application role itself (a pooler keeps one pool per role), so no SET ROLE either.
 """
@@ -150,6 +151,31 @@ def queue_write(conn, sql: str, params: list, *, prepare: bool) -> None:
         queue.append(Ahead(None, tenant_binding.binding_sql(tenant)))
         _held(conn, tenant)
     queue.append(Ahead(None, sql, params, prepare))
+
+
+def fetch_together(conn, statements: list[tuple[str, list, bool]]) -> list:
+    """Statements none of which waits for another's answer, `(sql, params, prepare)` each, in one round trip:
+    pipelined behind what must come first (the BEGIN, the binding, queued savepoints and writes), run by the server
+    in order, one after another as if sent one at a time, their answers read after one sync. The cursors that ran
+    them, in order, each holding its statement's result; they are the session's own and are reused by the next call.
+    In autocommit the pipeline is one implicit transaction up to its sync: all of them see one binding."""
+    try:
+        readers = conn.oms_readers
+    except AttributeError:  # plain psycopg cursors, which carry no prefix of their own; made once per session
+        readers = conn.oms_readers = []
+    while len(readers) < len(statements):
+        readers.append(PlainCursor(conn))
+    opening = not conn.autocommit and conn.pgconn.transaction_status == IDLE
+    tenant, prefix = _prefix(conn)
+    if opening:
+        prefix.insert(0, Ahead(None, conn._get_tx_start_command().decode()))
+    with _own_begin(conn) if opening else nullcontext(), conn.pipeline():
+        _send_ahead(conn, prefix)
+        for reader, (query, params, prepare) in zip(readers, statements, strict=False):  # readers may be more
+            reader.execute(query, params, prepare=prepare)
+    if tenant is not BOUND:
+        _held(conn, tenant)
+    return readers[: len(statements)]
 
 
 class _SeparateBinding:

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext
 
-from oms.db import HotQuery, RowsInsert
+from oms.db import HotQuery, HotRead, RowsInsert
 
 from .. import locks
 from ..errors import InvalidMerge
@@ -27,7 +27,7 @@ def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def _contacts(phone: str, email: str) -> list[tuple[str, str, str]]:
+def contacts_given(phone: str, email: str) -> list[tuple[str, str, str]]:
     """(kind, value, normalised) of the contacts given, phone first: the order in which they identify a customer."""
     contacts = [
         (ContactKind.PHONE, (phone or "").strip(), normalize_phone(phone)),
@@ -55,27 +55,25 @@ _write_customers = RowsInsert(Customer, saved=True)
 _write_contacts = RowsInsert(CustomerContact, ignore_conflicts=True, unanswered=True)
 
 
-def _known_contacts(tenant, contacts) -> dict[tuple[str, str], CustomerContact]:
-    """The tenant's contacts among these, with their customers: one query for phone and e-mail alike."""
-    if not contacts:
-        return {}
-    given = {kind: normalized for kind, _, normalized in contacts}  # no contact is stored empty: '' finds nothing
-    found = _contacts_with_customers(
+def known_contacts_read(tenant, contacts) -> HotRead:
+    """The read of the tenant's contacts among these, with their customers (phone and e-mail in one query), for
+    `known_contacts`. No contact is stored empty, so a kind not given finds nothing."""
+    given = {kind: normalized for kind, _, normalized in contacts}
+    return _contacts_with_customers.with_values(
         tenant_id=tenant.pk, phone=given.get(ContactKind.PHONE, ""), email=given.get(ContactKind.EMAIL, "")
     )
+
+
+def known_contacts(found) -> dict[tuple[str, str], CustomerContact]:
     return {(c.kind, c.normalized): c for c in found}
 
 
-def find_customer(*, tenant, phone: str = "", email: str = "") -> Customer | None:
-    contacts = _contacts(phone, email)
-    known = _known_contacts(tenant, contacts)
-    for kind, _, normalized in contacts:
-        if (kind, normalized) in known:
-            return known[kind, normalized].customer
-    return None
+def matched_customer(contacts, known) -> Customer | None:
+    """The customer of the first contact known, in the order in which contacts identify a customer."""
+    return next((known[kind, norm].customer for kind, _, norm in contacts if (kind, norm) in known), None)
 
 
-def _remember_contacts(customer: Customer, contacts, known=()) -> None:
+def remember_contacts(customer: Customer, contacts, known=()) -> None:
     """Add the contacts not known yet, in one statement. One another customer took meanwhile stays theirs (the
     unique constraint skips it): matching keeps the first."""
     new = [
@@ -87,26 +85,18 @@ def _remember_contacts(customer: Customer, contacts, known=()) -> None:
         _write_contacts(new)
 
 
-def match_or_create_customer(*, tenant, name: str, phone: str = "", email: str = "", address: str = "") -> Customer:
-    """The tenant's customer with this phone (then e-mail), or a new one. New contacts are remembered.
-
-    One query when the contacts are known, whatever matched; three for a new customer."""
-    contacts = _contacts(phone, email)
-    known = _known_contacts(tenant, contacts)
-    customer = next((known[kind, norm].customer for kind, _, norm in contacts if (kind, norm) in known), None)
-    if customer is None:
-        (customer,) = _write_customers(
-            [
-                Customer(
-                    tenant=tenant,
-                    name=name.strip() or "Customer",
-                    phone=phone.strip(),
-                    email=normalize_email(email),
-                    address=address.strip(),
-                )
-            ]
-        )
-    _remember_contacts(customer, contacts, known)
+def add_customer(*, tenant, customer_id: int, name: str, phone: str = "", email: str = "", address: str = ""):
+    """A new customer of the tenant, as given, with the id taken for it (`next_order_keys`): nobody waits for the
+    row, which goes ahead of the next statement with its history row."""
+    customer = Customer(
+        id=customer_id,
+        tenant=tenant,
+        name=name.strip() or "Customer",
+        phone=phone.strip(),
+        email=normalize_email(email),
+        address=address.strip(),
+    )
+    (customer,) = _write_customers([customer], ahead=True)
     return customer
 
 
@@ -118,7 +108,7 @@ def update_customer(
     customer.address, customer.notes = address.strip(), notes
     customer.tags = sorted({t.strip().upper() for t in tags if t.strip()})
     customer.save()
-    _remember_contacts(customer, _contacts(phone, email))
+    remember_contacts(customer, contacts_given(phone, email))
     return customer
 
 

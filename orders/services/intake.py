@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 from inventory.errors import UnknownProduct
 from inventory.models import Product
 from oms.actors import Actor
-from oms.db import AnyOf, HotQuery, RowsInsert, broken_constraint, joins_transaction
+from oms.db import AnyOf, HotQuery, HotRead, RowsInsert, broken_constraint, joins_transaction, read_together
 from oms.event_catalogue import OrderCreated
 from oms.events import record_tenant_events
 from oms.models import Membership, Role, Tenant
@@ -28,10 +28,9 @@ from ..models import (
     OrderStatus,
     PaymentStatus,
 )
-from . import payments
+from . import customers, payments
 from .activity import activity_entry, write_entries
 from .amounts import check_line, lines_total
-from .customers import match_or_create_customer
 
 MAX_LINES = 500
 User = get_user_model()
@@ -75,7 +74,7 @@ _write_order = RowsInsert(Order, saved=True)  # saved: its history row is writte
 _write_lines = RowsInsert(OrderLine)  # no history row for a new line, as bulk_create writes none
 
 
-def _validate_lines(tenant, lines: list[LineInput]) -> dict[str, Product]:
+def _check_lines(lines: list[LineInput]) -> None:
     if not lines:
         raise InvalidOrder(gettext("An order needs at least one line."), details={"field": "lines"})
     if len(lines) > MAX_LINES:
@@ -85,9 +84,15 @@ def _validate_lines(tenant, lines: list[LineInput]) -> dict[str, Product]:
         )
     for line in lines:
         check_line(quantity=line.quantity, price=line.price, sku=line.sku)
-    skus = {line.sku for line in lines}
-    products = {p.sku: p for p in _products_by_sku(tenant_id=tenant.pk, skus=sorted(skus))}
-    unknown = sorted(skus - products.keys())
+
+
+def _products_read(tenant, lines: list[LineInput]) -> HotRead:
+    return _products_by_sku.with_values(tenant_id=tenant.pk, skus=sorted({line.sku for line in lines}))
+
+
+def _known_products(lines: list[LineInput], found: list[Product]) -> dict[str, Product]:
+    products = {p.sku: p for p in found}
+    unknown = sorted({line.sku for line in lines} - products.keys())
     if unknown:
         raise UnknownProduct(
             gettext("Unknown SKU: %(unknown)s.") % {"unknown": ", ".join(unknown)}, details={"skus": unknown}
@@ -127,33 +132,55 @@ _first_status_of_group = HotQuery(  # every new order asks for it
 )
 
 
-def default_status(*, tenant_id, group: str = Group.NEW) -> OrderStatus:
-    status = _first_status_of_group.first(tenant_id=tenant_id, group=group)
-    if status is None:
+def _status_read(*, tenant_id, group: str) -> HotRead:
+    return _first_status_of_group.with_values(tenant_id=tenant_id, group=group)
+
+
+def _first_status(found: list[OrderStatus], group: str) -> OrderStatus:
+    if not found:
         raise InvalidOrder(gettext("The shop has no active status in group '%(group)s'.") % {"group": group})
-    return status
+    return found[0]
+
+
+def default_status(*, tenant_id, group: str = Group.NEW) -> OrderStatus:
+    return _first_status(_status_read(tenant_id=tenant_id, group=group).run(), group)
 
 
 @joins_transaction
 def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
     """A new order in the tenant's default `new` status, its customer matched by phone, then e-mail.
 
-    A fixed number of statements whatever the number of lines (tests/orders/test_intake_cost.py): every figure is
-    known before the order's one INSERT, the lines go in with one more, nothing is read back. The returned order
-    carries its status and customer, and `fresh_lines` (with their products), as the database now holds them."""
-    products = _validate_lines(tenant, data.lines)
+    A fixed number of round trips whatever the number of lines (tests/orders/test_intake_cost.py): the products,
+    the customer's contacts and the status are read together; the order's number and the ids of its rows are taken
+    together; every figure is known before the writes, and nobody waits for them (they go with the COMMIT) but for
+    the order's own INSERT when it has an external id (a duplicate is answered). The returned order carries its
+    status and customer, and `fresh_lines` (with their products), as the database now holds them."""
+    _check_lines(data.lines)
+    contacts = customers.contacts_given(data.customer_phone, data.customer_email)
+    found_products, found_contacts, found_status = read_together(
+        _products_read(tenant, data.lines),
+        customers.known_contacts_read(tenant, contacts),
+        _status_read(tenant_id=tenant.pk, group=Group.NEW),
+    )
+    products = _known_products(data.lines, found_products)
     prices = [products[line.sku].price if line.price is None else line.price for line in data.lines]
     total = lines_total(zip(prices, (line.quantity for line in data.lines), strict=True))  # before any write
     if data.payment_status not in (PaymentStatus.UNPAID, PaymentStatus.PAID):
         raise InvalidOrder(gettext("Payment status must be 'unpaid' or 'paid'."), details={"field": "payment.status"})
-    customer = match_or_create_customer(
-        tenant=tenant,
-        name=data.customer_name,
-        phone=data.customer_phone,
-        email=data.customer_email,
-        address=data.delivery_address,
-    )
-    number, order_id = next_order_keys(tenant_id=tenant.pk)
+    status = _first_status(found_status, Group.NEW)
+    known = customers.known_contacts(found_contacts)
+    customer = customers.matched_customer(contacts, known)
+    keys = next_order_keys(tenant_id=tenant.pk, new_customer=customer is None, lines=len(data.lines))
+    if customer is None:
+        customer = customers.add_customer(
+            tenant=tenant,
+            customer_id=keys.customer_id,
+            name=data.customer_name,
+            phone=data.customer_phone,
+            email=data.customer_email,
+            address=data.delivery_address,
+        )
+    customers.remember_contacts(customer, contacts, known)
     channel = data.channel or "web"
     paid_at_once = data.payment_status == PaymentStatus.PAID and total > 0  # API.md: one payment of its total
     try:
@@ -162,14 +189,14 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
         (order,) = _write_order(
             [
                 Order(
-                    id=order_id,
-                    root_id=order_id,
+                    id=keys.order_id,
+                    root_id=keys.order_id,
                     tenant=tenant,
-                    number=str(number),
+                    number=str(keys.number),
                     channel=channel,
                     external_id=data.external_id,
                     customer=customer,
-                    status=default_status(tenant_id=tenant.pk),
+                    status=status,
                     group=Group.NEW,
                     manager_id=next_manager_id(tenant=tenant)
                     if actor.user_id is None or actor.role != Role.MANAGER
@@ -191,7 +218,8 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
                         else {}
                     ),
                 )
-            ]
+            ],
+            ahead=not data.external_id,
         )
     except IntegrityError as exc:
         if broken_constraint(exc) != "order_unique_external_id":
@@ -204,6 +232,7 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
     lines = _write_lines(
         [
             OrderLine(
+                id=line_id,
                 tenant=tenant,
                 order=order,
                 product=products[line.sku],
@@ -211,8 +240,9 @@ def create_order(*, tenant: Tenant, data: OrderInput, actor: Actor) -> Order:
                 price=price,
                 cost=products[line.sku].cost_price,
             )
-            for line, price in zip(data.lines, prices, strict=True)
-        ]
+            for line, price, line_id in zip(data.lines, prices, keys.line_ids, strict=True)
+        ],
+        ahead=True,
     )
     order.fresh_lines = lines  # for an answer made from memory (orders.api); order.lines still reads the database
     activities = [

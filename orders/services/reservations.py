@@ -4,8 +4,9 @@ in the database (orders/sql/line_reserved.sql), so nothing here writes it."""
 from django.db import transaction
 
 from inventory import services as stock
+from inventory.models import with_products
 from oms.actors import Actor
-from oms.db import retry_on_conflict
+from oms.db import read_together, retry_on_conflict
 
 from .. import locks, selectors
 from ..models import ActivityKind, Group, Order, OrderLine
@@ -31,12 +32,20 @@ def reserve_order(*, order: Order, actor: Actor, warehouse_ids: list[int] | None
 @transaction.atomic
 def reserve_order_by_id(*, tenant_id: int, order_id: int, actor: Actor) -> Order:
     """`reserve_order` for a request that knows only the id (the API): the order is locked and read once, with its
-    status and customer, so the answer needs no read of its own. Order.DoesNotExist: no such order here."""
-    return _reserve(locks.lock_order_by_id(tenant_id=tenant_id, pk=order_id), actor=actor, warehouse_ids=None)
+    status and customer, so the answer needs no read of its own, and its lines with their products are read in the
+    same round trip, after the lock. Order.DoesNotExist: no such order here."""
+    found, lines, products = read_together(
+        locks.locked_with_status_read(tenant_id=tenant_id, pk=order_id),
+        *selectors.lines_with_products_reads(order_id=order_id),
+    )
+    if not found:  # not the shop's, or changed while the lock waited: read again, alone
+        return _reserve(locks.lock_order_by_id(tenant_id=tenant_id, pk=order_id), actor=actor, warehouse_ids=None)
+    return _reserve(found[0], actor=actor, warehouse_ids=None, lines=with_products(lines, products))
 
 
-def _reserve(order: Order, *, actor: Actor, warehouse_ids: list[int] | None) -> Order:
-    lines = selectors.lines_with_products(order_id=order.pk)
+def _reserve(order: Order, *, actor: Actor, warehouse_ids: list[int] | None, lines=None) -> Order:
+    if lines is None:
+        lines = selectors.lines_with_products(order_id=order.pk)
     for line in lines:
         _LINE_ORDER.set_cached_value(line, order)  # as order.lines would: line.order is this object, not a query
     order.fresh_lines = lines  # for an answer made from memory (orders.api); order.lines still reads the database

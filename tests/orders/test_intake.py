@@ -1,9 +1,9 @@
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 
 from oms.actors import Actor
 from oms.models import Role
-from orders.models import Order
+from orders.models import Customer, CustomerContact, Order, OrderLine
 from orders.services import intake
 from tests.concurrency import run_together
 from tests.factories import make_member
@@ -71,9 +71,23 @@ def test_a_clash_of_order_numbers_is_not_reported_as_a_duplicate_external_id(ten
     """Only the external-id constraint means "duplicate external id"; any other violation is the bug it is."""
     first = place_order(tenant, [(stocked_product(tenant), 1)])
     keys = intake.next_order_keys
-    monkeypatch.setattr(
-        intake, "next_order_keys", lambda *, tenant_id: (int(first.number), keys(tenant_id=tenant_id)[1])
-    )
+    monkeypatch.setattr(intake, "next_order_keys", lambda **taken: keys(**taken)._replace(number=int(first.number)))
     with pytest.raises(IntegrityError) as raised:
         place_order(tenant, [(stocked_product(tenant), 1)], external_id="shop-77")
     assert "order_unique_number" in str(raised.value)
+
+
+def test_an_order_that_breaks_a_rule_at_its_commit_leaves_nothing_behind(tenant, monkeypatch):
+    """Without an external id nobody waits for the order's INSERT: it goes with the rows after it. A rule it breaks
+    still fails the call, and none of its rows (a new customer's, its lines, its history) stays."""
+    first = place_order(tenant, [(stocked_product(tenant), 1)])
+    keys = intake.next_order_keys
+    monkeypatch.setattr(intake, "next_order_keys", lambda **taken: keys(**taken)._replace(number=int(first.number)))
+    product = stocked_product(tenant)
+    counts = lambda: (Customer.objects.count(), OrderLine.objects.count(), Order.history.count())  # noqa: E731
+    before = counts()
+    with pytest.raises(IntegrityError) as raised, transaction.atomic():
+        place_order(tenant, [(product, 1)], customer_name="Nobody Yet", customer_phone="+1 555 000 0001")
+    assert "order_unique_number" in str(raised.value)
+    assert counts() == before
+    assert not CustomerContact.objects.filter(normalized="15550000001").exists()

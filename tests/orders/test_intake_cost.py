@@ -34,15 +34,19 @@ def queued_not_run(monkeypatch):
 
 
 # History rows, activity entries, outbox rows, the answer kept for the Idempotency-Key and the order's time of change
-# are sent ahead of the next statement (`oms.db.send_ahead`): nobody waits for their answer.
-MOST_STATEMENTS = 9
-# The reserve reads the order once, locked with its status and customer, and answers from memory; the order's
-# time of change is written without a history row (nothing the history keeps changed). Its lines and their products
-# are two reads by key, not a join (tests/orders/test_lines_with_products.py says why).
-MOST_RESERVE_STATEMENTS = 6
-# A site's usual order: paid by card, from a customer the shop has not seen (the customer comes on top; its history
-# row and contact, and the payment, its activity entry and event are sent ahead).
-MOST_STATEMENTS_PAID_NEW_CUSTOMER = 9
+# are sent ahead of the next statement (`oms.db.send_ahead`): nobody waits for their answer. The products, the
+# customer's contacts and the new order's status are read together (`oms.db.read_together`); the order's number and
+# the ids of its rows are taken together; the order's INSERT waits for its answer only when it has an external id (a
+# duplicate is answered), its lines never. Here: the token, the key, the reads, the keys, the order, the COMMIT.
+MOST_STATEMENTS = 6
+# The reserve locks and reads the order, with its status and customer, and reads its lines and their products, in
+# one round trip (the lines after the lock), then reserves in one statement and answers from memory; the order's
+# time of change is written without a history row (nothing the history keeps changed).
+MOST_RESERVE_STATEMENTS = 4
+# A site's usual order: paid by card, from a customer the shop has not seen, no external id. The token, the reads,
+# the keys and the COMMIT, which carries every row: the customer, its history row and contact, the order, its lines,
+# the payment, the activity entries and the events.
+MOST_STATEMENTS_PAID_NEW_CUSTOMER = 4
 # A shop that shares new orders among its managers in turn: the turn is one statement.
 ROUND_ROBIN_STATEMENTS = 1
 SIZES = (1, 5, 50)

@@ -79,7 +79,7 @@ def test_detail_query_count_is_bounded(tenant, client_for, django_assert_max_num
         assert manager.get(reverse("orders:detail", args=[order.pk])).status_code == 200
     with CaptureQueriesContext(connection) as captured:
         page = manager.get(reverse("orders:detail", args=[order.pk])).content.decode()
-    line_reads = [q for q in captured.captured_queries if 'FROM "orders_orderline"' in q["sql"]]
+    line_reads = [q for q in captured.captured_queries if q["sql"].startswith('SELECT "orders_orderline".')]
     assert len(line_reads) == 1  # the table, the margin and the copy form all use the lines read with the order
     assert all(p.sku in page for p in products) and 'data-testid="margin"' in page
 
