@@ -66,13 +66,16 @@ def test_two_shops_interleaved_over_a_small_transaction_pool(pgbouncer_port, set
                 which = (index + round_) % 2
                 own, other = shops[which], shops[1 - which]
                 client = Client(HTTP_AUTHORIZATION=f"Bearer {own['token']}")
-                if round_ % 5 == 4:  # a write among the reads: intake with reservation, one transaction each
+                if round_ % 5 == 4:  # a write among the reads: intake, then reservation
                     body = {"customer": {"name": f"Client {index}"}, "lines": [{"sku": own["sku"], "quantity": 1}]}
                     response = client.post("/api/v1/orders", body, content_type="application/json")
                     if response.status_code != 201:
                         failures.append(f"create {index}: {response.status_code} {response.content[:200]!r}")
-                    else:
-                        created[which].add(response.json()["id"])
+                        continue
+                    created[which].add(response.json()["id"])
+                    reserved = client.post(f"/api/v1/orders/{response.json()['id']}/reserve")
+                    if reserved.status_code != 200 or [ln["reserved"] for ln in reserved.json()["lines"]] != [1]:
+                        failures.append(f"reserve {index}: {reserved.status_code} {reserved.content[:200]!r}")
                     continue
                 foreign = client.get(f"/api/v1/orders/{sorted(other['ids'])[round_ % len(other['ids'])]}")
                 response = client.get("/api/v1/orders?page_size=100")
