@@ -34,6 +34,12 @@ PRODUCTION_ENV = {
 }
 
 
+def collect_static() -> None:
+    """Production's static storage serves pages only from collectstatic's manifest: pages rendered as production
+    renders them need it (a fresh clone has none)."""
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, check=True)
+
+
 # In-process page benchmarks render without collectstatic's manifest (production storage needs it); nothing else
 # about the page changes.
 PLAIN_STATIC_STORAGES = {

@@ -37,6 +37,7 @@ from bench.common import (  # noqa: E402
     as_app_role,
     bench_database_url,
     bench_redis_url,
+    collect_static,
     core_speed,
     ensure_database,
     setup_django,
@@ -237,6 +238,8 @@ def main() -> int:
     ensure_database(bench_database_url(DATABASE))
     _setup(migrate=True)
     fixtures = prepare(args.orders, args.skip_seed)
+    if set(paths) - {"api"}:
+        collect_static()  # the pages render as in production, from the manifest
     print(f"{core_speed()} (for reference only: instructions do not depend on it)")
     print(f"{'path':<16} {'instructions per request':>26}")
     with tempfile.TemporaryDirectory() as scratch:

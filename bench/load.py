@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_database_url, core_speed, ensure_database, stop  # noqa: E402
+from bench.common import bench_database_url, collect_static, core_speed, ensure_database, stop  # noqa: E402
 from bench.orders import BENCH_ENV, free_port, load_average, percentile, seed, wait_until_up  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -531,7 +531,7 @@ def main() -> int:
     ensure_database(url)
     setup_django(url, redis_url)
     tenant = seed(args.orders, max(1000, args.orders // 5), args.skip_seed)
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, check=True)
+    collect_static()
     subprocess.run(
         [sys.executable, "manage.py", "build_reports", "--tenant", tenant.slug],
         cwd=ROOT,
