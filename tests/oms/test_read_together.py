@@ -26,14 +26,6 @@ _named_from = HotQuery(  # not prepared: planned for its values on every run
 )
 
 
-@pytest.fixture
-def shop():
-    tenant = make_tenant("together")
-    rls.bind(tenant.pk)
-    yield tenant
-    rls.bind(None)
-
-
 def test_reads_go_in_one_round_trip_and_answer_each_in_order(shop):
     ann, bob = (Customer.objects.create(tenant=shop, name=name) for name in ("Ann", "Bob"))
 

@@ -8,18 +8,8 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from inventory.models import Warehouse
-from oms import rls
 from oms.db import SENT_AHEAD
 from orders.models import Customer
-from tests.factories import make_tenant
-
-
-@pytest.fixture
-def shop(transactional_db):
-    tenant = make_tenant("savepoints")
-    rls.bind(tenant.pk)
-    yield tenant
-    rls.bind(None)
 
 
 def names(tenant) -> list[str]:

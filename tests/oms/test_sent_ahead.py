@@ -22,14 +22,6 @@ RENAME = "UPDATE orders_customer SET notes = %s WHERE id = %s"
 BREAK = "UPDATE orders_customer SET name = NULL WHERE id = %s"  # NOT NULL: stands for a write that fails
 
 
-@pytest.fixture
-def shop():
-    tenant = make_tenant("ahead")
-    rls.bind(tenant.pk)
-    yield tenant
-    rls.bind(None)
-
-
 def history(customer) -> list[str]:
     return list(customer.history.order_by("history_id").values_list("history_type", flat=True))
 
