@@ -59,8 +59,13 @@ def attach_products(lines: list) -> list:
 
 
 def with_products(lines: list, products: list) -> list:
-    """Give each line its product from these, read already (`attach_products`, or with the lines)."""
+    """Give each line its product from these, read already (`attach_products`, or with the lines). One they lack is
+    read by key: products read in a statement of their own after the lines (in one round trip, yet each with its own
+    snapshot) miss the product of a line moved or removed in between."""
     by_key = {p.pk: p for p in products}
+    missing = {line.product_id for line in lines} - by_key.keys()
+    if missing:
+        by_key.update((p.pk, p) for p in _products_by_key(keys=sorted(missing)))
     for line in lines:
         type(line).product.field.set_cached_value(line, by_key[line.product_id])
     return lines

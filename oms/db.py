@@ -144,10 +144,12 @@ def fetch_prepared(sql: str, params) -> list[tuple]:
     if raw is None or raw.closed:
         raw = _session_cursors[session] = _PreparingCursor(session)
     raw.prepare = prepare
-    if db.queries_logged:  # DEBUG, or a test counting queries: Django's wrapper records the statement
-        cursor = db.make_debug_cursor(raw)
+    if db.queries_logged or db.execute_wrappers:
+        # DEBUG, a test counting queries, or instrumentation wrapping each statement (`execute_wrapper`): Django's
+        # cursor wrapper records the statement and runs the wrappers.
+        cursor = db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
         cursor.execute(sql, params)
-        logged = db.queries_log[-1] if db.queries_log else None
+        logged = db.queries_log[-1] if db.queries_logged and db.queries_log else None
         if logged is not None and logged["sql"] is None:  # Django reads no text back from a prepared statement
             logged["sql"] = _logged_sql(sql, params)
         return _rows(raw)
@@ -175,12 +177,24 @@ def send_ahead(sql: str, params) -> None:
         db.queries_log.append({"sql": f"{_logged_sql(sql, params)} {SENT_AHEAD}", "time": "0.000"})
 
 
+def _fetch(sql: str, params, prepared: bool) -> list[tuple]:
+    """One statement's rows: prepared (`fetch_prepared`), or planned for its values through Django's cursor."""
+    if prepared:
+        return fetch_prepared(sql, params)
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def _together(statements: list[tuple[str, list, bool]]) -> list[list[tuple]]:
     """Statements none of which needs another's answer, `(sql, params, prepared)`, in one round trip instead of one
     each (`oms.dbbackend.base.fetch_together`); their rows, in order. Run in the order given, as if sent one by one;
     if one fails, it raises and the rest do not run. The query log shows each, all but the last marked `SENT_AHEAD`
-    (they ride in front of it)."""
+    (they ride in front of it). Under instrumentation that wraps each statement (`execute_wrapper`) they run one by
+    one, each through it."""
     db = connections[DEFAULT_DB_ALIAS]
+    if db.execute_wrappers:
+        return [_fetch(sql, params, prepared) for sql, params, prepared in statements]
     session, prepare = _session(db), settings.DATABASE_PREPARED_STATEMENTS
     db.validate_no_broken_transaction()
     started = time.monotonic()
@@ -375,14 +389,7 @@ class HotRead(NamedTuple):
     prepared: bool
 
     def run(self) -> list:
-        db = connections[DEFAULT_DB_ALIAS]
-        if self.prepared:
-            rows = fetch_prepared(self.plan.sql, self.params)
-        else:
-            with db.cursor() as cursor:
-                cursor.execute(self.plan.sql, self.params)
-                rows = cursor.fetchall()
-        return self.instances(db, rows)
+        return self.instances(connections[DEFAULT_DB_ALIAS], _fetch(self.plan.sql, self.params, self.prepared))
 
     def instances(self, db, rows) -> list:
         return [self.plan.instance(db, row) for row in self.plan.converted(rows)]

@@ -89,3 +89,18 @@ def test_a_failing_read_raises_djangos_error_and_the_transaction_can_only_roll_b
     with pytest.raises(DatabaseError, match="division by zero"), transaction.atomic():
         read_together(failing.with_values(name="Kept"), _named_from.with_values(name=""))
     assert [c.name for c in _named_from(name="")] == ["Kept"]  # the connection goes on after the rollback
+
+
+def test_instrumentation_that_wraps_each_statement_sees_each_prepared_or_read_together(shop):
+    Customer.objects.create(tenant=shop, name="Seen")
+    seen = []
+
+    def wrapper(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        alone = _by_name(tenant_id=shop.pk, name="Seen")  # prepared, and through the wrappers all the same
+        together = read_together(_by_name.with_values(tenant_id=shop.pk, name="Seen"), _named_from.with_values(name=""))
+    assert [c.name for c in alone] == ["Seen"] and [[c.name for c in found] for found in together] == [["Seen"]] * 2
+    assert len(seen) == 3 and all("orders_customer" in sql for sql in seen)

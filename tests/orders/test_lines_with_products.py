@@ -6,6 +6,9 @@ costs by the lines' statistics as stopping early; for a product newer than they 
 products sell) the merge walked the whole catalogue. Counted here from PostgreSQL's own statistics of this
 transaction, so whatever the plan, what it read is what is asserted."""
 
+import threading
+import time
+
 import pytest
 from django.db import connection, transaction
 
@@ -115,3 +118,37 @@ def test_a_purchase_of_the_newest_product_reads_its_products_not_the_catalogue(t
     )
     assert lines == [("NEWEST", 1), ("KNOWN-3", 2)]
     assert read <= len(lines), f"{read} product rows read for a purchase of {len(lines)} lines"
+
+
+def test_a_line_removed_between_the_lines_and_their_products_still_gets_its_product(tenant):
+    """The order page reads an order's lines and their products in one round trip, but as two statements, each with
+    its own snapshot: a line removed (or moved by a split) in between has no product in the second. It is read by
+    key, as products are never deleted, and the page shows the lines as the first statement saw them."""
+    kept, removed = stocked_product(tenant, sku="KEPT"), stocked_product(tenant, sku="REMOVED")
+    order = place_order(tenant, [(removed, 1), (kept, 2)])
+    read = {}
+
+    def order_page():
+        try:
+            with rls.tenant_context(tenant.pk):
+                read["lines"] = [(line.product.sku, line.quantity) for line in lines_with_products(order_id=order.pk)]
+        except Exception as exc:  # noqa: BLE001 - reported below
+            read["error"] = exc
+        finally:
+            connection.close()
+
+    with owner_session() as holder, owner_session() as other:
+        holder.execute("BEGIN")
+        holder.execute("LOCK TABLE inventory_product IN ACCESS EXCLUSIVE MODE")  # the products' read waits here
+        reader = threading.Thread(target=order_page)
+        reader.start()
+        waited = "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'inventory_product'::regclass"
+        deadline = time.monotonic() + 10
+        while not other.execute(waited).fetchone()[0]:
+            assert time.monotonic() < deadline, "the products' read never waited"
+            time.sleep(0.02)
+        other.execute("DELETE FROM orders_orderline WHERE order_id = %s AND product_id = %s", [order.pk, removed.pk])
+        holder.execute("ROLLBACK")
+        reader.join(30)
+    assert "error" not in read, repr(read.get("error"))
+    assert read["lines"] == [("REMOVED", 1), ("KEPT", 2)]
