@@ -27,6 +27,7 @@ import re
 import select
 import time
 from contextlib import contextmanager, nullcontext
+from functools import partial
 from typing import NamedTuple
 
 from django.db import DataError, IntegrityError
@@ -165,17 +166,27 @@ def fetch_together(conn, statements: list[tuple[str, list, bool]]) -> list:
         readers = conn.oms_readers = []
     while len(readers) < len(statements):
         readers.append(PlainCursor(conn))
+
+    def send():
+        for reader, (query, params, prepare) in zip(readers, statements, strict=False):  # readers may be more
+            reader.execute(query, params, prepare=prepare)
+
     opening = not conn.autocommit and conn.pgconn.transaction_status == IDLE
-    tenant, prefix = _prefix(conn)
+    _pipelined_behind(conn, opening, *_prefix(conn), send)
+    return readers[: len(statements)]
+
+
+def _pipelined_behind(conn, opening: bool, tenant, prefix: list[Ahead], send):
+    """`send()`'s statements in one pipeline behind what must come first: the transaction's BEGIN when `opening`,
+    and `prefix` (`_prefix`: queued savepoints and writes, the binding). What `send` returns."""
     if opening:
         prefix.insert(0, Ahead(None, conn._get_tx_start_command().decode()))
     with _own_begin(conn) if opening else nullcontext(), conn.pipeline():
         _send_ahead(conn, prefix)
-        for reader, (query, params, prepare) in zip(readers, statements, strict=False):  # readers may be more
-            reader.execute(query, params, prepare=prepare)
+        result = send()
     if tenant is not BOUND:
         _held(conn, tenant)
-    return readers[: len(statements)]
+    return result
 
 
 class _SeparateBinding:
@@ -266,14 +277,7 @@ class ServerBindingCursor(_SeparateBinding, base.ServerBindingCursor):
         tenant, prefix = _prefix(conn)
         if not prefix and not opening:
             return super().execute(query, params, **kwargs)
-        if opening:
-            prefix.insert(0, Ahead(None, conn._get_tx_start_command().decode()))
-        with _own_begin(conn) if opening else nullcontext(), conn.pipeline():
-            _send_ahead(conn, prefix)
-            result = super().execute(query, params, **kwargs)
-        if tenant is not BOUND:
-            _held(conn, tenant)
-        return result
+        return _pipelined_behind(conn, opening, tenant, prefix, partial(super().execute, query, params, **kwargs))
 
 
 class ServerSideCursor(_SeparateBinding, base.ServerSideCursor):
