@@ -251,7 +251,7 @@ def where_time_goes(tenant):
         if delivery is not None:
             with connection.execute_wrapper(count):
                 started = time.perf_counter()
-                webhooks.deliver(delivery.pk)
+                webhooks.deliver([delivery.pk])
                 deliver_ms = (time.perf_counter() - started) * 1000
     return dispatch_statements, dispatch_ms, per_subscriber, len(statements), deliver_ms
 

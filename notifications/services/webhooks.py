@@ -20,7 +20,7 @@ from django.utils.translation import gettext
 from standardwebhooks import Webhook
 
 from oms import event_catalogue, http, rls
-from oms.db import HotQuery, RowsInsert, fetch_prepared
+from oms.db import AnyOf, HotQuery, RowsInsert, fetch_prepared
 from oms.errors import DomainError
 from oms.events import enqueue_after_commit, memo, send_task
 from oms.models import Event
@@ -140,16 +140,13 @@ def message_body(event: Event) -> str:
 
 # A dispatch and a delivery of every event an endpoint takes run these (oms.db: built once, one INSERT each).
 _message_of_event = HotQuery(lambda event_id: WebhookMessage.objects.filter(event_id=event_id), event_id=-7_302_001)
-_delivery_to_make = HotQuery(
-    lambda pk: WebhookDelivery.objects.select_related("endpoint", "message").filter(pk=pk),
-    prepared=True,  # a row by its key, with its endpoint and message by theirs
-    pk=-7_302_002,
+WebhookDelivery._meta.pk.register_lookup(AnyOf)
+_deliveries_to_make = HotQuery(
+    lambda pks: WebhookDelivery.objects.select_related("endpoint", "message").filter(pk__any_of=pks).order_by("pk"),
+    prepared=True,  # rows by their keys, with their endpoints and messages by theirs
+    pks=[-7_302_002],
 )
-_write_messages, _write_deliveries, _write_attempts = (
-    RowsInsert(WebhookMessage),
-    RowsInsert(WebhookDelivery),
-    RowsInsert(WebhookAttempt),
-)
+_write_messages, _write_deliveries = RowsInsert(WebhookMessage), RowsInsert(WebhookDelivery)
 
 
 def message_for(event: Event) -> tuple[WebhookMessage, bool]:
@@ -277,27 +274,51 @@ def post(url: str, body: str, headers: dict) -> http.Response:
     return http.request("POST", url, body=body.encode(), headers=headers, timeout=TIMEOUT_SECONDS, max_bytes=4096)
 
 
-# Every delivery's attempt starts with it: prepared (one row by its key, and its endpoint by its key).
+# Every delivery task starts with it: prepared (rows by their keys, and their endpoints by theirs).
 _CLAIM = (
     f"UPDATE {WebhookDelivery._meta.db_table} AS d SET next_attempt_at = %s "  # noqa: S608 - the models' own tables
     f"FROM {WebhookEndpoint._meta.db_table} AS e "
-    "WHERE d.id = %s AND d.state = %s AND d.next_attempt_at <= %s AND e.id = d.endpoint_id AND e.is_active "
+    "WHERE d.id = ANY(%s) AND d.state = %s AND d.next_attempt_at <= %s AND e.id = d.endpoint_id AND e.is_active "
     "RETURNING d.id"
+)
+# An attempt and its outcome on the delivery, in one statement: alone, its own transaction and one round trip.
+_RECORD = (
+    f"WITH attempt AS (INSERT INTO {WebhookAttempt._meta.db_table} "  # noqa: S608 - the models' own tables
+    "(tenant_id, delivery_id, number, status_code, error, duration_ms, at) VALUES (%s, %s, %s, %s, %s, %s, %s)) "
+    f"UPDATE {WebhookDelivery._meta.db_table} SET attempts = %s, last_status_code = %s, state = %s, "
+    "next_attempt_at = %s, enqueued_until = NULL WHERE id = %s"
 )
 
 
-def _claim(delivery_id: int, now: datetime) -> bool:
-    """Hold the delivery for this attempt if it is due and its endpoint active; a second claimant finds it held
-    (its lease in the future) once the first commits."""
-    return bool(fetch_prepared(_CLAIM, [now + CLAIM_LEASE, delivery_id, DeliveryState.PENDING.value, now]))
+def _claim(delivery_ids: list[int], now: datetime) -> list[int]:
+    """Hold the deliveries that are due and whose endpoint is active for this task's attempts, in one statement; a
+    second claimant finds them held (their lease in the future) once this one commits. The lease covers every one of
+    them taking the whole time limit, so none is claimed again while it waits its turn here."""
+    lease = CLAIM_LEASE + timedelta(seconds=TIMEOUT_SECONDS) * len(delivery_ids)
+    return [row[0] for row in fetch_prepared(_CLAIM, [now + lease, delivery_ids, DeliveryState.PENDING.value, now])]
 
 
-def deliver(delivery_id: int) -> WebhookAttempt | None:
-    """Make the delivery's next attempt if it is due and nobody else holds it; record the outcome."""
+def deliver(delivery_ids: list[int]) -> int:
+    """Make the next attempt of each delivery that is due and that nobody else holds (one endpoint's, oldest first),
+    recording each outcome as soon as it is known; returns how many were attempted. One claim and one read for the
+    lot, then one round trip per outcome."""
     now = timezone.now()
-    if not _claim(delivery_id, now):
-        return None
-    (delivery,) = _delivery_to_make(pk=delivery_id)  # claimed just now: it exists
+    claimed = _claim(list(delivery_ids), now)
+    if not claimed:
+        return 0
+    attempted, endpoints = 0, {}
+    for delivery in _deliveries_to_make(pks=claimed):
+        # One object per endpoint, so each attempt sees the failures the ones before it counted.
+        delivery.endpoint = endpoints.setdefault(delivery.endpoint_id, delivery.endpoint)
+        status_code, error, duration_ms = _send(delivery, now)
+        attempted += 1
+        if not _record(delivery, status_code, error, duration_ms):
+            break  # the endpoint was disabled just now: the rest wait, held until their lease runs out
+    return attempted
+
+
+def _send(delivery: WebhookDelivery, now: datetime) -> tuple[int | None, str, int]:
+    """POST the delivery's message, signed; (status code or None, error, milliseconds)."""
     endpoint, message = delivery.endpoint, delivery.message
     at = datetime.fromtimestamp(int(time.time()), tz=UTC)
     msg_id = str(message.event_id)
@@ -317,57 +338,50 @@ def deliver(delivery_id: int) -> WebhookAttempt | None:
             error = f"Redirect to {answer.headers.get('location', '?')[:200]} not followed."
     except http.OutboundError as exc:  # refused address, connection refused, timeout, TLS, too large
         error = exc.message[:500]
-    duration_ms = int((time.monotonic() - started) * 1000)
-    return _record(delivery, status_code, error, duration_ms)
+    return status_code, error, int((time.monotonic() - started) * 1000)
 
 
-@transaction.atomic
-def _record(delivery: WebhookDelivery, status_code, error: str, duration_ms: int) -> WebhookAttempt:
+def _record(delivery: WebhookDelivery, status_code, error: str, duration_ms: int) -> bool:
+    """The attempt and its outcome; False when the failure disabled the endpoint. A success at an endpoint with no
+    failures to forget (nearly every attempt) is one statement."""
     now = timezone.now()
     number = delivery.attempts + 1
-    (attempt,) = _write_attempts(
-        [
-            WebhookAttempt(
-                tenant_id=delivery.tenant_id,
-                delivery=delivery,
-                number=number,
-                status_code=status_code,
-                error=error,
-                duration_ms=duration_ms,
-                at=now,
-            )
-        ]
-    )
     ok = status_code is not None and 200 <= status_code < 300
-    delivery.attempts = number
-    delivery.last_status_code = status_code
     if ok:
-        delivery.state, delivery.next_attempt_at = DeliveryState.SUCCEEDED, None
+        state, next_attempt_at = DeliveryState.SUCCEEDED, None
     elif number >= MAX_ATTEMPTS:
-        delivery.state, delivery.next_attempt_at = DeliveryState.FAILED, None
+        state, next_attempt_at = DeliveryState.FAILED, None
     else:
-        delivery.next_attempt_at = now + RETRY_DELAYS[number - 1]
-    delivery.enqueued_until = None  # the next due attempt may be queued again
-    delivery.save(update_fields=["attempts", "last_status_code", "state", "next_attempt_at", "enqueued_until"])
-    endpoints = WebhookEndpoint.objects.filter(pk=delivery.endpoint_id)
-    if ok:
-        # Read with the delivery: an endpoint that had no failure (nearly always) needs no statement; one that failed
-        # meanwhile, during this attempt, is reset by the next attempt to start after that failure.
-        if delivery.endpoint.consecutive_failures:
+        state, next_attempt_at = DeliveryState.PENDING, now + RETRY_DELAYS[number - 1]
+    outcome = [delivery.tenant_id, delivery.pk, number, status_code, error, duration_ms, now]
+    outcome += [number, status_code, state.value, next_attempt_at, delivery.pk]
+    endpoint = delivery.endpoint
+    if ok and not endpoint.consecutive_failures:
+        fetch_prepared(_RECORD, outcome)
+        return True
+    with transaction.atomic():
+        fetch_prepared(_RECORD, outcome)
+        endpoints = WebhookEndpoint.objects.filter(pk=endpoint.pk)
+        if ok:
+            # One that failed meanwhile, during this attempt, is reset by the next attempt to start after that failure.
             endpoints.exclude(consecutive_failures=0).update(consecutive_failures=0, failing_since=None)
-    else:
+            endpoint.consecutive_failures = 0
+            return True
         endpoints.update(consecutive_failures=F("consecutive_failures") + 1)
+        endpoint.consecutive_failures += 1
         endpoints.filter(failing_since__isnull=True).update(failing_since=now)
-        _disable_if_failing(delivery.endpoint_id, now)
-    return attempt
+        return _disable_if_failing(endpoint.pk, now)
 
 
-def _disable_if_failing(endpoint_id: int, now: datetime) -> None:
+def _disable_if_failing(endpoint_id: int, now: datetime) -> bool:
+    """Disable an endpoint after a long run of failures; whether it is still active."""
     endpoint = locks.lock_endpoint(endpoint_id)
-    if not endpoint.is_active or endpoint.consecutive_failures < DISABLE_AFTER_FAILURES:
-        return
+    if not endpoint.is_active:
+        return False
+    if endpoint.consecutive_failures < DISABLE_AFTER_FAILURES:
+        return True
     if endpoint.failing_since is None or now - endpoint.failing_since < DISABLE_AFTER_FAILING_FOR:
-        return  # a burst of failures (a backlog meeting a short outage) is not yet a long run
+        return True  # a burst of failures (a backlog meeting a short outage) is not yet a long run
     endpoint.is_active = False
     endpoint.disabled_reason = (
         f"Disabled automatically after {endpoint.consecutive_failures} failed attempts in a row "
@@ -382,6 +396,7 @@ def _disable_if_failing(endpoint_id: int, now: datetime) -> None:
         url=f"/alerts/settings/webhooks/{endpoint.pk}/",
         dedupe_key=f"webhook-disabled:{endpoint.pk}:{int(timezone.now().timestamp())}",
     )
+    return False
 
 
 @transaction.atomic
