@@ -223,7 +223,9 @@ def _dispatch_claimed(claimed: list[Event]) -> int:
     fully dispatched."""
     if not claimed:
         return 0
-    retried = [event.pk for event in claimed if event.attempts]
+    # Some of its subscribers may have run already: it was tried before (an admin's retry starts the count anew, the
+    # last error stays).
+    retried = [event.pk for event in claimed if event.attempts or event.last_error]
     done = set(
         EventHandled.objects.filter(event_id__in=retried).values_list("event_id", "subscriber") if retried else ()
     )

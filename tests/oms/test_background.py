@@ -34,8 +34,18 @@ def healthy(event):
     handled.append(event.pk)
 
 
+poisoned: list[int] = []
+
+
+def poison_noted(event):
+    poisoned.append(event.pk)
+    raise RuntimeError("this subscriber always fails")
+
+
 events.subscribe("test.poison", poison, name="tests.poison")
 events.subscribe("test.healthy", healthy, name="tests.healthy")
+events.subscribe("test.mixed", healthy, name="tests.mixed-healthy")
+events.subscribe("test.mixed", poison_noted, name="tests.mixed-poison")
 
 
 def old_events(tenant, kind, count, minutes=5):
@@ -79,6 +89,23 @@ def test_an_event_that_keeps_failing_backs_off_then_waits_for_an_admin(tenant, c
     client_for(Role.ADMIN).post(reverse("oms:events_retry"), {"event": event.pk})
     event.refresh_from_db()
     assert (event.failed_at, event.attempts) == (None, 0) and event.next_attempt_at <= timezone.now()
+
+
+def test_an_admins_retry_runs_only_the_subscribers_that_had_not_run(tenant, client_for):
+    """The healthy subscriber ran on the first attempt; after the failing one gave up and an admin retried the
+    event, only the failing one runs again (the healthy one's work is not repeated, and its handled row does not
+    break the dispatch, which would fail every other event of the batch with it)."""
+    [mixed, other] = old_events(tenant, "test.mixed", 2)
+    Event.objects.filter(pk=other.pk).update(kind="test.healthy")
+    for _ in range(events.MAX_ATTEMPTS):
+        Event.objects.filter(pk=mixed.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+        assert events.dispatch(mixed.pk) is False
+    assert handled.count(mixed.pk) == 1 and Event.objects.get(pk=mixed.pk).failed_at is not None
+    poisoned.clear()
+    assert client_for(Role.ADMIN).post(reverse("oms:events_retry"), {"event": mixed.pk}).status_code == 302
+    assert events.dispatch_due(tenant.pk) == 2  # the retried event and the other one, in one batch
+    assert handled.count(mixed.pk) == 1 and poisoned == [mixed.pk]
+    assert other.pk in handled and Event.objects.get(pk=other.pk).dispatched_at is not None
 
 
 @pytest.mark.django_db(transaction=True)
