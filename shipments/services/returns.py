@@ -5,7 +5,7 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -132,19 +132,43 @@ def write_off_lost_parcel(*, order: Order, actor: Actor, reason: str) -> Order:
 # --- line-level returns ----------------------------------------------------------------------------------------
 
 
+def _units_out(order: Order) -> dict[int, int]:
+    """Units of each line that left through the ledger and did not come back (shipped less returned), for the lines
+    that shipped through it at all."""
+    line_ids = list(OrderLine.objects.filter(tenant_id=order.tenant_id, order=order).values_list("pk", flat=True))
+    rows = (
+        StockMove.objects.filter(
+            tenant_id=order.tenant_id, order_line_id__in=line_ids, kind__in=[MoveKind.SHIPMENT, MoveKind.RETURN]
+        )
+        .values("order_line_id")
+        .annotate(net=Sum("quantity"), shipped=Count("pk", filter=Q(kind=MoveKind.SHIPMENT)))
+    )
+    return {row["order_line_id"]: -row["net"] for row in rows if row["shipped"]}
+
+
 def returnable(order: Order) -> dict[int, int]:
-    """Units of each line the customer may still send back: what was delivered, less what earlier returns named."""
+    """Units of each line the customer may still send back: what was delivered, less what earlier returns named,
+    and never more than is still out (a whole parcel received back put its units on the shelf already)."""
     if order.delivered_at is None:
         return {}
-    named = defaultdict(int)
+    named, expected = defaultdict(int), defaultdict(int)
     for row in (
         CustomerReturnLine.objects.filter(tenant_id=order.tenant_id, customer_return__order=order)
-        .values("order_line_id")
+        .values("order_line_id", "customer_return__state")
         .annotate(units=Sum("quantity"))
     ):
-        named[row["order_line_id"]] = row["units"]
-    lines = OrderLine.objects.filter(tenant_id=order.tenant_id, order=order).values_list("pk", "quantity")
-    return {pk: quantity - named[pk] for pk, quantity in lines if quantity - named[pk] > 0}
+        named[row["order_line_id"]] += row["units"]
+        if row["customer_return__state"] == ReturnState.EXPECTED:
+            expected[row["order_line_id"]] += row["units"]
+    out = _units_out(order)
+    left = {}
+    for pk, quantity in OrderLine.objects.filter(tenant_id=order.tenant_id, order=order).values_list("pk", "quantity"):
+        units = quantity - named[pk]
+        if pk in out:
+            units = min(units, out[pk] - expected[pk])
+        if units > 0:
+            left[pk] = units
+    return left
 
 
 @retry_on_conflict()
@@ -244,6 +268,17 @@ def receive_customer_return(
             raise ReturnRefused(gettext("That line is not part of this return."))
         if not why:
             raise ReturnRefused(gettext("Say why the units are written off (e.g. damaged)."), field="write_off_reason")
+    out = _units_out(order)
+    for line in lines:
+        if line.order_line_id in out and out[line.order_line_id] < line.quantity:
+            raise ReturnRefused(
+                gettext(
+                    "The units of %(sku)s in this return are already back in stock (the whole parcel of order "
+                    "%(number)s was received back)."
+                )
+                % {"sku": line.order_line.product.sku, "number": order.number},
+                details={"line_id": line.order_line_id},
+            )
     user = actor.user if actor.user_id else None
     for line in lines:
         product = line.order_line.product

@@ -208,3 +208,30 @@ def test_goods_sent_back_unpaid_are_not_owed_either(tenant, client_for):
     returns.receive_customer_return(customer_return=back, actor=SYSTEM)
     page = client_for(Role.MANAGER).get(reverse("orders:detail", args=[order.pk])).content.decode()
     assert 'data-testid="sent-back">40.00' in page and 'data-testid="due">0.00' in page
+
+
+def returned_units(line) -> int:
+    return sum(StockMove.objects.filter(order_line_id=line.pk, kind=MoveKind.RETURN).values_list("quantity", flat=True))
+
+
+def test_units_already_back_with_the_whole_parcel_cannot_be_sent_back_again(tenant):
+    order = delivered(tenant)
+    first, second = lines_of(order)
+    returns.receive_return(order=order, actor=PACKER_ACTOR)  # the whole parcel came back: every unit restocked
+    order.refresh_from_db()
+    assert returns.returnable(order) == {}
+    with pytest.raises(ReturnRefused, match="At most 0 unit"):
+        returns.announce_return(order=order, quantities={first.pk: 3}, reason="too big", actor=SYSTEM)
+    assert (returned_units(first), returned_units(second)) == (3, 1)
+
+
+def test_an_announced_return_is_not_restocked_again_after_the_whole_parcel_came_back(tenant):
+    order = delivered(tenant)
+    first, second = lines_of(order)
+    customer_return = returns.announce_return(order=order, quantities={first.pk: 2}, reason="too big", actor=SYSTEM)
+    returns.receive_return(order=order, actor=PACKER_ACTOR)  # the whole parcel came back: every unit restocked
+    on_hand = StockLevel.objects.get(product=first.product).on_hand
+    with pytest.raises(ReturnRefused, match="already back"):
+        returns.receive_customer_return(customer_return=customer_return, actor=PACKER_ACTOR)
+    assert StockLevel.objects.get(product=first.product).on_hand == on_hand
+    assert (returned_units(first), returned_units(second)) == (3, 1)
