@@ -100,6 +100,8 @@ class PaymentRecordOut(OutputSchema):
 
 class PaymentList(OutputSchema):
     results: list[PaymentRecordOut]
+    count: int
+    next: str | None
 
 
 class DeliveryOut(OutputSchema):
@@ -338,7 +340,7 @@ def add_payment(request, order_id: int, payload: PaymentRecordIn):
     return Status(status, body)
 
 
-@router.get("/orders/{order_id}/payments", response={200: PaymentList, 404: Error})
+@router.get("/orders/{order_id}/payments", response={200: PaymentList, 404: Error, 422: Error})
 def list_payments(request, order_id: int):
     order = _get(request, order_id)
-    return {"results": [payment_out(p) for p in order.payments.order_by("created_at", "pk")]}
+    return paginate(request, order.payments.order_by("created_at", "pk"), payment_out)

@@ -185,6 +185,20 @@ def test_api_records_and_lists_payments(tenant, api_client):
     assert (shown["status"], shown["paid"], shown["due"]) == ("partially_paid", "10.00", "20.00")
 
 
+def test_api_payment_list_is_a_contract_list_with_pages(tenant, api_client):
+    """API.md "General": lists take ?page=N&page_size=M and answer {"results", "count", "next"}."""
+    order = paid_order(tenant)
+    for amount in ("1.00", "2.00", "3.00"):
+        payments.record_payment(order=order, amount=amount, method="card", actor=SYSTEM)
+    path = f"/api/v1/orders/{order.pk}/payments"
+    first = api_client.get(path, {"page_size": 2}).json()
+    assert set(first) == {"results", "count", "next"}
+    assert ([row["amount"] for row in first["results"]], first["count"]) == (["1.00", "2.00"], 3)
+    last = api_client.get(first["next"]).json()
+    assert ([row["amount"] for row in last["results"]], last["count"], last["next"]) == (["3.00"], 3, None)
+    assert api_client.get(path, {"page_size": 201}).status_code == 422
+
+
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
