@@ -306,7 +306,11 @@ def receive_customer_return(
             line.outcome = ReturnOutcome.RESTOCK
         line.save(update_fields=["outcome", "write_off_reason"])
     if customer_return.refund_on_receipt:
-        value = returned_value(order, [(line.order_line, line.quantity) for line in lines])
+        # What all refunded returns so far are worth, less what the earlier ones were: the refunds add up to the
+        # value of every unit sent back, with no cent of rounding gained per return.
+        earlier = _units_sent_back(order)
+        value = returned_value(order, earlier + [(line.order_line, line.quantity) for line in lines])
+        value -= returned_value(order, earlier) if earlier else Decimal("0.00")
         refundable = min(value, order.paid)
         if refundable > 0:
             from orders.services.payments import record_refund
@@ -330,14 +334,19 @@ def receive_customer_return(
 def value_sent_back(order: Order) -> Decimal:
     """What the units of the order's received returns that asked for the money back were sold for (whether the
     money could be paid back or nothing had been paid). An exchange without a refund replaces goods: not counted."""
+    units = _units_sent_back(order)
+    return returned_value(order, units) if units else Decimal("0.00")
+
+
+def _units_sent_back(order: Order) -> list[tuple[OrderLine, int]]:
+    """The units of the order's received returns that asked for the money back."""
     lines = CustomerReturnLine.objects.filter(
         tenant_id=order.tenant_id,
         customer_return__order=order,
         customer_return__state=ReturnState.RECEIVED,
         customer_return__refund_on_receipt=True,
     ).select_related("order_line")
-    units = [(line.order_line, line.quantity) for line in lines]
-    return returned_value(order, units) if units else Decimal("0.00")
+    return [(line.order_line, line.quantity) for line in lines]
 
 
 def returned_value(order: Order, units: list[tuple[OrderLine, int]]) -> Decimal:

@@ -235,3 +235,26 @@ def test_an_announced_return_is_not_restocked_again_after_the_whole_parcel_came_
         returns.receive_customer_return(customer_return=customer_return, actor=PACKER_ACTOR)
     assert StockLevel.objects.get(product=first.product).on_hand == on_hand
     assert (returned_units(first), returned_units(second)) == (3, 1)
+
+
+def test_returns_one_unit_at_a_time_refund_no_more_than_the_goods_were_sold_for(tenant):
+    product = stocked_product(tenant, price="10.00", on_hand=20)
+    order = place_order(tenant, [(product, 3)], delivery_address="5 Dock Road", customer_phone="+7 900 555")
+    order = editing.set_charges(order=order, delivery_cost="5.00", discount="1.00", actor=SYSTEM)
+    assert order.total == Decimal("34.00")  # goods 30.00 − 1.00 + delivery 5.00
+    order = pack(move(reserve_order(order=move(order, "confirmed"), actor=SYSTEM), "assembling"))
+    stop = custody.hand_over(order=order, actor=PACKER_ACTOR, courier=courier_of(tenant)).stop
+    routes.depart(route=stop.route, actor=SYSTEM)
+    routes.deliver(stop=stop, actor=SYSTEM, amount_collected="34.00")
+    order.refresh_from_db()
+    (line,) = lines_of(order)
+    for _ in range(3):  # each unit is worth 9.666…: the three refunds add up to the goods' 29.00, not 3 × 9.67
+        customer_return = returns.announce_return(
+            order=order, quantities={line.pk: 1}, reason="one by one", actor=SYSTEM, refund_method="card"
+        )
+        returns.receive_customer_return(customer_return=customer_return, actor=PACKER_ACTOR)
+    refunds = Payment.objects.filter(order=order, kind="refund").values_list("amount", flat=True)
+    assert sum(refunds) == Decimal("29.00")
+    order.refresh_from_db()
+    assert order.paid == Decimal("5.00")  # the delivery is not given back for goods sent back
+    assert returns.value_sent_back(order) == Decimal("29.00")
