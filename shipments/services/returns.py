@@ -282,26 +282,28 @@ def receive_customer_return(
     user = actor.user if actor.user_id else None
     for line in lines:
         product = line.order_line.product
-        warehouse = _warehouse_it_left_from(line.order_line_id, order.tenant)
-        stock.restock_return(
-            tenant=order.tenant,
-            warehouse=warehouse,
-            product=product,
-            quantity=line.quantity,
-            actor=user,
-            order_line_id=line.order_line_id,
-            reason=f"customer return {order.number}",
-        )
-        if line.order_line_id in write_offs:
-            line.outcome, line.write_off_reason = ReturnOutcome.WRITE_OFF, write_offs[line.order_line_id]
-            stock.write_off(
+        places = _warehouses_it_left_from(line.order_line_id, order.tenant, line.quantity)
+        for warehouse, units in places:
+            stock.restock_return(
                 tenant=order.tenant,
                 warehouse=warehouse,
                 product=product,
-                quantity=line.quantity,
-                reason=f"customer return {order.number}: {line.write_off_reason}",
+                quantity=units,
                 actor=user,
+                order_line_id=line.order_line_id,
+                reason=f"customer return {order.number}",
             )
+        if line.order_line_id in write_offs:
+            line.outcome, line.write_off_reason = ReturnOutcome.WRITE_OFF, write_offs[line.order_line_id]
+            for warehouse, units in places:
+                stock.write_off(
+                    tenant=order.tenant,
+                    warehouse=warehouse,
+                    product=product,
+                    quantity=units,
+                    reason=f"customer return {order.number}: {line.write_off_reason}",
+                    actor=user,
+                )
         else:
             line.outcome = ReturnOutcome.RESTOCK
         line.save(update_fields=["outcome", "write_off_reason"])
@@ -359,13 +361,29 @@ def returned_value(order: Order, units: list[tuple[OrderLine, int]]) -> Decimal:
     return max(value, Decimal("0.00")).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def _warehouse_it_left_from(line_id: int, tenant):
+def _warehouses_it_left_from(line_id: int, tenant, quantity: int) -> list[tuple]:
+    """Where `quantity` returned units of a line go back: (warehouse, units) into the warehouses they left from, into
+    each no more than left it and has not come back yet, in the order they shipped. A line that never shipped through
+    the ledger goes back into the shop's first warehouse."""
     from inventory.models import Warehouse
 
-    move = StockMove.objects.filter(tenant=tenant, order_line_id=line_id, kind=MoveKind.SHIPMENT).order_by("pk").first()
-    if move is not None:
-        return move.warehouse
+    out, shipped_first = defaultdict(int), {}
+    for move in StockMove.objects.filter(
+        tenant=tenant, order_line_id=line_id, kind__in=[MoveKind.SHIPMENT, MoveKind.RETURN]
+    ).order_by("pk"):
+        out[move.warehouse_id] -= move.quantity
+        if move.kind == MoveKind.SHIPMENT:
+            shipped_first.setdefault(move.warehouse_id, move.pk)
+    places, left = [], quantity
+    for warehouse_id in sorted(shipped_first, key=shipped_first.get):
+        units = min(out[warehouse_id], left)
+        if units > 0:
+            places.append((warehouse_id, units))
+            left -= units
+    if places:
+        warehouses = Warehouse.objects.in_bulk([warehouse_id for warehouse_id, _ in places])
+        return [(warehouses[warehouse_id], units) for warehouse_id, units in places]
     warehouse = Warehouse.objects.filter(tenant=tenant).order_by("priority", "pk").first()
     if warehouse is None:
         raise ReturnRefused(gettext("The shop has no warehouse to take the units back into."))
-    return warehouse
+    return [(warehouse, quantity)]

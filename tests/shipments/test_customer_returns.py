@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from inventory import services as stock
 from inventory.models import MoveKind, StockLevel, StockMove
 from oms.models import Role
 from orders.models import Payment
@@ -16,6 +17,7 @@ from shipments.errors import ReturnRefused
 from shipments.models import ReturnOutcome, ReturnState
 from shipments.services import custody, returns, routes
 from shipments.services.custody import amount_to_collect
+from tests.factories import WarehouseFactory
 from tests.orders.helpers import SYSTEM, move, place_order, stocked_product
 
 from .helpers import PACKER_ACTOR, courier_of, handed_to_courier, pack
@@ -258,3 +260,24 @@ def test_returns_one_unit_at_a_time_refund_no_more_than_the_goods_were_sold_for(
     order.refresh_from_db()
     assert order.paid == Decimal("5.00")  # the delivery is not given back for goods sent back
     assert returns.value_sent_back(order) == Decimal("29.00")
+
+
+def test_units_go_back_to_the_warehouses_they_left_from_and_are_restocked_once(tenant):
+    near, far = WarehouseFactory(tenant=tenant, priority=1), WarehouseFactory(tenant=tenant, priority=2)
+    product = stocked_product(tenant, on_hand=2, warehouse=near)
+    stock.receive(tenant=tenant, warehouse=far, lines=[(product, 2)])
+    order, stop, _ = handed_to_courier(tenant, lines=[(product, 4)])  # two units from each warehouse
+    routes.depart(route=stop.route, actor=SYSTEM)
+    routes.deliver(stop=stop, actor=SYSTEM, amount_collected=str(amount_to_collect(order)))
+    order.refresh_from_db()
+    (line,) = lines_of(order)
+
+    def on_hand():
+        return {lv.warehouse_id: lv.on_hand for lv in StockLevel.objects.filter(product=product)}
+
+    assert on_hand() == {near.pk: 0, far.pk: 0}
+    customer_return = returns.announce_return(order=order, quantities={line.pk: 3}, reason="x", actor=SYSTEM)
+    returns.receive_customer_return(customer_return=customer_return, actor=PACKER_ACTOR)
+    assert on_hand() == {near.pk: 2, far.pk: 1}  # never more into a warehouse than left it
+    returns.receive_return(order=order, actor=PACKER_ACTOR)  # then the last unit comes back with the parcel
+    assert on_hand() == {near.pk: 2, far.pk: 2}  # four units out, four back: not one more
