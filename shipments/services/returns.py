@@ -43,14 +43,20 @@ def receive_return(*, order: Order, actor: Actor) -> Order:
             gettext("Order %(number)s never left the warehouse; there is nothing to receive.")
             % {"number": order.number}
         )
-    if order.status.purpose == StatusPurpose.RETURNED:
+    lines = list(OrderLine.objects.filter(tenant_id=order.tenant_id, order=order).with_products())
+    # A status of the purpose "returned" chosen by hand (the matrix allows refused → returned) puts nothing back on
+    # the shelf: only a parcel with no units out any more has been received back.
+    already_returned = order.status.purpose == StatusPurpose.RETURNED
+    if already_returned and not (
+        stock.holds_reservations(tenant=order.tenant, line_ids=[line.pk for line in lines])
+        or any(units > 0 for units in _units_out(order).values())
+    ):
         raise HandoverRefused(gettext("Order %(number)s has already been received back.") % {"number": order.number})
     returned = status_for(order.tenant_id, StatusPurpose.RETURNED)
-    if returned is None:
+    if returned is None and not already_returned:
         raise HandoverRefused(
             gettext("The shop has no active status with the purpose “Returned”; set one on the statuses screen.")
         )
-    lines = list(OrderLine.objects.filter(tenant_id=order.tenant_id, order=order).with_products())
     user = actor.user if actor.user_id else None
     # Reserved units never confirmed as delivered left with the parcel too: ship them out first, then back in.
     # The lines' `reserved` follows: shipped out, then back in, it ends at 0 (orders/sql/line_reserved.sql).
@@ -92,6 +98,8 @@ def receive_return(*, order: Order, actor: Actor) -> Order:
     Shipment.objects.filter(tenant_id=order.tenant_id, order=order).update(
         state=ShipmentState.RETURNED, next_poll_at=None
     )
+    if already_returned:
+        return order
     from orders.services.statuses import change_status
 
     return change_status(order=order, to_code=returned.code, actor=actor, skip_matrix=True)

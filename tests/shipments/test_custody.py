@@ -188,3 +188,20 @@ def test_who_holds_what_counts_parcels_goods_and_the_cash_on_open_routes(tenant,
     assert held["goods"] == second.total and held["cash"] == first.total  # cash until the route is closed
     page = client_for(Role.MANAGER).get(reverse("shipments:incidents")).content.decode()
     assert 'data-testid="holding"' in page and courier.username in page
+
+
+def test_a_refused_parcel_moved_to_returned_by_hand_can_still_be_scanned_back_in(tenant):
+    """The matrix allows refused → returned; the status alone does not put the units back on the shelf: the scan
+    does, and it must still be possible."""
+    order = refused_on_the_way(tenant)
+    order = change_status(order=order, to_code=status_for(tenant.pk, StatusPurpose.RETURNED).code, actor=SYSTEM)
+    assert parcel_is_out(order)  # the units are still held for the parcel
+    products = [line.product for line in order.lines.all()]
+    before = {p.pk: available(p) for p in products}
+    order = returns.receive_return(order=order, actor=PACKER_ACTOR)
+    for line in order.lines.all():
+        assert available(line.product) == before[line.product_id] + line.quantity
+        assert StockMove.objects.get(order_line_id=line.pk, kind=MoveKind.RETURN).quantity == line.quantity
+    assert not parcel_is_out(order)
+    with pytest.raises(HandoverRefused, match="already"):
+        returns.receive_return(order=order, actor=PACKER_ACTOR)
