@@ -98,6 +98,19 @@ def receive_return(*, order: Order, actor: Actor) -> Order:
     Shipment.objects.filter(tenant_id=order.tenant_id, order=order).update(
         state=ShipmentState.RETURNED, next_poll_at=None
     )
+    # Units the customer had announced came back inside the parcel: those returns are in (and refunded if asked),
+    # their units already on the shelf with the rest.
+    announced = list(
+        CustomerReturn.objects.filter(tenant_id=order.tenant_id, order=order, state=ReturnState.EXPECTED).order_by("pk")
+    )
+    for customer_return in announced:
+        lines_back = list(customer_return.lines.select_related("order_line"))
+        for line in lines_back:
+            line.outcome = ReturnOutcome.RESTOCK
+        CustomerReturnLine.objects.bulk_update(lines_back, ["outcome"])
+        _close_received(customer_return, order, lines_back, actor)
+    if announced:
+        order = locks.lock_order(order)  # a refund changed what is paid
     if already_returned:
         return order
     from orders.services.statuses import change_status
@@ -315,6 +328,12 @@ def receive_customer_return(
         else:
             line.outcome = ReturnOutcome.RESTOCK
         line.save(update_fields=["outcome", "write_off_reason"])
+    _close_received(customer_return, order, lines, actor)
+    return customer_return
+
+
+def _close_received(customer_return: CustomerReturn, order: Order, lines: list, actor: Actor) -> None:
+    """The return is in: refunded if it asked for it, marked received and noted on the order."""
     if customer_return.refund_on_receipt:
         # What all refunded returns so far are worth, less what the earlier ones were: the refunds add up to the
         # value of every unit sent back, with no cent of rounding gained per return.
@@ -338,7 +357,6 @@ def receive_customer_return(
         actor=actor,
         changes={"return_received": customer_return.reason, "units": sum(line.quantity for line in lines)},
     )
-    return customer_return
 
 
 def value_sent_back(order: Order) -> Decimal:

@@ -227,16 +227,27 @@ def test_units_already_back_with_the_whole_parcel_cannot_be_sent_back_again(tena
     assert (returned_units(first), returned_units(second)) == (3, 1)
 
 
-def test_an_announced_return_is_not_restocked_again_after_the_whole_parcel_came_back(tenant):
+def test_an_announced_return_that_came_back_inside_the_whole_parcel_is_in_and_refunded_once(tenant):
+    """The customer announced two units, then sent the whole parcel back: scanning the parcel in restocks every unit
+    once, and the announced return is in with it (refunded as promised), never left waiting nor restocked again."""
     order = delivered(tenant)
     first, second = lines_of(order)
-    customer_return = returns.announce_return(order=order, quantities={first.pk: 2}, reason="too big", actor=SYSTEM)
-    returns.receive_return(order=order, actor=PACKER_ACTOR)  # the whole parcel came back: every unit restocked
+    customer_return = returns.announce_return(
+        order=order, quantities={first.pk: 2}, reason="too big", actor=SYSTEM, refund_method="card"
+    )
+    paid = order.paid
+    returned = returns.receive_return(order=order, actor=PACKER_ACTOR)  # every unit restocked
+    customer_return.refresh_from_db()
+    assert customer_return.state == ReturnState.RECEIVED and customer_return.received_at is not None
+    assert set(customer_return.lines.values_list("outcome", flat=True)) == {ReturnOutcome.RESTOCK}
+    assert customer_return.refund.amount == returns.returned_value(order, [(first, 2)]) > 0
+    assert returned.paid == paid - customer_return.refund.amount  # the answer shows the refund
     on_hand = StockLevel.objects.get(product=first.product).on_hand
-    with pytest.raises(ReturnRefused, match="already back"):
+    with pytest.raises(ReturnRefused, match="already been received"):
         returns.receive_customer_return(customer_return=customer_return, actor=PACKER_ACTOR)
     assert StockLevel.objects.get(product=first.product).on_hand == on_hand
     assert (returned_units(first), returned_units(second)) == (3, 1)
+    assert returns.expected_return_of(order) is None
 
 
 def test_returns_one_unit_at_a_time_refund_no_more_than_the_goods_were_sold_for(tenant):
