@@ -8,6 +8,7 @@ no loader, no method calls and no `_` attributes, and a render is streamed and s
 so a row stored before these checks cannot hang a worker or produce megabytes either.
 """
 
+import re
 import time
 from dataclasses import dataclass
 from typing import NoReturn
@@ -336,11 +337,89 @@ def _parse(source: str) -> nodes.Template:
     try:
         return ENVIRONMENT.parse(source)
     except TemplateSyntaxError as exc:
-        hint = " Filters take arguments in brackets: default('…')." if "got ':'" in (exc.message or "") else ""
         raise TemplateRefused(
-            gettext("Line %(lineno)s: syntax error: %(problem)s%(hint)s")
-            % {"lineno": exc.lineno, "problem": exc.message, "hint": hint}
+            gettext("Line %(lineno)s: syntax error: %(problem)s")
+            % {"lineno": exc.lineno, "problem": syntax_problem(exc.message or "")}
         ) from exc
+
+
+# Jinja's parser speaks English; the shop's admin reads the problem in their own language. Its token names become the
+# marks the admin typed ('end of print statement' is `}}`).
+_TOKENS = {
+    "begin of print statement": "{{",
+    "end of print statement": "}}",
+    "begin of statement block": "{%",
+    "end of statement block": "%}",
+    "begin of comment": "{#",
+    "end of comment": "#}",
+}
+_SYNTAX_PROBLEMS = [
+    (
+        re.compile(
+            r"Encountered unknown tag '(?P<tag>[^']*)'\..*innermost block that needs to be closed is '(?P<block>\w+)'\."
+        ),
+        lambda: gettext(
+            "'%(tag)s' does not close the open '%(block)s' block: close it first with {%% end%(block)s %%}."
+        ),
+    ),
+    (re.compile(r"Encountered unknown tag '(?P<tag>end\w*)'\."), lambda: gettext("'%(tag)s' closes no open block.")),
+    (re.compile(r"Encountered unknown tag '(?P<tag>[^']*)'\..*"), lambda: gettext("unknown tag '%(tag)s'.")),
+    (
+        re.compile(r"Unexpected end of template\..*innermost block that needs to be closed is '(?P<block>\w+)'\."),
+        lambda: gettext("the text ends inside the '%(block)s' block: close it with {%% end%(block)s %%}."),
+    ),
+    (re.compile(r"Unexpected end of template\..*"), lambda: gettext("the text ends too early.")),
+    (
+        re.compile(r"unexpected end of template, expected '(?P<token>.+)'\."),
+        lambda: gettext("the text ends where %(token)s was expected."),
+    ),
+    (
+        re.compile(r"expected token 'name', got '(?P<got>.*)'"),
+        lambda: gettext("a name was expected, not %(got)s."),
+    ),
+    (
+        re.compile(r"expected token '(?P<token>.+)', got ':'"),
+        lambda: gettext("%(token)s was expected, not ':'. Filters take arguments in brackets: default('…')."),
+    ),
+    (
+        re.compile(r"expected token '(?P<token>.+)', got '(?P<got>.*)'"),
+        lambda: gettext("%(token)s was expected, not %(got)s."),
+    ),
+    (
+        re.compile(r"Expected an expression, got '(?P<got>.*)'"),
+        lambda: gettext("a value was expected, not %(got)s."),
+    ),
+    (
+        re.compile(r"unexpected '(?P<got>.+)', expected '(?P<token>.+)'"),
+        lambda: gettext("%(token)s was expected, not %(got)s."),
+    ),
+    (re.compile(r"""unexpected char ("'"|'"') at \d+"""), lambda: gettext("a text in quotes is not closed.")),
+    (re.compile(r"unexpected char '(?P<got>.)' at \d+"), lambda: gettext("%(got)s is not allowed here.")),
+    (re.compile(r"unexpected '(?P<got>.+)'"), lambda: gettext("%(got)s is not allowed here.")),
+    (re.compile(r"tag name expected"), lambda: gettext("a tag name is missing after {%%.")),
+    (re.compile(r"Missing end of comment tag"), lambda: gettext("a comment is not closed with #}.")),
+    (re.compile(r"Missing end of raw directive"), lambda: gettext("{%% raw %%} is not closed with {%% endraw %%}.")),
+    (re.compile(r"expected name or number"), lambda: gettext("a name was expected after the dot.")),
+    (
+        re.compile(r"Invalid character in identifier"),
+        lambda: gettext("a name contains a character that is not allowed."),
+    ),
+]
+
+
+def syntax_problem(message: str) -> str:
+    """What Jinja's parser found wrong, in the reader's language; an unusual message as Jinja words it."""
+    for pattern, problem in _SYNTAX_PROBLEMS:
+        found = pattern.fullmatch(message)
+        if found:
+            parts = {name: _TOKENS.get(value, value) for name, value in found.groupdict().items()}
+            for name in ("got", "token"):  # marks and names shown as typed, quoted
+                if name in parts:
+                    parts[name] = (
+                        f"'{parts[name]}'" if parts[name] != "end of template" else gettext("the end of the text")
+                    )
+            return problem() % parts
+    return message
 
 
 def compile_text(source: str, *, variables: dict[str, Shape]):

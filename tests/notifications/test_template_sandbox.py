@@ -5,6 +5,7 @@ import time
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 from jinja2.exceptions import SecurityError, UndefinedError
 
 from notifications import templating
@@ -56,7 +57,9 @@ PAYLOADS = [
     ("{{ '%s' % order }}", "arithmetic ('%') is not allowed"),
     ("{{ order }}", "'order' is a group of values"),
     ("{{ carrier|default:'our courier' }}", "Filters take arguments in brackets"),
-    ("{% if %}x{% endif %}", "Line 1: syntax error: Expected an expression"),
+    ("{% if %}x{% endif %}", "Line 1: syntax error: a value was expected, not '%}'."),
+    ("{% for line in lines %}x", "the text ends inside the 'for' block: close it with {% endfor %}."),
+    ("{% if shop %}{% for line in lines %}{% endif %}", "'endif' does not close the open 'for' block"),
     ("{{ order.total > 100 }}", "failed while rendering"),
 ]
 IDS = [f"payload{i}" for i in range(len(PAYLOADS))]
@@ -89,6 +92,31 @@ def test_the_service_refuses_the_payload_and_names_the_problem(tenant, payload, 
         save(tenant, f"Hi {{{{ customer_name }}}} {payload}")
     assert problem in refused.value.message and refused.value.message.startswith("Body: ")
     assert not MessageTemplate.objects.filter(tenant=tenant, code="custom").exists()
+
+
+@pytest.mark.parametrize(
+    ("typo", "english", "russian"),
+    [
+        (
+            "Hi {{ customer_name",
+            "the text ends where '}}' was expected.",
+            "текст заканчивается там, где ожидалось '}}'.",
+        ),
+        ("{{ customer_name }", "'}' is not allowed here.", "'}' здесь не допускается."),
+        ("{{ 'Dear }}", "a text in quotes is not closed.", "не закрыта кавычка."),
+        ("{% endif %}", "'endif' closes no open block.", "«endif» не закрывает ни одного открытого блока."),
+        ("{% fetch %}", "unknown tag 'fetch'.", "неизвестный тег «fetch»."),
+        ("{{ shop | }}", "a name was expected, not '}}'.", "ожидалось имя, а не '}}'."),
+    ],
+)
+def test_a_syntax_error_is_told_in_the_readers_language_with_the_marks_as_typed(tenant, typo, english, russian):
+    """Jinja's parser words its errors in English, with its own names for the marks ('end of print statement');
+    the admin reads what is wrong in their language, with the marks they type."""
+    for language, problem in (("en", english), ("ru", russian)):
+        with translation.override(language), pytest.raises(templating.TemplateRefused) as refused:
+            save(tenant, typo)
+        assert refused.value.message.endswith(problem), (language, refused.value.message)
+        assert "syntax error" in refused.value.message or "синтаксическая ошибка" in refused.value.message
 
 
 def test_a_payload_in_the_subject_is_refused_naming_the_subject(tenant):
