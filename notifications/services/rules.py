@@ -106,9 +106,12 @@ def field_value(field: str, event: Event, order: Order | None, cache: dict):
 
 def _number(value) -> Decimal:
     try:
-        return Decimal(str(value).strip())
+        number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError) as exc:
         raise RuleError(gettext("'%(value)s' is not a number.") % {"value": value}) from exc
+    if number.is_nan():  # Decimal reads "NaN" but raises when it is compared
+        raise RuleError(gettext("'%(value)s' is not a number.") % {"value": value})
+    return number
 
 
 def compare(op: str, actual, expected: str) -> bool:

@@ -58,3 +58,36 @@ def test_a_trigger_runs_at_most_once_per_event_even_when_dispatched_again(tenant
     events.dispatch(event.pk)
     assert TriggerRun.objects.filter(event=event).count() == 1
     assert OrderActivity.objects.filter(order=order, kind=ActivityKind.FIELDS).count() == 1
+
+
+@pytest.mark.parametrize("value", ["NaN", "sNaN", "-nan"])
+def test_a_number_that_is_not_one_is_refused_and_a_stored_one_fails_only_its_own_trigger(tenant, value):
+    """Decimal reads "NaN" as a number, and comparing with it raises: that must not crash the event's other triggers."""
+    from notifications.services.rules import validate
+
+    condition = {"field": "total", "op": "gt", "value": value}
+    triggers.save_trigger(
+        tenant=tenant,
+        name="tag",
+        event_kind="order.created",
+        conditions=[],
+        actions=[{"type": "tag_order", "value": "seen"}],
+        is_active=True,
+    )
+    # one saved before the check existed
+    broken = triggers.Trigger.objects.create(
+        tenant=tenant,
+        name="big",
+        event_kind="order.created",
+        conditions=[condition],
+        actions=[{"type": "tag_order", "value": "big"}],
+    )
+    order = place_order(tenant, [(stocked_product(tenant), 1)])
+    event = Event.objects.get(kind="order.created", payload__order_id=order.pk)
+    drain()
+    event.refresh_from_db()
+    assert event.dispatched_at is not None and not event.last_error
+    order.refresh_from_db()
+    assert order.tags == ["seen"]
+    assert not TriggerRun.objects.filter(trigger=broken).exists()  # its condition does not hold
+    assert validate([condition], [{"type": "tag_order", "value": "big"}])  # and a new one is refused
