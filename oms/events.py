@@ -241,6 +241,8 @@ def _dispatch_claimed(claimed: list[Event]) -> int:
                         handler(event)
                 except Exception as exc:  # a failing subscriber must not block the others; a later attempt retries
                     logger.exception("Subscriber %s failed on event %s", name, event.pk)
+                    # What it kept may hang on its undone savepoint (an after-commit hook that is now dropped).
+                    _dispatch_memo.get().clear()
                     failures.setdefault(event, []).append(f"{name}: {exc}")
                 else:
                     ran.append(EventHandled(event=event, subscriber=name))

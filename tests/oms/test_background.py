@@ -313,3 +313,40 @@ def test_a_batch_dispatches_every_due_event_once_and_keeps_a_failure_to_itself(t
 def test_work_goes_to_the_queue_of_its_kind(task, queue):
     """A report rebuild or a slow webhook never waits in front of event dispatch: each kind has its own queue."""
     assert celery_app.amqp.router.route({}, task)["queue"].name == queue
+
+
+def test_a_failing_subscriber_does_not_keep_the_batch_s_webhooks_from_being_queued(
+    tenant, local_endpoints, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A trigger's webhook action starts the dispatch's list of deliveries to queue after commit; when a later
+    trigger of the same event fails, its savepoint takes that after-commit hook with it: the deliveries the rest of
+    the batch makes must still be queued at commit (not left for the sweep)."""
+    from notifications.services import rules, triggers
+
+    hooked, _ = webhooks.create_endpoint(tenant=tenant, url="http://127.0.0.1:9/action", events=["stock.low"])
+    subscribed, _ = webhooks.create_endpoint(tenant=tenant, url="http://127.0.0.1:9/all", events=["order.created"])
+    for name, conditions, actions in [
+        ("call", [], [{"type": "webhook", "value": str(hooked.pk)}]),
+        ("broken", [{"field": "channel", "op": "eq", "value": "boom"}], [{"type": "tag_order", "value": "x"}]),
+    ]:
+        triggers.save_trigger(
+            tenant=tenant, name=name, event_kind="order.created", conditions=conditions, actions=actions, is_active=True
+        )
+    holds = rules.conditions_hold
+
+    def breaks_on_boom(conditions, event, order):
+        if any(condition.get("value") == "boom" for condition in conditions):
+            raise RuntimeError("a trigger that breaks")
+        return holds(conditions, event, order)
+
+    monkeypatch.setattr(rules, "conditions_hold", breaks_on_boom)
+    for _ in range(2):
+        place_order(tenant, [(stocked_product(tenant), 1)])
+    queued = []
+    monkeypatch.setattr(webhooks, "send_task", lambda task, *args: queued.append((task.name, *args)))
+    with django_capture_on_commit_callbacks(execute=True):
+        events.dispatch_due(tenant.pk)
+    made = sorted(WebhookDelivery.objects.filter(endpoint=subscribed).values_list("pk", flat=True))
+    assert len(made) == 2 and not WebhookDelivery.objects.filter(endpoint=hooked).exists()  # undone with the trigger
+    assert {(name, tenant_id) for name, _, tenant_id in queued} == {("notifications.tasks.deliver_webhooks", tenant.pk)}
+    assert sorted(pk for _, ids, _ in queued for pk in ids) == made  # each queued once, at the commit
