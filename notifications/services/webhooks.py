@@ -290,12 +290,18 @@ _RECORD = (
 )
 
 
+def _lease(delivery_ids: list[int]) -> timedelta:
+    return CLAIM_LEASE + timedelta(seconds=TIMEOUT_SECONDS) * len(delivery_ids)
+
+
 def _claim(delivery_ids: list[int], now: datetime) -> list[int]:
     """Hold the deliveries that are due and whose endpoint is active for this task's attempts, in one statement; a
     second claimant finds them held (their lease in the future) once this one commits. The lease covers every one of
     them taking the whole time limit, so none is claimed again while it waits its turn here."""
-    lease = CLAIM_LEASE + timedelta(seconds=TIMEOUT_SECONDS) * len(delivery_ids)
-    return [row[0] for row in fetch_prepared(_CLAIM, [now + lease, delivery_ids, DeliveryState.PENDING.value, now])]
+    return [
+        row[0]
+        for row in fetch_prepared(_CLAIM, [now + _lease(delivery_ids), delivery_ids, DeliveryState.PENDING.value, now])
+    ]
 
 
 def deliver(delivery_ids: list[int]) -> int:
@@ -306,8 +312,13 @@ def deliver(delivery_ids: list[int]) -> int:
     claimed = _claim(list(delivery_ids), now)
     if not claimed:
         return 0
+    # The time limit starts after the host's lookup, so slow lookups can outlast the lease: a delivery is sent only
+    # while CLAIM_LEASE of it is left, else the sweep may have queued it again for another worker meanwhile.
+    last_start = now + _lease(list(delivery_ids)) - CLAIM_LEASE
     attempted, endpoints = 0, {}
     for delivery in _deliveries_to_make(pks=claimed):
+        if timezone.now() > last_start:
+            break  # the rest are due again once their lease runs out
         # One object per endpoint, so each attempt sees the failures the ones before it counted.
         delivery.endpoint = endpoints.setdefault(delivery.endpoint_id, delivery.endpoint)
         status_code, error, duration_ms = _send(delivery, now)

@@ -138,3 +138,31 @@ def test_deliveries_of_a_batch_that_threads_share_arrive_once(tenant):
         run_together(webhooks.deliver, [ids[:3], ids[1:]], tenant=tenant)
     sent = [request["headers"]["webhook-id"] for request in receiver.requests]
     assert len(sent) == len(set(sent)) == BATCH
+
+
+def test_a_batch_whose_lookups_are_slow_never_sends_one_that_another_task_took_over(tenant, monkeypatch):
+    """The time limit of a request starts after its host is looked up, so a batch can outlast its claim (a slow
+    resolver: 35 s a lookup here). The sweep then queues the rest again and another worker takes them: the first
+    task must not send them too."""
+    from oms import http
+
+    with Receiver() as receiver, time_machine.travel(timezone.now(), tick=False) as traveller:
+        ids = deliveries_to(tenant, receiver.url)
+        leased_until = timezone.now() + webhooks.CLAIM_LEASE + timedelta(seconds=webhooks.TIMEOUT_SECONDS) * BATCH
+        taken_over = []
+
+        def slow_lookup(host, port):
+            traveller.shift(35)
+            if timezone.now() > leased_until and not taken_over:  # another worker runs the re-queued task now
+                taken_over.append(True)
+                webhooks.deliver(ids)
+            return ["127.0.0.1"]
+
+        monkeypatch.setattr(http, "resolve", slow_lookup)
+        webhooks.deliver(ids)
+        for _ in range(BATCH):  # what is left goes again once its claim has run out
+            traveller.shift(webhooks.CLAIM_LEASE + timedelta(seconds=webhooks.TIMEOUT_SECONDS) * BATCH)
+            webhooks.deliver(ids)
+    sent = [request["headers"]["webhook-id"] for request in receiver.requests]
+    assert sorted(sent) == sorted(set(sent)) and len(sent) == BATCH
+    assert set(WebhookDelivery.objects.values_list("state", "attempts")) == {(DeliveryState.SUCCEEDED, 1)}
