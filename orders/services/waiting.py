@@ -1,9 +1,10 @@
 """Orders waiting for stock are served the moment it arrives: split-off children first, then the oldest."""
 
+from django.db import transaction
 from django.db.models import F, Sum
 
 from oms.actors import Actor
-from oms.events import enqueue_after_commit
+from oms.events import send_task
 
 from ..models import ActivityKind, Group, Order, OrderLine
 from .activity import log_activity
@@ -48,9 +49,16 @@ def on_stock_received(event) -> None:
     product_ids = [line.get("product_id") for line in event.payload.get("lines", [])]
     product_ids = [pk for pk in product_ids if isinstance(pk, int)]
     if product_ids:  # after the event's bookkeeping commits, in a task of its own
-        from ..tasks import serve_waiting  # tasks import this module
+        tenant_id = event.tenant_id
+        transaction.on_commit(lambda: _serve_after_commit(tenant_id, product_ids), robust=True)
 
-        enqueue_after_commit(serve_waiting, event.tenant_id, product_ids)
+
+def _serve_after_commit(tenant_id: int, product_ids: list[int]) -> None:
+    from ..tasks import serve_waiting  # tasks import this module
+
+    if not send_task(serve_waiting, tenant_id, product_ids):
+        # The event counts as handled now and no sweep looks for this work: do it here rather than lose it.
+        serve_waiting_orders(tenant_id=tenant_id, product_ids=product_ids)
 
 
 def on_expected_date_changed(event) -> None:

@@ -316,3 +316,28 @@ def test_an_expected_date_in_the_past_is_refused_and_changes_nothing(tenant, api
     )
     assert "has passed" in answer.content.decode()
     assert PurchaseOrder.objects.get(pk=po.pk).expected_at == timezone.localdate()
+
+
+def test_waiting_orders_are_served_even_when_the_broker_is_down_as_the_stock_event_is_dispatched(
+    tenant, api_client, tea, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The event is handled once its dispatch commits: a task the broker refused then is asked for by no sweep."""
+    from kombu.exceptions import OperationalError
+
+    from oms.tasks import sweep_outbox
+    from orders.tasks import serve_waiting
+
+    waiting = move(place_order(tenant, [(tea, 2)]), "confirmed")
+    po = make_po(api_client, lines=[{"sku": "TEA", "quantity": 4}]).json()
+    post(api_client, f"/api/v1/purchase-orders/{po['id']}/receive", {"lines": [{"sku": "TEA", "quantity": 4}]})
+
+    def refused(*args, **kwargs):
+        raise OperationalError("the broker is away")
+
+    with monkeypatch.context() as outage, django_capture_on_commit_callbacks(execute=True):
+        outage.setattr(serve_waiting, "apply_async", refused)
+        drain()
+    with django_capture_on_commit_callbacks(execute=True):  # the broker is back, the sweeps run
+        sweep_outbox(older_than_seconds=0)
+        drain()
+    assert sum(line.reserved for line in waiting.lines.all()) == 2
