@@ -159,6 +159,13 @@ def save_time_limit(
         raise DomainError(gettext("The limit must be between 1 minute and 365 days."))
     if work_ends <= work_starts:
         raise DomainError(gettext("Working hours must end after they start."))
+    if working_hours_only:
+        try:  # a deadline no order could be given would fail every order entering the status, and the sweep
+            add_working_minutes(
+                timezone.now(), minutes, starts=work_starts, ends=work_ends, holidays=holidays_of(tenant.pk)
+            )
+        except ValueError as exc:
+            raise DomainError(gettext("The limit is too long for these working hours.")) from exc
     limit, _ = TimeLimit.objects.update_or_create(
         tenant=tenant,
         status=status,

@@ -239,3 +239,28 @@ def test_the_order_list_filters_and_badges_overdue_orders_from_the_deadlines(ten
     assert everything.count('<span class="badge bad">overdue</span>') == 1
     assert '<span class="badge bad">overdue</span>' in client.get(f"/orders/{late.pk}/").content.decode()
     assert '<span class="badge bad">overdue</span>' not in client.get(f"/orders/{on_time.pk}/").content.decode()
+
+
+def test_a_limit_that_working_hours_cannot_hold_is_refused_and_never_stops_the_sweep(tenant):
+    """365 days counted an hour a day is 33 years: no deadline can be placed. Saved while no order is in its status,
+    it failed every order entering it and then the sweep of the whole shop (the plan of the previous status was due)."""
+    from oms.errors import DomainError
+
+    limit(tenant, "new", 60)
+    with time_machine.travel(MONDAY_10, tick=False):
+        order, other = new_order(tenant), new_order(tenant)
+    with pytest.raises(DomainError):
+        limit(
+            tenant,
+            "confirmed",
+            60 * 24 * 365,
+            working_hours_only=True,
+            work_starts=datetime.time(9, 0),
+            work_ends=datetime.time(10, 0),
+        )
+    with time_machine.travel(MONDAY_10 + timedelta(minutes=30), tick=False):
+        move(order, "confirmed")
+        drain()
+    with time_machine.travel(MONDAY_10 + timedelta(hours=2), tick=False):
+        assert sweep_time_limits() == 1
+    assert is_overdue(other)
