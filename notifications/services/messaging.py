@@ -396,6 +396,10 @@ def send_queued(log_id: int) -> MessageLog | None:
                 )
                 transaction.on_commit(lambda: send_task(_send_task(), log.pk, countdown=wait.total_seconds()))
         return log
+    except ValueError as exc:  # an address or header the e-mail library refuses before sending: it never went out
+        with transaction.atomic():
+            _record(log, state=MessageState.FAILED, error=str(exc) or type(exc).__name__)
+        return log
     with transaction.atomic():
         _record(log, state=MessageState.SENT)
     return log

@@ -209,3 +209,16 @@ def test_a_second_template_of_the_same_code_is_refused_in_words(tenant):
     messaging.save_template(tenant=tenant, code="hi", channel="email", name="Hi", subject="Hi", body="Hello.")
     with pytest.raises(DomainError, match="There is already a template 'hi' for E-mail."):
         messaging.save_template(tenant=tenant, code="hi", channel="email", name="Hi", subject="Hi", body="Again.")
+
+
+def test_an_address_the_mailer_refuses_fails_at_once_with_the_reason(tenant, mailoutbox):
+    """The API keeps a customer's e-mail as given. One the e-mail library refuses (a line break: a header injected)
+    is known not to have gone out: the message fails now, saying why, not minutes later as "interrupted, it may
+    have reached the customer"."""
+    address = "ann@example.test\nBcc: eve@example.test"
+    order = place_order(tenant, [(stocked_product(tenant), 1)], customer_name="Ann", customer_email=address)
+    log = messaging.queue_customer_message(order=order, channel="email", template_code="shipped", actor=SYSTEM)
+    messaging.send_queued(log.pk)
+    log.refresh_from_db()
+    assert log.state == MessageState.FAILED and "interrupted" not in log.error and not mailoutbox
+    assert OrderActivity.objects.get(order=order, kind=ActivityKind.MESSAGE).changes["sent"] is False
