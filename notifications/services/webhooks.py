@@ -60,6 +60,7 @@ SWEEP_BATCH = 200
 # Deliveries of one endpoint sent one after another by one task: a burst costs a few messages, not one per delivery,
 # and even at the timeout on every one the last is attempted within QUEUE_LEASE (never queued twice meanwhile).
 DELIVERIES_PER_TASK = 10
+SLOW_ATTEMPT_MS = 1000  # after an attempt this slow (or a failed one) the endpoint is read again before the next
 
 
 def new_secret() -> str:
@@ -315,17 +316,29 @@ def deliver(delivery_ids: list[int]) -> int:
     # The time limit starts after the host's lookup, so slow lookups can outlast the lease: a delivery is sent only
     # while CLAIM_LEASE of it is left, else the sweep may have queued it again for another worker meanwhile.
     last_start = now + _lease(list(delivery_ids)) - CLAIM_LEASE
-    attempted, endpoints = 0, {}
+    attempted, endpoints, read_again = 0, {}, False
     for delivery in _deliveries_to_make(pks=claimed):
         if timezone.now() > last_start:
             break  # the rest are due again once their lease runs out
+        if read_again:
+            # After a failed or slow attempt (when an admin is likeliest to switch the endpoint off or correct its
+            # URL meanwhile) the endpoint is read again: the rest go to what it is now, or wait if it is off.
+            fresh = WebhookEndpoint.objects.filter(pk=delivery.endpoint_id, is_active=True).first()
+            if fresh is None:
+                break
+            endpoints[fresh.pk] = fresh
         # One object per endpoint, so each attempt sees the failures the ones before it counted.
         delivery.endpoint = endpoints.setdefault(delivery.endpoint_id, delivery.endpoint)
         status_code, error, duration_ms = _send(delivery, now)
         attempted += 1
         if not _record(delivery, status_code, error, duration_ms):
             break  # the endpoint was disabled just now: the rest wait, held until their lease runs out
+        read_again = not _succeeded(status_code) or duration_ms >= SLOW_ATTEMPT_MS
     return attempted
+
+
+def _succeeded(status_code: int | None) -> bool:
+    return status_code is not None and 200 <= status_code < 300
 
 
 def _send(delivery: WebhookDelivery, now: datetime) -> tuple[int | None, str, int]:
@@ -357,7 +370,7 @@ def _record(delivery: WebhookDelivery, status_code, error: str, duration_ms: int
     failures to forget (nearly every attempt) is one statement."""
     now = timezone.now()
     number = delivery.attempts + 1
-    ok = status_code is not None and 200 <= status_code < 300
+    ok = _succeeded(status_code)
     if ok:
         state, next_attempt_at = DeliveryState.SUCCEEDED, None
     elif number >= MAX_ATTEMPTS:

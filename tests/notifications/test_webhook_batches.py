@@ -7,14 +7,14 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from notifications.models import DeliveryState, WebhookAttempt, WebhookDelivery
+from notifications.models import DeliveryState, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from notifications.services import webhooks
 from notifications.tasks import sweep_webhooks
-from oms import events
+from oms import events, rls
 from oms.models import Event
 from tests.concurrency import run_together
 from tests.orders.test_intake_cost import app_statements
@@ -166,3 +166,49 @@ def test_a_batch_whose_lookups_are_slow_never_sends_one_that_another_task_took_o
     sent = [request["headers"]["webhook-id"] for request in receiver.requests]
     assert sorted(sent) == sorted(set(sent)) and len(sent) == BATCH
     assert set(WebhookDelivery.objects.values_list("state", "attempts")) == {(DeliveryState.SUCCEEDED, 1)}
+
+
+class ReceiverThatActs(Receiver):
+    """Fails every attempt; on the first, `act()` runs (an admin changing the endpoint meanwhile)."""
+
+    def __init__(self, act):
+        super().__init__(codes=[500])
+        handler = self.server.RequestHandlerClass
+        answer, acted = handler.do_POST, []
+
+        def acting(handler_self):
+            if not acted:
+                acted.append(True)
+                act()
+            answer(handler_self)
+
+        handler.do_POST = acting
+
+
+def admin_changes(tenant, **fields):
+    """What an admin saves on the endpoint, from another connection (as the settings page does)."""
+
+    def act():
+        try:
+            rls.bind(tenant.pk)
+            WebhookEndpoint.objects.filter(tenant=tenant).update(**fields)
+        finally:
+            connections.close_all()
+
+    return act
+
+
+def test_an_endpoint_switched_off_during_a_failing_attempt_gets_no_more_of_the_batch(tenant):
+    with ReceiverThatActs(admin_changes(tenant, is_active=False)) as receiver:
+        ids = deliveries_to(tenant, receiver.url)
+        assert webhooks.deliver(ids) == 1
+    assert len(receiver.requests) == 1
+    assert list(WebhookDelivery.objects.order_by("pk").values_list("attempts", flat=True)) == [1, 0, 0, 0, 0]
+
+
+def test_a_url_corrected_during_a_failing_attempt_takes_the_rest_of_the_batch(tenant):
+    with Receiver() as corrected, ReceiverThatActs(admin_changes(tenant, url=corrected.url)) as wrong:
+        ids = deliveries_to(tenant, wrong.url)
+        assert webhooks.deliver(ids) == BATCH
+    assert len(wrong.requests) == 1 and len(corrected.requests) == BATCH - 1
+    assert WebhookDelivery.objects.filter(state=DeliveryState.SUCCEEDED).count() == BATCH - 1
