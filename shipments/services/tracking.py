@@ -76,7 +76,7 @@ def apply_events(*, shipment_id: int, events: list[RemoteEvent]) -> Shipment | N
     if shipment is None or shipment.state in FINAL_STATES:
         return shipment
     now = timezone.now()
-    known = set(TrackingEvent.objects.filter(shipment=shipment).values_list("external_id", flat=True))
+    known = dict(TrackingEvent.objects.filter(shipment=shipment).values_list("external_id", "at"))
     fresh = [e for e in sorted(events, key=lambda e: e.at) if e.external_id not in known]
     for event in fresh:
         try:
@@ -93,11 +93,13 @@ def apply_events(*, shipment_id: int, events: list[RemoteEvent]) -> Shipment | N
         except IntegrityError:
             continue
     previous = shipment.state
-    if fresh:
-        shipment.state = fresh[-1].state
+    # An event older than one already stored (a scan the carrier reports late) is kept but moves nothing back.
+    newest = fresh[-1] if fresh and all(fresh[-1].at >= at for at in known.values()) else None
+    if newest is not None:
+        shipment.state = newest.state
     shipment.poll_failures = 0
     shipment.last_polled_at = now
-    shipment.last_error = fresh[-1].reason if fresh and fresh[-1].state == ShipmentState.ERROR else ""
+    shipment.last_error = newest.reason if newest is not None and newest.state == ShipmentState.ERROR else ""
     shipment.next_poll_at = None if shipment.state in FINAL_STATES else next_poll(shipment, now)
     shipment.save(update_fields=["state", "poll_failures", "last_polled_at", "last_error", "next_poll_at"])
     if shipment.state != previous:

@@ -216,3 +216,17 @@ def test_sandbox_carrier_advances_over_time(tenant):
         assert shipment.state == state
     order.refresh_from_db()
     assert order.status.code == "delivered"
+
+
+def test_an_older_event_reported_late_does_not_move_the_parcel_back(tenant, fake):
+    order, shipment = shipped(tenant, fake)
+    fake.add_event(shipment.tracking_number, "e1", "ACCEPTED", "2026-03-01T10:00:00Z")
+    fake.add_event(shipment.tracking_number, "e2", "AT_POINT", "2026-03-01T15:00:00Z")
+    shipment = poll_now(shipment)
+    assert shipment.state == "at_pickup_point"
+    # A depot's scan synchronised late: an event from before the parcel reached the pickup point.
+    fake.add_event(shipment.tracking_number, "e0", "ACCEPTED", "2026-03-01T12:00:00Z")
+    shipment = poll_now(shipment)
+    order.refresh_from_db()
+    assert TrackingEvent.objects.filter(shipment=shipment).count() == 3
+    assert shipment.state == "at_pickup_point" and order.status.code == "at-pickup-point"
