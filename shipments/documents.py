@@ -16,15 +16,20 @@ KINDS = {"invoice": "Invoice", "slip": "Packing slip", "label": "Shipping label"
 
 
 def code128_svg(text: str) -> str:
-    """A Code128 barcode as a data URI of an SVG (no files, no network)."""
+    """A Code128 barcode as a data URI of an SVG (no files, no network); "" for text Code128 cannot carry (a
+    carrier's tracking number in another script): the document prints the text alone."""
     from barcode import Code128
+    from barcode.errors import IllegalCharacterError
     from barcode.writer import SVGWriter
 
     buffer = io.BytesIO()
-    Code128(text, writer=SVGWriter()).write(
-        buffer,
-        options={"module_height": 12.0, "module_width": 0.25, "font_size": 8, "text_distance": 4, "quiet_zone": 2},
-    )
+    try:
+        Code128(text, writer=SVGWriter()).write(
+            buffer,
+            options={"module_height": 12.0, "module_width": 0.25, "font_size": 8, "text_distance": 4, "quiet_zone": 2},
+        )
+    except IllegalCharacterError:
+        return ""
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 

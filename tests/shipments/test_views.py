@@ -518,3 +518,14 @@ def test_a_malformed_carrier_url_gets_one_message(tenant, client_for):
         {"form": "carrier", "kind": "http", "name": "None", "base_url": "", "poll_interval_seconds": 600},
     )
     assert missing.context["carrier_form"].errors["base_url"] == ["An HTTP carrier needs its base URL."]
+
+
+def test_a_label_prints_when_the_carriers_tracking_number_is_not_plain_ascii(tenant, client_for):
+    from shipments.models import Carrier, Shipment
+
+    order = packed_order(tenant)
+    carrier = Carrier.objects.create(tenant=tenant, kind="sandbox", name="Почта")
+    Shipment.objects.create(tenant=tenant, order=order, carrier=carrier, tracking_number="ТРЕК-Ä123")
+    response = client_for(Role.PACKER).get(reverse("shipments:document", args=["label"]) + f"?orders={order.pk}")
+    text = pdf_text(response)
+    assert order.number in text and "123" in text
