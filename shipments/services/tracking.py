@@ -18,8 +18,8 @@ from orders.services.statuses import change_status
 from .. import locks
 from ..carriers import RemoteEvent, adapter_for
 from ..errors import CarrierError
-from ..models import FINAL_STATES, Shipment, ShipmentState, TrackingEvent
-from .common import mapped_status, settings_for
+from ..models import FINAL_STATES, HolderKind, Shipment, ShipmentState, TrackingEvent
+from .common import Holder, mapped_status, record_transfer, settings_for
 from .custody import confirm_delivery
 
 SYSTEM = Actor.system("tracking")
@@ -126,6 +126,9 @@ def _move_order(shipment: Shipment, previous: str) -> None:
         with transaction.atomic():
             if shipment.state == ShipmentState.DELIVERED:
                 confirm_delivery(order=order, actor=SYSTEM, note=f"{shipment.carrier.name} {shipment.tracking_number}")
+                # as a courier's delivery does: custody passes from the carrier to the customer
+                customer = Holder(kind=HolderKind.CUSTOMER, label=order.customer.name or "Customer")
+                record_transfer(order=order, to=customer, actor=SYSTEM, note="delivered")
             elif target is not None and target.pk != order.status_id:
                 change_status(order=order, to_code=target.code, actor=SYSTEM, skip_matrix=True)
     except (TransitionBlocked, TransitionNotAllowed) as exc:

@@ -230,3 +230,17 @@ def test_an_older_event_reported_late_does_not_move_the_parcel_back(tenant, fake
     order.refresh_from_db()
     assert TrackingEvent.objects.filter(shipment=shipment).count() == 3
     assert shipment.state == "at_pickup_point" and order.status.code == "at-pickup-point"
+
+
+def test_a_parcel_the_carrier_delivered_is_with_the_customer(tenant, fake):
+    from shipments.models import CustodyTransfer
+    from shipments.services.common import current_holder
+
+    order, shipment = shipped(tenant, fake, payment_status="paid")
+    fake.add_event(shipment.tracking_number, "e1", "HANDED", "2026-03-02T10:00:00Z")
+    poll_now(shipment)
+    order.refresh_from_db()
+    assert order.delivered_at is not None
+    assert current_holder(order).kind == "customer"
+    last = CustodyTransfer.objects.filter(order=order).order_by("at", "pk").last()
+    assert (last.from_kind, last.from_carrier_id, last.to_kind) == ("carrier", shipment.carrier_id, "customer")
