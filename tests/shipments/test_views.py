@@ -1,4 +1,5 @@
 import io
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -529,3 +530,17 @@ def test_a_label_prints_when_the_carriers_tracking_number_is_not_plain_ascii(ten
     response = client_for(Role.PACKER).get(reverse("shipments:document", args=["label"]) + f"?orders={order.pk}")
     text = pdf_text(response)
     assert order.number in text and "123" in text
+
+
+def test_the_label_of_a_partly_paid_order_says_what_is_left_to_collect(tenant, client_for):
+    from orders.models import Order
+    from orders.services import payments
+    from tests.orders.helpers import SYSTEM
+
+    order = packed_order(tenant)
+    with rls.tenant_context(tenant.pk):
+        payments.record_payment(order=order, amount=Decimal("1.00"), method="card", actor=SYSTEM)
+        order = Order.objects.get(pk=order.pk)
+    assert order.payment_status == "partially_paid"
+    text = pdf_text(client_for(Role.PACKER).get(reverse("shipments:document", args=["label"]) + f"?orders={order.pk}"))
+    assert "Collect on delivery" in text and f"{order.total - Decimal('1.00'):.2f}" in text
