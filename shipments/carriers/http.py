@@ -51,7 +51,7 @@ class HttpJsonAdapter(CarrierAdapter):
         payload = answer.body
         try:
             parsed = json.loads(payload or b"{}")
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
             raise CarrierError(gettext("Carrier answered with something that is not JSON.")) from exc
         if not isinstance(parsed, dict):
             raise CarrierError(gettext("Carrier answered with unexpected JSON."))

@@ -13,6 +13,7 @@ class FakeCarrier:
         self.requests: list[tuple[str, str, str]] = []
         self.created = 0
         self.token = "secret-token"
+        self.raw_events: bytes | None = None  # an answer to event requests sent as it is (nonsense on demand)
         carrier = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -49,6 +50,13 @@ class FakeCarrier:
 
             def do_GET(self):
                 if not self._guard():
+                    return
+                if carrier.raw_events is not None:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(carrier.raw_events)))
+                    self.end_headers()
+                    self.wfile.write(carrier.raw_events)
                     return
                 parts = self.path.strip("/").split("/")
                 if len(parts) == 3 and parts[0] == "shipments" and parts[2] == "events" and parts[1] in carrier.events:

@@ -244,3 +244,13 @@ def test_a_parcel_the_carrier_delivered_is_with_the_customer(tenant, fake):
     assert current_holder(order).kind == "customer"
     last = CustodyTransfer.objects.filter(order=order).order_by("at", "pk").last()
     assert (last.from_kind, last.from_carrier_id, last.to_kind) == ("carrier", shipment.carrier_id, "customer")
+
+
+def test_a_carrier_answer_nested_too_deep_to_parse_backs_off_like_any_nonsense(tenant, fake):
+    _, shipment = shipped(tenant, fake)
+    fake.raw_events = b"[" * 200_000  # valid so far, too deep for the JSON parser
+    due = shipment.next_poll_at + datetime.timedelta(seconds=1)
+    with time_machine.travel(due, tick=False):
+        shipment = tracking.poll_shipment(shipment_id=shipment.pk)
+    assert shipment.poll_failures == 1 and "not JSON" in shipment.last_error
+    assert shipment.next_poll_at > due
