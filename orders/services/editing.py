@@ -161,7 +161,11 @@ def remove_line(*, line: OrderLine, actor: Actor) -> Order:
 
 def _lines_changed(order: Order, actor: Actor, kind: str, changes: dict) -> None:
     recompute_total(order)
-    touch(order, "total")
+    if order.packing_verified_at is not None:  # packed before (the order came back from assembly): not these lines
+        order.packing_verified_at = None
+        touch(order, "total", "packing_verified_at")
+    else:
+        touch(order, "total")
     log_activity(order=order, kind=kind, actor=actor, changes=changes)
     refresh_payment_state(order=order)  # a paid order with a new line is partially paid again
 

@@ -137,3 +137,26 @@ def test_two_scans_at_once_never_over_scan(tenant):
     assert sorted(outcomes) == ["ok", "refused"]
     assert PackScan.objects.filter(order=order, undone_at__isnull=True).count() == 1
     assert Product.objects.filter(pk=product.pk).exists()
+
+
+def test_an_order_whose_lines_changed_after_packing_must_be_packed_again(tenant):
+    from orders.services import editing
+    from orders.services.reservations import reserve_order
+    from orders.services.statuses import change_status
+    from shipments.errors import HandoverRefused
+    from shipments.services import custody
+    from tests.orders.helpers import SYSTEM, move
+
+    from .helpers import courier_of
+
+    order = pack(order_to_pack(tenant))
+    assert order.packing_verified_at is not None
+    # The shop's matrix lets a packed order go back for a change: the customer adds an item.
+    order = change_status(order=order, to_code="confirmed", actor=SYSTEM, skip_matrix=True)
+    extra = stocked_product(tenant, on_hand=5)
+    editing.add_line(order=order, product=extra, quantity=1, price=None, actor=SYSTEM)
+    order = move(reserve_order(order=order, actor=SYSTEM), "assembling")
+    with pytest.raises(HandoverRefused, match="not been packed"):
+        custody.hand_over(order=order, actor=PACKER_ACTOR, courier=courier_of(tenant))
+    result = packing.scan_item(order=order, code=extra.barcode, actor=PACKER_ACTOR)
+    assert result.complete and result.order.packing_verified_at is not None
