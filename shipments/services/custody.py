@@ -78,7 +78,6 @@ def route_for(*, tenant, courier, date=None) -> Route:
     return Route.objects.get(tenant=tenant, courier=courier, date=date)
 
 
-@retry_on_conflict()
 def hand_over(*, order: Order, actor: Actor, courier=None, carrier: Carrier | None = None) -> Handover:
     """Record a handover scan: custody passes from the warehouse to `courier` (own couriers: the order joins the
     courier's route of the day) or to `carrier` (a shipment is created with it), and the order enters delivery."""
@@ -104,10 +103,12 @@ def hand_over(*, order: Order, actor: Actor, courier=None, carrier: Carrier | No
             raise HandoverRefused(
                 gettext("%(name)s refused the shipment: %(error)s") % {"name": carrier.name, "error": exc}
             ) from exc
-    with transaction.atomic():
-        return _hand_over_locked(order=order, actor=actor, courier=courier, carrier=carrier, created=created)
+    return _hand_over_locked(order=order, actor=actor, courier=courier, carrier=carrier, created=created)
 
 
+# Only the transaction is retried: the carrier's booking above is made once, whatever the retries.
+@retry_on_conflict()
+@transaction.atomic
 def _hand_over_locked(*, order, actor, courier, carrier, created) -> Handover:
     order = locks.lock_order(order)
     _check_handover(order, courier=courier, carrier=carrier)

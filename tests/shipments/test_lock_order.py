@@ -1,6 +1,7 @@
 """Locks follow the house order: an order row before its shipment row (real PostgreSQL, one connection each)."""
 
 import threading
+import time
 
 import pytest
 from django.db import DatabaseError, connections, transaction
@@ -107,3 +108,44 @@ def test_a_poll_and_a_return_scan_of_the_same_order_never_deadlock(tenant, caplo
         assert order.status.purpose == StatusPurpose.RETURNED
     assert [repr(f) for f in failures] == []
     assert "Retrying" not in caplog.text and "deadlock" not in caplog.text.lower()
+
+
+def test_a_handover_retried_after_a_deadlock_books_the_carrier_once(tenant, settings):
+    """The carrier is called before the transaction; a retry of that transaction (a deadlock, here forced by another
+    connection that takes the order row out of the house order) must not book a second shipment with it."""
+    from .fake_carrier import FakeCarrier
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_URLS = True  # the fake carrier listens on 127.0.0.1
+    order, other = packed_order(tenant), packed_order(tenant)
+    inserted, failures = threading.Event(), []
+    with FakeCarrier() as fake:
+        carrier = Carrier.objects.create(
+            tenant=tenant, kind="http", name="FastParcel", base_url=fake.url, token=fake.token
+        )
+
+        def against_the_house_order():
+            try:
+                rls.bind(tenant.pk)
+                with transaction.atomic():
+                    # the tracking number the carrier is about to give: the handover's insert waits for this row
+                    Shipment.objects.create(
+                        tenant=tenant, order=other, carrier=carrier, tracking_number=f"FC00001-{order.number}"
+                    )
+                    inserted.set()
+                    time.sleep(0.3)  # the handover now holds the order row and waits for the row above
+                    lock_order(order)  # the cycle: PostgreSQL aborts the handover, which waited first
+                    raise RuntimeError("roll back")
+            except RuntimeError:
+                pass
+            except Exception as exc:  # noqa: BLE001 - reported below
+                failures.append(exc)
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=against_the_house_order)
+        thread.start()
+        assert inserted.wait(timeout=30)
+        shipment = custody.hand_over(order=order, actor=PACKER_ACTOR, carrier=carrier).shipment
+        thread.join(timeout=30)
+    assert failures == []
+    assert fake.created == 1 and shipment.tracking_number == f"FC00001-{order.number}"
