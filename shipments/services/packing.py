@@ -8,7 +8,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from inventory.models import Warehouse
+from inventory.models import Product, Warehouse
 from inventory.selectors import product_by_code
 from inventory.services import order_warehouses, warehouses_of, warehouses_of_annotation
 from oms.actors import Actor
@@ -136,11 +136,15 @@ FROM (SELECT set_config('synchronous_commit', CASE WHEN %s THEN 'off' ELSE curre
 def _count(order: Order, code: str, actor: Actor) -> ScanResult:
     lines = list(_lines_with_counts(order))
     # The lines carry their products: a right item is recognised without another query.
-    matching = [line for line in lines if line.product.barcode == code] or [
-        line for line in lines if line.product.sku == code
-    ]
+    matching = [line for line in lines if line.product.barcode == code]
+    other = None
     if not matching:
-        product = product_by_code(tenant=order.tenant_id, code=code)
+        # A code that is another product's barcode names that product, never a line whose SKU reads the same.
+        other = Product.objects.filter(tenant_id=order.tenant_id, barcode=code).first()
+        if other is None:
+            matching = [line for line in lines if line.product.sku == code]
+    if not matching:
+        product = other or product_by_code(tenant=order.tenant_id, code=code)
         if product is None:
             raise ScanRefused(gettext("Unknown code '%(code)s': no product has this barcode or SKU.") % {"code": code})
         raise ScanRefused(

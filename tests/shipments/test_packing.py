@@ -160,3 +160,13 @@ def test_an_order_whose_lines_changed_after_packing_must_be_packed_again(tenant)
         custody.hand_over(order=order, actor=PACKER_ACTOR, courier=courier_of(tenant))
     result = packing.scan_item(order=order, code=extra.barcode, actor=PACKER_ACTOR)
     assert result.complete and result.order.packing_verified_at is not None
+
+
+def test_another_products_barcode_never_counts_for_a_line_whose_sku_reads_the_same(tenant):
+    in_order = stocked_product(tenant, on_hand=5, sku="4006381333931")  # a SKU that is an old EAN
+    stranger = ProductFactory(tenant=tenant, barcode="4006381333931")  # the EAN on another product now
+    order = order_to_pack(tenant, lines=[(in_order, 1)])
+    with pytest.raises(ScanRefused, match=f"Wrong item: {stranger.sku}"):
+        packing.scan_item(order=order, code="4006381333931", actor=PACKER_ACTOR)
+    assert not PackScan.objects.filter(order=order).exists()
+    assert packing.scan_item(order=order, code=in_order.barcode, actor=PACKER_ACTOR).complete
