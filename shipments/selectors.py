@@ -31,8 +31,11 @@ def packing_queue(*, tenant, user=None):
     queue = Order.objects.filter(tenant=tenant, group=Group.ASSEMBLY, packing_verified_at__isnull=True)
     allowed = warehouses_of(tenant=tenant, user=user) if user is not None else None
     if allowed is not None:
-        reserved_there = Reservation.objects.filter(tenant=tenant, warehouse_id__in=allowed).values("line_id")
-        queue = queue.filter(lines__pk__in=reserved_there).distinct()
+        reservations = Reservation.objects.filter(tenant=tenant)
+        reserved_there = reservations.filter(warehouse_id__in=allowed).values("line_id")
+        # as the station (check_packable): every unit reserved there, none held at another warehouse
+        reserved_elsewhere = reservations.exclude(warehouse_id__in=allowed).values("line_id")
+        queue = queue.filter(lines__pk__in=reserved_there).exclude(lines__pk__in=reserved_elsewhere).distinct()
     return queue.select_related("status", "customer").order_by("created_at", "pk")
 
 

@@ -48,3 +48,19 @@ def test_admins_choose_who_works_at_a_warehouse(tenant, client_for):
         stock.set_warehouse_staff(warehouse=shop, user_ids=[manager.pk])
     admin.post(url, {**form, "packers": []})
     assert stock.warehouses_of(tenant=tenant, user=packer) is None
+
+
+def test_a_packer_is_not_offered_an_order_partly_reserved_at_another_warehouse(tenant):
+    main, shop = WarehouseFactory(tenant=tenant, code="MAIN", priority=1), WarehouseFactory(tenant=tenant, code="SHOP")
+    both = order_to_pack(
+        tenant,
+        lines=[
+            (stocked_product(tenant, on_hand=5, warehouse=main), 1),
+            (stocked_product(tenant, on_hand=5, warehouse=shop), 1),
+        ],
+    )
+    packer = make_member(tenant, Role.PACKER)
+    stock.set_warehouse_staff(warehouse=shop, user_ids=[packer.pk])
+    with pytest.raises(ScanRefused, match="packed at MAIN"):  # the station refuses it...
+        packing.check_packable(both, packer)
+    assert both not in selectors.packing_queue(tenant=tenant, user=packer)  # ...so the queue does not offer it
