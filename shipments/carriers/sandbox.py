@@ -19,7 +19,7 @@ class SandboxAdapter(CarrierAdapter):
 
     def fetch_events(self, *, tracking_number, created_at):
         now = timezone.now()
-        speed = float((self.carrier.status_mapping or {}).get("minutes_per_step", 1) or 1)
+        speed = _minutes_per_step(self.carrier.status_mapping or {})
         timeline = RETURN_TIMELINE if tracking_number.endswith("7") else TIMELINE
         events = []
         for minutes, state in timeline:
@@ -29,3 +29,12 @@ class SandboxAdapter(CarrierAdapter):
                     RemoteEvent(external_id=f"{tracking_number}-{state}", state=state, at=at, raw_status=state)
                 )
         return events
+
+
+def _minutes_per_step(mapping: dict) -> float:
+    """The admin's speed setting (free JSON, not checked when saved); anything but a sane number of minutes is 1."""
+    try:
+        speed = float(mapping.get("minutes_per_step", 1) or 1)
+    except (TypeError, ValueError):
+        return 1.0
+    return speed if 0 < speed <= 10_000 else 1.0  # NaN fails both comparisons

@@ -254,3 +254,21 @@ def test_a_carrier_answer_nested_too_deep_to_parse_backs_off_like_any_nonsense(t
         shipment = tracking.poll_shipment(shipment_id=shipment.pk)
     assert shipment.poll_failures == 1 and "not JSON" in shipment.last_error
     assert shipment.next_poll_at > due
+
+
+@pytest.mark.parametrize("speed", ["fast", "1e300", "-2", "nan", [1]])
+def test_a_sandbox_speed_that_is_no_number_of_minutes_keeps_the_default(tenant, speed):
+    carrier = Carrier.objects.create(
+        tenant=tenant,
+        kind="sandbox",
+        name="Sandbox",
+        poll_interval_seconds=60,
+        status_mapping={"minutes_per_step": speed},
+    )
+    order = packed_order(tenant, payment_status="paid")
+    shipment = custody.hand_over(order=order, actor=PACKER_ACTOR, carrier=carrier).shipment
+    Shipment.objects.filter(pk=shipment.pk).update(next_poll_at=shipment.created_at)
+    with time_machine.travel(shipment.created_at + datetime.timedelta(minutes=3), tick=False):
+        tracking.poll_shipment(shipment_id=shipment.pk)
+    shipment.refresh_from_db()
+    assert shipment.state == "in_transit" and shipment.poll_failures == 0
