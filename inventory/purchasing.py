@@ -106,7 +106,6 @@ def _merged(lines: list[PurchaseLine]) -> dict[str, PurchaseLine]:
     return merged
 
 
-@transaction.atomic
 def _check_expected(expected_at) -> None:
     """A date the goods can still come: not before today in the shop's time zone (a past year is a typo, and
     waiting orders would be told it)."""
@@ -123,6 +122,7 @@ def _check_expected(expected_at) -> None:
         )
 
 
+@transaction.atomic
 def create_purchase_order(
     *, tenant, supplier: str, warehouse_code: str, lines: list[PurchaseLine], expected_at=None, actor=None
 ) -> PurchaseOrder:
