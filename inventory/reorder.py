@@ -139,11 +139,14 @@ def to_reorder(*, tenant, warehouse=None) -> list[ReorderRow]:
 
 
 def _needed_per_level(levels: list[StockLevel], needed: dict[int, int]) -> dict[int, int]:
-    """{level id: units of the product's waiting demand charged to it}; `levels` in reservation order."""
+    """{level id: units of the product's waiting demand charged to it}; `levels` in reservation order (those of
+    switched-off warehouses are charged nothing)."""
     left = dict(needed)
     charged: dict[int, int] = {}
     first: dict[int, StockLevel] = {}
     for level in levels:
+        if not level.warehouse.is_active:  # reservation skips it: its units serve no waiting order
+            continue
         first.setdefault(level.product_id, level)
         taken = min(left.get(level.product_id, 0), max(level.available, 0))
         if taken:

@@ -143,3 +143,18 @@ def test_a_waiting_order_is_counted_once_not_against_every_warehouse(tenant, two
     move(place_order(tenant, [(tea, 8)]), "confirmed")  # accepted, not reserved yet
     # the 8 units come from MAIN first, as a reservation would take them: MAIN 2 of 5, SHOP untouched
     assert suggested(tenant) == {("MAIN", "TEA"): 3}
+
+
+def test_what_waiting_orders_need_is_not_charged_to_a_switched_off_warehouse(tenant, two_warehouses):
+    """Reservation skips a switched-off warehouse, so its units serve no waiting order: the need falls on the
+    warehouses that can serve it."""
+    from inventory import services as stock
+
+    main, shop = two_warehouses
+    tea = stocked_product(tenant, sku="TEA", on_hand=10, warehouse=main)
+    for warehouse in two_warehouses:
+        reorder.set_reorder_point(tenant=tenant, product=tea, warehouse=warehouse, minimum=5, quantity=0)
+    stock.update_warehouse(warehouse=main, name=main.name, priority=main.priority, is_active=False)
+    move(place_order(tenant, [(tea, 8)]), "confirmed")  # accepted, waiting: nothing active can serve it
+    # SHOP: 0 on hand, 8 wanted, minimum 5 → 13; MAIN's 10 cannot go to the order
+    assert suggested(tenant) == {("SHOP", "TEA"): 13}
