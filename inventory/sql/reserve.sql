@@ -15,7 +15,9 @@
 -- The commonest call, one demand with no warehouse list that the first warehouse with stock can serve whole, is
 -- the same rule in a shorter statement: its UPDATE checks the figures on the latest row version under its own row
 -- lock, its only lock, and the reservation rides the same statement. Finding too little it changes nothing, and
--- the general statement decides under locks.
+-- the general statement decides under locks. A row lock is kept even when the re-check fails, so the shortcut is
+-- taken only when that row is the product's first in lock order: the general statement then locks no earlier row
+-- while holding it (otherwise it would deadlock with one that locks in (product, warehouse) order).
 --
 -- Returns the units newly reserved per line. Planning costs more than running, hence one generic plan per session
 -- (plan_cache_mode). SECURITY INVOKER (the default): row-level security applies to the caller as to any query.
@@ -29,13 +31,21 @@ AS $body$
 BEGIN
     IF p_warehouses IS NULL AND cardinality(p_lines) = 1 THEN
         RETURN QUERY
-        WITH first_stocked AS (
-            SELECT sl.id
+        WITH preferred AS (
+            SELECT sl.id, sl.warehouse_id
             FROM inventory_stocklevel sl JOIN inventory_warehouse w ON w.id = sl.warehouse_id
             WHERE sl.tenant_id = p_tenant AND w.tenant_id = p_tenant AND w.is_active
               AND sl.product_id = p_products[1] AND sl.on_hand > sl.reserved
             ORDER BY w.priority, sl.warehouse_id
             LIMIT 1
+        ),
+        first_stocked AS (
+            SELECT p.id FROM preferred p
+            WHERE NOT EXISTS (
+                SELECT 1 FROM inventory_stocklevel e JOIN inventory_warehouse ew ON ew.id = e.warehouse_id
+                WHERE e.tenant_id = p_tenant AND ew.tenant_id = p_tenant AND ew.is_active
+                  AND e.product_id = p_products[1] AND e.warehouse_id < p.warehouse_id
+            )
         ),
         taken AS (
             UPDATE inventory_stocklevel sl SET reserved = sl.reserved + p_quantities[1]
