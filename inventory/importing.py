@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 
-from . import services
+from . import locks, services
 from .models import Product, Warehouse
 from .services import MAX_PRICE, MAX_UNITS
 
@@ -265,6 +265,14 @@ def apply(*, tenant, text: str, actor=None, source: str = "CSV import") -> tuple
     for row in checked.rows:
         if row.quantity:
             by_warehouse[row.warehouse].append((products[row.sku], row.quantity))
+    # Stock levels are locked by (product, warehouse) everywhere: take them so before receiving warehouse by warehouse.
+    wanted = {
+        (product.pk, warehouses[code].pk): (product, warehouses[code])
+        for code, lines in by_warehouse.items()
+        for product, _ in lines
+    }
+    for key in sorted(wanted):
+        locks.lock_level(tenant=tenant, product=wanted[key][0], warehouse=wanted[key][1])
     for code, lines in sorted(by_warehouse.items()):
         services.receive(tenant=tenant, warehouse=warehouses[code], lines=lines, actor=actor, reason=source[:255])
         result.receipts += len(lines)
