@@ -31,6 +31,10 @@ from ..models import (
 )
 from .common import Holder, current_holder, record_transfer
 
+# The ledger movements that take a line's units out of stock and bring them back: shipped, or written off with a
+# lost parcel (which may still turn up), and returned.
+LEFT_OR_BACK = [MoveKind.SHIPMENT, MoveKind.WRITE_OFF, MoveKind.RETURN]
+
 
 @retry_on_conflict()
 @transaction.atomic
@@ -66,7 +70,7 @@ def receive_return(*, order: Order, actor: Actor) -> Order:
         StockMove.objects.filter(
             tenant_id=order.tenant_id,
             order_line_id__in=[line.pk for line in lines],
-            kind__in=[MoveKind.SHIPMENT, MoveKind.RETURN],
+            kind__in=LEFT_OR_BACK,
         )
         .values("order_line_id", "warehouse_id")
         .annotate(net=Sum("quantity"))
@@ -74,7 +78,9 @@ def receive_return(*, order: Order, actor: Actor) -> Order:
         out[(row["order_line_id"], row["warehouse_id"])] -= row["net"]
     by_id = {line.pk: line for line in lines}
     warehouses = {}
-    for (line_id, warehouse_id), units in sorted(out.items()):
+    # Stock levels are locked by (product, warehouse), as every other locker takes them: no deadlock.
+    in_lock_order = sorted(out.items(), key=lambda item: (by_id[item[0][0]].product_id, item[0][1], item[0][0]))
+    for (line_id, warehouse_id), units in in_lock_order:
         if units <= 0:
             continue
         from inventory.models import Warehouse
@@ -154,15 +160,13 @@ def write_off_lost_parcel(*, order: Order, actor: Actor, reason: str) -> Order:
 
 
 def _units_out(order: Order) -> dict[int, int]:
-    """Units of each line that left through the ledger and did not come back (shipped less returned), for the lines
-    that shipped through it at all."""
+    """Units of each line that left through the ledger and did not come back (shipped or written off with a lost
+    parcel, less returned), for the lines that left through it at all."""
     line_ids = list(OrderLine.objects.filter(tenant_id=order.tenant_id, order=order).values_list("pk", flat=True))
     rows = (
-        StockMove.objects.filter(
-            tenant_id=order.tenant_id, order_line_id__in=line_ids, kind__in=[MoveKind.SHIPMENT, MoveKind.RETURN]
-        )
+        StockMove.objects.filter(tenant_id=order.tenant_id, order_line_id__in=line_ids, kind__in=LEFT_OR_BACK)
         .values("order_line_id")
-        .annotate(net=Sum("quantity"), shipped=Count("pk", filter=Q(kind=MoveKind.SHIPMENT)))
+        .annotate(net=Sum("quantity"), shipped=Count("pk", filter=~Q(kind=MoveKind.RETURN)))
     )
     return {row["order_line_id"]: -row["net"] for row in rows if row["shipped"]}
 
@@ -301,30 +305,34 @@ def receive_customer_return(
                 details={"line_id": line.order_line_id},
             )
     user = actor.user if actor.user_id else None
-    for line in lines:
-        product = line.order_line.product
-        places = _warehouses_it_left_from(line.order_line_id, order.tenant, line.quantity)
-        for warehouse, units in places:
-            stock.restock_return(
+    placed = [
+        (line, warehouse, units)
+        for line in lines
+        for warehouse, units in _warehouses_it_left_from(line.order_line_id, order.tenant, line.quantity)
+    ]
+    # Stock levels are locked by (product, warehouse), as every other locker takes them: no deadlock.
+    for line, warehouse, units in sorted(placed, key=lambda place: (place[0].order_line.product_id, place[1].pk)):
+        stock.restock_return(
+            tenant=order.tenant,
+            warehouse=warehouse,
+            product=line.order_line.product,
+            quantity=units,
+            actor=user,
+            order_line_id=line.order_line_id,
+            reason=f"customer return {order.number}",
+        )
+        if line.order_line_id in write_offs:
+            stock.write_off(
                 tenant=order.tenant,
                 warehouse=warehouse,
-                product=product,
+                product=line.order_line.product,
                 quantity=units,
+                reason=f"customer return {order.number}: {write_offs[line.order_line_id]}",
                 actor=user,
-                order_line_id=line.order_line_id,
-                reason=f"customer return {order.number}",
             )
+    for line in lines:
         if line.order_line_id in write_offs:
             line.outcome, line.write_off_reason = ReturnOutcome.WRITE_OFF, write_offs[line.order_line_id]
-            for warehouse, units in places:
-                stock.write_off(
-                    tenant=order.tenant,
-                    warehouse=warehouse,
-                    product=product,
-                    quantity=units,
-                    reason=f"customer return {order.number}: {line.write_off_reason}",
-                    actor=user,
-                )
         else:
             line.outcome = ReturnOutcome.RESTOCK
         line.save(update_fields=["outcome", "write_off_reason"])
@@ -394,11 +402,9 @@ def _warehouses_it_left_from(line_id: int, tenant, quantity: int) -> list[tuple]
     from inventory.models import Warehouse
 
     out, shipped_first = defaultdict(int), {}
-    for move in StockMove.objects.filter(
-        tenant=tenant, order_line_id=line_id, kind__in=[MoveKind.SHIPMENT, MoveKind.RETURN]
-    ).order_by("pk"):
+    for move in StockMove.objects.filter(tenant=tenant, order_line_id=line_id, kind__in=LEFT_OR_BACK).order_by("pk"):
         out[move.warehouse_id] -= move.quantity
-        if move.kind == MoveKind.SHIPMENT:
+        if move.kind != MoveKind.RETURN:
             shipped_first.setdefault(move.warehouse_id, move.pk)
     places, left = [], quantity
     for warehouse_id in sorted(shipped_first, key=shipped_first.get):

@@ -1,4 +1,7 @@
+import io
+
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from inventory.models import MoveKind, StockLevel, StockMove
@@ -205,3 +208,18 @@ def test_a_refused_parcel_moved_to_returned_by_hand_can_still_be_scanned_back_in
     assert not parcel_is_out(order)
     with pytest.raises(HandoverRefused, match="already"):
         returns.receive_return(order=order, actor=PACKER_ACTOR)
+
+
+def test_a_parcel_written_off_as_lost_and_then_scanned_back_in_is_restocked(tenant):
+    """The write-off said the units would never come back; when the parcel does come back, its units are on the
+    shelf again (the scan says "restocked")."""
+    order = refused_on_the_way(tenant)
+    line = order.lines.select_related("product").first()
+    on_hand = StockLevel.objects.get(product=line.product).on_hand
+    returns.write_off_lost_parcel(order=order, actor=SYSTEM, reason="lost by the courier")
+    order = returns.receive_return(order=order, actor=PACKER_ACTOR)  # found after all
+    assert StockLevel.objects.get(product=line.product).on_hand == on_hand
+    assert StockMove.objects.get(order_line_id=line.pk, kind=MoveKind.RETURN).quantity == line.quantity
+    line.refresh_from_db()
+    assert line.reserved == 0
+    call_command("check_stock", stdout=io.StringIO())  # levels, ledger and lines agree
