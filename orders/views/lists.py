@@ -86,7 +86,7 @@ def bulk_status(request):
     to_code = request.POST.get("to", "")
     target = OrderStatus.objects.filter(tenant=request.tenant, code=to_code, is_active=True).first()
     if not ids or target is None:
-        error = "Choose the status to move them to." if ids else "Choose the orders to move."
+        error = gettext("Choose the status to move them to.") if ids else gettext("Choose the orders to move.")
         if request.htmx:
             return render(request, "orders/bulk_results.html#results", {"error": error})
         messages.error(request, error)

@@ -1,6 +1,7 @@
 """Incidents for managers: routes that missed their departure deadline or were left open."""
 
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from oms.pages import run_service
@@ -30,5 +31,7 @@ def incident_list(request):
 @role_required(*OFFICE)
 def incident_resolve(request, pk):
     incident = get_for_tenant_or_404(Incident, request.tenant, pk=pk)
-    run_service(request, lambda actor: routes.resolve_incident(incident=incident, actor=actor), "Incident resolved.")
+    run_service(
+        request, lambda actor: routes.resolve_incident(incident=incident, actor=actor), gettext("Incident resolved.")
+    )
     return redirect("shipments:incidents")
