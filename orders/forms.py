@@ -122,7 +122,7 @@ LINE_PRICE = forms.DecimalField(min_value=0, max_value=MAX_PRICE, max_digits=12,
 class NewOrderForm(forms.Form):
     customer_name = forms.CharField(max_length=200, label=_("Customer name"))
     customer_phone = forms.CharField(max_length=40, required=False, label=_("Phone"))
-    customer_email = forms.EmailField(required=False, label=_("E-mail"))
+    customer_email = forms.EmailField(max_length=200, required=False, label=_("E-mail"))  # a contact holds 200
     channel = forms.CharField(label=_("Channel"), max_length=40, initial="phone", required=False)
     delivery_method = forms.CharField(label=_("Delivery method"), max_length=60, required=False)
     delivery_address = forms.CharField(
@@ -226,7 +226,7 @@ class StatusForm(forms.Form):
 class CustomerForm(forms.Form):
     name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=200)
     phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
-    email = forms.EmailField(label=_("Email"), required=False)
+    email = forms.EmailField(label=_("Email"), max_length=200, required=False)  # a contact holds 200
     address = forms.CharField(label=_("Address"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Comma-separated, e.g. VIP, BAD"))
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))

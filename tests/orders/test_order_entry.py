@@ -71,3 +71,17 @@ def test_the_channel_offers_the_usual_ones_and_the_matrix_ones(tenant, client_fo
     page = client_for().get(reverse("orders:new")).content.decode()
     assert 'list="channel-options"' in page
     assert '<option value="instagram">' in page and '<option value="marketplace">' in page
+
+
+def test_an_email_longer_than_a_contact_holds_is_refused_on_the_forms_not_a_500(tenant, client_for):
+    # A valid address of 215 characters: contacts keep at most 200, as the API's customer.email does.
+    email = "a" * 150 + "@" + "b" * 60 + ".com"
+    product = stocked_product(tenant, sku="MUG-LOGO")
+    client = client_for()
+    response = client.post(reverse("orders:new"), {**BASE, "customer_email": email, "lines": "MUG-LOGO 1"})
+    assert response.status_code == 200 and not Order.objects.exists()
+    customer = place_order(tenant, [(product, 1)]).customer
+    response = client.post(reverse("orders:customer", args=[customer.pk]), {"name": "Ann", "email": email})
+    assert response.status_code == 200
+    customer.refresh_from_db()
+    assert customer.email == ""
