@@ -69,18 +69,20 @@ def split_unavailable(*, order: Order, actor: Actor) -> Order:
     total_before = order.total
     moved, emptied = [], []
     for line in missing:
+        # The line's discount stays with what stays, at most its value; the rest goes with the units split off.
+        kept_discount = min(line.discount, line.price * line.reserved)
         OrderLine.objects.create(
             tenant_id=order.tenant_id,
             order=child,
             product=line.product,
             quantity=line.missing,
             price=line.price,
+            discount=line.discount - kept_discount,
             cost=line.cost,
         )
         moved.append([line.product.sku, line.missing])
         if line.reserved:
-            line.quantity = line.reserved
-            line.discount = min(line.discount, line.price * line.quantity)  # stays with what stays, at most its value
+            line.quantity, line.discount = line.reserved, kept_discount
             line.save(update_fields=["quantity", "discount"])
         else:
             emptied.append(line)
@@ -89,7 +91,9 @@ def split_unavailable(*, order: Order, actor: Actor) -> Order:
         for line in emptied:
             line.delete()
     goods_left = sum((line.amount for line in order.lines.all()), Decimal("0.00"))
-    if order.discount > goods_left:  # the order's discount never exceeds the goods it keeps
+    if order.discount > goods_left:  # the order's discount never exceeds the goods it keeps; the rest goes along
+        child.discount = order.discount - goods_left
+        child.save(update_fields=["discount"])
         order.discount = goods_left
         order.save(update_fields=["discount"])
     _finish_family_change(parent=order, child=child, actor=actor, moved=moved, kind=ActivityKind.SPLIT)

@@ -73,14 +73,15 @@ def test_a_split_keeps_the_money_adding_up(tenant):
     order = reserve_order(order=order, actor=SYSTEM)  # 2 of 3 reserved
     child = families.split_unavailable(order=order, actor=SYSTEM)
     order.refresh_from_db()
-    # The parent keeps 2 units (20.00 less its 3.00 line discount = 17.00); its 25.00 discount is capped to 17.00.
+    # The parent keeps 2 units (20.00 less its 3.00 line discount = 17.00); its 25.00 discount is capped to 17.00,
+    # the other 8.00 goes with the unit split off: the family's total stays 6.00.
     assert (order.goods_total, order.discount, order.delivery_cost, order.total) == (
         Decimal("17.00"),
         Decimal("17.00"),
         Decimal("4.00"),
         Decimal("4.00"),
     )
-    assert child.total == Decimal("10.00") and child.delivery_cost == 0
+    assert (child.discount, child.total, child.delivery_cost) == (Decimal("8.00"), Decimal("2.00"), 0)
 
 
 def test_managers_set_charges_on_the_order_page_and_the_invoice_shows_them(tenant, client_for):
@@ -95,3 +96,40 @@ def test_managers_set_charges_on_the_order_page_and_the_invoice_shows_them(tenan
     order.refresh_from_db()
     html = document_html(kind="invoice", tenant=tenant, orders=[order])
     assert "Delivery" in html and "5.00" in html and "− 3.00" in html and "32.00" in html
+
+
+def test_a_split_moves_the_discounts_the_parent_cannot_keep_so_a_prepaid_family_stays_paid(tenant):
+    cap = stocked_product(tenant, price="10.00", on_hand=5)
+    mug = stocked_product(tenant, price="100.00", on_hand=1)
+    order = move(place_order(tenant, [(cap, 1), (mug, 2)]), "confirmed")
+    # Goods 210.00 less 120.00 off the mugs' line and 50.00 off the order: 40.00, paid in full.
+    editing.update_line(
+        line=order.lines.get(product=mug), quantity=2, price=Decimal("100"), discount=Decimal("120"), actor=SYSTEM
+    )
+    order = editing.set_charges(order=order, delivery_cost="0", discount="50", actor=SYSTEM)
+    payments.record_payment(order=order, amount="40.00", method="card", actor=SYSTEM)
+    order = reserve_order(order=order, actor=SYSTEM)  # 1 of 2 mugs
+    child = families.split_unavailable(order=order, actor=SYSTEM)
+    order.refresh_from_db()
+    child.refresh_from_db()
+    # The parent keeps its cap and one mug (10.00 + 100.00 − 100.00 = 10.00), the whole of which its discount takes;
+    # the 20.00 of the line's discount and 40.00 of the order's it cannot keep go with the mug split off.
+    assert (order.goods_total, order.discount, order.total) == (Decimal("10.00"), Decimal("10.00"), Decimal("0.00"))
+    assert (child.goods_total, child.discount, child.total) == (Decimal("80.00"), Decimal("40.00"), Decimal("40.00"))
+    assert order.total + child.total == Decimal("40.00")
+    assert (child.paid, child.payment_status) == (Decimal("40.00"), "paid")
+    assert order.paid == Decimal("0.00") and order.due == 0
+
+
+def test_a_line_split_off_whole_keeps_its_discount(tenant):
+    cap = stocked_product(tenant, price="10.00", on_hand=5)
+    mug = stocked_product(tenant, price="100.00", on_hand=0)
+    order = move(place_order(tenant, [(cap, 1), (mug, 1)]), "confirmed")
+    editing.update_line(
+        line=order.lines.get(product=mug), quantity=1, price=Decimal("100"), discount=Decimal("30"), actor=SYSTEM
+    )
+    order = reserve_order(order=order, actor=SYSTEM)
+    child = families.split_unavailable(order=order, actor=SYSTEM)
+    order.refresh_from_db()
+    assert (order.total, child.total) == (Decimal("10.00"), Decimal("70.00"))
+    assert child.lines.get().discount == Decimal("30.00")
