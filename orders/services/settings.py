@@ -50,6 +50,8 @@ def save_status(
             raise _integrity_error(exc, code=code, purpose=purpose) from exc
     if group != status.group and Order.objects.filter(tenant=tenant, status=status).exists():
         raise InvalidOrder(gettext("Orders use this status, so its group cannot change. Create a new status instead."))
+    if group != status.group and status.is_default:  # its group would have none, the other group two
+        raise InvalidOrder(gettext("This status is where new orders of its group start, so its group cannot change."))
     if not is_active and (status.is_default or purpose == StatusPurpose.SPLIT_TARGET):
         raise InvalidOrder(gettext("This status is where new or split-off orders start; choose another one first."))
     status.name, status.group, status.color, status.position, status.is_active = name, group, color, position, is_active

@@ -149,3 +149,13 @@ def test_another_shops_status_is_404(tenant, other_tenant, client_for):
         foreign = OrderStatus.objects.get(tenant=other_tenant, code="cancelled")
     answer = client_for(Role.ADMIN).post(f"/orders/settings/statuses/{foreign.pk}/", {"name": "x", "purpose": ""})
     assert answer.status_code == 404
+
+
+def test_a_groups_default_status_keeps_its_group_and_the_screen_says_so(tenant, client_for):
+    """New orders start in the default status of group new: moving it to a group that has its default already was a
+    500 (two defaults), and moving it anywhere left intake without a default."""
+    new = OrderStatus.objects.get(tenant=tenant, code="new")
+    answer = _post_edit(client_for(Role.ADMIN), new, group="approval")
+    assert answer.status_code == 200 and "new orders" in answer.content.decode()
+    new.refresh_from_db()
+    assert (new.group, new.is_default) == ("new", True)
