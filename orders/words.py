@@ -7,6 +7,7 @@ documents ask here instead of printing a code (a status code, an event kind, "pa
     words.entry(activity)       # "Status: New → Confirmed"
 """
 
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 
 from oms import event_catalogue
@@ -54,6 +55,7 @@ class Words:
     def __init__(self, tenant_id: int):
         self.tenant_id = getattr(tenant_id, "pk", tenant_id)
         self._statuses: dict[str, str] | None = None
+        self._usernames: dict[str, str] = {}
 
     # --- single values -------------------------------------------------------------------------------------
     def status(self, code) -> str:
@@ -62,6 +64,14 @@ class Words:
         if self._statuses is None:
             self._statuses = dict(OrderStatus.objects.filter(tenant_id=self.tenant_id).values_list("code", "name"))
         return self._statuses.get(code) or str(code).replace("-", " ").capitalize()
+
+    def user(self, user_id) -> str:
+        """A person recorded by id (an order's manager) by their username."""
+        key = str(user_id)
+        if key not in self._usernames:
+            found = key.isdecimal() and get_user_model().objects.filter(pk=int(key)).values_list("username").first()
+            self._usernames[key] = found[0] if found else key
+        return self._usernames[key]
 
     @staticmethod
     def group(code) -> str:
@@ -94,6 +104,8 @@ class Words:
             return self.status(value)
         if field == "group":
             return self.group(value)
+        if field == "manager_id":
+            return self.user(value)
         return str(value)
 
     # --- timeline ------------------------------------------------------------------------------------------

@@ -44,3 +44,17 @@ def test_edited_fields_are_named_in_words(tenant, client_for):
     assert "Payment method: — → card" in page and "Payment of 5.00 by cash · R-7" in page
     timeline = page[page.index('aria-label="Timeline"') :]
     assert "payment_method" not in timeline[: timeline.index("</section>")]
+
+
+def test_a_manager_change_names_the_managers_not_their_ids(tenant, client_for):
+    from orders.services.editing import update_order_fields
+    from tests.factories import make_member
+
+    first, second = make_member(tenant, username="anna.k"), make_member(tenant, username="boris.m")
+    order = place_order(tenant, [(stocked_product(tenant), 1)])
+    update_order_fields(order=order, changes={"manager_id": first.pk}, actor=SYSTEM)
+    update_order_fields(order=order, changes={"manager_id": second.pk}, actor=SYSTEM)
+    page = client_for().get(reverse("orders:detail", args=[order.pk])).content.decode()
+    timeline = page[page.index('aria-label="Timeline"') :]
+    assert "Manager: — → anna.k" in timeline and "Manager: anna.k → boris.m" in timeline
+    assert f"→ {first.pk}<" not in timeline and f"{first.pk} →" not in timeline
