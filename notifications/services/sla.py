@@ -140,6 +140,7 @@ def deadline_of(*, order) -> OrderDeadline | None:
 
 
 @transaction.atomic
+@transaction.atomic
 def save_time_limit(
     *,
     tenant,

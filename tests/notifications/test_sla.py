@@ -264,3 +264,17 @@ def test_a_limit_that_working_hours_cannot_hold_is_refused_and_never_stops_the_s
     with time_machine.travel(MONDAY_10 + timedelta(hours=2), tick=False):
         assert sweep_time_limits() == 1
     assert is_overdue(other)
+
+
+def test_a_working_hours_limit_longer_than_the_working_days_can_hold_is_refused_not_a_500(tenant, client_for):
+    from notifications.models import TimeLimit
+
+    order = new_order(tenant)
+    status = OrderStatus.objects.get(tenant=tenant, code="new")
+    # 365 days counted in a working day of one minute would end some 1,400 years from now.
+    form = {"status": status.pk, "amount": 8760, "unit": "hours", "working_hours_only": "on"}
+    response = client_for(Role.ADMIN).post(
+        "/alerts/settings/time-limits/", {**form, "work_starts": "09:00", "work_ends": "09:01"}
+    )
+    assert response.status_code == 200 and "working hours" in response.content.decode()
+    assert not TimeLimit.objects.exists() and due_at(order) is None
