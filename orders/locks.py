@@ -73,9 +73,10 @@ def lock_customers(*customers: Customer) -> dict[int, Customer]:
     }
 
 
-def lock_line(line: OrderLine, *, order: Order) -> OrderLine:
-    """A line of an order whose row is already locked (order first, then its line)."""
-    return OrderLine.objects.select_for_update().select_related("product").get(pk=line.pk, order=order)
+def lock_line(line: OrderLine, *, order: Order) -> OrderLine | None:
+    """A line of an order whose row is already locked (order first, then its line); None when it is no longer the
+    order's (removed or split off since the caller read it)."""
+    return OrderLine.objects.select_for_update().select_related("product").filter(pk=line.pk, order=order).first()
 
 
 def lock_transition(*, tenant, channel: str, from_status, to_status) -> StatusTransition | None:

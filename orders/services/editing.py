@@ -71,6 +71,13 @@ def _lock_editable(order: Order, actor: Actor) -> Order:
     return order
 
 
+def _lock_line(line: OrderLine, order: Order) -> OrderLine:
+    locked = locks.lock_line(line, order=order)
+    if locked is None:  # removed or split off while the page showed it
+        raise EditNotAllowed(gettext("This line is no longer on the order; reload the order and try again."))
+    return locked
+
+
 @transaction.atomic
 def add_line(*, order: Order, product: Product, quantity: int, price: Decimal | None, actor: Actor) -> OrderLine:
     order = _lock_editable(order, actor)
@@ -126,7 +133,7 @@ def update_line(
     *, line: OrderLine, quantity: int, price: Decimal, actor: Actor, discount: Decimal | None = None
 ) -> OrderLine:
     order = _lock_editable(line.order, actor)
-    line = locks.lock_line(line, order=order)
+    line = _lock_line(line, order)
     check_line(quantity=quantity, price=price, sku=line.product.sku)
     discount = line.discount if discount is None else _charge(discount, "Discount")
     if quantity < line.reserved:  # give back what the smaller line no longer needs
@@ -150,6 +157,7 @@ def update_line(
 @transaction.atomic
 def remove_line(*, line: OrderLine, actor: Actor) -> Order:
     order = _lock_editable(line.order, actor)
+    line = _lock_line(line, order)
     if order.lines.count() == 1:
         raise EditNotAllowed(gettext("An order keeps at least one line; cancel the order instead."))
     stock.forget_lines(tenant=order.tenant, line_ids=[line.pk])

@@ -50,3 +50,24 @@ def test_a_split_forgets_the_lines_it_moves_away_whole(tenant):
     assert not order.lines.filter(pk=gone.pk).exists()
     move.refresh_from_db()
     assert move.order_line_id is None
+
+
+def test_a_line_split_off_while_its_form_was_open_is_refused_and_changes_nothing(tenant):
+    from decimal import Decimal
+
+    from orders.errors import EditNotAllowed
+    from orders.models import ActivityKind
+
+    reserved, absent = stocked_product(tenant, on_hand=5), stocked_product(tenant, on_hand=0)
+    order = place_order(tenant, [(reserved, 1), (absent, 2)])
+    reservations.reserve_order(order=order, actor=SYSTEM)
+    shown = order.lines.get(product=absent)  # as the order page read it, before another manager split the order
+    child = families.split_unavailable(order=order, actor=SYSTEM)
+    with pytest.raises(EditNotAllowed):
+        editing.update_line(line=shown, quantity=2, price=Decimal("5.00"), actor=SYSTEM)
+    with pytest.raises(EditNotAllowed):
+        editing.remove_line(line=shown, actor=SYSTEM)
+    order.refresh_from_db()
+    assert [(ln.product_id, ln.quantity) for ln in order.lines.all()] == [(reserved.pk, 1)]
+    assert not order.activities.filter(kind=ActivityKind.LINE_REMOVED).exists()
+    assert child.lines.get().quantity == 2
