@@ -272,7 +272,9 @@ class Order(TenantOwned):
             reasons.append(gettext("Packing has not been verified by scan."))
         if self.handed_over_at is None:
             reasons.append(gettext("Custody has not been handed over by scan."))
-        return reasons
+        # Units received back (or written off) are no longer with the parcel: a cancelled order re-enters only
+        # while its parcel is still out.
+        return reasons or self.lines_unreserved()
 
     def complete_blockers(self) -> list[str]:
         return [] if self.delivered_at is not None else [gettext("Delivery has not been confirmed.")]

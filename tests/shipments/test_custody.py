@@ -223,3 +223,16 @@ def test_a_parcel_written_off_as_lost_and_then_scanned_back_in_is_restocked(tena
     line.refresh_from_db()
     assert line.reserved == 0
     call_command("check_stock", stdout=io.StringIO())  # levels, ledger and lines agree
+
+
+def test_only_a_parcel_still_out_goes_back_into_delivery_from_a_cancel_status(tenant):
+    in_transit = status_for(tenant.pk, StatusPurpose.IN_TRANSIT)
+    redelivered = change_status(
+        order=refused_on_the_way(tenant), to_code=in_transit.code, actor=SYSTEM, skip_matrix=True
+    )
+    assert redelivered.group == "delivery"  # the customer asked for it again while the courier still had it
+    order = returns.receive_return(order=refused_on_the_way(tenant), actor=PACKER_ACTOR)  # its units back on the shelf
+    with pytest.raises(TransitionBlocked, match="reserved"):
+        change_status(order=order, to_code=in_transit.code, actor=SYSTEM, skip_matrix=True)
+    order.refresh_from_db()
+    assert order.group == "cancel" and all(line.reserved == 0 for line in order.lines.all())
