@@ -94,6 +94,8 @@ class LineForm(forms.Form):
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=100_000)
     price = forms.DecimalField(label=_("Price"), min_value=0, max_digits=12, decimal_places=2)
     discount = forms.DecimalField(label=_("Discount"), min_value=0, max_digits=12, decimal_places=2, required=False)
+    # The quantity the page showed: a line split or edited since is not overwritten by a form opened before.
+    shown_quantity = forms.IntegerField(required=False, min_value=1, max_value=100_000, widget=forms.HiddenInput)
 
 
 class ChargesForm(forms.Form):

@@ -130,10 +130,22 @@ def set_charges(*, order: Order, delivery_cost, discount, actor: Actor) -> Order
 
 @transaction.atomic
 def update_line(
-    *, line: OrderLine, quantity: int, price: Decimal, actor: Actor, discount: Decimal | None = None
+    *,
+    line: OrderLine,
+    quantity: int,
+    price: Decimal,
+    actor: Actor,
+    discount: Decimal | None = None,
+    shown_quantity: int | None = None,
 ) -> OrderLine:
+    """`shown_quantity`: the line's quantity where the change was typed; refused when the line has changed since."""
     order = _lock_editable(line.order, actor)
     line = _lock_line(line, order)
+    if shown_quantity is not None and shown_quantity != line.quantity:  # split off or edited meanwhile
+        raise EditNotAllowed(
+            gettext("Line %(sku)s now has %(quantity)s unit(s): the order changed meanwhile. Check it and try again.")
+            % {"sku": line.product.sku, "quantity": line.quantity}
+        )
     check_line(quantity=quantity, price=price, sku=line.product.sku)
     discount = line.discount if discount is None else _charge(discount, "Discount")
     if quantity < line.reserved:  # give back what the smaller line no longer needs

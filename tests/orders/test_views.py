@@ -445,3 +445,21 @@ def test_panels_opening_do_not_show_the_order_bodys_saving_indicator(tenant, cli
     page = client_for().get(reverse("orders:detail", args=[order.pk])).content.decode()
     loaders = re.findall(r"<div [^>]*hx-trigger=\"load\"[^>]*>", page)
     assert loaders and all('hx-indicator="this"' in loader for loader in loaders)
+
+
+def test_a_line_form_opened_before_a_split_does_not_bring_the_split_off_units_back(tenant, client_for):
+    from orders.services import families, reservations
+
+    product = stocked_product(tenant, price="5.00", on_hand=1)
+    order = place_order(tenant, [(product, 4)])
+    reservations.reserve_order(order=order, actor=SYSTEM)
+    manager = client_for()
+    page = manager.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    line = order.lines.get()
+    assert 'name="shown_quantity" value="4"' in page
+    child = families.split_unavailable(order=order, actor=SYSTEM)  # another manager, meanwhile: 3 units split off
+    stale = {"quantity": 4, "price": "4.50", "shown_quantity": 4}  # only the price was changed on the open form
+    answer = manager.post(reverse("orders:edit_line", args=[order.pk, line.pk]), stale, **HTMX).content.decode()
+    assert "now has 1 unit" in answer
+    line.refresh_from_db()
+    assert (line.quantity, line.price) == (1, Decimal("5.00")) and child.lines.get().quantity == 3
