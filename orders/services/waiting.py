@@ -1,17 +1,19 @@
 """Orders waiting for stock are served the moment it arrives: split-off children first, then the oldest."""
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 
 from oms.actors import Actor
 from oms.events import send_task
 
-from ..models import ActivityKind, Group, Order, OrderLine
+from ..models import ActivityKind, Group, Order, OrderLine, StatusPurpose
 from .activity import log_activity
 from .reservations import reserve_order
 
 # Accepted orders only: a new order is reserved when a manager (or a trigger) accepts it, not by a delivery.
 WAITING_GROUPS = (Group.APPROVAL, Group.ASSEMBLY)
+# Split-off orders were accepted with their parent, whichever group the shop's split-off status belongs to.
+WAITING = Q(order__group__in=WAITING_GROUPS) | Q(order__status__purpose=StatusPurpose.SPLIT_TARGET)
 BATCH = 500
 PURCHASING = Actor.system("purchasing")
 
@@ -20,10 +22,10 @@ def serve_waiting_orders(*, tenant_id: int, product_ids) -> list[int]:
     """Reserve, in turn, every accepted order short of these products; returns the ids of the orders served."""
     waiting = (
         OrderLine.objects.filter(
+            WAITING,
             tenant_id=tenant_id,
             product_id__in=list(product_ids),
             reserved__lt=F("quantity"),
-            order__group__in=WAITING_GROUPS,
         )
         .order_by(F("order__parent_id").asc(nulls_last=True), "order__created_at", "order_id")
         .values_list("order_id", flat=True)
@@ -87,10 +89,10 @@ def units_needed(tenant, product_ids) -> dict[int, int]:
     """Units that accepted orders want and do not hold, per product (what inventory's "to reorder" counts)."""
     rows = (
         OrderLine.objects.filter(
+            WAITING,
             tenant_id=tenant.pk,
             product_id__in=list(product_ids),
             reserved__lt=F("quantity"),
-            order__group__in=WAITING_GROUPS,
         )
         .values("product_id")
         .annotate(units=Sum(F("quantity") - F("reserved")))

@@ -341,3 +341,29 @@ def test_waiting_orders_are_served_even_when_the_broker_is_down_as_the_stock_eve
         sweep_outbox(older_than_seconds=0)
         drain()
     assert sum(line.reserved for line in waiting.lines.all()) == 2
+
+
+def test_a_split_off_child_waiting_in_a_new_group_status_is_served_too(
+    tenant, api_client, tea, django_capture_on_commit_callbacks
+):
+    from orders.models import Group, OrderStatus, StatusPurpose
+    from orders.services.settings import save_status
+
+    # The shop's split-off orders start in a status of group "new" (a purpose allowed there), not "awaiting stock".
+    awaiting = OrderStatus.objects.get(tenant=tenant, purpose=StatusPurpose.SPLIT_TARGET)
+    fields = {"name": awaiting.name, "group": awaiting.group, "color": awaiting.color, "position": 2, "is_active": True}
+    save_status(tenant=tenant, code=awaiting.code, status=awaiting, purpose="", **fields)
+    save_status(
+        tenant=tenant, code="back-order", name="Back order", group=Group.NEW, color="#123456", position=1,
+        is_active=True, purpose=StatusPurpose.SPLIT_TARGET,
+    )  # fmt: skip
+    mug = stocked_product(tenant, sku="MUG", on_hand=5)
+    parent = move(place_order(tenant, [(mug, 1), (tea, 3)]), "confirmed")
+    reserve_order(order=parent, actor=SYSTEM)
+    child = families.split_unavailable(order=parent, actor=SYSTEM)
+    assert child.status.code == "back-order" and child.group == "new"
+    po = make_po(api_client, lines=[{"sku": "TEA", "quantity": 3}]).json()
+    post(api_client, f"/api/v1/purchase-orders/{po['id']}/receive", {"lines": [{"sku": "TEA", "quantity": 3}]})
+    with django_capture_on_commit_callbacks(execute=True):
+        drain()
+    assert sum(ln.reserved for ln in child.lines.all()) == 3
