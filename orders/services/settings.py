@@ -131,15 +131,17 @@ def set_transition(
     row = locks.lock_transition(tenant=tenant, channel=channel, from_status=from_status, to_status=to_status)
     every_role = set(Role.values)
     if allowed:
-        if row is None:
-            StatusTransition.objects.create(
+        if row is None:  # a toggle of the same cell at the same time may insert it first: then it is updated below
+            cell = StatusTransition(
                 tenant=tenant,
                 channel=channel,
                 from_status=from_status,
                 to_status=to_status,
                 roles=[role] if role else [],
             )
-        elif role and row.roles and role not in row.roles:
+            StatusTransition.objects.bulk_create([cell], ignore_conflicts=True)
+            row = locks.lock_transition(tenant=tenant, channel=channel, from_status=from_status, to_status=to_status)
+        if role and row.roles and role not in row.roles:
             row.roles = sorted({*row.roles, role})
             row.save(update_fields=["roles"])
         elif not role and row.roles:

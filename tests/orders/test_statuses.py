@@ -114,3 +114,22 @@ def test_an_inactive_status_cannot_be_entered(tenant):
     statuses.OrderStatus.objects.filter(tenant=tenant, code="confirmed").update(is_active=False)
     with pytest.raises(TransitionNotAllowed):
         move(order, "confirmed")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_matrix_cell_allowed_twice_at_once_is_one_move_not_an_error(tenant):
+    """A double click on the grid sends two toggles of the same empty cell together."""
+    from orders.models import OrderStatus
+    from tests.concurrency import run_together
+
+    new, delivered = (OrderStatus.objects.get(tenant=tenant, code=code) for code in ("new", "delivered"))
+    for channel, roles in (("", ["", Role.MANAGER]), ("marketplace", ["", ""])):
+        run_together(
+            lambda role, channel=channel: set_transition(
+                tenant=tenant, from_status=new, to_status=delivered, allowed=True, channel=channel, role=role
+            ),
+            roles,
+            tenant=tenant,
+        )
+        row = StatusTransition.objects.get(tenant=tenant, channel=channel, from_status=new, to_status=delivered)
+        assert row.roles == []  # allowed for every role, as one of the two asked
