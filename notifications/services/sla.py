@@ -140,7 +140,6 @@ def deadline_of(*, order) -> OrderDeadline | None:
 
 
 @transaction.atomic
-@transaction.atomic
 def save_time_limit(
     *,
     tenant,
