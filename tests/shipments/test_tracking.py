@@ -272,3 +272,20 @@ def test_a_sandbox_speed_that_is_no_number_of_minutes_keeps_the_default(tenant, 
         tracking.poll_shipment(shipment_id=shipment.pk)
     shipment.refresh_from_db()
     assert shipment.state == "in_transit" and shipment.poll_failures == 0
+
+
+def test_a_poll_that_fails_in_a_way_no_one_foresaw_backs_off_instead_of_polling_every_minute(
+    tenant, fake, monkeypatch, caplog
+):
+    _, shipment = shipped(tenant, fake)
+
+    class Broken:
+        def fetch_events(self, **kwargs):
+            return [{"not": "an event"}]  # an adapter's bug: applying it raises something no one catches
+
+    monkeypatch.setattr(tracking, "adapter_for", lambda carrier: Broken())
+    due = shipment.next_poll_at
+    shipment = poll_now(shipment)
+    assert shipment.poll_failures == 1 and "unexpectedly" in shipment.last_error
+    assert shipment.next_poll_at == due + datetime.timedelta(seconds=1) + datetime.timedelta(seconds=1200)
+    assert "Polling shipment" in caplog.text
