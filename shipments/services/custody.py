@@ -4,13 +4,17 @@ Handing over is the one path that records `handed_over_at`, which the orders mod
 enter the delivery group; so nothing else can move an order into delivery.
 """
 
+import logging
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from inventory import services as stock
+from oms import http
 from oms.actors import Actor
 from oms.db import retry_on_conflict
 from oms.event_catalogue import ShipmentStatusChanged
@@ -25,6 +29,10 @@ from ..carriers import ShipmentRequest, adapter_for
 from ..errors import AlreadyHandedOver, CarrierError, HandoverRefused
 from ..models import Carrier, CarrierKind, HolderKind, Route, RouteStop, Shipment
 from .common import Holder, current_holder, delivery_status, local_datetime, record_transfer, settings_for, user_label
+
+logger = logging.getLogger(__name__)
+# Longer than any carrier call may take (oms.http bounds each), so a second scan waits out the first booking.
+BOOKING_GUARD_SECONDS = int(http.TOTAL_TIMEOUT + http.CONNECT_TIMEOUT + 15)
 
 
 @dataclass
@@ -86,9 +94,11 @@ def hand_over(*, order: Order, actor: Actor, courier=None, carrier: Carrier | No
     if carrier is not None and (carrier.tenant_id != order.tenant_id or not carrier.is_active):
         raise HandoverRefused(gettext("That carrier is not available."))
     _check_handover(order, courier=courier, carrier=carrier)
-    created = None
-    if carrier is not None and carrier.kind != CarrierKind.OWN:
-        # The carrier's API is called before the lock is taken, so a slow carrier never holds the order row.
+    if carrier is None or carrier.kind == CarrierKind.OWN:
+        return _hand_over_locked(order=order, actor=actor, courier=courier, carrier=carrier, created=None)
+    # The carrier's API is called before the lock is taken, so a slow carrier never holds the order row; a second
+    # scan of the same parcel meanwhile (a scanner's double Enter) must not book it twice.
+    with _one_booking_at_a_time(order):
         try:
             created = adapter_for(carrier).create_shipment(
                 ShipmentRequest(
@@ -103,7 +113,28 @@ def hand_over(*, order: Order, actor: Actor, courier=None, carrier: Carrier | No
             raise HandoverRefused(
                 gettext("%(name)s refused the shipment: %(error)s") % {"name": carrier.name, "error": exc}
             ) from exc
-    return _hand_over_locked(order=order, actor=actor, courier=courier, carrier=carrier, created=created)
+        return _hand_over_locked(order=order, actor=actor, courier=courier, carrier=carrier, created=created)
+
+
+@contextmanager
+def _one_booking_at_a_time(order: Order):
+    """Refuse a carrier handover of an order whose booking is already under way (held in the cache for longer than
+    any carrier call may take). With the cache away the handover goes on: the order's lock still lets one win."""
+    key = f"shipments:booking:{order.pk}"
+    try:
+        free = cache.add(key, 1, timeout=BOOKING_GUARD_SECONDS)
+    except Exception:  # noqa: BLE001 - the cache is away
+        logger.warning("Booking guard of order %s not set", order.pk, exc_info=True)
+        free = True
+    if not free:
+        raise HandoverRefused(
+            gettext("Order %(number)s is being handed over to a carrier right now.") % {"number": order.number}
+        )
+    try:
+        yield
+    finally:
+        with suppress(Exception):
+            cache.delete(key)
 
 
 # Only the transaction is retried: the carrier's booking above is made once, whatever the retries.

@@ -3,6 +3,7 @@ on demand. Never any external address."""
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -14,6 +15,7 @@ class FakeCarrier:
         self.created = 0
         self.token = "secret-token"
         self.raw_events: bytes | None = None  # an answer to event requests sent as it is (nonsense on demand)
+        self.booking_seconds = 0.0  # how long a booking (POST) takes to answer
         carrier = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -43,6 +45,7 @@ class FakeCarrier:
                     return
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
+                time.sleep(carrier.booking_seconds)
                 carrier.created += 1
                 number = f"FC{carrier.created:05d}-{body.get('reference', '')}"
                 carrier.events.setdefault(number, [])

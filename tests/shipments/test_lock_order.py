@@ -234,3 +234,35 @@ def test_a_delivered_parcel_received_back_locks_stock_levels_in_product_order(te
     assert_levels_locked_in_product_order(
         tenant, earlier, later, lambda: returns.receive_return(order=Order.objects.get(pk=order.pk), actor=PACKER_ACTOR)
     )
+
+
+def test_two_scans_of_one_parcel_for_a_carrier_at_once_book_it_once(tenant, settings):
+    """A scanner's double Enter: both requests would call the carrier before either takes the order's lock. One books
+    it; the other is told the handover is under way, and no second booking is left at the carrier."""
+    from shipments.errors import HandoverRefused
+    from tests.concurrency import run_together
+
+    from .fake_carrier import FakeCarrier
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_URLS = True  # the fake carrier listens on 127.0.0.1
+    order = packed_order(tenant)
+    outcomes = []
+    with FakeCarrier() as fake:
+        fake.booking_seconds = 0.5
+        carrier = Carrier.objects.create(
+            tenant=tenant, kind="http", name="FastParcel", base_url=fake.url, token=fake.token
+        )
+
+        def scan(_):
+            try:
+                custody.hand_over(order=Order.objects.get(pk=order.pk), actor=PACKER_ACTOR, carrier=carrier)
+                outcomes.append("handed over")
+            except HandoverRefused as exc:
+                outcomes.append(exc.message)
+
+        run_together(scan, [1, 2], tenant=tenant)
+    assert fake.created == 1 and Shipment.objects.filter(order=order).count() == 1
+    assert outcomes.count("handed over") == 1
+    assert [o for o in outcomes if o != "handed over"] == [
+        f"Order {order.number} is being handed over to a carrier right now."
+    ]
