@@ -28,6 +28,7 @@ from ..models import (
     RouteStop,
     Shipment,
     ShipmentState,
+    StopResult,
 )
 from .common import Holder, current_holder, record_transfer
 
@@ -98,9 +99,14 @@ def receive_return(*, order: Order, actor: Actor) -> Order:
     holder = current_holder(order)
     if holder.kind != HolderKind.WAREHOUSE:
         record_transfer(order=order, to=Holder.warehouse(), frm=holder, actor=actor, note="returned parcel received")
-    RouteStop.objects.filter(tenant_id=order.tenant_id, order=order, result="failed", returned_at__isnull=True).update(
-        returned_at=timezone.now()
+    now = timezone.now()
+    # Back before the courier resolved the stop: it failed, or the route could never be closed.
+    RouteStop.objects.filter(tenant_id=order.tenant_id, order=order, result=StopResult.PENDING).update(
+        result=StopResult.FAILED, reason=gettext("Brought back to the warehouse undelivered."), resolved_at=now
     )
+    RouteStop.objects.filter(
+        tenant_id=order.tenant_id, order=order, result=StopResult.FAILED, returned_at__isnull=True
+    ).update(returned_at=now)
     Shipment.objects.filter(tenant_id=order.tenant_id, order=order).update(
         state=ShipmentState.RETURNED, next_poll_at=None
     )

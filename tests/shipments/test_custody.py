@@ -236,3 +236,14 @@ def test_only_a_parcel_still_out_goes_back_into_delivery_from_a_cancel_status(te
         change_status(order=order, to_code=in_transit.code, actor=SYSTEM, skip_matrix=True)
     order.refresh_from_db()
     assert order.group == "cancel" and all(line.reserved == 0 for line in order.lines.all())
+
+
+def test_a_parcel_scanned_back_while_its_stop_is_open_fails_the_stop_so_the_route_can_close(tenant):
+    """The courier brought the parcel back without marking the stop: the warehouse's scan resolves it."""
+    order, stop, courier = handed_to_courier(tenant)
+    routes.depart(route=stop.route, actor=SYSTEM)
+    returns.receive_return(order=order, actor=PACKER_ACTOR)
+    stop.refresh_from_db()
+    assert stop.result == "failed" and stop.reason and stop.resolved_at and stop.returned_at
+    routes.close(route=stop.route, actor=SYSTEM)
+    assert common.current_holder(order).kind == HolderKind.WAREHOUSE
