@@ -4,6 +4,7 @@ import re
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from oms.db import HotQuery, HotRead, RowsInsert
@@ -169,7 +170,8 @@ def merge_customers(*, keep: Customer, duplicate: Customer) -> Customer:
         raise InvalidMerge(gettext("These customers are being merged by someone else right now. Try again."))
     survivor, absorbed = locked[survivor.pk], locked[absorbed.pk]
     tenant_id = survivor.tenant_id
-    Order.objects.filter(tenant_id=tenant_id, customer=absorbed).update(customer=survivor)
+    # The orders changed: the analytics refresh and the API's `updated_since` read `updated_at`.
+    Order.objects.filter(tenant_id=tenant_id, customer=absorbed).update(customer=survivor, updated_at=timezone.now())
     CustomerContact.objects.filter(tenant_id=tenant_id, customer=absorbed).update(customer=survivor)
     Customer.objects.filter(tenant_id=tenant_id, merged_into=absorbed).update(merged_into=survivor)
     survivor.tags = sorted(set(survivor.tags) | set(absorbed.tags))

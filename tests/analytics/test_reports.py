@@ -281,3 +281,23 @@ def test_stay_summary_catches_up_with_new_status_changes(history):
         r["code"]: r["stays"] for r in reports.duration_report(tenant=history.tenant, filters=YEAR_2025).statuses
     }
     assert statuses["cancelled"] == 1
+
+
+def test_a_customer_merged_later_is_one_customer_after_the_next_refresh(history):
+    """The scheduled (incremental) refresh must see orders moved by a merge: one customer, not two cohorts."""
+    from analytics.models import Purchase
+    from orders.services.customers import merge_customers
+
+    ann, bob = history.customers["Ann"], history.customers["Bob"]
+    merge_customers(keep=ann, duplicate=bob)
+    assert services.refresh_purchases(tenant=history.tenant) == 5
+    assert not Purchase.objects.filter(tenant=history.tenant, customer_id=bob.pk).exists()
+    ann_purchases = Purchase.objects.filter(tenant=history.tenant, customer_id=ann.pk).order_by("seq")
+    assert [p.root_id for p in ann_purchases] == [
+        history.orders["A1"].pk,
+        history.orders["B1"].pk,
+        history.orders["A2"].pk,
+    ]
+    jan = cohort_rows(reports.cohort_report(tenant=history.tenant, filters=YEAR_2025))[date(2025, 1, 1)]
+    assert jan.size == 2  # Ann (with Bob's purchase) and Dan
+    assert (jan.cells[0]["customers"], jan.cells[0]["purchases"]) == (2, 3)
