@@ -180,7 +180,11 @@ def refresh_purchases(*, tenant, force: bool = False) -> int | None:
     settings = locks.lock_settings(tenant=tenant, revenue_groups=default_revenue_groups())
     latest = Order.objects.filter(tenant=tenant).aggregate(latest=Max("updated_at"))["latest"]
     seen = settings.purchases_seen_change
-    if not force and settings.purchases_refreshed_at and (latest is None or (seen and latest <= seen)):
+    refreshed = settings.purchases_refreshed_at
+    # A change saved before `seen` may commit after the last run read: skip only once that run came an OVERLAP
+    # after `seen`, when such late commits are in (the incremental rebuild re-reads the OVERLAP too).
+    settled = seen is not None and refreshed is not None and refreshed - seen >= OVERLAP
+    if not force and refreshed and (latest is None or (settled and latest <= seen)):
         return None
     groups = [g for g in settings.revenue_groups if g != "cancel"] or default_revenue_groups()
     params = {"tenant": tenant.pk, "groups": groups, "tz": timezone.get_current_timezone_name()}

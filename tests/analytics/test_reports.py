@@ -301,3 +301,28 @@ def test_a_customer_merged_later_is_one_customer_after_the_next_refresh(history)
     jan = cohort_rows(reports.cohort_report(tenant=history.tenant, filters=YEAR_2025))[date(2025, 1, 1)]
     assert jan.size == 2  # Ann (with Bob's purchase) and Dan
     assert (jan.cells[0]["customers"], jan.cells[0]["purchases"]) == (2, 3)
+
+
+def test_a_change_that_commits_after_a_refresh_with_an_earlier_time_is_not_skipped(history):
+    """A transaction stamps `updated_at` when it saves, not when it commits: a change saved a moment before the
+    newest one a refresh saw, committed just after that refresh read, must still reach the summary."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from analytics.models import AnalyticsSettings
+    from orders.models import Order, OrderStatus
+
+    delivered = OrderStatus.objects.get(tenant=history.tenant, code="delivered")
+    Order.objects.filter(pk=history.orders["C2"].pk).update(
+        status=delivered, group="complete", updated_at=timezone.now()
+    )
+    assert services.refresh_purchases(tenant=history.tenant) == 6  # C2 is a purchase now
+    seen = AnalyticsSettings.objects.get(tenant=history.tenant).purchases_seen_change
+    # Bob's cancelled B2 was taken back and delivered by a slower transaction that saved a second earlier.
+    Order.objects.filter(pk=history.orders["B2"].pk).update(
+        status=delivered, group="complete", updated_at=seen - timedelta(seconds=1)
+    )
+    assert services.refresh_purchases(tenant=history.tenant) == 7
+    report = reports.cohort_report(tenant=history.tenant, filters=YEAR_2025)
+    assert cohort_rows(report)[date(2025, 1, 1)].cells[1]["revenue"] == Decimal("999")
