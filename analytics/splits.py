@@ -3,7 +3,8 @@
 How it counts (the page says the same):
 - a split-off is a child order created by "split" (its timeline begins with "split from parent"); copies are not;
 - it counts in the range by its own creation time; *recovered revenue* is the total of the split-offs that reached
-  the complete group — sales that would have been lost had the missing lines been deleted;
+  the complete group, less what was refunded for goods sent back — sales that would have been lost had the
+  missing lines been deleted;
 - *time to ship* runs from the split-off's creation to its hand-over to the carrier or courier;
 - lifetime value compares customers with at least one split purchase against customers without one **in the same
   first-purchase month** (customers whose first purchase is in the range), each cohort weighted by its number of
@@ -23,7 +24,11 @@ SPLIT_FROM = "split_from"  # orders.ActivityKind.SPLIT_FROM, the first line of a
 
 CHILDREN_SQL = """
 WITH children AS (
-    SELECT o.total, o."group", o.created_at, o.handed_over_at
+    SELECT o.total, o."group", o.created_at, o.handed_over_at,
+           -- goods sent back for their money were no sale recovered (as in reports.PURCHASES)
+           (SELECT COALESCE(SUM(p.amount), 0)
+            FROM shipments_customerreturn cr JOIN orders_payment p ON p.id = cr.refund_id AND p.tenant_id = cr.tenant_id
+            WHERE cr.tenant_id = o.tenant_id AND cr.order_id = o.id) AS refunded
     FROM orders_order o
     WHERE o.tenant_id = %(tenant)s AND o.parent_id IS NOT NULL
       AND (%(start)s::timestamptz IS NULL OR o.created_at >= %(start)s)
@@ -35,7 +40,7 @@ WITH children AS (
 SELECT count(*),
        count(*) FILTER (WHERE "group" = 'complete'),
        count(*) FILTER (WHERE "group" = 'cancel'),
-       COALESCE(SUM(total) FILTER (WHERE "group" = 'complete'), 0),
+       COALESCE(SUM(total - refunded) FILTER (WHERE "group" = 'complete'), 0),
        COALESCE(SUM(total) FILTER (WHERE "group" NOT IN ('complete', 'cancel')), 0),
        percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM handed_over_at - created_at))
            FILTER (WHERE handed_over_at IS NOT NULL),

@@ -107,3 +107,22 @@ def test_the_cohort_table_as_csv(client_for, split_history):
 def test_an_empty_shop_sees_empty_states(client_for):
     body = client_for(Role.OWNER).get(reverse("analytics:splits")).content.decode()
     assert "No order was split in this range." in body
+
+
+@within_tenant
+def refund_return(tenant, order, amount):
+    """A received customer return of `order` refunded `amount` (as shipments.services.returns records one)."""
+    from orders.models import Payment, PaymentKind
+    from shipments.models import CustomerReturn, ReturnState
+
+    refund = Payment.objects.create(tenant=tenant, order=order, kind=PaymentKind.REFUND, method="cash", amount=amount)
+    CustomerReturn.objects.create(
+        tenant=tenant, order=order, reason="too big", state=ReturnState.RECEIVED, refund_on_receipt=True, refund=refund
+    )
+
+
+def test_goods_of_a_split_off_sent_back_for_their_money_are_not_recovered(split_history):
+    refund_return(split_history.tenant, split_history.orders["A1-2"], Decimal("20.00"))
+    report = split_report(tenant=split_history.tenant, filters=YEAR_2025)
+    assert report.completed == 2
+    assert report.recovered == Decimal("60.00")  # 50 − 20 sent back + 30
