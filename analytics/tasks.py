@@ -9,11 +9,11 @@ from . import services
 @shared_task(acks_late=True)
 def refresh_purchase_summaries() -> int:
     """Beat: bring the purchase and stay summaries of every tenant up to date (unchanged ones are skipped)."""
-    rebuilt = 0
-    for tenant_id in Tenant.objects.order_by("pk").values_list("pk", flat=True):
-        done = refresh_tenant_summaries(tenant_id)
-        rebuilt += any(value is not None for value in done.values())
-    return rebuilt
+    return rls.each_tenant(
+        Tenant.objects.order_by("pk").values_list("pk", flat=True),
+        lambda tenant_id: any(value is not None for value in refresh_tenant_summaries(tenant_id).values()),
+        what="Refreshing the purchase summaries",
+    )
 
 
 @shared_task(acks_late=True)

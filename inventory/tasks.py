@@ -11,8 +11,8 @@ from . import reorder
 @shared_task(acks_late=True)
 def sweep_low_stock() -> int:
     """Beat: raise `stock.low` for levels that fell below their minimum (once per dip), shop by shop."""
-    raised = 0
-    for tenant in Tenant.objects.order_by("pk"):
-        with rls.tenant_context(tenant.pk):
-            raised += reorder.sweep_low_stock(tenant=tenant)
-    return raised
+    return rls.each_tenant(
+        Tenant.objects.order_by("pk").values_list("pk", flat=True),
+        lambda tenant_id: reorder.sweep_low_stock(tenant=Tenant.objects.get(pk=tenant_id)),
+        what="The low-stock sweep",
+    )

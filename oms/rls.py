@@ -14,6 +14,7 @@ Roles (see the README's security notes):
   this event, which deliveries are due), never running SQL of the caller's choosing.
 """
 
+import logging
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from django.conf import settings
 from django.db import connection
 
 from oms import tenant_binding
+
+logger = logging.getLogger(__name__)
 
 TENANT_SETTING = "app.tenant_id"
 POLICY = "tenant_isolation"
@@ -204,3 +207,16 @@ def tenant_context(tenant_id: int):
         yield
     finally:
         bind(previous)
+
+
+def each_tenant(tenant_ids, work: Callable[[int], int], *, what: str) -> int:
+    """For beat's sweeps: `work(tenant_id)` inside each tenant in turn, the sum of what it returns. One tenant's
+    failure (bad data the sweep did not foresee) is logged and skipped, never stopping the tenants after it."""
+    total = 0
+    for tenant_id in tenant_ids:
+        try:
+            with tenant_context(tenant_id):
+                total += work(tenant_id)
+        except Exception:
+            logger.exception("%s failed for tenant %s; the other tenants go on", what, tenant_id)
+    return total

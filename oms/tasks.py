@@ -44,11 +44,11 @@ def sweep_outbox(older_than_seconds: int = 30) -> int:
 
 @shared_task
 def purge_idempotency_keys() -> int:
-    deleted = 0
-    for tenant_id in Tenant.objects.values_list("pk", flat=True):
-        with rls.tenant_context(tenant_id):
-            deleted += IdempotencyKey.objects.filter(created_at__lt=timezone.now() - timedelta(hours=48)).delete()[0]
-    return deleted
+    return rls.each_tenant(
+        Tenant.objects.values_list("pk", flat=True),
+        lambda _: IdempotencyKey.objects.filter(created_at__lt=timezone.now() - timedelta(hours=48)).delete()[0],
+        what="Purging idempotency keys",
+    )
 
 
 @shared_task
@@ -70,11 +70,11 @@ def run_job(job_id: int) -> bool:
 @shared_task
 def purge_job_files() -> int:
     """Beat: finished jobs' files are kept a day (an export holds the whole shop; it should not linger)."""
-    removed = 0
-    for tenant_id in Tenant.objects.values_list("pk", flat=True):
-        with rls.tenant_context(tenant_id):
-            removed += jobs.purge_files(older_than=timezone.now() - jobs.FILES_KEPT)
-    return removed
+    return rls.each_tenant(
+        Tenant.objects.values_list("pk", flat=True),
+        lambda _: jobs.purge_files(older_than=timezone.now() - jobs.FILES_KEPT),
+        what="Purging job files",
+    )
 
 
 @shared_task(acks_late=True)

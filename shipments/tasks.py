@@ -16,11 +16,11 @@ POLL_SPREAD_SECONDS = 50  # a minute's batch of polls is spread over the minute,
 def check_route_deadlines() -> int:
     """Incidents for routes past their departure deadline or left open after the end of the day."""
     tenant_ids = [row[0] for row in rls.system_rows(system.tenants_with_open_routes, timezone.localdate())]
-    created = 0
-    for tenant_id in tenant_ids:
-        with rls.tenant_context(tenant_id):
-            created += len(routes.find_incidents(tenant_id=tenant_id))
-    return created
+    return rls.each_tenant(
+        tenant_ids,
+        lambda tenant_id: len(routes.find_incidents(tenant_id=tenant_id)),
+        what="Checking route deadlines",
+    )
 
 
 @shared_task(acks_late=True)

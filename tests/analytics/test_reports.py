@@ -326,3 +326,28 @@ def test_a_change_that_commits_after_a_refresh_with_an_earlier_time_is_not_skipp
     assert services.refresh_purchases(tenant=history.tenant) == 7
     report = reports.cohort_report(tenant=history.tenant, filters=YEAR_2025)
     assert cohort_rows(report)[date(2025, 1, 1)].cells[1]["revenue"] == Decimal("999")
+
+
+def test_one_shop_that_fails_its_refresh_does_not_stop_the_shops_after_it(history, other_tenant, monkeypatch, caplog):
+    """Beat's refresh goes shop by shop: a shop whose rebuild raises (data the refresh did not foresee) is logged and
+    skipped; the shops after it are still brought up to date."""
+    from django.utils import timezone
+
+    from analytics.tasks import refresh_purchase_summaries
+    from orders.models import Order
+
+    first, second = sorted([history.tenant, other_tenant], key=lambda shop: shop.pk)
+    real = services.refresh_summaries
+    refreshed = []
+
+    def refresh(*, tenant, force=False):
+        if tenant.pk == first.pk:
+            raise RuntimeError("a row the refresh did not foresee")
+        refreshed.append(tenant.pk)
+        return real(tenant=tenant, force=force)
+
+    monkeypatch.setattr(services, "refresh_summaries", refresh)
+    Order.objects.filter(tenant=history.tenant).update(updated_at=timezone.now())
+    refresh_purchase_summaries()
+    assert refreshed == [second.pk]
+    assert "Refreshing the purchase summaries failed for tenant" in caplog.text

@@ -350,3 +350,18 @@ def test_a_failing_subscriber_does_not_keep_the_batch_s_webhooks_from_being_queu
     assert len(made) == 2 and not WebhookDelivery.objects.filter(endpoint=hooked).exists()  # undone with the trigger
     assert {(name, tenant_id) for name, _, tenant_id in queued} == {("notifications.tasks.deliver_webhooks", tenant.pk)}
     assert sorted(pk for _, ids, _ in queued for pk in ids) == made  # each queued once, at the commit
+
+
+def test_a_sweep_runs_each_shop_bound_to_it_and_one_shops_failure_stops_no_other(tenant, other_tenant, caplog):
+    seen = []
+
+    def work(tenant_id):
+        seen.append((tenant_id, rls.bound_tenant()))
+        if tenant_id == tenant.pk:
+            raise ValueError("bad data in this shop")
+        return 2
+
+    assert rls.each_tenant([tenant.pk, other_tenant.pk], work, what="A sweep") == 2
+    assert seen == [(tenant.pk, tenant.pk), (other_tenant.pk, other_tenant.pk)]
+    assert rls.bound_tenant() == tenant.pk  # the test's own binding is back
+    assert f"A sweep failed for tenant {tenant.pk}" in caplog.text
