@@ -367,3 +367,16 @@ def test_a_split_off_child_waiting_in_a_new_group_status_is_served_too(
     with django_capture_on_commit_callbacks(execute=True):
         drain()
     assert sum(ln.reserved for ln in child.lines.all()) == 3
+
+
+def test_a_quantity_of_thousands_of_digits_received_by_form_is_refused_in_words(tenant, client_for, tea):
+    po = purchasing.create_purchase_order(
+        tenant=tenant, supplier="Tea Co", warehouse_code="MAIN", lines=[purchasing.PurchaseLine("TEA", 2)]
+    )
+    line = po.lines.get()
+    answer = client_for(Role.MANAGER).post(
+        reverse("inventory:purchase_receive", args=[po.pk]), {f"qty-{line.pk}": "9" * 5000}, HTTP_HX_REQUEST="true"
+    )
+    assert answer.status_code == 200
+    assert "Quantities must be whole numbers from 0 to 1,000,000." in answer.content.decode()
+    assert StockLevel.objects.filter(product=tea, on_hand__gt=0).count() == 0

@@ -171,3 +171,18 @@ def test_ending_a_transfer_on_screen_takes_a_buyer_and_a_reason(tenant, two_ware
     answer = manager.post(reverse("inventory:transfer_close", args=[other.pk]), {"how": "lost", "reason": "stolen"})
     assert answer.status_code == 302
     assert Transfer.objects.get(pk=other.pk).state == TransferState.CLOSED_SHORT
+
+
+def test_a_quantity_of_thousands_of_digits_received_by_form_is_refused_in_words(tenant, two_warehouses, client_for):
+    main, shop = two_warehouses
+    mug = stocked_product(tenant, sku="MUG", on_hand=10, warehouse=main)
+    transfer = transfers.create_transfer(tenant=tenant, from_code="MAIN", to_code="SHOP", lines=[("MUG", 4)])
+    line = transfer.lines.get()
+    answer = client_for(Role.MANAGER).post(
+        reverse("inventory:transfer_receive", args=[transfer.pk]),
+        {f"qty-{line.pk}": "9" * 5000},
+        HTTP_HX_REQUEST="true",
+    )
+    assert answer.status_code == 200
+    assert "Quantities must be whole numbers from 0 to 1,000,000." in answer.content.decode()
+    assert level(mug, shop) is None
