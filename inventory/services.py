@@ -518,7 +518,10 @@ def set_warehouse_staff(*, warehouse: Warehouse, user_ids) -> list[int]:
 
     packers = set(
         Membership.objects.filter(
-            tenant_id=warehouse.tenant_id, role=Role.PACKER, user_id__in=[int(u) for u in user_ids]
+            tenant_id=warehouse.tenant_id,
+            role=Role.PACKER,
+            # an id too long to be anyone's is no packer (and int() refuses 4,300+ digits)
+            user_id__in=[int(u) for u in user_ids if len(str(u)) < 19],
         ).values_list("user_id", flat=True)
     )
     if len(packers) != len(set(user_ids)):

@@ -64,3 +64,14 @@ def test_a_packer_is_not_offered_an_order_partly_reserved_at_another_warehouse(t
     with pytest.raises(ScanRefused, match="packed at MAIN"):  # the station refuses it...
         packing.check_packable(both, packer)
     assert both not in selectors.packing_queue(tenant=tenant, user=packer)  # ...so the queue does not offer it
+
+
+def test_a_packer_id_of_thousands_of_digits_is_refused_and_changes_nothing(tenant, client_for):
+    shop = WarehouseFactory(tenant=tenant, code="SHOP")
+    packer = make_member(tenant, Role.PACKER)
+    stock.set_warehouse_staff(warehouse=shop, user_ids=[packer.pk])
+    url = reverse("inventory:warehouse_edit", args=[shop.pk])
+    answer = client_for(Role.ADMIN).post(url, {"name": "Renamed", "priority": 1, "packers": ["9" * 5000]})
+    assert answer.status_code == 200 and "packers of this shop" in answer.content.decode()
+    shop.refresh_from_db()
+    assert shop.name != "Renamed" and stock.warehouses_of(tenant=tenant, user=packer) == {shop.pk}
