@@ -365,3 +365,8 @@ def test_a_sweep_runs_each_shop_bound_to_it_and_one_shops_failure_stops_no_other
     assert seen == [(tenant.pk, tenant.pk), (other_tenant.pk, other_tenant.pk)]
     assert rls.bound_tenant() == tenant.pk  # the test's own binding is back
     assert f"A sweep failed for tenant {tenant.pk}" in caplog.text
+
+
+def test_a_retry_naming_an_event_of_thousands_of_digits_retries_nothing(tenant, client_for):
+    answer = client_for(Role.ADMIN).post(reverse("oms:events_retry"), {"event": "9" * 5000}, follow=True)
+    assert answer.status_code == 200 and "Nothing to retry" in answer.content.decode()
