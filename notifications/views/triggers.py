@@ -147,7 +147,7 @@ def trigger_edit(request, pk=None):
         elif op.startswith("remove_condition:") or op.startswith("remove_action:"):
             what, _, index = op.partition(":")
             rows = state["conditions" if what == "remove_condition" else "actions"]
-            if index.isdecimal() and int(index) < len(rows):
+            if index.isdecimal() and len(index) <= 2 and int(index) < len(rows):  # at most MAX_ROWS rows
                 rows.pop(int(index))
         elif op == "save":
             ok, saved = run_service(

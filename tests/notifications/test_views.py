@@ -254,3 +254,9 @@ def test_admin_adds_and_removes_a_holiday(client_for, tenant, other_tenant):
     assert not Holiday.objects.exists()
     with rls.tenant_context(other_tenant.pk):
         assert list(Holiday.objects.values_list("name", flat=True)) == ["Theirs"]
+
+
+def test_builder_removing_a_row_of_thousands_of_digits_removes_nothing(client_for):
+    html = builder_post(client_for(Role.ADMIN), reverse("notifications:trigger_new"), "remove_condition:" + "9" * 5000)
+    assert html.status_code == 200 and html.content.decode().count('name="cond_field"') == 1
+    assert not Trigger.objects.exists()
