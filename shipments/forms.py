@@ -8,6 +8,27 @@ from .models import DEFAULT_TRACKING_STATUS_MAP, CarrierKind, ShipmentState
 MAX_LOGO_BYTES = 1_000_000
 
 
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    return isinstance(value, list) and any(_holds_nul(v) for v in value)
+
+
+def _json_for_column(raw: str):
+    """JSON a jsonb column can hold: PostgreSQL refuses NaN, infinities, lone surrogates and \\u0000 (a 500 at
+    save), and the parser gives up on nesting deeper than Python's recursion limit."""
+    try:
+        value = json.loads(raw)
+        json.dumps(value, allow_nan=False, ensure_ascii=False).encode()
+        if _holds_nul(value):
+            raise ValueError("\\u0000")
+    except (ValueError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
+        raise forms.ValidationError(_("Not valid JSON.")) from exc
+    return value
+
+
 class CarrierForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=CarrierKind.choices)
     name = forms.CharField(label=_("Name"), max_length=100)
@@ -33,11 +54,7 @@ class CarrierForm(forms.Form):
     is_active = forms.BooleanField(label=_("Is active"), required=False, initial=True)
 
     def clean_status_mapping(self):
-        raw = (self.cleaned_data.get("status_mapping") or "").strip() or "{}"
-        try:
-            mapping = json.loads(raw)
-        except ValueError as exc:
-            raise forms.ValidationError(_("Not valid JSON.")) from exc
+        mapping = _json_for_column((self.cleaned_data.get("status_mapping") or "").strip() or "{}")
         if not isinstance(mapping, dict):
             raise forms.ValidationError(_('Give an object like {"DELIVERED": "delivered"}.'))
         if self.data.get("kind") == CarrierKind.HTTP:
@@ -82,10 +99,7 @@ class ShipmentSettingsForm(forms.Form):
         return logo
 
     def clean_tracking_status_map(self):
-        try:
-            mapping = json.loads(self.cleaned_data["tracking_status_map"] or "{}")
-        except ValueError as exc:
-            raise forms.ValidationError(_("Not valid JSON.")) from exc
+        mapping = _json_for_column(self.cleaned_data["tracking_status_map"] or "{}")
         if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
             raise forms.ValidationError(_('Give an object like {"in_transit": "in-transit"}.'))
         unknown = sorted(set(mapping) - set(ShipmentState.values))

@@ -544,3 +544,32 @@ def test_the_label_of_a_partly_paid_order_says_what_is_left_to_collect(tenant, c
     assert order.payment_status == "partially_paid"
     text = pdf_text(client_for(Role.PACKER).get(reverse("shipments:document", args=["label"]) + f"?orders={order.pk}"))
     assert "Collect on delivery" in text and f"{order.total - Decimal('1.00'):.2f}" in text
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [
+        '{"minutes_per_step": NaN}',
+        '{"minutes_per_step": Infinity}',
+        '{"minutes_per_step": 1e999}',
+        '{"A\\u0000": 1}',
+        '{"A": "\\ud800"}',
+        "[" * 100_000,
+    ],
+)
+def test_a_carrier_mapping_no_json_column_holds_is_refused_and_saves_nothing(tenant, client_for, mapping):
+    from shipments.models import Carrier
+
+    form = {"form": "carrier", "kind": "sandbox", "name": "Demo", "status_mapping": mapping}
+    answer = client_for(Role.ADMIN).post(reverse("shipments:settings"), {**form, "poll_interval_seconds": 600})
+    assert answer.status_code == 200 and b"JSON" in answer.content
+    assert not Carrier.objects.filter(tenant=tenant).exists()
+
+
+def test_a_tracking_map_nested_deeper_than_the_parser_goes_is_refused(tenant, client_for):
+    from shipments.models import ShipmentSettings
+
+    form = {"form": "settings", "departure_deadline": "10:30", "end_of_day": "20:00"}
+    answer = client_for(Role.ADMIN).post(reverse("shipments:settings"), {**form, "tracking_status_map": "[" * 100_000})
+    assert answer.status_code == 200 and b"Not valid JSON" in answer.content
+    assert not ShipmentSettings.objects.filter(tenant=tenant, departure_deadline="10:30").exists()
