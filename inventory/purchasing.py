@@ -31,6 +31,7 @@ from .models import (
 
 MAX_LINES = 1000
 MAX_COST = Decimal("9999999999.99")
+MAX_DAYS_AHEAD = 36_525  # a later date is a typo, and near the calendar's end the delivery promise overflows
 
 
 class PurchaseOrderClosed(Conflict):
@@ -107,8 +108,8 @@ def _merged(lines: list[PurchaseLine]) -> dict[str, PurchaseLine]:
 
 
 def _check_expected(expected_at) -> None:
-    """A date the goods can still come: not before today in the shop's time zone (a past year is a typo, and
-    waiting orders would be told it)."""
+    """A date the goods can still come: not before today in the shop's time zone nor years ahead (a wrong year is a
+    typo, and waiting orders would be told it)."""
     if expected_at is None:
         return
     if not isinstance(expected_at, datetime.date):
@@ -118,6 +119,12 @@ def _check_expected(expected_at) -> None:
         raise InvalidQuantity(
             gettext("The expected date %(day)s has passed; give today (%(today)s) or later.")
             % {"day": expected_at.isoformat(), "today": today.isoformat()},
+            field="expected_at",
+        )
+    if expected_at > today + datetime.timedelta(days=MAX_DAYS_AHEAD):
+        raise InvalidQuantity(
+            gettext("The expected date %(day)s is more than a hundred years ahead; check the year.")
+            % {"day": expected_at.isoformat()},
             field="expected_at",
         )
 

@@ -380,3 +380,22 @@ def test_a_quantity_of_thousands_of_digits_received_by_form_is_refused_in_words(
     assert answer.status_code == 200
     assert "Quantities must be whole numbers from 0 to 1,000,000." in answer.content.decode()
     assert StockLevel.objects.filter(product=tea, on_hand__gt=0).count() == 0
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "2200-01-01"])
+def test_an_expected_date_a_century_ahead_is_refused_and_changes_nothing(tenant, client_for, tea, day):
+    """9999-12-31 was taken, and every delivery promise for the product then failed adding its window to it."""
+    manager = client_for(Role.MANAGER)
+    answer = manager.post(
+        reverse("inventory:purchase_new"),
+        {"supplier": "Tea Co", "warehouse": "MAIN", "lines": "TEA 5", "expected_at": day},
+    )
+    assert answer.status_code == 200 and "more than a hundred years ahead" in answer.content.decode()
+    assert not PurchaseOrder.objects.exists()
+    po = purchasing.create_purchase_order(
+        tenant=tenant, supplier="Tea Co", warehouse_code="MAIN", lines=[purchasing.PurchaseLine("TEA", 2)]
+    )
+    answer = manager.post(reverse("inventory:purchase_expected", args=[po.pk]), {"expected_at": day}, follow=True)
+    assert "more than a hundred years ahead" in answer.content.decode()
+    po.refresh_from_db()
+    assert po.expected_at is None
