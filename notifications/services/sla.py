@@ -231,7 +231,12 @@ def add_holiday(*, tenant, day: datetime.date, name: str = "") -> Holiday:
     holiday, created = Holiday.objects.get_or_create(tenant=tenant, day=day, defaults={"name": name})
     if not created:
         raise DomainError(gettext("%(day)s is already a holiday.") % {"day": f"{day:%Y-%m-%d}"})
-    _replan_working_hours_limits(tenant)
+    try:
+        _replan_working_hours_limits(tenant)
+    except ValueError as exc:  # a limit the working days left could no longer place (the holiday is rolled back)
+        raise DomainError(
+            gettext("With this holiday a working-hours time limit no longer fits the working days. Shorten it first.")
+        ) from exc
     return holiday
 
 

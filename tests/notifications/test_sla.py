@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import Alert, OrderDeadline
@@ -278,3 +279,27 @@ def test_a_working_hours_limit_longer_than_the_working_days_can_hold_is_refused_
     )
     assert response.status_code == 200 and "working hours" in response.content.decode()
     assert not TimeLimit.objects.exists() and due_at(order) is None
+
+
+def test_a_holiday_that_leaves_a_working_hours_limit_no_room_is_refused(tenant, client_for):
+    """With one working minute a day, the longest limit the planner places takes almost all of its horizon: one
+    more day off made every deadline of the status fail (a 500 on the page, and on each order entering it)."""
+    from notifications.models import Holiday
+
+    starts, ends = datetime.time(9, 0), datetime.time(9, 1)
+    with time_machine.travel(MONDAY_10, tick=False):
+        longest = next(m for m in range(5300, 0, -1) if _places(m, starts, ends))  # the horizon is 20 years of days
+        order = new_order(tenant)
+        limit(tenant, "new", longest, working_hours_only=True, work_starts=starts, work_ends=ends)
+        planned = due_at(order)
+        answer = client_for(Role.ADMIN).post(reverse("notifications:holiday_add"), {"day": "2026-03-04"})
+    assert answer.status_code == 200 and "no longer fits the working days" in answer.content.decode()
+    assert not Holiday.objects.exists() and due_at(order) == planned
+
+
+def _places(minutes, starts, ends) -> bool:
+    try:
+        sla.add_working_minutes(MONDAY_10, minutes, starts=starts, ends=ends)
+    except ValueError:
+        return False
+    return True
