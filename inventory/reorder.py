@@ -112,9 +112,10 @@ def to_reorder(*, tenant, warehouse=None) -> list[ReorderRow]:
     """Levels whose available units, less what waiting orders need, plus what is on its way to that warehouse, are
     under their minimum; with the quantity to order (the reorder quantity, or at least what brings them back to the
     minimum). What waiting orders need is counted once per product: against the warehouses in the order reservation
-    takes from them (priority), as far as their available units go, and the rest against the first of them."""
+    takes from them (priority), as far as their available units go, and the rest against the first of them.
+    A switched-off warehouse is left out: nothing is bought for it (purchase orders go to active warehouses)."""
     levels = StockLevel.objects.filter(
-        tenant=tenant, reorder_point__isnull=False, product__is_active=True
+        tenant=tenant, reorder_point__isnull=False, product__is_active=True, warehouse__is_active=True
     ).select_related("product", "warehouse")
     levels = list(levels.order_by("warehouse__priority", "warehouse_id"))
     product_ids = {level.product_id for level in levels}

@@ -158,3 +158,17 @@ def test_what_waiting_orders_need_is_not_charged_to_a_switched_off_warehouse(ten
     move(place_order(tenant, [(tea, 8)]), "confirmed")  # accepted, waiting: nothing active can serve it
     # SHOP: 0 on hand, 8 wanted, minimum 5 → 13; MAIN's 10 cannot go to the order
     assert suggested(tenant) == {("SHOP", "TEA"): 13}
+
+
+def test_a_switched_off_warehouse_is_not_offered_a_draft_that_would_buy_for_another(tenant, two_warehouses, client_for):
+    """Purchase orders go to active warehouses only: a draft for a switched-off one opened the form with another
+    warehouse chosen in its place."""
+    from inventory import services as stock
+
+    main, shop = two_warehouses
+    tea = stocked_product(tenant, sku="TEA", on_hand=1, warehouse=main)
+    reorder.set_reorder_point(tenant=tenant, product=tea, warehouse=main, minimum=5, quantity=10)
+    stock.update_warehouse(warehouse=main, name=main.name, priority=main.priority, is_active=False)
+    assert suggested(tenant) == {}
+    page = client_for(Role.MANAGER).get(reverse("inventory:reorder"))
+    assert "warehouse=MAIN" not in page.content.decode()
