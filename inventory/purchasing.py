@@ -107,7 +107,7 @@ def _merged(lines: list[PurchaseLine]) -> dict[str, PurchaseLine]:
     return merged
 
 
-def _check_expected(expected_at) -> None:
+def check_expected(expected_at) -> None:
     """A date the goods can still come: not before today in the shop's time zone nor years ahead (a wrong year is a
     typo, and waiting orders would be told it)."""
     if expected_at is None:
@@ -140,7 +140,7 @@ def create_purchase_order(
             gettext("Unknown warehouse '%(code)s'.") % {"code": warehouse_code},
             details={"warehouse": warehouse_code},
         )
-    _check_expected(expected_at)
+    check_expected(expected_at)
     merged = _merged(lines)
     products = _products(tenant, merged)
     order = PurchaseOrder.objects.create(
@@ -253,7 +253,7 @@ def change_expected_date(*, order: PurchaseOrder, expected_at) -> PurchaseOrder:
     before = order.expected_at
     if before == expected_at:
         return order
-    _check_expected(expected_at)
+    check_expected(expected_at)
     order.expected_at = expected_at
     order.save(update_fields=["expected_at"])
     record_event(

@@ -15,6 +15,7 @@ from oms.errors import Conflict
 from . import locks, services
 from .errors import InvalidQuantity, UnknownProduct, UnknownWarehouse
 from .models import Product, Transfer, TransferLine, TransferState, Warehouse
+from .purchasing import check_expected
 
 MAX_LINES = 1000
 
@@ -40,6 +41,7 @@ def create_transfer(
     source, target = _warehouse(tenant, from_code, "from"), _warehouse(tenant, to_code, "to")
     if source.pk == target.pk:
         raise InvalidQuantity(gettext("Choose two different warehouses."), field="to")
+    check_expected(expected_at)  # the day it arrives, like a purchase order's
     if not lines or len(lines) > MAX_LINES:
         raise InvalidQuantity(
             gettext("A transfer needs 1 to %(max_lines)s lines.") % {"max_lines": MAX_LINES}, field="lines"

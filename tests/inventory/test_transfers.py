@@ -104,9 +104,9 @@ def test_a_waiting_line_shows_when_a_transfer_brings_its_units(tenant, two_wareh
 
     services.receive(tenant=tenant, warehouse=shop, lines=[(mug, 3)])
     transfers.create_transfer(
-        tenant=tenant, from_code="SHOP", to_code="MAIN", lines=[("MUG", 3)], expected_at=datetime.date(2027, 1, 10)
+        tenant=tenant, from_code="SHOP", to_code="MAIN", lines=[("MUG", 3)], expected_at=datetime.date(2099, 1, 10)
     )
-    assert transfers.expected_arrivals(tenant=tenant, product_ids=[mug.pk]) == {mug.pk: (3, datetime.date(2027, 1, 10))}
+    assert transfers.expected_arrivals(tenant=tenant, product_ids=[mug.pk]) == {mug.pk: (3, datetime.date(2099, 1, 10))}
     order = reserve_order(order=move(place_order(tenant, [(mug, 2)]), "confirmed"), actor=SYSTEM)
     page = client_for(Role.MANAGER).get(reverse("orders:detail", args=[order.pk])).content.decode()
     assert "expected 10 Jan" in page
@@ -186,3 +186,16 @@ def test_a_quantity_of_thousands_of_digits_received_by_form_is_refused_in_words(
     assert answer.status_code == 200
     assert "Quantities must be whole numbers from 0 to 1,000,000." in answer.content.decode()
     assert level(mug, shop) is None
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_an_arrival_date_in_the_past_or_a_century_ahead_is_refused_and_sends_nothing(
+    tenant, two_warehouses, client_for, day
+):
+    main, shop = two_warehouses
+    mug = stocked_product(tenant, sku="MUG", on_hand=10, warehouse=main)
+    form = {"from_warehouse": "MAIN", "to_warehouse": "SHOP", "lines": "MUG 4", "expected_at": day}
+    answer = client_for(Role.MANAGER).post(reverse("inventory:transfer_new"), form)
+    html = answer.content.decode()
+    assert answer.status_code == 200 and ("has passed" in html or "check the year" in html)
+    assert not Transfer.objects.exists() and level(mug, main).on_hand == 10
