@@ -33,7 +33,11 @@ class CarrierForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=CarrierKind.choices)
     name = forms.CharField(label=_("Name"), max_length=100)
     base_url = forms.URLField(
-        label=_("Base URL"), required=False, assume_scheme="https", help_text=_("HTTP/JSON carriers only.")
+        label=_("Base URL"),
+        max_length=200,  # the column's
+        required=False,
+        assume_scheme="https",
+        help_text=_("HTTP/JSON carriers only."),
     )
     token = forms.CharField(
         label=_("Token"),

@@ -573,3 +573,14 @@ def test_a_tracking_map_nested_deeper_than_the_parser_goes_is_refused(tenant, cl
     answer = client_for(Role.ADMIN).post(reverse("shipments:settings"), {**form, "tracking_status_map": "[" * 100_000})
     assert answer.status_code == 200 and b"Not valid JSON" in answer.content
     assert not ShipmentSettings.objects.filter(tenant=tenant, departure_deadline="10:30").exists()
+
+
+def test_a_carrier_base_url_longer_than_the_column_is_refused_by_the_form(tenant, client_for):
+    from shipments.models import Carrier
+
+    form = {"form": "carrier", "kind": "http", "name": "Long", "status_mapping": "{}", "poll_interval_seconds": 600}
+    answer = client_for(Role.ADMIN).post(
+        reverse("shipments:settings"), {**form, "base_url": "https://93.184.216.34/" + "a" * 300}
+    )
+    assert answer.status_code == 200 and "at most 200 characters" in answer.content.decode()
+    assert not Carrier.objects.filter(tenant=tenant).exists()
