@@ -76,3 +76,38 @@ def test_manager_ends_a_transfer_whose_rest_went_back(tenant, live_server, page,
     assert_fits(page)
     page.screenshot(path=f"/tmp/shot-transfer-ended-{'phone' if viewport else 'desktop'}.png", full_page=True)
     console.assert_clean()
+
+
+def test_a_second_press_while_the_first_is_on_its_way_makes_one_transfer(tenant, live_server, page, monkeypatch):
+    """A double click on a slow day: the first post is still being answered when the second press comes. Without a
+    guard the browser posts the form again and the stock moves twice."""
+    import time
+
+    from inventory import transfers
+    from inventory.models import Transfer
+
+    console = watch(page)
+    main, _ = WarehouseFactory(tenant=tenant, code="MAIN"), WarehouseFactory(tenant=tenant, code="SHOP")
+    mug = stocked_product(tenant, sku="MUG", on_hand=5, warehouse=main)
+    manager = make_member(tenant, Role.MANAGER)
+    create = transfers.create_transfer
+
+    def slow_create(**kwargs):
+        time.sleep(0.6)  # the server takes its time over the first post
+        return create(**kwargs)
+
+    monkeypatch.setattr(transfers, "create_transfer", slow_create)
+    log_in(page, live_server.url, manager.username, PASSWORD)
+    page.goto(f"{live_server.url}/inventory/purchases/")
+    page.click("text=Transfers")
+    page.click("text=New transfer")
+    page.select_option("select[name=from_warehouse]", "MAIN")
+    page.select_option("select[name=to_warehouse]", "SHOP")
+    page.fill("textarea[name=lines]", "MUG 2")
+    # Both presses inside the page, the second 200 ms after the first, while the first post is still being answered.
+    page.locator("button:text('Send')").evaluate("button => { button.click(); setTimeout(() => button.click(), 200); }")
+    page.wait_for_selector("[data-testid=transfer-state]:text('In transit')")
+    page.wait_for_timeout(1000)  # a second post would have been answered by now
+    assert Transfer.objects.filter(tenant=tenant).count() == 1
+    assert StockLevel.objects.get(product=mug, warehouse=main).on_hand == 3
+    console.assert_clean()
