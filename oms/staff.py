@@ -100,6 +100,8 @@ def add_staff(*, tenant, actor, actor_role: str, username: str, email: str, role
         raise StaffRuleBroken(
             gettext("%(username)s already works in this shop.") % {"username": username}, field="username"
         )
+    if existing is not None:
+        _check(actor, actor_role, existing)  # taking a deactivated person back changes their role: same rules
     membership, _ = Membership.objects.update_or_create(
         tenant=tenant, user=user, defaults={"role": role, "is_active": True}
     )

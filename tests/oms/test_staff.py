@@ -156,3 +156,18 @@ def test_the_one_time_link_can_go_by_e_mail_after_commit(tenant, other_tenant, c
     nomail = Membership.objects.get(user__username="nomail")
     refused = owner.post(reverse("oms:staff_password_email", args=[nomail.pk]), follow=True)
     assert "has no e-mail address" in refused.content.decode() and len(mail.outbox) == 1
+
+
+def test_an_admin_cannot_take_back_a_deactivated_owner_with_a_lower_role(tenant, client_for):
+    owner, dormant = make_member(tenant, Role.OWNER), make_member(tenant, Role.OWNER, username="dormant-owner")
+    membership = Membership.objects.get(user=dormant)
+    staff.set_active(membership=membership, actor=owner, actor_role=Role.OWNER, active=False)
+    admin = make_member(tenant, Role.ADMIN)
+    with pytest.raises(staff.StaffRuleBroken):  # adding again would rewrite an owner's role
+        staff.add_staff(
+            tenant=tenant, actor=admin, actor_role=Role.ADMIN, username="dormant-owner", email="", role=Role.PACKER
+        )
+    client_for(Role.ADMIN).post(reverse("oms:staff"), {"username": "dormant-owner", "role": "admin"})
+    assert Membership.objects.filter(pk=membership.pk).values_list("role", "is_active").get() == ("owner", False)
+    staff.add_staff(tenant=tenant, actor=owner, actor_role=Role.OWNER, username="dormant-owner", email="", role="admin")
+    assert Membership.objects.filter(pk=membership.pk).values_list("role", "is_active").get() == ("admin", True)
