@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 
 from . import rls, system
 from .errors import DomainError
+from .locks import lock_active_owners
 from .models import ApiToken, Membership, Role, StaffChange
 from .tenancy.roles import SETTINGS
 
@@ -46,12 +47,9 @@ def _check(actor, actor_role: str, membership: Membership | None, new_role: str 
 
 
 def _last_owner(membership: Membership) -> bool:
-    return (
-        membership.role == Role.OWNER
-        and not Membership.objects.filter(tenant_id=membership.tenant_id, role=Role.OWNER, is_active=True)
-        .exclude(pk=membership.pk)
-        .exists()
-    )
+    if membership.role != Role.OWNER:
+        return False
+    return all(owner.pk == membership.pk for owner in lock_active_owners(membership.tenant_id))
 
 
 def _log(membership: Membership, actor, action: str, **details) -> None:

@@ -1,5 +1,6 @@
 """A shop staffs itself: owners (and admins, below owner) add people, change roles, deactivate, send links."""
 
+import contextlib
 from importlib import import_module
 
 import pytest
@@ -11,6 +12,7 @@ from django.urls import reverse
 from oms import rls, staff
 from oms.models import ApiToken, Membership, Role, StaffChange
 from oms.services import create_api_token
+from tests.concurrency import run_together
 from tests.conftest import login
 from tests.factories import make_member
 
@@ -171,3 +173,23 @@ def test_an_admin_cannot_take_back_a_deactivated_owner_with_a_lower_role(tenant,
     assert Membership.objects.filter(pk=membership.pk).values_list("role", "is_active").get() == ("owner", False)
     staff.add_staff(tenant=tenant, actor=owner, actor_role=Role.OWNER, username="dormant-owner", email="", role="admin")
     assert Membership.objects.filter(pk=membership.pk).values_list("role", "is_active").get() == ("admin", True)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("second", ["deactivate", "demote"])
+def test_two_owners_removing_each_other_at_once_leave_the_shop_an_owner(tenant, second):
+    first_owner, second_owner = make_member(tenant, Role.OWNER), make_member(tenant, Role.OWNER)
+    actions = {
+        "deactivate": lambda m, actor: staff.set_active(membership=m, actor=actor, actor_role=Role.OWNER, active=False),
+        "demote": lambda m, actor: staff.change_role(membership=m, actor=actor, actor_role=Role.OWNER, role="admin"),
+    }
+
+    def remove(step):
+        actor, target, action = step
+        with contextlib.suppress(staff.StaffRuleBroken):  # the one that comes second is refused
+            action(Membership.objects.get(user=target), actor)
+
+    steps = [(first_owner, second_owner, actions["deactivate"]), (second_owner, first_owner, actions[second])]
+    run_together(remove, steps, tenant=tenant)
+    rls.bind(tenant.pk)
+    assert Membership.objects.filter(role=Role.OWNER, is_active=True).count() == 1
