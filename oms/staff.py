@@ -9,7 +9,7 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.tokens import default_token_generator
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.urls import reverse
@@ -172,13 +172,26 @@ def password_link(*, membership: Membership, actor, actor_role: str) -> str:
     return password_path(membership.user)
 
 
+class PasswordLinkTokens(PasswordResetTokenGenerator):
+    """Django's one-time tokens, also bound to the shops the person actively works for: a link stops working when
+    they are deactivated, or when their login comes to work for another shop too (no longer the issuing shop's to
+    set a password for, see own_login)."""
+
+    def _make_hash_value(self, user, timestamp):
+        shops = ",".join(str(row[0]) for row in rls.system_rows(system.member_tenants, user.pk))
+        return f"{super()._make_hash_value(user, timestamp)}|{shops}"
+
+
+password_links = PasswordLinkTokens()
+
+
 def password_path(user) -> str:
     """The path of a one-time link for `user` to set a password: valid until used or the password changes."""
     return reverse(
         "password_reset_confirm",
         kwargs={
             "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-            "token": default_token_generator.make_token(user),
+            "token": password_links.make_token(user),
         },
     )
 

@@ -7,7 +7,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.module_loading import import_string
 
-from . import views
+from . import staff, views
 from .api import api
 from .observability import healthz
 
@@ -40,7 +40,9 @@ urlpatterns = [
     # The one-time link of a new or reset password (made by the shop's owner on the staff screen).
     path(
         "accounts/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(success_url="/accounts/reset/done/"),
+        auth_views.PasswordResetConfirmView.as_view(
+            success_url="/accounts/reset/done/", token_generator=staff.password_links
+        ),
         name="password_reset_confirm",
     ),
     path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),

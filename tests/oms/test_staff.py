@@ -193,3 +193,15 @@ def test_two_owners_removing_each_other_at_once_leave_the_shop_an_owner(tenant, 
     run_together(remove, steps, tenant=tenant)
     rls.bind(tenant.pk)
     assert Membership.objects.filter(role=Role.OWNER, is_active=True).count() == 1
+
+
+def test_a_password_link_stops_working_once_the_person_is_deactivated(tenant):
+    owner = make_member(tenant, Role.OWNER)
+    newcomer = staff.add_staff(
+        tenant=tenant, actor=owner, actor_role=Role.OWNER, username="nia", email="", role="packer"
+    )
+    link = staff.password_link(membership=newcomer, actor=owner, actor_role=Role.OWNER)
+    assert b"Set your password" in Client().get(link, follow=True).content
+    rls.bind(tenant.pk)
+    staff.set_active(membership=newcomer, actor=owner, actor_role=Role.OWNER, active=False)
+    assert b"no longer valid" in Client().get(link, follow=True).content

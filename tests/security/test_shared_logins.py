@@ -5,6 +5,7 @@ would open the other shop) nor end its sessions there; a person moved below admi
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 
 from notifications.models import Task
@@ -116,3 +117,19 @@ def test_a_tasks_back_address_on_the_site_is_followed(tenant, client_for):
     task = Task.objects.create(tenant=tenant, title="t", role=Role.MANAGER, created_by="x")
     answer = client_for(Role.MANAGER).post(f"/alerts/tasks/{task.pk}/toggle/", {"done": "1", "next": "/orders/?q=1"})
     assert answer["Location"] == "/orders/?q=1"
+
+
+def test_a_password_link_stops_working_once_the_login_also_works_for_another_shop(tenant, other_tenant):
+    owner_a, owner_b = make_member(tenant, Role.OWNER), make_member(other_tenant, Role.OWNER)
+    newcomer = staff.add_staff(
+        tenant=tenant, actor=owner_a, actor_role=Role.OWNER, username="ivy", email="", role="packer"
+    )
+    link = staff.password_link(membership=newcomer, actor=owner_a, actor_role=Role.OWNER)
+    with rls.tenant_context(other_tenant.pk):
+        staff.add_staff(
+            tenant=other_tenant, actor=owner_b, actor_role=Role.OWNER, username="ivy", email="", role="manager"
+        )
+    # Shop A's link would otherwise set the password that opens shop B
+    assert b"no longer valid" in Client().get(link, follow=True).content
+    Client().post(link, {"new_password1": "Str0ng-pass-99", "new_password2": "Str0ng-pass-99"}, follow=True)
+    assert not get_user_model().objects.get(username="ivy").has_usable_password()
