@@ -14,6 +14,7 @@ from .tenancy.roles import OWNER, SETTINGS, role_required
 from .tenancy.shortcuts import get_for_tenant_or_404
 
 PER_PAGE = 50
+AUDIT_ROLE_KEYS = ("role", "before", "after")
 
 
 class StaffForm(forms.Form):
@@ -154,4 +155,8 @@ def staff_password_email(request, pk):
 def staff_audit(request):
     changes = StaffChange.objects.filter(tenant=request.tenant).select_related("actor", "member").order_by("-at")
     page = Paginator(changes, PER_PAGE).get_page(request.GET.get("page"))
+    labels = dict(Role.choices)
+    for change in page.object_list:
+        # the details keep role codes; the list shows the roles' names
+        change.roles = {key: labels.get(change.details.get(key), change.details.get(key)) for key in AUDIT_ROLE_KEYS}
     return render(request, "oms/staff_audit.html", {"page": page})

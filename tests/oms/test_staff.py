@@ -205,3 +205,16 @@ def test_a_password_link_stops_working_once_the_person_is_deactivated(tenant):
     rls.bind(tenant.pk)
     staff.set_active(membership=newcomer, actor=owner, actor_role=Role.OWNER, active=False)
     assert b"no longer valid" in Client().get(link, follow=True).content
+
+
+def test_the_audit_list_names_roles_in_the_persons_language(tenant):
+    owner = make_member(tenant, Role.OWNER)
+    added = staff.add_staff(tenant=tenant, actor=owner, actor_role=Role.OWNER, username="pat", email="", role="packer")
+    staff.change_role(membership=added, actor=owner, actor_role=Role.OWNER, role=Role.COURIER)
+    client = login(owner, tenant)
+    session = client.session
+    session["language"] = "ru"
+    session.save()
+    rows = client.get(reverse("oms:staff_audit")).content.decode().split("<tbody>")[1]
+    assert "Упаковщик → Курьер" in rows and "с ролью Упаковщик" in rows
+    assert "packer" not in rows and "courier" not in rows
