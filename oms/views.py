@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from . import events, jobs, services
+from . import events, jobs, services, staff
 from .i18n import SESSION_LANGUAGE_KEY
 from .lifecycle import EXPORT_JOB
 from .models import ApiToken, Event, Job, JobState, Membership
@@ -79,7 +79,12 @@ class ApiTokenForm(forms.Form):
 
 def _settings_page(request, *, new_token: str | None = None):
     tokens = ApiToken.objects.for_tenant(request.tenant).order_by("-created_at")
-    members = Membership.objects.for_tenant(request.tenant).select_related("user").order_by("role", "user__username")
+    members = list(
+        Membership.objects.for_tenant(request.tenant).select_related("user").order_by("role", "user__username")
+    )
+    own = staff.own_logins(request.tenant.pk, [member.user for member in members])
+    for member in members:
+        member.own_login = member.user_id in own  # a shared login's e-mail is its person's, as on the staff screen
     context = {
         "tokens": tokens,
         "members": members,

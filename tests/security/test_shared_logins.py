@@ -133,3 +133,12 @@ def test_a_password_link_stops_working_once_the_login_also_works_for_another_sho
     assert b"no longer valid" in Client().get(link, follow=True).content
     Client().post(link, {"new_password1": "Str0ng-pass-99", "new_password2": "Str0ng-pass-99"}, follow=True)
     assert not get_user_model().objects.get(username="ivy").has_usable_password()
+
+
+def test_the_settings_page_shows_no_email_of_a_shared_login(tenant, other_tenant):
+    shared = make_member(other_tenant, Role.OWNER, username="jo-owner-b", email="jo@shop-b.example")
+    Membership.objects.create(tenant=tenant, user=shared, role=Role.PACKER)
+    make_member(tenant, Role.PACKER, username="kim-packer", email="kim@shop-a.example")
+    page = login(make_member(tenant, Role.ADMIN), tenant).get("/settings/").content.decode()
+    assert "jo-owner-b" in page and "jo@shop-b.example" not in page
+    assert "kim@shop-a.example" in page
