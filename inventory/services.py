@@ -495,9 +495,20 @@ def restock_return(
     )
 
 
+def _packer_limits():
+    """The rows that limit someone: a packer's. A packer moved to another role keeps their rows (the warehouse screen
+    offers packers only, so none could clear them) but works everywhere, as every other role does."""
+    from django.db.models import Exists, OuterRef
+
+    from oms.models import Membership, Role
+
+    packer = Membership.objects.filter(tenant_id=OuterRef("tenant_id"), user_id=OuterRef("user_id"), role=Role.PACKER)
+    return WarehouseStaff.objects.filter(Exists(packer))
+
+
 def warehouses_of(*, tenant, user) -> set[int] | None:
     """The warehouses a person is limited to; None when they work at every warehouse."""
-    ids = set(WarehouseStaff.objects.filter(tenant=tenant, user=user).values_list("warehouse_id", flat=True))
+    ids = set(_packer_limits().filter(tenant=tenant, user=user).values_list("warehouse_id", flat=True))
     return ids or None
 
 
@@ -507,7 +518,7 @@ def warehouses_of_annotation(*, user):
     from django.contrib.postgres.expressions import ArraySubquery
     from django.db.models import OuterRef
 
-    staff = WarehouseStaff.objects.filter(tenant_id=OuterRef("tenant_id"), user_id=user.pk)
+    staff = _packer_limits().filter(tenant_id=OuterRef("tenant_id"), user_id=user.pk)
     return ArraySubquery(staff.values("warehouse_id"))
 
 

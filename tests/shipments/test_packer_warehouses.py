@@ -6,8 +6,9 @@ from django.urls import reverse
 
 from inventory import services as stock
 from inventory.errors import InvalidQuantity
+from oms import staff
 from oms.actors import Actor
-from oms.models import Role
+from oms.models import Membership, Role
 from shipments import selectors
 from shipments.errors import ScanRefused
 from shipments.services import packing
@@ -75,3 +76,20 @@ def test_a_packer_id_of_thousands_of_digits_is_refused_and_changes_nothing(tenan
     assert answer.status_code == 200 and "packers of this shop" in answer.content.decode()
     shop.refresh_from_db()
     assert shop.name != "Renamed" and stock.warehouses_of(tenant=tenant, user=packer) == {shop.pk}
+
+
+def test_a_packer_moved_to_another_role_packs_at_every_warehouse(tenant):
+    main, shop = WarehouseFactory(tenant=tenant, code="MAIN", priority=1), WarehouseFactory(tenant=tenant, code="SHOP")
+    at_main = order_to_pack(tenant, lines=[(stocked_product(tenant, on_hand=5, warehouse=main), 1)])
+    at_shop = order_to_pack(tenant, lines=[(stocked_product(tenant, on_hand=5, warehouse=shop), 1)])
+    owner, packer = make_member(tenant, Role.OWNER), make_member(tenant, Role.PACKER)
+    stock.set_warehouse_staff(warehouse=shop, user_ids=[packer.pk])
+    # the warehouse screen offers packers only, so nobody could take a manager's old limit away there
+    staff.change_role(
+        membership=Membership.objects.get(user=packer), actor=owner, actor_role=Role.OWNER, role="manager"
+    )
+    assert stock.warehouses_of(tenant=tenant, user=packer) is None
+    assert set(selectors.packing_queue(tenant=tenant, user=packer)) == {at_main, at_shop}
+    line = at_main.lines.select_related("product").get()
+    actor = Actor(user=packer, role=Role.MANAGER, label=packer.username)
+    packing.scan_at_station(tenant=tenant, order_id=at_main.pk, code=line.product.sku, actor=actor)
