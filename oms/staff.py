@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.contrib.sessions.models import Session
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -19,6 +19,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext
 
 from . import rls, system
+from .db import broken_constraint
 from .errors import DomainError
 from .locks import lock_active_owners
 from .models import ApiToken, Membership, Role, StaffChange
@@ -80,6 +81,20 @@ def _revoke_tokens(membership: Membership) -> int:
     ).update(revoked_at=timezone.now())
 
 
+def _new_login(User, username: str, email: str):
+    user = User(username=username, email=(email or "").strip())
+    user.set_unusable_password()  # they choose it through the one-time link
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:
+        if broken_constraint(exc) != "auth_user_username_key":
+            raise
+        # made meanwhile by a request that has committed (a second click on Add): theirs is the login
+        return User.objects.get(username=username)
+    return user
+
+
 @transaction.atomic
 def add_staff(*, tenant, actor, actor_role: str, username: str, email: str, role: str) -> Membership:
     """A person joins the shop with a role (a new login, or someone already working for another shop)."""
@@ -90,9 +105,7 @@ def add_staff(*, tenant, actor, actor_role: str, username: str, email: str, role
     User = get_user_model()
     user = User.objects.filter(username__iexact=username).first()
     if user is None:
-        user = User(username=username, email=(email or "").strip())
-        user.set_unusable_password()  # they choose it through the one-time link
-        user.save()
+        user = _new_login(User, username, email)
     existing = Membership.objects.filter(tenant=tenant, user=user).first()
     if existing is not None and existing.is_active:
         raise StaffRuleBroken(

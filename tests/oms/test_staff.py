@@ -218,3 +218,23 @@ def test_the_audit_list_names_roles_in_the_persons_language(tenant):
     rows = client.get(reverse("oms:staff_audit")).content.decode().split("<tbody>")[1]
     assert "Упаковщик → Курьер" in rows and "с ролью Упаковщик" in rows
     assert "packer" not in rows and "courier" not in rows
+
+
+@pytest.mark.django_db(transaction=True)
+def test_adding_a_new_login_twice_at_once_adds_it_once_and_refuses_the_other(tenant):
+    owner = make_member(tenant, Role.OWNER)
+    refused = []
+
+    def add(_):
+        try:
+            staff.add_staff(
+                tenant=tenant, actor=owner, actor_role=Role.OWNER, username="twice", email="", role="packer"
+            )
+        except staff.StaffRuleBroken as exc:  # a double click on Add: the second is told, not a 500
+            refused.append(exc)
+
+    run_together(add, [1, 2], tenant=tenant)
+    rls.bind(tenant.pk)
+    assert len(refused) == 1 and "already works in this shop" in refused[0].message
+    assert get_user_model().objects.filter(username="twice").count() == 1
+    assert list(StaffChange.objects.values_list("action", flat=True)) == ["added"]
