@@ -19,7 +19,8 @@ AUDIT_ROLE_KEYS = ("role", "before", "after")
 
 class StaffForm(forms.Form):
     username = forms.CharField(label=gettext_lazy("Login"), max_length=150)
-    email = forms.EmailField(label=gettext_lazy("E-mail"), required=False)
+    # the user table's column: a longer address that passes the e-mail check would fail at the database
+    email = forms.EmailField(label=gettext_lazy("E-mail"), required=False, max_length=254)
     role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.choices, initial=Role.MANAGER)
 
 

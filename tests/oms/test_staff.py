@@ -238,3 +238,12 @@ def test_adding_a_new_login_twice_at_once_adds_it_once_and_refuses_the_other(ten
     assert len(refused) == 1 and "already works in this shop" in refused[0].message
     assert get_user_model().objects.filter(username="twice").count() == 1
     assert list(StaffChange.objects.values_list("action", flat=True)) == ["added"]
+
+
+def test_an_e_mail_too_long_to_keep_is_refused_in_the_form(tenant, client_for):
+    address = "a" * 64 + "@" + ("b" * 60 + ".") * 4 + "com"  # a well-formed address of 312 characters
+    page = client_for(Role.OWNER).post(
+        reverse("oms:staff"), {"username": "longmail", "email": address, "role": "packer"}
+    )
+    assert page.status_code == 200 and "errorlist" in page.content.decode()
+    assert not get_user_model().objects.filter(username="longmail").exists()
