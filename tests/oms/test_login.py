@@ -139,3 +139,8 @@ def test_session_cookie_flags_in_production(settings):
     from django.conf import settings as live
 
     assert live.SESSION_COOKIE_HTTPONLY and live.SESSION_COOKIE_SAMESITE == "Lax"
+
+
+def test_a_login_name_longer_than_any_login_fails_as_a_wrong_login(tenant):
+    page = login(Client(), "x" * 300, PASSWORD)  # longer than the throttle's record of a failure holds
+    assert page.status_code == 200 and b"Please enter a correct" in page.content
