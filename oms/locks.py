@@ -11,3 +11,8 @@ def lock_active_owners(tenant_id: int) -> list[Membership]:
         .filter(tenant_id=tenant_id, role=Role.OWNER, is_active=True)
         .order_by("pk")
     )
+
+
+def lock_membership(*, tenant_id: int, user_id: int) -> Membership | None:
+    """A person's membership of the shop, read afresh and locked against a deactivation committing meanwhile."""
+    return Membership.objects.select_for_update(no_key=True).filter(tenant_id=tenant_id, user_id=user_id).first()

@@ -6,9 +6,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from . import rls
 from .errors import DomainError
+from .locks import lock_membership
 from .models import ApiToken, Membership, Preferences, Role, Tenant, hash_token
 from .tenancy.setup import initialize_tenant
 
@@ -75,6 +77,12 @@ def add_member(*, tenant: Tenant, user, role: str) -> Membership:
 @transaction.atomic
 def create_api_token(*, tenant: Tenant, name: str = "default", actor=None) -> tuple[ApiToken, str]:
     """A new token; the raw secret is returned once and never stored."""
+    if actor is not None:
+        # The request's role check may predate a deactivation that revokes the person's tokens: checked again under
+        # the membership's lock, so the token is either refused or made before the revocation and revoked with it.
+        membership = lock_membership(tenant_id=tenant.pk, user_id=actor.pk)
+        if membership is None or not membership.is_active:
+            raise DomainError(gettext("You no longer work in this shop."))
     raw = ApiToken.generate()
     token = ApiToken.objects.create(
         tenant=tenant, name=name or "default", prefix=raw[:12], token_hash=hash_token(raw), created_by=actor

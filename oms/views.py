@@ -140,11 +140,18 @@ def api_token_create(request):
     if not form.is_valid():
         messages.error(request, _("Give the token a name of at most 100 characters."))
         return redirect("oms:settings")
-    token, raw = services.create_api_token(tenant=request.tenant, name=form.cleaned_data["name"], actor=request.user)
-    messages.success(
-        request, _("Token “%(name)s” created. Copy it now: it will not be shown again.") % {"name": token.name}
+    ok, created = run_service(
+        request,
+        lambda actor: services.create_api_token(
+            tenant=request.tenant, name=form.cleaned_data["name"], actor=request.user
+        ),
+        success=lambda made: (
+            _("Token “%(name)s” created. Copy it now: it will not be shown again.") % {"name": made[0].name}
+        ),
     )
-    return _settings_page(request, new_token=raw)
+    if not ok:
+        return redirect("oms:settings")
+    return _settings_page(request, new_token=created[1])
 
 
 @require_POST

@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from oms import rls, staff
+from oms.errors import DomainError
 from oms.models import ApiToken, Membership, Role, StaffChange
 from oms.services import create_api_token
 from tests.concurrency import run_together
@@ -247,3 +248,30 @@ def test_an_e_mail_too_long_to_keep_is_refused_in_the_form(tenant, client_for):
     )
     assert page.status_code == 200 and "errorlist" in page.content.decode()
     assert not get_user_model().objects.filter(username="longmail").exists()
+
+
+def test_a_token_asked_for_by_a_request_that_predates_its_makers_deactivation_is_refused(tenant):
+    owner, admin = make_member(tenant, Role.OWNER), make_member(tenant, Role.ADMIN)
+    client = login(admin, tenant)  # the page's role check has passed; the deactivation commits before the token
+    staff.set_active(membership=Membership.objects.get(user=admin), actor=owner, actor_role=Role.OWNER, active=False)
+    with pytest.raises(DomainError):
+        create_api_token(tenant=tenant, name="late", actor=admin)
+    assert not ApiToken.objects.exists()
+    assert client.post(reverse("oms:api_token_create"), {"name": "late"}).status_code in (302, 403)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_token_made_while_its_maker_is_deactivated_is_refused_or_revoked(tenant):
+    owner, admin = make_member(tenant, Role.OWNER), make_member(tenant, Role.ADMIN)
+    membership = Membership.objects.get(user=admin)
+
+    def step(which):
+        if which == "deactivate":
+            staff.set_active(membership=membership, actor=owner, actor_role=Role.OWNER, active=False)
+        else:
+            with contextlib.suppress(DomainError):
+                create_api_token(tenant=tenant, name="racing", actor=admin)
+
+    run_together(step, ["deactivate", "token"], tenant=tenant)
+    rls.bind(tenant.pk)
+    assert not ApiToken.objects.filter(revoked_at__isnull=True).exists()
