@@ -47,7 +47,7 @@ def test_owner_adds_changes_and_deactivates_staff(tenant, live_server, page, bro
     newcomer.close()
     page.goto(f"{live_server.url}/settings/staff/audit/")
     audit = page.inner_text("table")
-    assert "Added as packer" in audit and "Role packer → manager" in audit and "Deactivated" in audit
+    assert "Added as Packer" in audit and "Role Packer → Manager" in audit and "Deactivated" in audit
     assert_fits(page)
     console.assert_clean()
 

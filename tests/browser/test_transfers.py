@@ -13,18 +13,23 @@ from .watch import assert_fits, watch
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_manager_sends_a_transfer_and_a_packer_scans_it_in(tenant, live_server, page, browser):
-    console = watch(page)
-    main, shop = WarehouseFactory(tenant=tenant, code="MAIN"), WarehouseFactory(tenant=tenant, code="SHOP")
-    mug = stocked_product(tenant, sku="MUG", on_hand=5, warehouse=main, barcode="4600000000024")
-    manager = make_member(tenant, Role.MANAGER)
-    log_in(page, live_server.url, manager.username, PASSWORD)
-    page.goto(f"{live_server.url}/inventory/purchases/")
+def fill_new_transfer(page, base_url, manager):
+    """The manager's new transfer of two MUG from MAIN to SHOP, filled in and not sent yet."""
+    log_in(page, base_url, manager.username, PASSWORD)
+    page.goto(f"{base_url}/inventory/purchases/")
     page.click("text=Transfers")
     page.click("text=New transfer")
     page.select_option("select[name=from_warehouse]", "MAIN")
     page.select_option("select[name=to_warehouse]", "SHOP")
     page.fill("textarea[name=lines]", "MUG 2")
+
+
+def test_manager_sends_a_transfer_and_a_packer_scans_it_in(tenant, live_server, page, browser):
+    console = watch(page)
+    main, shop = WarehouseFactory(tenant=tenant, code="MAIN"), WarehouseFactory(tenant=tenant, code="SHOP")
+    mug = stocked_product(tenant, sku="MUG", on_hand=5, warehouse=main, barcode="4600000000024")
+    manager = make_member(tenant, Role.MANAGER)
+    fill_new_transfer(page, live_server.url, manager)
     page.click("button:text('Send')")
     page.wait_for_selector("[data-testid=transfer-state]:text('In transit')")
     transfer_url = page.url
@@ -97,13 +102,7 @@ def test_a_second_press_while_the_first_is_on_its_way_makes_one_transfer(tenant,
         return create(**kwargs)
 
     monkeypatch.setattr(transfers, "create_transfer", slow_create)
-    log_in(page, live_server.url, manager.username, PASSWORD)
-    page.goto(f"{live_server.url}/inventory/purchases/")
-    page.click("text=Transfers")
-    page.click("text=New transfer")
-    page.select_option("select[name=from_warehouse]", "MAIN")
-    page.select_option("select[name=to_warehouse]", "SHOP")
-    page.fill("textarea[name=lines]", "MUG 2")
+    fill_new_transfer(page, live_server.url, manager)
     # Both presses inside the page, the second 200 ms after the first, while the first post is still being answered.
     page.locator("button:text('Send')").evaluate("button => { button.click(); setTimeout(() => button.click(), 200); }")
     page.wait_for_selector("[data-testid=transfer-state]:text('In transit')")

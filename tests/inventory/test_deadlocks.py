@@ -5,13 +5,14 @@ import threading
 import time
 
 import pytest
-from django.db import DatabaseError, connection, connections, transaction
+from django.db import connection, connections, transaction
 
 from inventory import services as stock
 from inventory.models import StockLevel
 from oms import rls
 from orders.models import Order, OrderLine
 from orders.services import reservations
+from tests.concurrency import assert_levels_locked_in_product_order
 from tests.orders.helpers import SYSTEM, place_order, stocked_product
 
 from .helpers import lines_for, warehouse
@@ -116,7 +117,6 @@ def test_an_import_receives_into_several_warehouses_in_lock_order(tenant):
     """An import's receipts lock stock levels by (product, warehouse) as a reservation does, whatever the warehouses'
     codes: it must not hold a later product's level while it waits for an earlier one."""
     from inventory import importing
-    from inventory.models import StockLevel as Level
 
     first_code, second_code = warehouse(tenant, "A"), warehouse(tenant, "B")
     earlier, later = new_product(tenant, sku="EARLY"), new_product(tenant, sku="LATE")
@@ -125,43 +125,8 @@ def test_an_import_receives_into_several_warehouses_in_lock_order(tenant):
     text = "sku,name,price,warehouse,quantity\n" + "".join(
         f"{p.sku},{p.name},{p.price},{code},1\n" for p, code in ((later, "A"), (earlier, "B"))
     )
-    locked, release, done = threading.Event(), threading.Event(), threading.Event()
-    failures = []
-
-    def hold_the_earlier_level():  # e.g. a reservation of both products, in progress
-        try:
-            rls.bind(tenant.pk)
-            with transaction.atomic():
-                Level.objects.select_for_update().get(product=earlier)
-                locked.set()
-                release.wait(timeout=30)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            failures.append(exc)
-        finally:
-            connections.close_all()
 
     def run_import():
-        try:
-            rls.bind(tenant.pk)
-            assert importing.apply(tenant=tenant, text=text)[1] is not None
-        except Exception as exc:  # noqa: BLE001 - reported below
-            failures.append(exc)
-        finally:
-            done.set()
-            connections.close_all()
+        assert importing.apply(tenant=tenant, text=text)[1] is not None
 
-    holder, importer = threading.Thread(target=hold_the_earlier_level), threading.Thread(target=run_import)
-    holder.start()
-    assert locked.wait(timeout=30)
-    importer.start()
-    try:
-        assert not done.wait(timeout=1), "the import did not wait for the earlier product's level"
-        with transaction.atomic():  # the waiting import holds no lock on the later product's level yet
-            Level.objects.select_for_update(nowait=True).get(product=later)
-    except DatabaseError:
-        pytest.fail("the import locked the later product's level before the earlier one")
-    finally:
-        release.set()
-        holder.join(timeout=30)
-        importer.join(timeout=30)
-    assert failures == [] and done.is_set()
+    assert_levels_locked_in_product_order(tenant, earlier, later, run_import)
