@@ -83,6 +83,8 @@ def create_api_token(*, tenant: Tenant, name: str = "default", actor=None) -> tu
         membership = lock_membership(tenant_id=tenant.pk, user_id=actor.pk)
         if membership is None or not membership.is_active:
             raise DomainError(gettext("You no longer work in this shop."))
+        if membership.role not in (Role.OWNER, Role.ADMIN):  # moved below admin meanwhile: their tokens are revoked
+            raise DomainError(gettext("Only the shop's owners and admins make API tokens."))
     raw = ApiToken.generate()
     token = ApiToken.objects.create(
         tenant=tenant, name=name or "default", prefix=raw[:12], token_hash=hash_token(raw), created_by=actor

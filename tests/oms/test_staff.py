@@ -43,7 +43,7 @@ def test_owner_adds_a_packer_who_sets_a_password_through_the_one_time_link(tenan
 
 
 def test_deactivating_ends_sessions_and_tokens_at_once(tenant, django_capture_on_commit_callbacks):
-    owner, manager = make_member(tenant, Role.OWNER), make_member(tenant, Role.MANAGER)
+    owner, manager = make_member(tenant, Role.OWNER), make_member(tenant, Role.OWNER)  # a second owner, with a token
     manager_client = login(manager, tenant)
     assert manager_client.get(reverse("orders:list")).status_code == 200
     session_key = manager_client.session.session_key
@@ -258,6 +258,16 @@ def test_a_token_asked_for_by_a_request_that_predates_its_makers_deactivation_is
         create_api_token(tenant=tenant, name="late", actor=admin)
     assert not ApiToken.objects.exists()
     assert client.post(reverse("oms:api_token_create"), {"name": "late"}).status_code in (302, 403)
+
+
+def test_a_token_asked_for_by_a_request_that_predates_its_makers_move_below_admin_is_refused(tenant):
+    owner, admin = make_member(tenant, Role.OWNER), make_member(tenant, Role.ADMIN)
+    staff.change_role(
+        membership=Membership.objects.get(user=admin), actor=owner, actor_role=Role.OWNER, role=Role.MANAGER
+    )
+    with pytest.raises(DomainError, match="owners and admins"):
+        create_api_token(tenant=tenant, name="late", actor=admin)
+    assert not ApiToken.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
